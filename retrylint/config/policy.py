@@ -1,0 +1,904 @@
+"""The policy file (CONTRACTS §1-2): discovery, strict validation, and task-to-category assignment.
+
+The whole file is validated before anything is scanned, and the first problem is raised as a
+`ConfigError` located at `path:line:col`: a misspelled key that silently loosened the policy
+would let every build pass. The loaded `Policy` is immutable and is the only thing later stages
+read, so they never see raw TOML.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import functools
+import json
+import os
+import re
+import sys
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from types import MappingProxyType
+
+import pathspec
+
+from retrylint.config.locate import KeyPath, TomlIndex, decode_error_position
+from retrylint.model import BACKOFF_ORDER, Assignment, BackoffKind, Category, Location
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+CONFIG_NAMES = ("retrylint.toml", ".retrylint.toml")
+"""Dedicated config files, in the order CONTRACTS §1 looks for them in one directory."""
+PYPROJECT = "pyproject.toml"
+SEVERITY_WORDS = ("error", "warning", "note", "off")
+
+BUILTIN_CATEGORY = Category(
+    name="default", max_retries=10, backoff="exponential", jitter=True, location=None
+)
+"""The one category of the built-in policy (CONTRACTS §2); it has no location in any file."""
+
+_TOP_KEYS = (
+    "exclude",
+    "source-roots",
+    "default-category",
+    "frameworks",
+    "categories",
+    "tasks",
+    "rules",
+    "assume",
+)
+_FRAMEWORK_KEYS = ("task-decorators", "version", "settings-module")
+_CATEGORY_KEYS = ("description", "max-retries", "backoff", "jitter", "max-window", "dead-letter")
+_RETRY_BOUND_KEYS = ("min", "max")
+_TASK_KEYS = ("category", "owner", "note")
+# RL002 reports what retrylint could not read; hiding it would make a blind run look clean.
+_FIXED_SEVERITY_RULES = ("RL002",)
+
+_DURATION = re.compile(r"([0-9]+)([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DOTTED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_VERSION = re.compile(r"[0-9][0-9A-Za-z.+!-]*")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_GLOB_CHARS = frozenset("*?[")
+_WILDCARD_CHARS = frozenset("*?[]")
+# Used only when a pyproject.toml does not parse: if it visibly declares the table, discovery
+# must pick it so that the syntax error is reported instead of silently using another policy.
+_RETRYLINT_HEADER = re.compile(r"^[ \t]*\[[ \t]*tool[ \t]*\.[ \t]*retrylint[ \t]*[\].]", re.M)
+
+
+class ConfigError(Exception):
+    """A policy file retrylint refuses to run with (exit 2).
+
+    `message` says what is wrong and, after a semicolon, what to write instead.
+    """
+
+    def __init__(self, path: str, line: int, column: int, message: str) -> None:
+        super().__init__(path, line, column, message)
+        self.path = path
+        self.line = line
+        self.column = column
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class FrameworkSettings:
+    """One `[frameworks.<fw>]` table; the adapter interprets it."""
+
+    task_decorators: tuple[str, ...] = ()
+    """Dotted names of project functions that wrap the framework's task decorator."""
+    version: str | None = None
+    """Overrides the version the adapter would detect; None means detect."""
+    settings_module: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskEntry:
+    """One `[tasks]` key, kept in file order because ties between globs go to the earlier one."""
+
+    key: str
+    """The key with surrounding whitespace stripped: the task name or `fnmatchcase` glob."""
+    category: str
+    owner: str | None
+    note: str | None
+    location: Location
+    is_glob: bool
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The validated policy of one run."""
+
+    root: Path
+    """Absolute project root: the config file's directory, else the current directory."""
+    path: str | None
+    """The config file relative to `root`, POSIX; None for the built-in policy."""
+    builtin: bool
+    """True when the built-in categories apply: no config file, or one without [categories]."""
+    exclude: tuple[str, ...]
+    source_roots: tuple[str, ...]
+    """Normalized POSIX directories relative to `root` ("src", never "./src/")."""
+    default_category: str | None
+    enabled_frameworks: tuple[str, ...] | None
+    """None when `[frameworks] enabled` is absent: every adapter whose imports appear runs."""
+    frameworks: Mapping[str, FrameworkSettings]
+    categories: Mapping[str, Category]
+    tasks: tuple[TaskEntry, ...]
+    rules: Mapping[str, str]
+    """Rule code to "error", "warning", "note" or "off", as written in [rules]."""
+    assume: Mapping[str, object]
+    """Expression as written to its TOML value (int, float, str, bool, list or dict)."""
+    has_categories: bool
+    """The file states [categories]; RL401 applies only then."""
+
+    def assign(self, name: str | None) -> Assignment | None:
+        """The category of a task, by CONTRACTS §2 precedence; None is RL401's case.
+
+        An undecided name (None) can match no `[tasks]` key, so only the default applies.
+        """
+        if name is not None:
+            entry = self._matching_entry(name)
+            if entry is not None:
+                return Assignment(
+                    category=self.categories[entry.category],
+                    source="glob" if entry.is_glob else "exact",
+                    key=entry.key,
+                    owner=entry.owner,
+                    note=entry.note,
+                )
+        if self.default_category is None:
+            return None
+        return Assignment(
+            category=self.categories[self.default_category],
+            source="built-in" if self.builtin else "default-category",
+        )
+
+    def exclude_spec(self) -> pathspec.GitIgnoreSpec:
+        """The `exclude` patterns with git's semantics, matched against root-relative paths.
+
+        `GitIgnoreSpec` rather than `PathSpec.from_lines("gitwildmatch", ...)`: the factory
+        name is deprecated in pathspec 1.x and warns on every call.
+        """
+        return pathspec.GitIgnoreSpec.from_lines(self.exclude)
+
+    def _matching_entry(self, name: str) -> TaskEntry | None:
+        best: TaskEntry | None = None
+        best_literals = -1
+        for entry in self.tasks:
+            if not entry.is_glob:
+                if entry.key == name:
+                    return entry
+            elif fnmatch.fnmatchcase(name, entry.key):
+                literals = _literal_characters(entry.key)
+                if literals > best_literals:
+                    best, best_literals = entry, literals
+        return best
+
+
+def discover_config(start: Path) -> Path | None:
+    """The config file of a run started at `start` (a directory, or a file in one).
+
+    Walks up to the filesystem root; in each directory `retrylint.toml`, `.retrylint.toml`, then
+    a `pyproject.toml` that declares `[tool.retrylint]`. A pyproject without the table is
+    skipped, so a monorepo's root pyproject does not shadow a package's own config above it.
+    """
+    directory = Path(os.path.abspath(start))
+    if directory.is_file():
+        directory = directory.parent
+    for candidate in (directory, *directory.parents):
+        for name in CONFIG_NAMES:
+            if (candidate / name).is_file():
+                return candidate / name
+        pyproject = candidate / PYPROJECT
+        if pyproject.is_file() and _declares_retrylint(pyproject):
+            return pyproject
+    return None
+
+
+def load_policy(
+    config_path: Path | None,
+    *,
+    known_rules: Collection[str],
+    known_frameworks: Collection[str],
+    cwd: Path,
+) -> Policy:
+    """Read and validate a policy file; None gives the built-in policy rooted at `cwd`.
+
+    A relative `config_path` is taken relative to `cwd`. Raises `ConfigError`, whose path is
+    relative to `cwd` when the file is under it and absolute otherwise.
+    """
+    cwd = Path(os.path.abspath(cwd))
+    if config_path is None:
+        return _builtin_policy(cwd)
+    absolute = Path(os.path.abspath(cwd / config_path))
+    try:
+        display = absolute.relative_to(cwd).as_posix()
+    except ValueError:
+        display = str(absolute)
+    text = _read_text(absolute, display)
+    try:
+        document: dict[str, object] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        line, column, message = decode_error_position(error, text)
+        raise ConfigError(
+            display, line, column, f"invalid TOML: {message}; correct the syntax here"
+        ) from None
+    prefix: KeyPath = ()
+    settings: object = document
+    if absolute.name == PYPROJECT:
+        tool = document.get("tool")
+        if not isinstance(tool, dict) or "retrylint" not in tool:
+            raise ConfigError(
+                display,
+                1,
+                1,
+                "pyproject.toml has no [tool.retrylint] table; add one, "
+                "or pass a retrylint.toml to --config",
+            )
+        prefix = ("tool", "retrylint")
+        settings = tool["retrylint"]
+    validator = _Validator(
+        index=TomlIndex(text),
+        prefix=prefix,
+        display=display,
+        config_name=absolute.name,
+        known_rules=known_rules,
+        known_frameworks=known_frameworks,
+    )
+    return validator.policy(settings, root=absolute.parent)
+
+
+def _builtin_policy(root: Path) -> Policy:
+    return Policy(
+        root=root,
+        path=None,
+        builtin=True,
+        exclude=(),
+        source_roots=(),
+        default_category=BUILTIN_CATEGORY.name,
+        enabled_frameworks=None,
+        frameworks=MappingProxyType({}),
+        categories=MappingProxyType({BUILTIN_CATEGORY.name: BUILTIN_CATEGORY}),
+        tasks=(),
+        rules=MappingProxyType({}),
+        assume=MappingProxyType({}),
+        has_categories=False,
+    )
+
+
+def _declares_retrylint(pyproject: Path) -> bool:
+    try:
+        data = pyproject.read_bytes()
+    except OSError:
+        return False
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return _RETRYLINT_HEADER.search(data.decode("utf-8", "replace")) is not None
+    tool = document.get("tool")
+    return isinstance(tool, dict) and "retrylint" in tool
+
+
+def _read_text(path: Path, display: str) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(
+            display,
+            1,
+            1,
+            f"cannot read the config file ({error.strerror}); check the path and its permissions",
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        before = data[: error.start].decode("utf-8")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        raise ConfigError(
+            display, line, column, "the file is not valid UTF-8; save it with UTF-8 encoding"
+        ) from None
+
+
+class _Validator:
+    """Turns one parsed document into a `Policy`, raising at the first problem.
+
+    Paths given to its methods are relative to the retrylint table (`prefix` is
+    `("tool", "retrylint")` in a pyproject.toml); messages show the full key as the user wrote
+    it in the file.
+    """
+
+    def __init__(
+        self,
+        *,
+        index: TomlIndex,
+        prefix: KeyPath,
+        display: str,
+        config_name: str,
+        known_rules: Collection[str],
+        known_frameworks: Collection[str],
+    ) -> None:
+        self.index = index
+        self.prefix = prefix
+        self.display = display
+        self.config_name = config_name
+        self.known_rules = known_rules
+        self.known_frameworks = known_frameworks
+
+    def policy(self, settings: object, *, root: Path) -> Policy:
+        table = self.table(settings, (), '[tool.retrylint] with default-category = "default"')
+        self.check_keys(table, (), _TOP_KEYS)
+        has_categories = "categories" in table
+        if has_categories:
+            categories = self.categories(table["categories"])
+        else:
+            categories = {BUILTIN_CATEGORY.name: BUILTIN_CATEGORY}
+        default_category: str | None = None if has_categories else BUILTIN_CATEGORY.name
+        if "default-category" in table:
+            path: KeyPath = ("default-category",)
+            default_category = self.string(
+                table["default-category"], path, 'default-category = "default"'
+            )
+            self.check_category(default_category, path, categories, has_categories)
+        enabled, frameworks = self.frameworks(table.get("frameworks", {}))
+        return Policy(
+            root=root,
+            path=self.config_name,
+            builtin=not has_categories,
+            exclude=self.exclude(table.get("exclude", [])),
+            source_roots=self.source_roots(table.get("source-roots", [])),
+            default_category=default_category,
+            enabled_frameworks=enabled,
+            frameworks=MappingProxyType(frameworks),
+            categories=MappingProxyType(categories),
+            tasks=self.tasks(table.get("tasks", {}), categories, has_categories),
+            rules=MappingProxyType(self.rules(table.get("rules", {}))),
+            assume=MappingProxyType(self.assume(table.get("assume", {}))),
+            has_categories=has_categories,
+        )
+
+    # --- sections -------------------------------------------------------------------------
+
+    def exclude(self, value: object) -> tuple[str, ...]:
+        path: KeyPath = ("exclude",)
+        patterns = self.string_list(value, path, 'exclude = ["migrations/", "*_pb2.py"]')
+        for number, pattern in enumerate(patterns):
+            try:
+                pathspec.GitIgnoreSpec.from_lines([pattern])
+            except ValueError:
+                raise self.error(
+                    (*path, number),
+                    f"{json.dumps(pattern)} is not a valid gitignore-style pattern; "
+                    'write a pattern such as "build/" or "**/migrations/*.py"',
+                    at_value=True,
+                ) from None
+        return patterns
+
+    def source_roots(self, value: object) -> tuple[str, ...]:
+        path: KeyPath = ("source-roots",)
+        roots = self.string_list(value, path, 'source-roots = ["src"]')
+        normalized: list[str] = []
+        for number, root in enumerate(roots):
+            pure = PurePosixPath(root.strip())
+            if (
+                not root.strip()
+                or "\\" in root
+                or pure.is_absolute()
+                or ".." in pure.parts
+                or re.match(r"[A-Za-z]:", root)
+            ):
+                raise self.error(
+                    (*path, number),
+                    f"source root {json.dumps(root)} is not a directory inside the project "
+                    'root; write it relative to the project root with "/", such as "src"',
+                    at_value=True,
+                )
+            normalized.append(pure.as_posix())
+        return tuple(normalized)
+
+    def frameworks(
+        self, value: object
+    ) -> tuple[tuple[str, ...] | None, dict[str, FrameworkSettings]]:
+        table = self.table(value, ("frameworks",), 'frameworks = { enabled = ["celery"] }')
+        enabled: tuple[str, ...] | None = None
+        settings: dict[str, FrameworkSettings] = {}
+        for key, item in table.items():
+            path: KeyPath = ("frameworks", key)
+            if key == "enabled":
+                enabled = self.string_list(item, path, 'enabled = ["celery", "tenacity"]')
+                for number, name in enumerate(enabled):
+                    if name not in self.known_frameworks:
+                        raise self.error(
+                            (*path, number),
+                            f"unknown framework {json.dumps(name)} in {self.label(path)}; "
+                            + _hint(name, self.known_frameworks),
+                            at_value=True,
+                        )
+            elif key in self.known_frameworks:
+                settings[key] = self.framework_settings(item, path)
+            else:
+                raise self.error(
+                    path,
+                    f"unknown framework or key {json.dumps(key)} {self.where(path[:-1])}; "
+                    + _hint(key, ["enabled", *self.known_frameworks]),
+                )
+        return enabled, settings
+
+    def framework_settings(self, value: object, path: KeyPath) -> FrameworkSettings:
+        example = f'{path[-1]} = {{ task-decorators = ["app.utils.task"] }}'
+        table = self.table(value, path, example)
+        self.check_keys(table, path, _FRAMEWORK_KEYS)
+        decorators: tuple[str, ...] = ()
+        if "task-decorators" in table:
+            key_path = (*path, "task-decorators")
+            decorators = self.string_list(
+                table["task-decorators"], key_path, 'task-decorators = ["app.utils.task"]'
+            )
+            for number, name in enumerate(decorators):
+                self.check_dotted_name(name, (*key_path, number), '"app.utils.task"')
+        version: str | None = None
+        if "version" in table:
+            raw = table["version"]
+            version = self.string(raw, (*path, "version"), f'version = "{_toml(raw)}"')
+            if not _VERSION.fullmatch(version):
+                raise self.error(
+                    (*path, "version"),
+                    f"version {json.dumps(version)} is not a version number; "
+                    'write it as a string of numbers and dots, such as "5.3.1"',
+                    at_value=True,
+                )
+        settings_module: str | None = None
+        if "settings-module" in table:
+            key_path = (*path, "settings-module")
+            settings_module = self.string(
+                table["settings-module"], key_path, 'settings-module = "mysite.settings"'
+            )
+            self.check_dotted_name(settings_module, key_path, '"mysite.settings"')
+        return FrameworkSettings(decorators, version, settings_module)
+
+    def categories(self, value: object) -> dict[str, Category]:
+        table = self.table(value, ("categories",), "a table such as [categories.critical]")
+        return {name: self.category(name, spec) for name, spec in table.items()}
+
+    def category(self, name: str, value: object) -> Category:
+        path: KeyPath = ("categories", name)
+        table = self.table(
+            value, path, f'a table such as [{self.label(path)}] with backoff = "exponential"'
+        )
+        self.check_keys(table, path, _CATEGORY_KEYS)
+        description = ""
+        if "description" in table:
+            description = self.string(
+                table["description"],
+                (*path, "description"),
+                'description = "payments; a lost task loses money"',
+            )
+        min_retries, max_retries = self.retry_bounds(table, path)
+        return Category(
+            name=name,
+            description=description,
+            min_retries=min_retries,
+            max_retries=max_retries,
+            backoff=self.backoff(table, path),
+            jitter=self.boolean(table, path, "jitter"),
+            max_window=self.duration(table, path, "max-window"),
+            dead_letter=self.boolean(table, path, "dead-letter"),
+            location=self.location(path),
+        )
+
+    def retry_bounds(
+        self, category: dict[str, object], path: KeyPath
+    ) -> tuple[int | None, int | None]:
+        if "max-retries" not in category:
+            return None, None
+        path = (*path, "max-retries")
+        table = self.table(
+            category["max-retries"],
+            path,
+            "max-retries = { max = 5 }, or { min = 5, max = 5 } for an exact count",
+        )
+        self.check_keys(table, path, _RETRY_BOUND_KEYS)
+        bounds: dict[str, int] = {}
+        for key in _RETRY_BOUND_KEYS:
+            if key not in table:
+                continue
+            count = table[key]
+            if isinstance(count, bool) or not isinstance(count, int):
+                raise self.wrong_type((*path, key), count, "a whole number", f"{key} = 3")
+            if count < 0:
+                raise self.error(
+                    (*path, key),
+                    f"{self.label((*path, key))} is {count}, but retries cannot be negative; "
+                    "write 0 or more (counted as retries after the first run)",
+                    at_value=True,
+                )
+            bounds[key] = count
+        low, high = bounds.get("min"), bounds.get("max")
+        if low is not None and high is not None and low > high:
+            raise self.error(
+                (*path, "min"),
+                f"{self.label(path)} has min = {low} greater than max = {high}; "
+                f"make min at most {high}, or raise max",
+                at_value=True,
+            )
+        return low, high
+
+    def backoff(self, category: dict[str, object], path: KeyPath) -> BackoffKind | None:
+        if "backoff" not in category:
+            return None
+        path = (*path, "backoff")
+        kind = self.string(category["backoff"], path, 'backoff = "exponential"')
+        for known in BACKOFF_ORDER:
+            if kind == known:
+                return known
+        choices = ", ".join(json.dumps(known) for known in BACKOFF_ORDER)
+        raise self.error(
+            path,
+            f"{json.dumps(kind)} is not a minimum backoff kind; write one of {choices} "
+            "(weakest to strongest)",
+            at_value=True,
+        )
+
+    def boolean(self, category: dict[str, object], path: KeyPath, key: str) -> bool:
+        value = category.get(key, False)
+        if not isinstance(value, bool):
+            raise self.wrong_type((*path, key), value, "true or false", f"{key} = true")
+        return value
+
+    def duration(self, category: dict[str, object], path: KeyPath, key: str) -> float | None:
+        if key not in category:
+            return None
+        value = category[key]
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+        if isinstance(value, str):
+            match = _DURATION.fullmatch(value)
+            if match:
+                return float(int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+        raise self.error(
+            (*path, key),
+            f"{self.label((*path, key))} = {_toml(value)} is not a duration; write a whole "
+            'number with a unit s, m, h or d ("90s", "15m", "6h", "2d") '
+            "or a whole number of seconds (900)",
+            at_value=True,
+        )
+
+    def tasks(
+        self, value: object, categories: Mapping[str, Category], has_categories: bool
+    ) -> tuple[TaskEntry, ...]:
+        table = self.table(
+            value, ("tasks",), 'a table such as [tasks] with "app.tasks.send_email" = "critical"'
+        )
+        entries: list[TaskEntry] = []
+        first_seen: dict[str, TaskEntry] = {}
+        for raw, spec in table.items():
+            path: KeyPath = ("tasks", raw)
+            if isinstance(spec, dict) and self.index.kind(self.prefix + path) == "implicit":
+                name = self.dotted_key_name(path, spec)
+                raise self.error(
+                    path,
+                    f"{name} is an unquoted dotted key, which TOML reads as nested tables; "
+                    f"quote the task name: {json.dumps(name)} = ...",
+                )
+            key = raw.strip()
+            self.check_glob(key, raw, path)
+            location = self.location(path)
+            if key in first_seen:
+                raise self.error(
+                    path,
+                    f"task {json.dumps(key)} is already listed on line "
+                    f"{first_seen[key].location.line} (keys are compared without surrounding "
+                    "spaces); keep one of the two entries",
+                )
+            category, category_path, owner, note = self.task_spec(spec, path)
+            self.check_category(category, category_path, categories, has_categories)
+            entry = TaskEntry(key, category, owner, note, location, _is_glob(key))
+            first_seen[key] = entry
+            entries.append(entry)
+        return tuple(entries)
+
+    def task_spec(
+        self, value: object, path: KeyPath
+    ) -> tuple[str, KeyPath, str | None, str | None]:
+        if isinstance(value, str):
+            return value, path, None, None
+        example = '"app.tasks.send" = "critical", or { category = "critical", owner = "payments" }'
+        if not isinstance(value, dict):
+            raise self.wrong_type(path, value, "a category name or a table", example)
+        self.check_keys(value, path, _TASK_KEYS)
+        if "category" not in value:
+            raise self.error(
+                path,
+                f'{self.label(path)} has no category; write {{ category = "NAME" }} '
+                "with the name of a [categories] table",
+            )
+        category_path = (*path, "category")
+        category = self.string(value["category"], category_path, 'category = "critical"')
+        owner = note = None
+        if "owner" in value:
+            owner = self.string(value["owner"], (*path, "owner"), 'owner = "team-payments"')
+        if "note" in value:
+            note = self.string(value["note"], (*path, "note"), 'note = "retried by the caller"')
+        return category, category_path, owner, note
+
+    def rules(self, value: object) -> dict[str, str]:
+        table = self.table(value, ("rules",), 'a table such as [rules] with RL101 = "warning"')
+        rules: dict[str, str] = {}
+        for code, severity in table.items():
+            path: KeyPath = ("rules", code)
+            if code in _FIXED_SEVERITY_RULES:
+                raise self.error(
+                    path,
+                    f"{code} cannot be re-severitied or turned off: it reports what retrylint "
+                    "could not read and never fails a run; remove this line",
+                )
+            if code not in self.known_rules:
+                raise self.error(
+                    path, f"unknown rule code {json.dumps(code)}; " + _hint(code, self.known_rules)
+                )
+            word = self.string(severity, path, f'{code} = "warning"')
+            if word not in SEVERITY_WORDS:
+                raise self.error(
+                    path,
+                    f"{json.dumps(word)} is not a severity; " + _hint(word, SEVERITY_WORDS),
+                    at_value=True,
+                )
+            rules[code] = word
+        return rules
+
+    def assume(self, value: object) -> dict[str, object]:
+        table = self.table(
+            value, ("assume",), 'a table such as [assume] with "settings.MAX_RETRIES" = 5'
+        )
+        for expression, assumed in table.items():
+            path: KeyPath = ("assume", expression)
+            if isinstance(assumed, dict) and self.index.kind(self.prefix + path) == "implicit":
+                name = self.dotted_key_name(path, assumed)
+                raise self.error(
+                    path,
+                    f"{name} is an unquoted dotted key, which TOML reads as nested tables; "
+                    f"quote the expression: {json.dumps(name)} = ...",
+                )
+            if not expression.strip():
+                raise self.error(
+                    path,
+                    "an [assume] key is empty; write the expression exactly as in the code, "
+                    'such as "settings.MAX_RETRIES" = 5',
+                )
+            self.check_assumed(assumed, path)
+        return dict(table)
+
+    # --- checks ---------------------------------------------------------------------------
+
+    def check_keys(self, table: dict[str, object], path: KeyPath, allowed: Collection[str]) -> None:
+        for key in table:
+            if key not in allowed:
+                raise self.error(
+                    (*path, key),
+                    f"unknown key {json.dumps(key)} {self.where(path)}; " + _hint(key, allowed),
+                )
+
+    def check_category(
+        self,
+        name: str,
+        path: KeyPath,
+        categories: Mapping[str, Category],
+        has_categories: bool,
+    ) -> None:
+        if name in categories:
+            return
+        quoted = _key_text(name)
+        if not has_categories:
+            hint = (
+                f'the file has no [categories], so only the built-in "default" exists; '
+                f'write "default" or add [categories.{quoted}]'
+            )
+        else:
+            closest = _closest(name, categories)
+            hint = f"define [categories.{quoted}]"
+            if closest is not None:
+                hint = f"write {json.dumps(closest)} or {hint}"
+        raise self.error(path, f"unknown category {json.dumps(name)}; {hint}", at_value=True)
+
+    def check_glob(self, key: str, raw: str, path: KeyPath) -> None:
+        if not key:
+            raise self.error(
+                path,
+                f"task key {json.dumps(raw)} is empty; "
+                'write a task name or a glob such as "app.tasks.*"',
+            )
+        if any(char.isspace() for char in key):
+            raise self.error(
+                path,
+                f"task key {json.dumps(key)} contains whitespace, which no task name has; "
+                "remove it, or match any character with ?",
+            )
+        if _has_unclosed_bracket(key):
+            raise self.error(
+                path,
+                f"task glob {json.dumps(key)} has an unclosed [; close it with ], "
+                "or write [[] to match a literal [",
+            )
+
+    def check_dotted_name(self, name: str, path: KeyPath, example: str) -> None:
+        if not _DOTTED_NAME.fullmatch(name):
+            raise self.error(
+                path,
+                f"{json.dumps(name)} is not a dotted Python name; write one such as {example}",
+                at_value=True,
+            )
+
+    def check_assumed(self, value: object, path: KeyPath) -> None:
+        if isinstance(value, list):
+            for number, item in enumerate(value):
+                self.check_assumed(item, (*path, number))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                self.check_assumed(item, (*path, key))
+        elif not isinstance(value, (bool, int, float, str)):
+            raise self.wrong_type(
+                path,
+                value,
+                "a number, string, boolean, array or table",
+                "the value the expression has at run time, such as 5",
+            )
+
+    # --- typed access ---------------------------------------------------------------------
+
+    def table(self, value: object, path: KeyPath, example: str) -> dict[str, object]:
+        if not isinstance(value, dict):
+            raise self.wrong_type(path, value, "a table", example)
+        return value
+
+    def string(self, value: object, path: KeyPath, example: str) -> str:
+        if not isinstance(value, str):
+            raise self.wrong_type(path, value, "a string", example)
+        return value
+
+    def string_list(self, value: object, path: KeyPath, example: str) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.wrong_type(path, value, "an array of strings", example)
+        for number, item in enumerate(value):
+            self.string(item, (*path, number), example)
+        return tuple(value)
+
+    def dotted_key_name(self, path: KeyPath, value: dict[str, object]) -> str:
+        """The name a user meant by an unquoted dotted key, read back from the nested tables."""
+        parts = [str(path[-1])]
+        current: object = value
+        while (
+            isinstance(current, dict)
+            and current
+            and self.index.kind(self.prefix + path) == "implicit"
+        ):
+            first = next(iter(current))
+            parts.append(first)
+            path = (*path, first)
+            current = current[first]
+        return ".".join(parts)
+
+    # --- reporting ------------------------------------------------------------------------
+
+    def wrong_type(self, path: KeyPath, value: object, expected: str, example: str) -> ConfigError:
+        return self.error(
+            path,
+            f"{self.label(path)} must be {expected}, not {_describe(value)}; write {example}",
+            at_value=True,
+        )
+
+    def error(self, path: KeyPath, message: str, *, at_value: bool = False) -> ConfigError:
+        full = self.prefix + path
+        position = self.index.value(full) if at_value else self.index.key(full)
+        return ConfigError(self.display, position.line, position.column, message)
+
+    def location(self, path: KeyPath) -> Location:
+        position = self.index.key(self.prefix + path)
+        return Location(self.config_name, position.line, position.column)
+
+    def label(self, path: KeyPath) -> str:
+        text = ""
+        for key in self.prefix + path:
+            if isinstance(key, int):
+                text += f"[{key}]"
+            else:
+                text += ("." if text else "") + _key_text(key)
+        return text
+
+    def where(self, path: KeyPath) -> str:
+        return f"in [{self.label(path)}]" if self.prefix + path else "at the top level"
+
+
+def _key_text(key: str) -> str:
+    """A key as it would be written in TOML: bare when possible, else a quoted string."""
+    return key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {_toml(value)}"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the float {value}"
+    if isinstance(value, str):
+        return f"the string {_toml(value)}"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return "a date or time"
+
+
+def _hint(word: str, choices: Collection[str]) -> str:
+    closest = _closest(word, choices)
+    if closest is not None:
+        return f"write {json.dumps(closest)} instead"
+    return "use one of: " + ", ".join(sorted(choices))
+
+
+def _closest(word: str, choices: Collection[str]) -> str | None:
+    """The likely intended spelling: a case-insensitive match first, then `difflib`'s best."""
+    for choice in sorted(choices):
+        if choice.lower() == word.lower():
+            return choice
+    matches = difflib.get_close_matches(word, sorted(choices), n=1)
+    return matches[0] if matches else None
+
+
+def _is_glob(key: str) -> bool:
+    return any(char in _GLOB_CHARS for char in key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _literal_characters(pattern: str) -> int:
+    """How specific a glob is: characters outside `*`, `?` and bracket expressions."""
+    count = 0
+    index = 0
+    while index < len(pattern):
+        if pattern[index] == "[":
+            end = _bracket_end(pattern, index)
+            if end is not None:
+                index = end + 1
+                continue
+        if pattern[index] not in _WILDCARD_CHARS:
+            count += 1
+        index += 1
+    return count
+
+
+def _has_unclosed_bracket(pattern: str) -> bool:
+    index = pattern.find("[")
+    while index >= 0:
+        end = _bracket_end(pattern, index)
+        if end is None:
+            return True
+        index = pattern.find("[", end + 1)
+    return False
+
+
+def _bracket_end(pattern: str, start: int) -> int | None:
+    """Index of the `]` closing the bracket expression at `start`, by `fnmatch`'s rules.
+
+    A `!` right after `[` negates, and a `]` right after that is a literal member, so `[]]` and
+    `[!]]` are closed; without a closing `]`, `fnmatch` would silently match a literal `[`.
+    """
+    index = start + 1
+    if index < len(pattern) and pattern[index] == "!":
+        index += 1
+    if index < len(pattern) and pattern[index] == "]":
+        index += 1
+    end = pattern.find("]", index)
+    return None if end < 0 else end

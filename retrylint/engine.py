@@ -1,0 +1,255 @@
+"""The composition root: files → module summaries → inventory rows → findings → a `Report`.
+
+This is the only place that orders findings and counts them, so every renderer shows the same
+report in the same order. It prints nothing and never exits; the CLI decides what to do with the
+report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from retrylint import suppressions
+from retrylint.config.policy import FrameworkSettings, Policy
+from retrylint.frameworks import PYTHON_ADAPTERS
+from retrylint.frameworks.base import AdapterContext, PythonAdapter, module_imports
+from retrylint.model import SEVERITY_RANK, Assignment, EffectivePolicy, Finding, Location
+from retrylint.python import ir
+from retrylint.python.django import SETTINGS, settings_module
+from retrylint.python.evaluate import Evaluator
+from retrylint.python.project import ModuleLocator, Project
+from retrylint.rules import RULES
+from retrylint.rules.base import RuleContext
+from retrylint.rules.rl000_unparsable_file import UnparsableFile
+from retrylint.scan.files import SourceFile, discover, module_name, relative
+from retrylint.scan.python_parse import ParseProblem, parse_python
+
+# Below this many candidate files a process pool costs more than it saves.
+_POOL_THRESHOLD = 24
+
+
+class UsageError(Exception):
+    """A problem with how retrylint was invoked (exit 2), as opposed to a finding."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which rules run and at what severity, after `[rules]`, `--select` and `--ignore`."""
+
+    severities: dict[str, str]
+
+    @classmethod
+    def build(cls, policy: Policy, select: Sequence[str], ignore: Sequence[str]) -> Selection:
+        codes = sorted(RULES)
+
+        def expand(prefixes: Sequence[str], flag: str) -> set[str]:
+            chosen: set[str] = set()
+            for prefix in prefixes:
+                token = prefix.strip().upper()
+                matched = codes if token == "ALL" else [c for c in codes if c.startswith(token)]
+                if not matched:
+                    raise UsageError(
+                        f"{flag} {prefix}: no rule code starts with {prefix!r}; "
+                        "run `retrylint rules` for the list"
+                    )
+                chosen.update(matched)
+            return chosen
+
+        enabled = expand(select, "--select") if select else set(codes)
+        enabled -= expand(ignore, "--ignore")
+        severities: dict[str, str] = {}
+        for code in codes:
+            severity = policy.rules.get(code, RULES[code].meta.severity)
+            if code == "RL002":
+                severity = "note"
+            if code in enabled and severity != "off":
+                severities[code] = severity
+        return cls(severities)
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a renderer needs; no timestamps, no absolute paths, no host details."""
+
+    rows: tuple[EffectivePolicy, ...]
+    assignments: tuple[Assignment | None, ...]
+    findings: tuple[Finding, ...]
+    suppressed: int
+    files_scanned: int
+    files_skipped: int
+    policy: Policy
+    skipped: tuple[tuple[str, str], ...] = field(default=())
+
+    def count(self, at_least: str) -> int:
+        """Findings at or above a severity; RL002 never counts (CONTRACTS §6)."""
+        rank = SEVERITY_RANK[at_least]
+        return sum(
+            1 for f in self.findings if f.rule != "RL002" and SEVERITY_RANK[f.severity] >= rank
+        )
+
+
+def _parse_job(job: tuple[str, str, str, frozenset[str]]) -> ir.ModuleSummary | ParseProblem:
+    absolute, path, dotted, interesting = job
+    try:
+        source = Path(absolute).read_bytes()
+    except OSError as err:
+        return ParseProblem(path, 1, 1, f"cannot read file: {err.strerror or err}")
+    return parse_python(source, path, dotted, interesting)
+
+
+def _parse_all(
+    jobs: list[tuple[str, str, str, frozenset[str]]], workers: int
+) -> list[ir.ModuleSummary | ParseProblem]:
+    if workers <= 1 or len(jobs) < _POOL_THRESHOLD:
+        return [_parse_job(job) for job in jobs]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_parse_job, jobs, chunksize=8))
+
+
+def _is_candidate(path: Path, adapters: Sequence[PythonAdapter]) -> bool | str:
+    """Whether a file may hold tasks; a string is the reason it cannot be read."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        return f"cannot read file: {err.strerror or err}"
+    return any(a.markers.search(data) for a in adapters)
+
+
+def run(
+    paths: Sequence[Path],
+    policy: Policy,
+    *,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    workers: int | None = None,
+) -> Report:
+    selection = Selection.build(policy, select, ignore)
+    root = policy.root
+    files, unreadable = discover(paths, root, policy.exclude_spec())
+    missing = [u for u in unreadable if u.reason == "no such file or directory"]
+    if missing:
+        raise UsageError(f"{missing[0].path}: no such file or directory")
+    adapters = [
+        a
+        for a in PYTHON_ADAPTERS
+        if policy.enabled_frameworks is None or a.key in policy.enabled_frameworks
+    ]
+    interesting = frozenset().union(*(a.body_calls for a in adapters))
+    problems: list[Finding] = []
+    rl000 = UnparsableFile()
+    jobs: list[tuple[str, str, str, frozenset[str]]] = []
+    python_files = [f for f in files if f.language == "python"]
+    for source in python_files:
+        candidate = _is_candidate(source.absolute, adapters)
+        if isinstance(candidate, str):
+            problems.append(rl000.finding(Location(source.path, 1, 1), candidate))
+        elif candidate:
+            dotted = module_name(source.path, root, policy.source_roots)
+            jobs.append((str(source.absolute), source.path, dotted, interesting))
+    results = _parse_all(jobs, workers if workers is not None else (os.cpu_count() or 1))
+    summaries: list[ir.ModuleSummary] = []
+    for result in results:
+        if isinstance(result, ParseProblem):
+            location = Location(result.path, result.line, result.column)
+            problems.append(rl000.finding(location, result.message))
+        else:
+            summaries.append(result)
+
+    project = _project(summaries, python_files, root, policy, interesting)
+    django = _django_settings(policy, summaries)
+    evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
+    rows: list[EffectivePolicy] = []
+    scanned = tuple(summaries)
+    for adapter in adapters:
+        if policy.enabled_frameworks is None and not any(
+            module_imports(s, adapter.packages) for s in project.loaded()
+        ):
+            continue
+        settings = policy.frameworks.get(adapter.key, FrameworkSettings())
+        if adapter.key in ("celery",) and settings.settings_module is None and django:
+            settings = FrameworkSettings(settings.task_decorators, settings.version, django)
+        ctx = AdapterContext(project, evaluator, scanned, settings, settings.version)
+        rows.extend(adapter.analyze(ctx))
+    rows.sort(key=lambda r: (r.name or "", r.framework, r.location.path, r.location.line))
+    assignments = tuple(policy.assign(r.name) for r in rows)
+
+    whole = any(Path(os.path.abspath(p)) == root for p in paths)
+    rule_ctx = RuleContext(
+        rows=list(zip(rows, assignments, strict=True)),
+        policy=policy,
+        whole_inventory=whole,
+        all_names=frozenset(r.name for r in rows if r.name),
+    )
+    raw: list[Finding] = list(problems)
+    for code in sorted(selection.severities):
+        raw.extend(RULES[code].check(rule_ctx))
+    comments = {s.path: s.suppressions for s in summaries if s.suppressions}
+    outcome = suppressions.apply(raw, comments, frozenset(RULES))
+    final = [
+        _with_severity(f, selection.severities[f.rule])
+        for f in [*outcome.kept, *outcome.extra]
+        if f.rule in selection.severities
+    ]
+    final.sort(key=Finding.sort_key)
+    return Report(
+        rows=tuple(rows),
+        assignments=assignments,
+        findings=tuple(final),
+        suppressed=len(outcome.suppressed),
+        files_scanned=len(files) - len(problems),
+        files_skipped=len(problems),
+        policy=policy,
+    )
+
+
+def _with_severity(finding: Finding, severity: str) -> Finding:
+    if finding.severity == severity:
+        return finding
+    from dataclasses import replace
+
+    return replace(finding, severity=severity)
+
+
+def _project(
+    summaries: list[ir.ModuleSummary],
+    files: Iterable[SourceFile],
+    root: Path,
+    policy: Policy,
+    interesting: frozenset[str],
+) -> Project:
+    bases: list[Path] = [root / r for r in policy.source_roots]
+    for summary in summaries:
+        depth = len(summary.module.split(".")) if summary.module else 0
+        if summary.path.endswith("__init__.py"):
+            depth += 1
+        base = (root / summary.path).parent
+        for _ in range(depth - 1):
+            base = base.parent
+        bases.append(base)
+    locator = ModuleLocator(root, sorted(set(bases)))
+    del files
+
+    def load(dotted: str) -> ir.ModuleSummary | None:
+        path = locator.find(dotted)
+        if path is None:
+            return None
+        try:
+            source = path.read_bytes()
+        except OSError:
+            return None
+        rel = relative(path, root)
+        result = parse_python(source, rel, dotted, interesting)
+        return result if isinstance(result, ir.ModuleSummary) else None
+
+    return Project(summaries, load)
+
+
+def _django_settings(policy: Policy, summaries: list[ir.ModuleSummary]) -> str | None:
+    for settings in policy.frameworks.values():
+        if settings.settings_module:
+            return settings.settings_module
+    return settings_module(summaries)

@@ -1,0 +1,25 @@
+"""The adapter registry: one line per framework, in CONTRACTS §8 order."""
+
+from __future__ import annotations
+
+from retrylint.frameworks.base import PythonAdapter
+from retrylint.frameworks.celery import CeleryAdapter
+
+PYTHON_ADAPTERS: tuple[PythonAdapter, ...] = (CeleryAdapter(),)
+
+FRAMEWORKS: tuple[str, ...] = (
+    "celery",
+    "dramatiq",
+    "rq",
+    "huey",
+    "arq",
+    "taskiq",
+    "procrastinate",
+    "saq",
+    "django-q2",
+    "temporal",
+    "asynq",
+    "tenacity",
+    "backoff",
+    "stamina",
+)

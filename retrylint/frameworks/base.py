@@ -1,0 +1,142 @@
+"""The contract between the engine and one framework adapter, plus helpers adapters share.
+
+An adapter reads module summaries and returns inventory rows (`EffectivePolicy`) in the neutral
+vocabulary. It never emits findings: rules judge rows, so a new framework gets every rule for
+free and no rule learns framework words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from retrylint.config.policy import FrameworkSettings
+from retrylint.model import EffectivePolicy, Location, Provenance, Source, Undecided
+from retrylint.python import ir
+from retrylint.python.evaluate import Evaluator, Formula, Known, Sym, Unknown, Value, location_of
+from retrylint.python.project import Project
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    """What an adapter may read: the project, the evaluator and its own settings.
+
+    `scanned` holds the modules under PATHS, where rows are reported; anything else is read
+    through `project` on demand.
+    """
+
+    project: Project
+    evaluator: Evaluator
+    scanned: tuple[ir.ModuleSummary, ...]
+    settings: FrameworkSettings = field(default_factory=FrameworkSettings)
+    version: str | None = None
+
+
+class PythonAdapter(Protocol):
+    # The framework string of CONTRACTS §8.
+    key: str
+    # Import roots whose presence in a module means the framework is in use.
+    packages: tuple[str, ...]
+    # Cheap byte pattern a file must contain before it is parsed for this adapter.
+    markers: re.Pattern[bytes]
+    # Final names of calls inside function bodies that the adapter needs to see.
+    body_calls: frozenset[str]
+
+    def analyze(self, ctx: AdapterContext) -> Iterable[EffectivePolicy]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One option value as written somewhere, with the layer it came from."""
+
+    name: str
+    value: Value
+    expr: ir.Expr
+    location: Location
+    source: Source
+
+    @property
+    def provenance(self) -> Provenance:
+        return Provenance(self.source, self.location)
+
+
+class UndecidedLog:
+    """Collects the values a row could not decide, each quoted once."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str, str, int], Undecided] = {}
+
+    def add(self, field_name: str, value: Unknown) -> None:
+        key = (field_name, value.expression, value.location.path, value.location.line)
+        self._items.setdefault(key, Undecided(field_name, value.expression, value.location))
+
+    def items(self) -> tuple[Undecided, ...]:
+        return tuple(self._items[k] for k in sorted(self._items))
+
+
+def as_int(value: Value) -> int | None:
+    if isinstance(value, Known) and isinstance(value.value, int) and not isinstance(
+        value.value, bool
+    ):
+        return value.value
+    return None
+
+
+def as_number(value: Value) -> float | None:
+    if isinstance(value, Known) and isinstance(value.value, int | float) and not isinstance(
+        value.value, bool
+    ):
+        return float(value.value)
+    return None
+
+
+def source_of(value: Value, written: Source) -> Source:
+    """An `[assume]`d value keeps that provenance wherever it was written."""
+    if isinstance(value, Known | Formula) and value.assumed:
+        return "assumed"
+    if isinstance(value, Unknown):
+        return "undecided"
+    return written
+
+
+def exception_names(
+    ctx: AdapterContext, expr: ir.Expr, summary: ir.ModuleSummary
+) -> tuple[list[tuple[str, Location]], Unknown | None]:
+    """Qualified exception names in a class-or-tuple expression, with where each is written."""
+    target, module = ctx.evaluator.deref(expr, summary)
+    items: Sequence[ir.Expr] = target.items if isinstance(target, ir.Seq) else (target,)
+    names: list[tuple[str, Location]] = []
+    for item in items:
+        if isinstance(item, ir.Starred):
+            inner, names_unknown = exception_names(ctx, item.value, module)
+            names.extend(inner)
+            if names_unknown is not None:
+                return names, names_unknown
+            continue
+        value = ctx.evaluator.eval(item, module)
+        if isinstance(value, Sym):
+            names.append((value.qualified, location_of(module, item.span)))
+        elif isinstance(value, Known) and isinstance(value.value, tuple):
+            nested, nested_unknown = exception_names(ctx, item, module)
+            names.extend(nested)
+            if nested_unknown is not None:
+                return names, nested_unknown
+        elif isinstance(value, Unknown):
+            return names, value
+        else:
+            return names, Unknown(item.text, location_of(module, item.span))
+    return names, None
+
+
+BROAD_EXCEPTIONS = frozenset({"builtins.Exception", "builtins.BaseException"})
+
+
+def module_imports(summary: ir.ModuleSummary, packages: Iterable[str]) -> bool:
+    roots = tuple(packages)
+    return any(
+        imp.target == root or imp.target.startswith(root + ".")
+        for imp in summary.imports
+        for root in roots
+    )

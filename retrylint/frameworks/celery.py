@@ -1,0 +1,955 @@
+"""Celery (written against 5.7.0; the retry semantics below hold from 5.3).
+
+Recognised task forms: `@<app>.task` on any `Celery(...)` instance, found by what the receiver
+is (also through imports and factory functions returning an app), `@shared_task` under any
+alias, `partial(app.task, ...)` and module-level decorator aliases
+(`retrying = shared_task(max_retries=3)`), wrapper functions named in
+`[frameworks.celery] task-decorators`, and `Task` subclasses that define `run`. Options come
+from decorator keywords (also `**CONSTANT` splats), `base=` classes, `Celery(task_cls=...)`,
+and `task_annotations` set on the app, through `conf.update`, a config module, or Django settings.
+
+Precedence, from Celery's source and verified by running it (reference §1g and §14):
+- class attributes (`max_retries`, `default_retry_delay`): annotations > decorator keywords >
+  the task's own class body > `base=` classes > `task_cls` > `Task` defaults; within
+  annotations the `'*'` entry is applied after the task's own entry, so it wins;
+- autoretry options are captured once by the wrapper from the decorator first, then from the
+  class (which an annotation may have set); class-based tasks are wired before annotations
+  apply, so for them annotations never switch autoretry on;
+- `self.retry(max_retries=None)` falls back to the class value: only a class-level `None`
+  is unbounded.
+
+Not recognised (reported as undecided where it matters): annotation objects with an
+`annotate()` method, attributes set on a task after definition, and tasks registered under a
+name computed at run time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from retrylint.model import (
+    UNBOUNDED,
+    UNDECIDED,
+    Count,
+    EffectivePolicy,
+    Location,
+    Provenance,
+    Source,
+    TriggerSite,
+)
+from retrylint.frameworks.base import (
+    BROAD_EXCEPTIONS,
+    AdapterContext,
+    Option,
+    UndecidedLog,
+    as_int,
+    as_number,
+    exception_names,
+    source_of,
+)
+from retrylint.python import ir
+from retrylint.python.evaluate import Formula, Known, Sym, Unknown, Value, location_of
+from retrylint.python.project import Resolved
+from retrylint.resolve.schedule import DelayFn, RetryPath, combine, never_retries
+
+KEY = "celery"
+
+# Celery's own defaults (celery/app/task.py Task class attributes, app/autoretry.py getattr
+# defaults).
+DEFAULTS: dict[str, object] = {
+    "max_retries": 3,  # Task.max_retries
+    "default_retry_delay": 180,  # Task.default_retry_delay, seconds
+    "autoretry_for": (),
+    "dont_autoretry_for": (),
+    "retry_kwargs": {},
+    "retry_backoff": False,  # autoretry.py: getattr(task, 'retry_backoff', False)
+    "retry_backoff_max": 600,  # autoretry.py: getattr(task, 'retry_backoff_max', 600)
+    "retry_jitter": True,  # autoretry.py: getattr(task, 'retry_jitter', True)
+}
+AUTORETRY_OPTIONS = frozenset(
+    {
+        "autoretry_for",
+        "dont_autoretry_for",
+        "retry_kwargs",
+        "retry_backoff",
+        "retry_backoff_max",
+        "retry_jitter",
+    }
+)
+RETRY_OPTIONS = frozenset({*AUTORETRY_OPTIONS, "max_retries", "default_retry_delay"})
+
+_APP_CLASSES = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
+_TASK_CLASSES = frozenset({"celery.Task", "celery.app.task.Task", "celery.task.Task"})
+_SHARED = frozenset(
+    {"celery.shared_task", "celery.app.shared_task", "celery.task", "celery.decorators.task"}
+)
+_CURRENT_APP = frozenset({"celery.current_app", "celery._state.current_app"})
+_CURRENT_TASK = frozenset({"celery.current_task", "celery._state.current_task"})
+_PARTIAL = frozenset({"functools.partial"})
+_ANNOTATION_KEYS = ("task_annotations", "CELERY_ANNOTATIONS")
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """An IR expression together with the module it is written in."""
+
+    expr: ir.Expr
+    module: ir.ModuleSummary
+
+
+@dataclass
+class _App:
+    identity: str
+    module: ir.ModuleSummary | None
+    call: ir.Call | None
+    annotations: list[_Where] = field(default_factory=list)
+    config_modules: list[tuple[str, str]] = field(default_factory=list)  # (module, namespace)
+
+
+@dataclass(frozen=True, slots=True)
+class _Decorator:
+    app: str | None  # identity of the app, None for shared tasks
+    kwargs: tuple[tuple[str, _Where], ...]
+    splats: tuple[_Where, ...]
+
+
+class CeleryAdapter:
+    key = KEY
+    packages = ("celery",)
+    markers = re.compile(rb"task|Task|celery")
+    body_calls = frozenset(
+        {"retry", "delay", "apply_async", "send_task", "s", "si", "signature", "register_task",
+         "register", "update", "config_from_object", "setdefault"}
+    )
+
+    def analyze(self, ctx: AdapterContext) -> Iterable[EffectivePolicy]:
+        return _Analysis(ctx).rows()
+
+
+class _Analysis:
+    def __init__(self, ctx: AdapterContext) -> None:
+        self.ctx = ctx
+        self.project = ctx.project
+        self.evaluator = ctx.evaluator
+        self.wrappers = frozenset(ctx.settings.task_decorators)
+        self.apps: dict[str, _App] = {}
+        self._app_cache: dict[tuple[str, str], str | None] = {}
+        self._task_class_cache: dict[str, bool] = {}
+
+    # -- recognising apps ----------------------------------------------------------------
+
+    def app_of(self, dotted: str, summary: ir.ModuleSummary, depth: int = 0) -> str | None:
+        """The identity of the Celery app a name refers to, or None."""
+        key = (summary.module, dotted)
+        if key in self._app_cache:
+            return self._app_cache[key]
+        self._app_cache[key] = None  # cycle guard
+        result = self._find_app(dotted, summary, depth)
+        self._app_cache[key] = result
+        return result
+
+    def _find_app(self, dotted: str, summary: ir.ModuleSummary, depth: int) -> str | None:
+        found = self.project.resolve(summary, dotted)
+        if found is None or depth > 8:
+            return None
+        if found.kind == "external":
+            if found.qualified in _CURRENT_APP:
+                return self._register_app(found.qualified, None, None)
+            return None
+        if found.kind != "binding" or found.binding is None or found.module is None:
+            return None
+        value, module = self.evaluator.deref(found.binding.value, found.module)
+        if isinstance(value, ir.Ref):
+            return self.app_of(value.dotted, module, depth + 1)
+        if not isinstance(value, ir.Call):
+            return None
+        if self._creates_app(value, module, depth):
+            return self._register_app(found.qualified, module, value)
+        return None
+
+    def _creates_app(self, call: ir.Call, module: ir.ModuleSummary, depth: int) -> bool:
+        if not isinstance(call.func, ir.Ref):
+            return False
+        target = self.project.resolve(module, call.func.dotted)
+        if target is None:
+            return False
+        if target.qualified in _APP_CLASSES:
+            return True
+        if target.kind == "class" and target.cls is not None and target.module is not None:
+            return any(
+                self._is_app_class(base, target.module, depth + 1) for base in target.cls.bases
+            )
+        if target.kind == "function" and target.function is not None and target.module is not None:
+            # A factory: `def create_app(): app = Celery(...); return app`.
+            fn, fmod = target.function, target.module
+            local = {b.target: b.value for b in fn.locals}
+            for ret in fn.returns:
+                expr = local.get(ret.dotted, ret) if isinstance(ret, ir.Ref) else ret
+                if isinstance(expr, ir.Call) and self._creates_app(expr, fmod, depth + 1):
+                    return True
+        return False
+
+    def _is_app_class(self, base: ir.Expr, module: ir.ModuleSummary, depth: int) -> bool:
+        if not isinstance(base, ir.Ref) or depth > 8:
+            return False
+        found = self.project.resolve(module, base.dotted)
+        if found is None:
+            return False
+        if found.qualified in _APP_CLASSES:
+            return True
+        if found.kind == "class" and found.cls is not None and found.module is not None:
+            fmod = found.module
+            return any(self._is_app_class(b, fmod, depth + 1) for b in found.cls.bases)
+        return False
+
+    def _register_app(
+        self, identity: str, module: ir.ModuleSummary | None, call: ir.Call | None
+    ) -> str:
+        if identity not in self.apps:
+            self.apps[identity] = _App(identity, module, call)
+        return identity
+
+    # -- recognising decorators ----------------------------------------------------------
+
+    def decorator(self, expr: ir.Expr, summary: ir.ModuleSummary, depth: int = 0) -> _Decorator | None:
+        """The task options a decorator applies, or None when it is not a Celery task maker."""
+        if depth > 8:
+            return None
+        if isinstance(expr, ir.Call):
+            factory = self.factory(expr.func, summary, depth + 1)
+            if factory is not None:
+                return _merge(factory, expr, summary)
+            return None
+        factory = self.factory(expr, summary, depth + 1)
+        if factory is not None:
+            return factory
+        if isinstance(expr, ir.Ref):
+            found = self.project.resolve(summary, expr.dotted)
+            if found is not None and found.kind == "binding" and found.binding and found.module:
+                return self.decorator(found.binding.value, found.module, depth + 1)
+        return None
+
+    def factory(self, expr: ir.Expr, summary: ir.ModuleSummary, depth: int) -> _Decorator | None:
+        """A callable that makes a task decorator: `app.task`, `shared_task`, a wrapper."""
+        if depth > 8:
+            return None
+        if isinstance(expr, ir.Call):
+            # `partial(app.task, **opts)` pre-binds options.
+            func = expr.func
+            if isinstance(func, ir.Ref) and expr.args:
+                target = self.project.resolve(summary, func.dotted)
+                if target is not None and target.qualified in _PARTIAL:
+                    inner = self.factory(expr.args[0], summary, depth + 1)
+                    return _merge(inner, expr, summary) if inner is not None else None
+            return None
+        if not isinstance(expr, ir.Ref):
+            return None
+        found = self.project.resolve(summary, expr.dotted)
+        if found is not None:
+            if found.qualified in _SHARED or found.qualified in self.wrappers:
+                return _Decorator(None, (), ())
+            if found.kind == "binding" and found.binding is not None and found.module is not None:
+                value = found.binding.value
+                if isinstance(value, ir.Ref | ir.Call) and not _is_applied_call(value):
+                    return self.factory(value, found.module, depth + 1)
+        receiver, _, attr = expr.dotted.rpartition(".")
+        if attr == "task" and receiver:
+            app = self.app_of(receiver, summary)
+            if app is not None:
+                return _Decorator(app, (), ())
+        return None
+
+    # -- classes -------------------------------------------------------------------------
+
+    def is_task_class(self, cls: ir.Class, module: ir.ModuleSummary, depth: int = 0) -> bool:
+        key = f"{module.module}.{cls.qualname}"
+        if key in self._task_class_cache:
+            return self._task_class_cache[key]
+        self._task_class_cache[key] = False
+        result = depth < 12 and any(self._is_task_base(b, module, depth) for b in cls.bases)
+        self._task_class_cache[key] = result
+        return result
+
+    def _is_task_base(self, base: ir.Expr, module: ir.ModuleSummary, depth: int) -> bool:
+        if not isinstance(base, ir.Ref):
+            return False
+        found = self.project.resolve(module, base.dotted)
+        if found is not None and found.qualified in _TASK_CLASSES:
+            return True
+        if found is not None and found.kind == "class" and found.cls and found.module:
+            return self.is_task_class(found.cls, found.module, depth + 1)
+        receiver, _, attr = base.dotted.rpartition(".")
+        return attr == "Task" and bool(receiver) and self.app_of(receiver, module) is not None
+
+    def resolve_class(self, expr: ir.Expr, module: ir.ModuleSummary) -> Resolved | None:
+        value = self.evaluator.eval(expr, module)
+        if isinstance(value, Known) and isinstance(value.value, str):
+            # `task_cls='pkg.mod:MyTask'`
+            return self.project.resolve_qualified(value.value.replace(":", "."))
+        if isinstance(expr, ir.Ref):
+            return self.project.resolve(module, expr.dotted)
+        return None
+
+    def class_chain(
+        self, bases: Iterable[ir.Expr], module: ir.ModuleSummary, source: Source
+    ) -> tuple[list[tuple[ir.Class, ir.ModuleSummary, Source]], list[_Where]]:
+        """Classes whose attributes a task inherits, nearest first; plus bases we cannot see."""
+        chain: list[tuple[ir.Class, ir.ModuleSummary, Source]] = []
+        blind: list[_Where] = []
+        seen: set[str] = set()
+
+        def walk(exprs: Iterable[ir.Expr], mod: ir.ModuleSummary, depth: int) -> None:
+            for expr in exprs:
+                if depth > 12:
+                    return
+                found = self.resolve_class(expr, mod)
+                if found is None:
+                    blind.append(_Where(expr, mod))
+                    continue
+                if found.kind == "class" and found.cls is not None and found.module is not None:
+                    key = f"{found.module.module}.{found.cls.qualname}"
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    chain.append((found.cls, found.module, source))
+                    walk(found.cls.bases, found.module, depth + 1)
+                elif not _is_known_root(found.qualified, expr, self, mod):
+                    blind.append(_Where(expr, mod))
+
+        walk(bases, module, 0)
+        return chain, blind
+
+    # -- app configuration ---------------------------------------------------------------
+
+    def collect_app_config(self) -> None:
+        """Find annotations and config modules of every app, wherever they are written."""
+        django_module = self.ctx.settings.settings_module
+        for summary in list(self.project.loaded()):
+            for binding in summary.bindings:
+                receiver, _, attr = binding.target.rpartition(".")
+                if attr in _ANNOTATION_KEYS and receiver.endswith(".conf"):
+                    app = self.app_of(receiver[: -len(".conf")], summary)
+                    if app is not None:
+                        self.apps[app].annotations.append(_Where(binding.value, summary))
+            for call in summary.calls:
+                self._config_call(call, summary)
+        for app in list(self.apps.values()):
+            if app.call is not None and app.module is not None:
+                for kw in app.call.kwargs:
+                    if kw.name == "config_source":
+                        self._config_source(app, kw.value, app.module, "")
+            for module_name, namespace in app.config_modules:
+                if module_name == "django.conf.settings":
+                    if django_module is None:
+                        continue
+                    module_name = django_module
+                module = self.project.module(module_name)
+                if module is None:
+                    continue
+                idx = self.project.index(module)
+                keys = (
+                    [f"{namespace}_TASK_ANNOTATIONS"] if namespace else list(_ANNOTATION_KEYS)
+                )
+                for key in keys:
+                    found = self.project.resolve(module, key)
+                    if found is not None and found.binding is not None and found.module:
+                        app.annotations.append(_Where(found.binding.value, found.module))
+                del idx
+
+    def _config_call(self, call: ir.Call, summary: ir.ModuleSummary) -> None:
+        if not isinstance(call.func, ir.Ref):
+            return
+        receiver, _, method = call.func.dotted.rpartition(".")
+        if method == "update" and receiver.endswith(".conf"):
+            app = self.app_of(receiver[: -len(".conf")], summary)
+            if app is None:
+                return
+            for kw in call.kwargs:
+                if kw.name in _ANNOTATION_KEYS:
+                    self.apps[app].annotations.append(_Where(kw.value, summary))
+            for arg in call.args:
+                value = self.evaluator.eval(arg, summary)
+                if isinstance(value, Known) and isinstance(value.value, dict):
+                    for key in _ANNOTATION_KEYS:
+                        if key in value.value and isinstance(arg, ir.DictExpr):
+                            for k, v in arg.items:
+                                if isinstance(k, ir.Const) and k.value == key:
+                                    self.apps[app].annotations.append(_Where(v, summary))
+        elif method == "config_from_object" and call.args:
+            app = self.app_of(receiver, summary)
+            if app is None:
+                return
+            namespace = call.kwarg("namespace")
+            ns = self.evaluator.eval(namespace, summary) if namespace is not None else Known("")
+            ns_value = ns.value if isinstance(ns, Known) and isinstance(ns.value, str) else ""
+            self._config_source(self.apps[app], call.args[0], summary, ns_value)
+
+    def _config_source(
+        self, app: _App, expr: ir.Expr, summary: ir.ModuleSummary, namespace: str
+    ) -> None:
+        value = self.evaluator.eval(expr, summary)
+        if isinstance(value, Known) and isinstance(value.value, str):
+            app.config_modules.append((value.value.replace(":", "."), namespace))
+        elif isinstance(value, Sym):
+            app.config_modules.append((value.qualified, namespace))
+
+    # -- rows ----------------------------------------------------------------------------
+
+    def rows(self) -> Iterator[EffectivePolicy]:
+        found: list[tuple[ir.ModuleSummary, ir.Function | ir.Class, _Decorator | None]] = []
+        for summary in self.ctx.scanned:
+            for fn in summary.functions:
+                for dec in fn.decorators:
+                    info = self.decorator(dec, summary)
+                    if info is not None:
+                        found.append((summary, fn, info))
+                        break
+            for cls in summary.classes:
+                if any(m.name == "run" for m in cls.methods) and self.is_task_class(cls, summary):
+                    if not _abstract(cls, self, summary):
+                        found.append((summary, cls, None))
+        self.collect_app_config()
+        for summary, definition, info in found:
+            yield _TaskBuilder(self, summary, definition, info).build()
+
+    def annotations_for(self, app: str | None) -> list[_Where]:
+        if app is not None and app in self.apps and self.apps[app].annotations:
+            return self.apps[app].annotations
+        # A shared task binds to every app; with one configured app its annotations apply.
+        configured = [a for a in self.apps.values() if a.annotations]
+        return configured[0].annotations if len(configured) == 1 else []
+
+    def task_cls_for(self, app: str | None) -> list[_Where]:
+        apps = [self.apps[app]] if app in self.apps else list(self.apps.values())
+        out: list[_Where] = []
+        for candidate in apps:
+            if candidate.call is not None and candidate.module is not None:
+                value = candidate.call.kwarg("task_cls")
+                if value is not None:
+                    out.append(_Where(value, candidate.module))
+        return out[:1] if len(out) == 1 or app in self.apps else []
+
+
+def _abstract(cls: ir.Class, analysis: _Analysis, summary: ir.ModuleSummary) -> bool:
+    for attr in cls.attributes:
+        if attr.target == "abstract":
+            value = analysis.evaluator.eval(attr.value, summary)
+            return isinstance(value, Known) and value.value is True
+    return False
+
+
+def _is_known_root(qualified: str, expr: ir.Expr, analysis: _Analysis, module: ir.ModuleSummary) -> bool:
+    if qualified in _TASK_CLASSES or qualified in ("builtins.object", "object"):
+        return True
+    if isinstance(expr, ir.Ref):
+        receiver, _, attr = expr.dotted.rpartition(".")
+        if attr == "Task" and receiver and analysis.app_of(receiver, module) is not None:
+            return True
+    return False
+
+
+def _is_applied_call(expr: ir.Expr) -> bool:
+    """`shared_task(max_retries=3)` makes a decorator, not a factory; keep them apart."""
+    return isinstance(expr, ir.Call) and not (
+        isinstance(expr.func, ir.Ref) and expr.func.dotted.endswith("partial")
+    )
+
+
+def _merge(base: _Decorator, call: ir.Call, summary: ir.ModuleSummary) -> _Decorator:
+    kwargs = list(base.kwargs)
+    splats = list(base.splats)
+    for kw in call.kwargs:
+        if kw.name is None:
+            splats.append(_Where(kw.value, summary))
+        else:
+            kwargs.append((kw.name, _Where(kw.value, summary)))
+    return _Decorator(base.app, tuple(kwargs), tuple(splats))
+
+
+class _TaskBuilder:
+    """Resolves one task definition into its inventory row."""
+
+    def __init__(
+        self,
+        analysis: _Analysis,
+        summary: ir.ModuleSummary,
+        definition: ir.Function | ir.Class,
+        info: _Decorator | None,
+    ) -> None:
+        self.a = analysis
+        self.summary = summary
+        self.definition = definition
+        self.info = info
+        self.log = UndecidedLog()
+        self.evaluator = analysis.evaluator
+        self.decorator_opts = self._decorator_options() if info is not None else {}
+        app = info.app if info is not None else None
+        bases: list[ir.Expr] = []
+        base_module = summary
+        self.own: dict[str, Option] = {}
+        if isinstance(definition, ir.Class):
+            self.own = self._class_options(definition, summary, "explicit")
+            bases = list(definition.bases)
+        else:
+            base = self.decorator_opts.get("base")
+            if base is not None:
+                bases = [base.expr]
+                base_module = summary if base.location.path == summary.path else self._module_of(base)
+        chain, blind = analysis.class_chain(bases, base_module, "inherited")
+        for where in analysis.task_cls_for(app):
+            more, more_blind = analysis.class_chain([where.expr], where.module, "inherited")
+            chain.extend(more)
+            blind.extend(more_blind)
+        self.chain = chain
+        self.blind = blind
+        self.annotations = self._annotations(app)
+
+    def _module_of(self, option: Option) -> ir.ModuleSummary:
+        for module in self.a.project.loaded():
+            if module.path == option.location.path:
+                return module
+        return self.summary
+
+    # -- option layers -------------------------------------------------------------------
+
+    def _decorator_options(self) -> dict[str, Option]:
+        assert self.info is not None
+        out: dict[str, Option] = {}
+        for splat in self.info.splats:
+            value = self.evaluator.eval(splat.expr, splat.module)
+            if isinstance(value, Known) and isinstance(value.value, dict):
+                for key, item in value.value.items():
+                    if isinstance(key, str):
+                        loc = location_of(splat.module, splat.expr.span)
+                        out[key] = Option(key, item, splat.expr, loc, source_of(item, "explicit"))
+            elif isinstance(value, Unknown):
+                self.log.add("options", value)
+        for name, where in self.info.kwargs:
+            value = self.evaluator.eval(where.expr, where.module)
+            loc = location_of(where.module, where.expr.span)
+            out[name] = Option(name, value, where.expr, loc, source_of(value, "explicit"))
+        return out
+
+    def _class_options(
+        self, cls: ir.Class, module: ir.ModuleSummary, source: Source
+    ) -> dict[str, Option]:
+        out: dict[str, Option] = {}
+        for attr in cls.attributes:
+            if attr.target in RETRY_OPTIONS or attr.target in ("name", "bind"):
+                value = self.evaluator.eval(attr.value, module)
+                loc = location_of(module, attr.value.span)
+                out[attr.target] = Option(attr.target, value, attr.value, loc, source_of(value, source))
+        return out
+
+    def _annotations(self, app: str | None) -> list[dict[str, Option]]:
+        """Annotation layers that apply to this task, strongest first ('*' beats the name)."""
+        wheres = self.a.annotations_for(app)
+        if not wheres:
+            return []
+        name = self.name_value()
+        named: dict[str, Option] | None = None
+        star: dict[str, Option] | None = None
+        for where in wheres:
+            value = self.evaluator.eval(where.expr, where.module)
+            maps: list[object]
+            if isinstance(value, Known) and isinstance(value.value, dict):
+                maps = [value]
+            elif isinstance(value, Known) and isinstance(value.value, tuple):
+                maps = list(value.value)
+            else:
+                unknown = value if isinstance(value, Unknown) else Unknown(
+                    where.expr.text, location_of(where.module, where.expr.span)
+                )
+                self.log.add("annotations", unknown)
+                continue
+            for entry in maps:
+                if not (isinstance(entry, Known) and isinstance(entry.value, dict)):
+                    continue
+                if named is None and name is not None and name in entry.value:
+                    named = self._annotation_options(entry.value[name], where)
+                if star is None and "*" in entry.value:
+                    star = self._annotation_options(entry.value["*"], where)
+        return [layer for layer in (star, named) if layer]
+
+    def _annotation_options(self, value: object, where: _Where) -> dict[str, Option]:
+        out: dict[str, Option] = {}
+        if isinstance(value, Known) and isinstance(value.value, dict):
+            loc = location_of(where.module, where.expr.span)
+            for key, item in value.value.items():
+                if isinstance(key, str) and isinstance(item, Known | Sym | Unknown | Formula):
+                    out[key] = Option(key, item, where.expr, loc, source_of(item, "config"))
+        return out
+
+    def _chain_option(self, name: str) -> Option | None:
+        for cls, module, source in self.chain:
+            for attr in reversed(cls.attributes):
+                if attr.target == name:
+                    value = self.evaluator.eval(attr.value, module)
+                    loc = location_of(module, attr.value.span)
+                    return Option(name, value, attr.value, loc, source_of(value, source))
+        return None
+
+    def _default(self, name: str) -> Option:
+        if self.blind:
+            where = self.blind[0]
+            unknown = Unknown(where.expr.text, location_of(where.module, where.expr.span))
+            return Option(name, unknown, where.expr, unknown.location, "undecided")
+        loc = self.row_location()
+        const = ir.Const(None, "", ir.Span(loc.line, loc.column, loc.line, loc.column))  # type: ignore[arg-type]
+        return Option(name, Known(DEFAULTS[name]), const, loc, "default")
+
+    def option(self, name: str) -> Option:
+        """The effective value of a Celery option under Celery's precedence."""
+        is_class_task = isinstance(self.definition, ir.Class)
+        layers: list[dict[str, Option]] = []
+        if name in AUTORETRY_OPTIONS:
+            layers = [self.own] if is_class_task else [self.decorator_opts, *self.annotations]
+        else:
+            layers = [*self.annotations, self.decorator_opts, self.own]
+        for layer in layers:
+            if name in layer:
+                return layer[name]
+        return self._chain_option(name) or self._default(name)
+
+    # -- identity ------------------------------------------------------------------------
+
+    def name_value(self) -> str | None:
+        opt = self.decorator_opts.get("name") or self.own.get("name")
+        if opt is None:
+            return self._default_name()
+        if isinstance(opt.value, Known) and isinstance(opt.value.value, str):
+            return opt.value.value
+        return None
+
+    def _default_name(self) -> str:
+        prefix = f"{self.summary.module}." if self.summary.module else ""
+        return prefix + self.definition.name
+
+    def name_expression(self) -> str | None:
+        opt = self.decorator_opts.get("name") or self.own.get("name")
+        if opt is not None and self.name_value() is None:
+            if isinstance(opt.value, Unknown):
+                self.log.add("name", opt.value)
+            return opt.expr.text
+        return None
+
+    def row_location(self) -> Location:
+        span = self.definition.name_span
+        return Location(self.summary.path, span.line, span.column, span.end_line, span.end_column)
+
+    # -- retry paths ---------------------------------------------------------------------
+
+    def count(self) -> tuple[Count, Provenance]:
+        opt = self.option("max_retries")
+        return self._count_from(opt.value, opt)
+
+    def _count_from(self, value: Value, opt: Option) -> tuple[Count, Provenance]:
+        if isinstance(value, Known) and value.value is None:
+            return UNBOUNDED, opt.provenance
+        number = as_number(value)
+        if number is not None:
+            # Celery stops when `retries > max_retries`, so a negative budget means no retry.
+            return max(0, int(number) if number == int(number) else int(number)), opt.provenance
+        if isinstance(value, Unknown):
+            self.log.add("max_retries", value)
+            return UNDECIDED, Provenance("undecided", value.location)
+        unknown = Unknown(opt.expr.text, opt.location)
+        self.log.add("max_retries", unknown)
+        return UNDECIDED, Provenance("undecided", opt.location)
+
+    def delay_option(self, name: str) -> tuple[DelayFn | None, Provenance, Option]:
+        opt = self.option(name)
+        number = as_number(opt.value)
+        if number is not None:
+            return (lambda _r, n=number: n), opt.provenance, opt
+        if isinstance(opt.value, Unknown):
+            self.log.add(name, opt.value)
+        else:
+            self.log.add(name, Unknown(opt.expr.text, opt.location))
+        return None, Provenance("undecided", opt.location), opt
+
+    def automatic_path(self) -> RetryPath | None | Unknown:
+        opt = self.option("autoretry_for")
+        names, unknown = exception_names(self.a.ctx, opt.expr, self._opt_module(opt)) if not (
+            isinstance(opt.value, Known) and opt.value.value == ()
+        ) else ([], None)
+        if unknown is not None:
+            self.log.add("autoretry_for", unknown)
+            if not names:
+                return unknown
+        if not names:
+            return None
+        self.broad = [
+            TriggerSite(qualified.rpartition(".")[2], loc)
+            for qualified, loc in names
+            if qualified in BROAD_EXCEPTIONS
+        ]
+        count, count_prov = self.count()
+        kwargs = self.option("retry_kwargs")
+        kw_items = kwargs.value.value if isinstance(kwargs.value, Known) and isinstance(
+            kwargs.value.value, dict
+        ) else {}
+        if isinstance(kwargs.value, Unknown):
+            self.log.add("retry_kwargs", kwargs.value)
+        kw_max = kw_items.get("max_retries")
+        if isinstance(kw_max, Known) and kw_max.value is not None:
+            count, count_prov = self._count_from(kw_max, kwargs)
+        elif isinstance(kw_max, Unknown):
+            self.log.add("max_retries", kw_max)
+            count, count_prov = UNDECIDED, Provenance("undecided", kw_max.location)
+
+        backoff = self.option("retry_backoff")
+        if isinstance(backoff.value, Unknown):
+            self.log.add("retry_backoff", backoff.value)
+            undecided = Provenance("undecided", backoff.location)
+            return RetryPath("automatic", count, count_prov, None, undecided, UNDECIDED, undecided)
+        enabled = isinstance(backoff.value, Known) and bool(backoff.value.value)
+        if enabled:
+            raw = as_number(backoff.value) if not isinstance(
+                backoff.value.value if isinstance(backoff.value, Known) else None, bool
+            ) else 1.0
+            factor = int(max(1.0, raw if raw is not None else 1.0))
+            cap_fn, cap_prov, _ = self.delay_option("retry_backoff_max")
+            cap = cap_fn(0) if cap_fn is not None else None
+            jitter_opt = self.option("retry_jitter")
+            jitter: bool | str
+            if isinstance(jitter_opt.value, Known):
+                jitter = bool(jitter_opt.value.value)
+            else:
+                if isinstance(jitter_opt.value, Unknown):
+                    self.log.add("retry_jitter", jitter_opt.value)
+                jitter = UNDECIDED
+            prov = backoff.provenance
+            if cap_fn is None:
+                return RetryPath("automatic", count, count_prov, None, cap_prov, jitter, jitter_opt.provenance)  # type: ignore[arg-type]
+            return RetryPath(
+                "automatic",
+                count,
+                count_prov,
+                lambda r, f=factor: f * 2.0**r,
+                prov,
+                jitter,  # type: ignore[arg-type]
+                jitter_opt.provenance,
+                cap=cap,
+            )
+        countdown = kw_items.get("countdown")
+        if countdown is not None:
+            number = as_number(countdown)
+            if number is None:
+                unknown_cd = countdown if isinstance(countdown, Unknown) else Unknown(
+                    kwargs.expr.text, kwargs.location
+                )
+                self.log.add("countdown", unknown_cd)
+                prov = Provenance("undecided", kwargs.location)
+                return RetryPath("automatic", count, count_prov, None, prov, False, prov)
+            return RetryPath(
+                "automatic", count, count_prov, lambda _r, n=number: n, kwargs.provenance,
+                False, kwargs.provenance,
+            )
+        fn, prov, _ = self.delay_option("default_retry_delay")
+        no_jitter = Provenance(prov.source, prov.location, "Celery has no jitter without retry_backoff")
+        return RetryPath("automatic", count, count_prov, fn, prov, False, no_jitter)
+
+    def _opt_module(self, opt: Option) -> ir.ModuleSummary:
+        if opt.location.path == self.summary.path:
+            return self.summary
+        return self._module_of(opt)
+
+    # -- manual retries ------------------------------------------------------------------
+
+    def retry_calls(self) -> list[tuple[ir.Call, ir.Function, ir.ModuleSummary, str]]:
+        """`<task>.retry(...)` calls reachable from the task body, with the name of the task."""
+        out: list[tuple[ir.Call, ir.Function, ir.ModuleSummary, str]] = []
+        bodies: list[tuple[ir.Function, str]] = []
+        if isinstance(self.definition, ir.Class):
+            bodies = [(m, m.params[0]) for m in self.definition.methods if m.params]
+        else:
+            bound = self.decorator_opts.get("bind")
+            if bound is not None and isinstance(bound.value, Known) and bound.value.value is True:
+                if self.definition.params:
+                    bodies.append((self.definition, self.definition.params[0]))
+            bodies.append((self.definition, self.definition.name))
+        for fn, task_name in bodies:
+            out.extend(self._retry_calls_in(fn, self.summary, task_name, 0))
+        return out
+
+    def _retry_calls_in(
+        self, fn: ir.Function, module: ir.ModuleSummary, task_name: str, depth: int
+    ) -> Iterator[tuple[ir.Call, ir.Function, ir.ModuleSummary, str]]:
+        for call in fn.calls:
+            if not isinstance(call.func, ir.Ref):
+                continue
+            receiver, _, method = call.func.dotted.rpartition(".")
+            if method == "retry" and (
+                receiver == task_name or self._is_current_task(receiver, module)
+            ):
+                yield call, fn, module, receiver
+                continue
+            if depth >= 2:
+                continue
+            # A helper that receives the task: `handle(self, exc)` → `task.retry(...)` inside.
+            for index, arg in enumerate(call.args):
+                if isinstance(arg, ir.Ref) and arg.dotted == task_name:
+                    target = self.a.project.resolve(module, call.func.dotted)
+                    if target is None or target.function is None or target.module is None:
+                        continue
+                    helper = target.function
+                    if index < len(helper.params):
+                        yield from self._retry_calls_in(
+                            helper, target.module, helper.params[index], depth + 1
+                        )
+
+    def _is_current_task(self, receiver: str, module: ir.ModuleSummary) -> bool:
+        found = self.a.project.resolve(module, receiver) if receiver else None
+        return found is not None and found.qualified in _CURRENT_TASK
+
+    def manual_path(self) -> RetryPath | None:
+        calls = self.retry_calls()
+        if not calls:
+            return None
+        class_count, class_prov = self.count()
+        counts: list[tuple[Count, Provenance]] = []
+        delays: list[DelayFn] = []
+        delay_prov: Provenance | None = None
+        jitter = True
+        jitter_prov: Provenance | None = None
+        undecided_delay: Provenance | None = None
+        for call, fn, module, receiver in calls:
+            local = {b.target: b.value for b in fn.locals}
+            where = location_of(module, call.span)
+            retry_vars = frozenset({f"{receiver}.request.retries"})
+            max_expr = call.kwarg("max_retries")
+            if max_expr is None:
+                counts.append((class_count, class_prov))
+            else:
+                value = self.evaluator.eval(max_expr, module, local, retry_vars)
+                if isinstance(value, Known) and value.value is None:
+                    counts.append((class_count, class_prov))  # None means "the class value"
+                else:
+                    opt = Option("max_retries", value, max_expr, location_of(module, max_expr.span),
+                                 source_of(value, "explicit"))
+                    counts.append(self._count_from(value, opt))
+            countdown, eta = call.kwarg("countdown"), call.kwarg("eta")
+            if eta is not None and countdown is None:
+                self.log.add("eta", Unknown(eta.text, location_of(module, eta.span)))
+                undecided_delay = Provenance("undecided", where)
+                continue
+            if countdown is None:
+                fn_d, prov, _ = self.delay_option("default_retry_delay")
+                if fn_d is None:
+                    undecided_delay = prov
+                    continue
+                delays.append(fn_d)
+                delay_prov = delay_prov or prov
+                jitter = False
+                jitter_prov = jitter_prov or Provenance(prov.source, prov.location, "no jitter on default_retry_delay")
+                continue
+            value = self.evaluator.eval(countdown, module, local, retry_vars)
+            cd_loc = location_of(module, countdown.span)
+            random = _mentions_random(countdown, local)
+            if isinstance(value, Formula):
+                delays.append(value.fn)
+            elif as_number(value) is not None:
+                number = as_number(value)
+                delays.append(lambda _r, n=number: n)  # type: ignore[misc]
+            else:
+                if isinstance(value, Unknown):
+                    self.log.add("countdown", value)
+                else:
+                    self.log.add("countdown", Unknown(countdown.text, cd_loc))
+                undecided_delay = Provenance("undecided", cd_loc)
+                if not random:
+                    jitter = False
+                    jitter_prov = jitter_prov or Provenance("explicit", cd_loc)
+                continue
+            delay_prov = delay_prov or Provenance(source_of(value, "explicit"), cd_loc)
+            if not random:
+                jitter = False
+                jitter_prov = jitter_prov or Provenance("explicit", cd_loc, "fixed countdown")
+        count, count_prov = max(counts, key=lambda c: _rank(c[0]))
+        if any(c[0] == UNDECIDED for c in counts) and count != UNBOUNDED:
+            count, count_prov = next(c for c in counts if c[0] == UNDECIDED)
+        first = location_of(calls[0][2], calls[0][0].span)
+        if undecided_delay is not None or not delays:
+            prov = undecided_delay or Provenance("undecided", first)
+            return RetryPath("manual", count, count_prov, None, prov,
+                             False if not jitter else UNDECIDED, jitter_prov or prov)
+        combined = delays[0] if len(delays) == 1 else (lambda r, fs=tuple(delays): max(f(r) for f in fs))
+        assert delay_prov is not None
+        return RetryPath("manual", count, count_prov, combined, delay_prov, jitter,
+                         jitter_prov or Provenance("explicit", first, "countdown drawn at random"))
+
+    # -- the row -------------------------------------------------------------------------
+
+    def build(self) -> EffectivePolicy:
+        self.broad: list[TriggerSite] = []
+        name = self.name_value()
+        name_expression = self.name_expression()
+        automatic = self.automatic_path()
+        manual = self.manual_path()
+        paths = [p for p in (automatic, manual) if isinstance(p, RetryPath)]
+        undecided_trigger = (
+            Provenance("undecided", automatic.location) if isinstance(automatic, Unknown) else None
+        )
+        inert: tuple[tuple[str, Location], ...] = ()
+        if paths or undecided_trigger is not None:
+            fields = combine(paths, undecided_trigger)
+        else:
+            fields = never_retries(Provenance("default", None, "no autoretry_for and no retry call"))
+            inert = tuple(
+                (opt_name, opt.location)
+                for layer in (self.decorator_opts, self.own)
+                for opt_name, opt in sorted(layer.items())
+                if opt_name in RETRY_OPTIONS and opt_name != "autoretry_for"
+            )
+        location = self.row_location()
+        anchors = tuple(sorted({d.span.line for d in self.definition.decorators} | {self.definition.span.line}))
+        return EffectivePolicy(
+            name=name,
+            name_expression=name_expression,
+            framework=KEY,
+            site="definition",
+            location=location,
+            retry_trigger=fields.retry_trigger,
+            max_retries=fields.max_retries,
+            backoff=fields.backoff,
+            jitter=fields.jitter,
+            delays_seconds=fields.delays_seconds,
+            delays_truncated=fields.delays_truncated,
+            window_seconds=fields.window_seconds,
+            sources=fields.sources,
+            final_failure=self.final_failure(),
+            undecided=self.log.items(),
+            broad_triggers=tuple(self.broad),
+            inert_options=inert,
+            framework_version=self.a.ctx.version,
+            suppression_lines=anchors,
+        )
+
+    def final_failure(self) -> str:
+        classes: list[tuple[ir.Class, ir.ModuleSummary]] = []
+        if isinstance(self.definition, ir.Class):
+            classes.append((self.definition, self.summary))
+        classes.extend((cls, module) for cls, module, _ in self.chain)
+        for cls, module in classes:
+            for method in cls.methods:
+                if method.name == "on_failure":
+                    return f"on_failure at {module.path}:{method.span.line}"
+        return "nowhere"
+
+
+def _rank(count: Count) -> float:
+    if count == UNBOUNDED:
+        return float("inf")
+    if count == UNDECIDED:
+        return -1.0
+    return float(count)
+
+
+def _mentions_random(expr: ir.Expr, local: dict[str, ir.Expr]) -> bool:
+    text = expr.text
+    if isinstance(expr, ir.Ref) and expr.dotted in local:
+        text = local[expr.dotted].text
+    return any(w in text for w in ("random", "randint", "randrange", "uniform", "jitter"))

@@ -1,0 +1,182 @@
+"""Shared vocabulary of the pipeline: effective policies, findings and the run report.
+
+Every stage hands the next one these frozen values, so a rule can never mutate what another
+rule sees and the report can be rendered in any order with the same result. The vocabulary is
+framework-neutral on purpose: adapters translate framework words ("max_tries", "retries",
+"MaxRetry") into these fields, and rules never learn which framework a task came from except to
+quote it in a message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
+
+Severity: TypeAlias = Literal["error", "warning", "note"]
+SEVERITY_RANK: dict[str, int] = {"note": 0, "warning": 1, "error": 2}
+
+# Where a value of the effective policy came from (CONTRACTS §4 `sources`).
+Source: TypeAlias = Literal["explicit", "inherited", "config", "assumed", "default", "undecided"]
+
+Site: TypeAlias = Literal["definition", "enqueue"]
+Trigger: TypeAlias = Literal["automatic", "manual", "automatic+manual", "none", "undecided"]
+BackoffKind: TypeAlias = Literal["none", "fixed", "linear", "exponential", "custom"]
+
+# Ordered from weakest to strongest; `custom` is deliberately absent because it meets no
+# minimum above `fixed` (CONTRACTS §6).
+BACKOFF_ORDER: tuple[BackoffKind, ...] = ("none", "fixed", "linear", "exponential")
+
+UNDECIDED = "undecided"
+UNBOUNDED = "unbounded"
+
+Count: TypeAlias = int | Literal["unbounded", "undecided"]
+Window: TypeAlias = float | Literal["unbounded", "undecided"]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Location:
+    """A place in a scanned file; `path` is POSIX and relative to the project root."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int = 0
+    end_column: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where one policy field's value came from, so every verdict can cite its evidence."""
+
+    source: Source
+    location: Location | None = None
+    note: str = ""
+
+    def describe(self) -> str:
+        """Render as a short phrase for messages: "explicit at app/tasks.py:12"."""
+        parts = [self.source]
+        if self.note:
+            parts.append(f"({self.note})")
+        if self.location is not None:
+            parts.append(f"at {self.location}")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Undecided:
+    """A value retrylint could not evaluate without running the code; quoted, never guessed."""
+
+    field: str
+    expression: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerSite:
+    """An exception class written as a retry trigger (`autoretry_for=(Exception,)`)."""
+
+    exception: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class EffectivePolicy:
+    """One inventory row: what a task (or an enqueue site) will actually do when it fails.
+
+    `max_retries` always counts retries after the first run, whatever the framework counts;
+    adapters normalize before building this.
+    """
+
+    name: str | None
+    name_expression: str | None
+    framework: str
+    site: Site
+    location: Location
+    retry_trigger: Trigger | None
+    max_retries: Count | None
+    backoff: BackoffKind | Literal["undecided"] | None
+    jitter: bool | Literal["undecided"] | None
+    delays_seconds: tuple[float, ...] | None
+    delays_truncated: bool
+    window_seconds: Window
+    sources: dict[str, Provenance]
+    final_failure: str
+    undecided: tuple[Undecided, ...] = ()
+    # Evidence that only some rules read; kept here so rules stay framework-neutral.
+    broad_triggers: tuple[TriggerSite, ...] = ()
+    inert_options: tuple[tuple[str, Location], ...] = ()
+    framework_version: str | None = None
+    # Lines where a suppression comment may sit besides the finding's own (decorators, `def`).
+    suppression_lines: tuple[int, ...] = ()
+    # Framework-aware advice per field ("jitter": "Celery jitters only with retry_backoff"),
+    # written by the adapter so rules can give it without knowing the framework.
+    hints: tuple[tuple[str, str], ...] = ()
+
+    def hint(self, name: str) -> str | None:
+        return next((text for key, text in self.hints if key == name), None)
+
+    @property
+    def retries(self) -> bool:
+        """Whether this site can retry at all (a count of zero or no trigger means no)."""
+        if self.retry_trigger in (None, "none"):
+            return False
+        return self.max_retries != 0
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    """A named set of bounds from the policy file; a bound left out is not enforced."""
+
+    name: str
+    description: str = ""
+    min_retries: int | None = None
+    max_retries: int | None = None
+    backoff: BackoffKind | None = None
+    jitter: bool = False
+    max_window: float | None = None
+    dead_letter: bool = False
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """How a task got its category: the `[tasks]` key that matched, or a default."""
+
+    category: Category
+    source: Literal["exact", "glob", "default-category", "built-in"]
+    key: str | None = None
+    owner: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One reported problem; the JSON report is a direct rendering of these fields."""
+
+    rule: str
+    name: str
+    severity: Severity
+    location: Location
+    message: str
+    fix: str | None = None
+    task: str | None = None
+    inventory_key: str | None = None
+    framework: str | None = None
+    site: Site | None = None
+    expression: str | None = None
+    # Extra lines on which a suppression comment may sit (decorator line, `def` line).
+    anchor_lines: tuple[int, ...] = field(default=(), compare=False)
+
+    def sort_key(self) -> tuple[str, int, int, str, str, str]:
+        """Total order of CONTRACTS §5, applied once by the engine."""
+        return (
+            self.location.path,
+            self.location.line,
+            self.location.column,
+            self.rule,
+            self.task or "",
+            self.message,
+        )

@@ -1,0 +1,207 @@
+"""A small, picklable picture of the parts of a Python module that task frameworks care about.
+
+libcst trees are large, slow to walk and cannot cross a process boundary cheaply. Each file is
+therefore read once (in a worker that can be killed) into this summary: imports, module-level
+bindings, classes, decorated functions and the calls inside function bodies, with expressions
+reduced to a handful of node kinds. Cross-module questions ("is `app` a Celery instance?",
+"what is `settings.MAX_RETRIES`?") are answered later from these summaries alone, so no module
+is ever parsed twice and no metadata provider walks a whole tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+ConstValue: TypeAlias = int | float | str | bytes | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """1-based line and character column of a node's start and end."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    value: ConstValue
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A name or a dotted attribute chain rooted at a name (`settings.MAX_RETRIES`)."""
+
+    dotted: str
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Kwarg:
+    """A keyword argument; `name` is None for a `**mapping` splat."""
+
+    name: str | None
+    value: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Starred:
+    """A `*iterable` positional argument or element."""
+
+    value: Expr
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    func: Expr
+    args: tuple[Expr, ...]
+    kwargs: tuple[Kwarg, ...]
+    text: str
+    span: Span
+
+    def kwarg(self, name: str) -> Expr | None:
+        """The last value passed for `name` (Python rejects duplicates, so there is one)."""
+        for kw in self.kwargs:
+            if kw.name == name:
+                return kw.value
+        return None
+
+    @property
+    def splats(self) -> tuple[Expr, ...]:
+        return tuple(kw.value for kw in self.kwargs if kw.name is None)
+
+
+@dataclass(frozen=True, slots=True)
+class Seq:
+    kind: str  # "tuple", "list" or "set"
+    items: tuple[Expr, ...]
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class DictExpr:
+    """A dict display; a None key marks a `**mapping` splat."""
+
+    items: tuple[tuple[Expr | None, Expr], ...]
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class BinOp:
+    op: str
+    left: Expr
+    right: Expr
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    op: str
+    operand: Expr
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Subscript:
+    value: Expr
+    index: Expr
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Opaque:
+    """Anything retrylint does not evaluate (comprehensions, lambdas, f-strings, ...)."""
+
+    text: str
+    span: Span
+
+
+Expr: TypeAlias = Const | Ref | Call | Seq | DictExpr | BinOp | Unary | Subscript | Starred | Opaque
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    """`local` is bound to the object named `target` (fully dotted: `celery.shared_task`)."""
+
+    local: str
+    target: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """An assignment `target = value`; targets are dotted (`app.conf.task_annotations`)."""
+
+    target: str
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Raise:
+    exc: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    name: str
+    qualname: str
+    params: tuple[str, ...]
+    decorators: tuple[Expr, ...]
+    span: Span  # the `def` keyword line, where suppressions and findings anchor
+    name_span: Span
+    # Calls in the body that some adapter asked for, or that pass a parameter on.
+    calls: tuple[Call, ...]
+    raises: tuple[Raise, ...]
+    returns: tuple[Expr, ...]
+    # Simple `name = value` statements in the body, for local constants like `countdown`.
+    locals: tuple[Binding, ...]
+    is_async: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Class:
+    name: str
+    qualname: str
+    bases: tuple[Expr, ...]
+    decorators: tuple[Expr, ...]
+    attributes: tuple[Binding, ...]
+    methods: tuple[Function, ...]
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """A `# retrylint: ignore[CODES] reason` comment."""
+
+    line: int
+    column: int
+    codes: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleSummary:
+    path: str
+    module: str
+    imports: tuple[Import, ...]
+    bindings: tuple[Binding, ...]  # module level, in source order (also inside if/try blocks)
+    calls: tuple[Call, ...]  # module-level expression-statement calls (`app.conf.update(...)`)
+    functions: tuple[Function, ...]  # every def outside a class, nested ones included
+    classes: tuple[Class, ...]
+    suppressions: tuple[Suppression, ...] = field(default=())

@@ -1,0 +1,196 @@
+"""Cross-module name resolution over module summaries.
+
+Answers "what does this name in this module refer to?" by following imports, re-exports and
+star imports through other modules of the project, which are parsed on first use whether or not
+they lie under the PATHS being checked (CONTRACTS §1 scope). Resolution never executes code:
+names bound by anything but an import, a `def`, a `class` or an assignment stay unresolved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from retrylint.python import ir
+
+_MAX_HOPS = 24
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """What a name refers to.
+
+    `kind` is "binding" (module-level assignment), "class", "function", "module" (a project
+    module), "external" (something outside the project, named by `qualified`) or "ambiguous"
+    (bound several times with different values).
+    """
+
+    kind: str
+    qualified: str
+    module: ir.ModuleSummary | None = None
+    binding: ir.Binding | None = None
+    cls: ir.Class | None = None
+    function: ir.Function | None = None
+
+
+Loader = Callable[[str], ir.ModuleSummary | None]
+
+
+class Project:
+    """All module summaries of a run, keyed by dotted module name, loaded on demand."""
+
+    def __init__(self, summaries: list[ir.ModuleSummary], loader: Loader) -> None:
+        self._modules: dict[str, ir.ModuleSummary | None] = {s.module: s for s in summaries}
+        self._loader = loader
+        self._index: dict[str, _ModuleIndex] = {}
+
+    def module(self, dotted: str) -> ir.ModuleSummary | None:
+        if dotted not in self._modules:
+            self._modules[dotted] = self._loader(dotted)
+        return self._modules[dotted]
+
+    def loaded(self) -> Iterator[ir.ModuleSummary]:
+        for name in sorted(self._modules):
+            summary = self._modules[name]
+            if summary is not None:
+                yield summary
+
+    def index(self, summary: ir.ModuleSummary) -> _ModuleIndex:
+        idx = self._index.get(summary.module)
+        if idx is None or idx.summary is not summary:
+            idx = self._index[summary.module] = _ModuleIndex(summary)
+        return idx
+
+    def resolve(self, summary: ir.ModuleSummary, dotted: str, _hops: int = 0) -> Resolved | None:
+        """Resolve a dotted name as written in `summary` (module scope)."""
+        if _hops > _MAX_HOPS:
+            return None
+        head, _, rest = dotted.partition(".")
+        idx = self.index(summary)
+        local = idx.lookup(head)
+        if local is not None:
+            if not rest:
+                return local
+            if local.kind == "class" and local.cls is not None:
+                return Resolved("external", f"{local.qualified}.{rest}", summary, cls=local.cls)
+            return Resolved("external", f"{local.qualified}.{rest}")
+        target = idx.imports.get(head)
+        if target is not None:
+            full = f"{target}.{rest}" if rest else target
+            return self.resolve_qualified(full, _hops + 1)
+        for star in idx.stars:
+            module = self.module(star)
+            if module is not None and module is not summary:
+                found = self.resolve(module, dotted, _hops + 1)
+                if found is not None and found.kind != "external":
+                    return found
+        if head in _BUILTINS and not rest:
+            return Resolved("external", f"builtins.{head}")
+        return None
+
+    def resolve_qualified(self, qualified: str, _hops: int = 0) -> Resolved:
+        """Resolve a fully dotted name: the longest prefix that is a project module wins."""
+        parts = qualified.split(".")
+        for cut in range(len(parts), 0, -1):
+            module = self.module(".".join(parts[:cut]))
+            if module is None:
+                continue
+            if cut == len(parts):
+                return Resolved("module", qualified, module)
+            found = self.resolve(module, ".".join(parts[cut:]), _hops + 1)
+            if found is not None:
+                return found
+            break
+        return Resolved("external", qualified)
+
+
+class _ModuleIndex:
+    """Module-scope names of one summary; a name bound twice with different text is ambiguous."""
+
+    def __init__(self, summary: ir.ModuleSummary) -> None:
+        self.summary = summary
+        self.imports: dict[str, str] = {}
+        self.stars: list[str] = []
+        for imp in summary.imports:
+            if imp.local == "*":
+                self.stars.append(imp.target)
+            else:
+                self.imports.setdefault(imp.local, imp.target)
+        self._bindings: dict[str, list[ir.Binding]] = {}
+        for binding in summary.bindings:
+            self._bindings.setdefault(binding.target, []).append(binding)
+        self._classes = {c.qualname: c for c in summary.classes}
+        self._functions = {f.qualname: f for f in summary.functions}
+
+    def bindings(self, name: str) -> list[ir.Binding]:
+        return self._bindings.get(name, [])
+
+    def lookup(self, name: str) -> Resolved | None:
+        qualified = f"{self.summary.module}.{name}" if self.summary.module else name
+        if name in self._classes:
+            return Resolved("class", qualified, self.summary, cls=self._classes[name])
+        if name in self._functions:
+            return Resolved("function", qualified, self.summary, function=self._functions[name])
+        bound = self._bindings.get(name)
+        if bound:
+            if len({b.value.text for b in bound}) > 1:
+                return Resolved("ambiguous", qualified, self.summary, binding=bound[-1])
+            return Resolved("binding", qualified, self.summary, binding=bound[-1])
+        return None
+
+
+class ModuleLocator:
+    """Maps dotted module names to files under the project root without walking it."""
+
+    def __init__(self, root: Path, bases: list[Path]) -> None:
+        self._root = root
+        self._bases = list(dict.fromkeys([*bases, root, root / "src"]))
+
+    def find(self, dotted: str) -> Path | None:
+        if not dotted:
+            return None
+        rel = Path(*dotted.split("."))
+        for base in self._bases:
+            for candidate in (base / rel.with_suffix(".py"), base / rel / "__init__.py"):
+                if candidate.is_file():
+                    return candidate
+        return None
+
+
+_BUILTINS = frozenset(
+    {
+        "BaseException",
+        "Exception",
+        "ArithmeticError",
+        "LookupError",
+        "OSError",
+        "IOError",
+        "EnvironmentError",
+        "ConnectionError",
+        "TimeoutError",
+        "RuntimeError",
+        "ValueError",
+        "TypeError",
+        "KeyError",
+        "IndexError",
+        "AttributeError",
+        "NotImplementedError",
+        "PermissionError",
+        "FileNotFoundError",
+        "BrokenPipeError",
+        "ConnectionResetError",
+        "ConnectionRefusedError",
+        "ConnectionAbortedError",
+        "InterruptedError",
+        "BlockingIOError",
+        "int",
+        "float",
+        "str",
+        "dict",
+        "list",
+        "tuple",
+        "set",
+        "bool",
+    }
+)

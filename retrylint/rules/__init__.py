@@ -1,0 +1,53 @@
+"""The rule registry: an explicit list, because a rule module nobody imports never runs.
+
+Codes are never reused; the registry refuses duplicates at import time and a test checks that
+every module in this package is registered and every rule has its document in `rules/`.
+"""
+
+from __future__ import annotations
+
+from retrylint.rules.base import Rule
+from retrylint.rules.rl000_unparsable_file import UnparsableFile
+from retrylint.rules.rl001_unused_suppression import UnusedSuppression
+from retrylint.rules.rl002_undecided_retry_option import UndecidedRetryOption
+from retrylint.rules.rl003_suppression_without_reason import SuppressionWithoutReason
+from retrylint.rules.rl101_unbounded_retries import UnboundedRetries
+from retrylint.rules.rl102_retry_limit_out_of_policy import RetryLimitOutOfPolicy
+from retrylint.rules.rl103_implicit_retry_default import ImplicitRetryDefault
+from retrylint.rules.rl104_retry_config_never_triggered import RetryConfigNeverTriggered
+from retrylint.rules.rl201_missing_backoff import MissingBackoff
+from retrylint.rules.rl202_missing_jitter import MissingJitter
+from retrylint.rules.rl203_retry_window_exceeds_policy import RetryWindowExceedsPolicy
+from retrylint.rules.rl301_retries_on_broad_exception import RetriesOnBroadException
+from retrylint.rules.rl401_uncategorized_task import UncategorizedTask
+from retrylint.rules.rl402_unmatched_inventory_entry import UnmatchedInventoryEntry
+
+
+def _registry(*rules: Rule) -> dict[str, Rule]:
+    out: dict[str, Rule] = {}
+    names: set[str] = set()
+    for rule in rules:
+        code, name = rule.meta.code, rule.meta.name
+        if code in out or name in names:
+            raise RuntimeError(f"duplicate rule {code} {name}")
+        out[code] = rule
+        names.add(name)
+    return out
+
+
+RULES: dict[str, Rule] = _registry(
+    UnparsableFile(),
+    UnusedSuppression(),
+    UndecidedRetryOption(),
+    SuppressionWithoutReason(),
+    UnboundedRetries(),
+    RetryLimitOutOfPolicy(),
+    ImplicitRetryDefault(),
+    RetryConfigNeverTriggered(),
+    MissingBackoff(),
+    MissingJitter(),
+    RetryWindowExceedsPolicy(),
+    RetriesOnBroadException(),
+    UncategorizedTask(),
+    UnmatchedInventoryEntry(),
+)

@@ -1,0 +1,97 @@
+"""The rule contract and the helpers every rule uses to build findings.
+
+A rule is a small class with its metadata and a `check` over the inventory. Rules never sort,
+never read files and never name a framework: the engine orders findings once, and adapters put
+framework-aware advice into the rows (`EffectivePolicy.hints`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+from retrylint.config.policy import Policy
+from retrylint.model import Assignment, EffectivePolicy, Finding, Location, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMeta:
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """The inventory in scope, each row with the category it was assigned (None: no match)."""
+
+    rows: Sequence[tuple[EffectivePolicy, Assignment | None]]
+    policy: Policy
+    # Whole-inventory rules (RL402) only speak when PATHS cover the project root.
+    whole_inventory: bool
+    # Every task name found in the project, in or out of scope, for whole-inventory rules.
+    all_names: frozenset[str]
+
+
+class Rule(Protocol):
+    meta: ClassVar[RuleMeta]
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]: ...
+
+
+def task_finding(
+    meta: RuleMeta,
+    row: EffectivePolicy,
+    message: str,
+    fix: str | None,
+    *,
+    location: Location | None = None,
+    expression: str | None = None,
+) -> Finding:
+    """A finding about one inventory row; suppressible on the row's decorator and def lines."""
+    return Finding(
+        rule=meta.code,
+        name=meta.name,
+        severity=meta.severity,
+        location=location or row.location,
+        message=message,
+        fix=fix,
+        task=row.name,
+        framework=row.framework,
+        site=row.site,
+        expression=expression,
+        anchor_lines=row.suppression_lines,
+    )
+
+
+def label(row: EffectivePolicy) -> str:
+    """How messages name a task: its registered name, or the expression that computes it."""
+    if row.name is not None:
+        return f"`{row.name}`"
+    return f"task named by `{row.name_expression}`"
+
+
+def where(row: EffectivePolicy, field: str) -> str:
+    """The provenance of one field, as a message fragment."""
+    prov = row.sources.get(field)
+    return prov.describe() if prov is not None else "unknown source"
+
+
+def category_phrase(assignment: Assignment) -> str:
+    key = f" via `{assignment.key}`" if assignment.key else ""
+    return f"category `{assignment.category.name}` ({assignment.source}{key})"
+
+
+def format_seconds(seconds: float) -> str:
+    """Human durations for messages: 420 → "7m", 90061 → "1d 1h 1m 1s"."""
+    if seconds < 60:
+        return f"{seconds:g}s"
+    remaining = int(round(seconds))
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        amount, remaining = divmod(remaining, size)
+        if amount:
+            parts.append(f"{amount}{unit}")
+    return " ".join(parts)

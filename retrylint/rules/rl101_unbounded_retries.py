@@ -1,0 +1,31 @@
+"""RL101: retries never stop, so one poison message keeps a worker busy forever."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from retrylint.model import UNBOUNDED, Finding
+from retrylint.rules.base import RuleContext, RuleMeta, label, task_finding, where
+
+
+class UnboundedRetries:
+    meta: ClassVar[RuleMeta] = RuleMeta(
+        "RL101", "unbounded-retries", "error", "Retries never stop: no count and no time limit"
+    )
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        for row, assignment in ctx.rows:
+            if row.max_retries != UNBOUNDED:
+                continue
+            limit = ""
+            if assignment is not None and assignment.category.max_retries is not None:
+                limit = f" (category `{assignment.category.name}` allows at most "
+                limit += f"{assignment.category.max_retries})"
+            yield task_finding(
+                self.meta,
+                row,
+                f"{label(row)} retries without limit: the retry count is unbounded "
+                f"({where(row, 'max_retries')}){limit}",
+                row.hint("max_retries") or "Set a finite retry count.",
+            )

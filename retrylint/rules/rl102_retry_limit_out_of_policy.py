@@ -1,0 +1,53 @@
+"""RL102: the retry count is outside what the task's category allows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from retrylint.model import Finding
+from retrylint.rules.base import (
+    RuleContext,
+    RuleMeta,
+    category_phrase,
+    label,
+    task_finding,
+    where,
+)
+
+
+class RetryLimitOutOfPolicy:
+    meta: ClassVar[RuleMeta] = RuleMeta(
+        "RL102",
+        "retry-limit-out-of-policy",
+        "error",
+        "The retry count is outside the category's `max-retries` bounds",
+    )
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        for row, assignment in ctx.rows:
+            count = row.max_retries
+            if assignment is None or not isinstance(count, int):
+                continue
+            category = assignment.category
+            if not row.retries:
+                # A site that never retries is judged on the minimum only (CONTRACTS §6).
+                count = 0
+                if not category.min_retries:
+                    continue
+            if category.max_retries is not None and count > category.max_retries:
+                yield task_finding(
+                    self.meta,
+                    row,
+                    f"{label(row)} retries up to {count} times ({where(row, 'max_retries')}); "
+                    f"{category_phrase(assignment)} allows at most {category.max_retries}",
+                    f"Lower the retry count to {category.max_retries} or fewer.",
+                )
+            elif category.min_retries is not None and count < category.min_retries:
+                yield task_finding(
+                    self.meta,
+                    row,
+                    f"{label(row)} retries {count} times ({where(row, 'max_retries')}); "
+                    f"{category_phrase(assignment)} requires at least {category.min_retries}",
+                    f"Make the task retry at least {category.min_retries} times.",
+                )

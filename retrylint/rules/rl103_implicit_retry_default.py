@@ -1,0 +1,32 @@
+"""RL103: the retry count is the framework's default, chosen by nobody on the team."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from retrylint.model import Finding
+from retrylint.rules.base import RuleContext, RuleMeta, label, task_finding
+
+
+class ImplicitRetryDefault:
+    meta: ClassVar[RuleMeta] = RuleMeta(
+        "RL103",
+        "implicit-retry-default",
+        "note",
+        "The retry count comes from a framework default",
+    )
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        for row, _ in ctx.rows:
+            prov = row.sources.get("max_retries")
+            if prov is None or prov.source != "default" or not row.retries:
+                continue
+            note = f" ({prov.note})" if prov.note else ""
+            yield task_finding(
+                self.meta,
+                row,
+                f"{label(row)} retries {row.max_retries} times because that is the "
+                f"{row.framework} default{note}; nobody chose this number",
+                "State the retry count explicitly on the task.",
+            )

@@ -1,0 +1,36 @@
+"""RL202: retries are not jittered, so tasks that failed together retry together."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from retrylint.model import Finding
+from retrylint.rules.base import (
+    RuleContext,
+    RuleMeta,
+    category_phrase,
+    label,
+    task_finding,
+    where,
+)
+
+
+class MissingJitter:
+    meta: ClassVar[RuleMeta] = RuleMeta(
+        "RL202", "missing-jitter", "warning", "Retries are not jittered"
+    )
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        for row, assignment in ctx.rows:
+            if assignment is None or not assignment.category.jitter or not row.retries:
+                continue
+            if row.jitter is not False:
+                continue
+            yield task_finding(
+                self.meta,
+                row,
+                f"{label(row)} retries without jitter ({where(row, 'jitter')}); "
+                f"{category_phrase(assignment)} requires jitter",
+                row.hint("jitter") or "Add random jitter to the retry delay.",
+            )

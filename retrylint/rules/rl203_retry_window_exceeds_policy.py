@@ -1,0 +1,44 @@
+"""RL203: the worst-case time from the first failure to the last retry is too long."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from retrylint.model import Finding
+from retrylint.rules.base import (
+    RuleContext,
+    RuleMeta,
+    category_phrase,
+    format_seconds,
+    label,
+    task_finding,
+    where,
+)
+
+
+class RetryWindowExceedsPolicy:
+    meta: ClassVar[RuleMeta] = RuleMeta(
+        "RL203",
+        "retry-window-exceeds-policy",
+        "error",
+        "The worst-case retry window is longer than the category's `max-window`",
+    )
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        for row, assignment in ctx.rows:
+            if assignment is None or assignment.category.max_window is None:
+                continue
+            window = row.window_seconds
+            if isinstance(window, str) or window <= assignment.category.max_window:
+                continue
+            limit = assignment.category.max_window
+            yield task_finding(
+                self.meta,
+                row,
+                f"{label(row)} can keep retrying for {format_seconds(window)} "
+                f"({row.max_retries} retries, {where(row, 'window')}); "
+                f"{category_phrase(assignment)} allows {format_seconds(limit)}",
+                "Lower the retry count or the delays so the retries end within "
+                f"{format_seconds(limit)}.",
+            )

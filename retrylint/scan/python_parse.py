@@ -1,0 +1,117 @@
+"""Python source bytes → `ModuleSummary`, or a located reason why not (RL000).
+
+libcst can crash the interpreter on very deep brackets and is quadratic on very long operator
+chains, so a deterministic token pre-check refuses such files before libcst sees them
+(CONTRACTS §9). The pre-check is exact (it uses `tokenize`) but is only run when cheap counts
+show that the limits could be reached at all.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from dataclasses import dataclass
+
+import libcst as cst
+
+from retrylint.python import ir
+from retrylint.python.extract import extract
+
+MAX_BRACKET_DEPTH = 500
+MAX_OPERATORS_PER_LINE = 2000
+_OPERATOR_CHARS = re.compile(rb"[-+*/%@&|^<>=!~]")
+_SUPPRESSION = re.compile(
+    r"#\s*retrylint:\s*ignore\[(?P<codes>[^\]]*)\](?P<reason>.*)$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParseProblem:
+    path: str
+    line: int
+    column: int
+    message: str
+
+
+def _precheck(source: bytes, path: str) -> ParseProblem | None:
+    opening = source.count(b"(") + source.count(b"[") + source.count(b"{")
+    operators = len(_OPERATOR_CHARS.findall(source))
+    if opening <= MAX_BRACKET_DEPTH and operators <= MAX_OPERATORS_PER_LINE:
+        return None
+    depth = 0
+    count = 0
+    try:
+        for tok in tokenize.tokenize(io.BytesIO(source).readline):
+            if tok.type == tokenize.OP:
+                if tok.string in "([{":
+                    depth += 1
+                    if depth > MAX_BRACKET_DEPTH:
+                        return ParseProblem(
+                            path,
+                            tok.start[0],
+                            tok.start[1] + 1,
+                            f"brackets nested deeper than {MAX_BRACKET_DEPTH} levels; "
+                            "retrylint does not parse such files",
+                        )
+                elif tok.string in ")]}":
+                    depth -= 1
+                elif tok.string not in ",:;.=":
+                    count += 1
+                    if count > MAX_OPERATORS_PER_LINE:
+                        return ParseProblem(
+                            path,
+                            tok.start[0],
+                            tok.start[1] + 1,
+                            f"more than {MAX_OPERATORS_PER_LINE} operators on one logical line; "
+                            "retrylint does not parse such files",
+                        )
+            elif tok.type == tokenize.NEWLINE:
+                count = 0
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+        return None  # libcst reports the real syntax error with its position
+    return None
+
+
+def find_suppressions(text: str) -> tuple[ir.Suppression, ...]:
+    """`# retrylint: ignore[...]` comments, read as comment tokens so strings never count."""
+    if "retrylint" not in text:
+        return ()
+    found: list[ir.Suppression] = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type != tokenize.COMMENT:
+                continue
+            match = _SUPPRESSION.search(tok.string)
+            if match:
+                codes = tuple(c.strip().upper() for c in match["codes"].split(",") if c.strip())
+                found.append(
+                    ir.Suppression(
+                        tok.start[0], tok.start[1] + 1, codes, match["reason"].strip(" -—:")
+                    )
+                )
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return tuple(found)
+
+
+def parse_python(
+    source: bytes, path: str, dotted: str, interesting: frozenset[str]
+) -> ir.ModuleSummary | ParseProblem:
+    """Parse and summarize one file; every failure becomes a `ParseProblem`, never an exception."""
+    if b"\x00" in source:
+        return ParseProblem(path, 1, 1, "file contains NUL bytes; it is not Python source")
+    problem = _precheck(source, path)
+    if problem is not None:
+        return problem
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as err:
+        message = err.message.rstrip(".")
+        return ParseProblem(path, err.raw_line, err.raw_column + 1, f"syntax error: {message}")
+    except (UnicodeDecodeError, LookupError, SyntaxError) as err:
+        return ParseProblem(path, 1, 1, f"cannot decode file: {err}")
+    except RecursionError:
+        return ParseProblem(path, 1, 1, "nesting too deep for the parser")
+    text = source.decode(module.encoding, errors="replace")
+    return extract(module, path, dotted, interesting, find_suppressions(text))
