@@ -8,16 +8,23 @@ report.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from retrylint import suppressions
 from retrylint.config.policy import FrameworkSettings, Policy
 from retrylint.frameworks import PYTHON_ADAPTERS
 from retrylint.frameworks.base import AdapterContext, PythonAdapter, module_imports
-from retrylint.model import SEVERITY_RANK, Assignment, EffectivePolicy, Finding, Location
+from retrylint.model import (
+    SEVERITY_RANK,
+    Assignment,
+    EffectivePolicy,
+    Finding,
+    Location,
+    Severity,
+)
 from retrylint.python import ir
 from retrylint.python.django import SETTINGS, settings_module
 from retrylint.python.evaluate import Evaluator
@@ -25,9 +32,10 @@ from retrylint.python.project import ModuleLocator, Project
 from retrylint.rules import RULES
 from retrylint.rules.base import RuleContext
 from retrylint.rules.rl000_unparsable_file import UnparsableFile
-from retrylint.scan.files import SourceFile, discover, module_name, relative
+from retrylint.scan.files import discover, module_name, relative
 from retrylint.scan.python_parse import ParseProblem, parse_python
 
+_SEVERITIES: dict[str, Severity] = {"error": "error", "warning": "warning", "note": "note"}
 # Below this many candidate files a process pool costs more than it saves.
 _POOL_THRESHOLD = 24
 
@@ -40,7 +48,7 @@ class UsageError(Exception):
 class Selection:
     """Which rules run and at what severity, after `[rules]`, `--select` and `--ignore`."""
 
-    severities: dict[str, str]
+    severities: dict[str, Severity]
 
     @classmethod
     def build(cls, policy: Policy, select: Sequence[str], ignore: Sequence[str]) -> Selection:
@@ -61,13 +69,11 @@ class Selection:
 
         enabled = expand(select, "--select") if select else set(codes)
         enabled -= expand(ignore, "--ignore")
-        severities: dict[str, str] = {}
+        severities: dict[str, Severity] = {}
         for code in codes:
-            severity = policy.rules.get(code, RULES[code].meta.severity)
-            if code == "RL002":
-                severity = "note"
-            if code in enabled and severity != "off":
-                severities[code] = severity
+            configured = policy.rules.get(code, RULES[code].meta.severity)
+            if code in enabled and configured != "off":
+                severities[code] = "note" if code == "RL002" else _SEVERITIES[configured]
         return cls(severities)
 
 
@@ -159,7 +165,7 @@ def run(
         else:
             summaries.append(result)
 
-    project = _project(summaries, python_files, root, policy, interesting)
+    project = _project(summaries, root, policy, interesting)
     django = _django_settings(policy, summaries)
     evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
     rows: list[EffectivePolicy] = []
@@ -206,17 +212,12 @@ def run(
     )
 
 
-def _with_severity(finding: Finding, severity: str) -> Finding:
-    if finding.severity == severity:
-        return finding
-    from dataclasses import replace
-
-    return replace(finding, severity=severity)
+def _with_severity(finding: Finding, severity: Severity) -> Finding:
+    return finding if finding.severity == severity else replace(finding, severity=severity)
 
 
 def _project(
     summaries: list[ir.ModuleSummary],
-    files: Iterable[SourceFile],
     root: Path,
     policy: Policy,
     interesting: frozenset[str],
@@ -231,7 +232,6 @@ def _project(
             base = base.parent
         bases.append(base)
     locator = ModuleLocator(root, sorted(set(bases)))
-    del files
 
     def load(dotted: str) -> ir.ModuleSummary | None:
         path = locator.find(dotted)

@@ -26,8 +26,8 @@ BackoffKind: TypeAlias = Literal["none", "fixed", "linear", "exponential", "cust
 # minimum above `fixed` (CONTRACTS §6).
 BACKOFF_ORDER: tuple[BackoffKind, ...] = ("none", "fixed", "linear", "exponential")
 
-UNDECIDED = "undecided"
-UNBOUNDED = "unbounded"
+UNDECIDED: Literal["undecided"] = "undecided"
+UNBOUNDED: Literal["unbounded"] = "unbounded"
 
 Count: TypeAlias = int | Literal["unbounded", "undecided"]
 Window: TypeAlias = float | Literal["unbounded", "undecided"]
@@ -57,7 +57,7 @@ class Provenance:
 
     def describe(self) -> str:
         """Render as a short phrase for messages: "explicit at app/tasks.py:12"."""
-        parts = [self.source]
+        parts: list[str] = [self.source]
         if self.note:
             parts.append(f"({self.note})")
         if self.location is not None:

@@ -57,7 +57,9 @@ def apply(
     return Outcome(kept, suppressed, extra)
 
 
-def _match(finding: Finding, by_line: Mapping[tuple[str, int], list[Suppression]]) -> Suppression | None:
+def _match(
+    finding: Finding, by_line: Mapping[tuple[str, int], list[Suppression]]
+) -> Suppression | None:
     lines = {finding.location.line, *finding.anchor_lines}
     for line in sorted(lines | {n - 1 for n in lines}):
         for item in by_line.get((finding.location.path, line), ()):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from textwrap import dedent
 
 import pytest
@@ -14,7 +15,7 @@ from retrylint.config.locate import KeyPath, Position, TomlIndex, decode_error_p
 if sys.version_info >= (3, 11):
     import tomllib
 else:
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 
 def index(text: str) -> TomlIndex:
@@ -89,9 +90,7 @@ SAMPLE = dedent(
     ],
     ids=lambda part: ".".join(map(str, part)) if isinstance(part, tuple) else None,
 )
-def test_sample_positions(
-    path: KeyPath, key: tuple[int, int], value: tuple[int, int]
-) -> None:
+def test_sample_positions(path: KeyPath, key: tuple[int, int], value: tuple[int, int]) -> None:
     located = index(SAMPLE)
     assert located.key(path) == key
     assert located.value(path) == value
@@ -290,7 +289,10 @@ def test_decode_error_position(text: str, expected: tuple[int, int, str]) -> Non
 
 
 def test_decode_error_without_position_suffix_points_at_the_start() -> None:
-    error = tomllib.TOMLDecodeError("something odd")
+    with warnings.catch_warnings():
+        # Python 3.14 deprecates building the error from a bare message.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        error = tomllib.TOMLDecodeError("something odd")
     assert decode_error_position(error, "a = 1\n") == (1, 1, "something odd")
 
 

@@ -139,7 +139,9 @@ class Policy:
     def assign(self, name: str | None) -> Assignment | None:
         """The category of a task, by CONTRACTS §2 precedence; None is RL401's case.
 
-        An undecided name (None) can match no `[tasks]` key, so only the default applies.
+        An undecided name (None) can match no `[tasks]` key, so only the default applies. The
+        default's source is "built-in" whenever the built-in categories are in force, even if
+        the file spells out `default-category = "default"`.
         """
         if name is not None:
             entry = self._matching_entry(name)
@@ -185,7 +187,7 @@ def discover_config(start: Path) -> Path | None:
 
     Walks up to the filesystem root; in each directory `retrylint.toml`, `.retrylint.toml`, then
     a `pyproject.toml` that declares `[tool.retrylint]`. A pyproject without the table is
-    skipped, so a monorepo's root pyproject does not shadow a package's own config above it.
+    skipped: most projects have one for other tools, and it must not hide a config further up.
     """
     directory = Path(os.path.abspath(start))
     if directory.is_file():
@@ -334,6 +336,9 @@ class _Validator:
         table = self.table(settings, (), '[tool.retrylint] with default-category = "default"')
         self.check_keys(table, (), _TOP_KEYS)
         has_categories = "categories" in table
+        # Without [categories] the built-in "default" is the only category, so [tasks] and
+        # default-category naming any other are refused like any unknown name: judging such a
+        # task by the built-in bounds instead would hide the typo or the missing table.
         if has_categories:
             categories = self.categories(table["categories"])
         else:

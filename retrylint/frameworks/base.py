@@ -53,13 +53,20 @@ class Option:
 
     name: str
     value: Value
-    expr: ir.Expr
-    location: Location
+    expr: ir.Expr | None  # None for a framework default
+    location: Location | None
     source: Source
+    note: str = ""
+    # The module the expression is written in, for evaluating parts of it later.
+    module: ir.ModuleSummary | None = None
 
     @property
     def provenance(self) -> Provenance:
-        return Provenance(self.source, self.location)
+        return Provenance(self.source, self.location, self.note)
+
+    @property
+    def text(self) -> str:
+        return self.expr.text if self.expr is not None else repr(self.value)
 
 
 class UndecidedLog:
@@ -74,22 +81,6 @@ class UndecidedLog:
 
     def items(self) -> tuple[Undecided, ...]:
         return tuple(self._items[k] for k in sorted(self._items))
-
-
-def as_int(value: Value) -> int | None:
-    if isinstance(value, Known) and isinstance(value.value, int) and not isinstance(
-        value.value, bool
-    ):
-        return value.value
-    return None
-
-
-def as_number(value: Value) -> float | None:
-    if isinstance(value, Known) and isinstance(value.value, int | float) and not isinstance(
-        value.value, bool
-    ):
-        return float(value.value)
-    return None
 
 
 def source_of(value: Value, written: Source) -> Source:

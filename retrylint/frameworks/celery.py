@@ -25,10 +25,20 @@ name computed at run time.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
+from retrylint.frameworks.base import (
+    BROAD_EXCEPTIONS,
+    AdapterContext,
+    Option,
+    UndecidedLog,
+    exception_names,
+    source_of,
+)
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
@@ -39,18 +49,17 @@ from retrylint.model import (
     Source,
     TriggerSite,
 )
-from retrylint.frameworks.base import (
-    BROAD_EXCEPTIONS,
-    AdapterContext,
-    Option,
-    UndecidedLog,
-    as_int,
-    as_number,
-    exception_names,
-    source_of,
-)
 from retrylint.python import ir
-from retrylint.python.evaluate import Formula, Known, Sym, Unknown, Value, location_of
+from retrylint.python.evaluate import (
+    Formula,
+    Known,
+    Sym,
+    Unknown,
+    Value,
+    location_of,
+    mentions_random,
+    number,
+)
 from retrylint.python.project import Resolved
 from retrylint.resolve.schedule import DelayFn, RetryPath, combine, never_retries
 
@@ -117,11 +126,23 @@ class _Decorator:
 
 class CeleryAdapter:
     key = KEY
-    packages = ("celery",)
+    packages: tuple[str, ...] = ("celery",)
     markers = re.compile(rb"task|Task|celery")
     body_calls = frozenset(
-        {"retry", "delay", "apply_async", "send_task", "s", "si", "signature", "register_task",
-         "register", "update", "config_from_object", "setdefault"}
+        {
+            "retry",
+            "delay",
+            "apply_async",
+            "send_task",
+            "s",
+            "si",
+            "signature",
+            "register_task",
+            "register",
+            "update",
+            "config_from_object",
+            "setdefault",
+        }
     )
 
     def analyze(self, ctx: AdapterContext) -> Iterable[EffectivePolicy]:
@@ -213,7 +234,9 @@ class _Analysis:
 
     # -- recognising decorators ----------------------------------------------------------
 
-    def decorator(self, expr: ir.Expr, summary: ir.ModuleSummary, depth: int = 0) -> _Decorator | None:
+    def decorator(
+        self, expr: ir.Expr, summary: ir.ModuleSummary, depth: int = 0
+    ) -> _Decorator | None:
         """The task options a decorator applies, or None when it is not a Celery task maker."""
         if depth > 8:
             return None
@@ -335,28 +358,21 @@ class _Analysis:
                         self.apps[app].annotations.append(_Where(binding.value, summary))
             for call in summary.calls:
                 self._config_call(call, summary)
-        for app in list(self.apps.values()):
-            if app.call is not None and app.module is not None:
-                for kw in app.call.kwargs:
+        for each in list(self.apps.values()):
+            if each.call is not None and each.module is not None:
+                for kw in each.call.kwargs:
                     if kw.name == "config_source":
-                        self._config_source(app, kw.value, app.module, "")
-            for module_name, namespace in app.config_modules:
-                if module_name == "django.conf.settings":
-                    if django_module is None:
-                        continue
-                    module_name = django_module
-                module = self.project.module(module_name)
+                        self._config_source(each, kw.value, each.module, "")
+            for named, namespace in each.config_modules:
+                module_name = django_module if named == "django.conf.settings" else named
+                module = self.project.module(module_name) if module_name else None
                 if module is None:
                     continue
-                idx = self.project.index(module)
-                keys = (
-                    [f"{namespace}_TASK_ANNOTATIONS"] if namespace else list(_ANNOTATION_KEYS)
-                )
+                keys = [f"{namespace}_TASK_ANNOTATIONS"] if namespace else list(_ANNOTATION_KEYS)
                 for key in keys:
                     found = self.project.resolve(module, key)
                     if found is not None and found.binding is not None and found.module:
-                        app.annotations.append(_Where(found.binding.value, found.module))
-                del idx
+                        each.annotations.append(_Where(found.binding.value, found.module))
 
     def _config_call(self, call: ir.Call, summary: ir.ModuleSummary) -> None:
         if not isinstance(call.func, ir.Ref):
@@ -407,9 +423,12 @@ class _Analysis:
                         found.append((summary, fn, info))
                         break
             for cls in summary.classes:
-                if any(m.name == "run" for m in cls.methods) and self.is_task_class(cls, summary):
-                    if not _abstract(cls, self, summary):
-                        found.append((summary, cls, None))
+                if (
+                    any(m.name == "run" for m in cls.methods)
+                    and self.is_task_class(cls, summary)
+                    and not _abstract(cls, self, summary)
+                ):
+                    found.append((summary, cls, None))
         self.collect_app_config()
         for summary, definition, info in found:
             yield _TaskBuilder(self, summary, definition, info).build()
@@ -432,6 +451,10 @@ class _Analysis:
         return out[:1] if len(out) == 1 or app in self.apps else []
 
 
+def _has_key(expr: ir.DictExpr, key: str) -> bool:
+    return any(isinstance(k, ir.Const) and k.value == key for k, _ in expr.items)
+
+
 def _abstract(cls: ir.Class, analysis: _Analysis, summary: ir.ModuleSummary) -> bool:
     for attr in cls.attributes:
         if attr.target == "abstract":
@@ -440,7 +463,9 @@ def _abstract(cls: ir.Class, analysis: _Analysis, summary: ir.ModuleSummary) -> 
     return False
 
 
-def _is_known_root(qualified: str, expr: ir.Expr, analysis: _Analysis, module: ir.ModuleSummary) -> bool:
+def _is_known_root(
+    qualified: str, expr: ir.Expr, analysis: _Analysis, module: ir.ModuleSummary
+) -> bool:
     if qualified in _TASK_CLASSES or qualified in ("builtins.object", "object"):
         return True
     if isinstance(expr, ir.Ref):
@@ -494,9 +519,9 @@ class _TaskBuilder:
             bases = list(definition.bases)
         else:
             base = self.decorator_opts.get("base")
-            if base is not None:
+            if base is not None and base.expr is not None and base.module is not None:
                 bases = [base.expr]
-                base_module = summary if base.location.path == summary.path else self._module_of(base)
+                base_module = base.module
         chain, blind = analysis.class_chain(bases, base_module, "inherited")
         for where in analysis.task_cls_for(app):
             more, more_blind = analysis.class_chain([where.expr], where.module, "inherited")
@@ -505,12 +530,8 @@ class _TaskBuilder:
         self.chain = chain
         self.blind = blind
         self.annotations = self._annotations(app)
+        self.broad: list[TriggerSite] = []
 
-    def _module_of(self, option: Option) -> ir.ModuleSummary:
-        for module in self.a.project.loaded():
-            if module.path == option.location.path:
-                return module
-        return self.summary
 
     # -- option layers -------------------------------------------------------------------
 
@@ -522,14 +543,23 @@ class _TaskBuilder:
             if isinstance(value, Known) and isinstance(value.value, dict):
                 for key, item in value.value.items():
                     if isinstance(key, str):
-                        loc = location_of(splat.module, splat.expr.span)
-                        out[key] = Option(key, item, splat.expr, loc, source_of(item, "explicit"))
+                        at = self._dict_item(splat, (key,))
+                        out[key] = Option(
+                            key,
+                            item,
+                            at.expr,
+                            location_of(at.module, at.expr.span),
+                            source_of(item, "explicit"),
+                            module=at.module,
+                        )
             elif isinstance(value, Unknown):
                 self.log.add("options", value)
         for name, where in self.info.kwargs:
             value = self.evaluator.eval(where.expr, where.module)
             loc = location_of(where.module, where.expr.span)
-            out[name] = Option(name, value, where.expr, loc, source_of(value, "explicit"))
+            out[name] = Option(
+                name, value, where.expr, loc, source_of(value, "explicit"), module=where.module
+            )
         return out
 
     def _class_options(
@@ -540,7 +570,9 @@ class _TaskBuilder:
             if attr.target in RETRY_OPTIONS or attr.target in ("name", "bind"):
                 value = self.evaluator.eval(attr.value, module)
                 loc = location_of(module, attr.value.span)
-                out[attr.target] = Option(attr.target, value, attr.value, loc, source_of(value, source))
+                out[attr.target] = Option(
+                    attr.target, value, attr.value, loc, source_of(value, source), module=module
+                )
         return out
 
     def _annotations(self, app: str | None) -> list[dict[str, Option]]:
@@ -559,8 +591,10 @@ class _TaskBuilder:
             elif isinstance(value, Known) and isinstance(value.value, tuple):
                 maps = list(value.value)
             else:
-                unknown = value if isinstance(value, Unknown) else Unknown(
-                    where.expr.text, location_of(where.module, where.expr.span)
+                unknown = (
+                    value
+                    if isinstance(value, Unknown)
+                    else Unknown(where.expr.text, location_of(where.module, where.expr.span))
                 )
                 self.log.add("annotations", unknown)
                 continue
@@ -568,19 +602,45 @@ class _TaskBuilder:
                 if not (isinstance(entry, Known) and isinstance(entry.value, dict)):
                     continue
                 if named is None and name is not None and name in entry.value:
-                    named = self._annotation_options(entry.value[name], where)
+                    named = self._annotation_options(entry.value[name], where, name)
                 if star is None and "*" in entry.value:
-                    star = self._annotation_options(entry.value["*"], where)
+                    star = self._annotation_options(entry.value["*"], where, "*")
         return [layer for layer in (star, named) if layer]
 
-    def _annotation_options(self, value: object, where: _Where) -> dict[str, Option]:
+    def _annotation_options(self, value: object, where: _Where, entry: str) -> dict[str, Option]:
         out: dict[str, Option] = {}
         if isinstance(value, Known) and isinstance(value.value, dict):
-            loc = location_of(where.module, where.expr.span)
             for key, item in value.value.items():
-                if isinstance(key, str) and isinstance(item, Known | Sym | Unknown | Formula):
-                    out[key] = Option(key, item, where.expr, loc, source_of(item, "config"))
+                if isinstance(key, str):
+                    at = self._dict_item(where, (entry, key))
+                    out[key] = Option(
+                        key,
+                        item,
+                        at.expr,
+                        location_of(at.module, at.expr.span),
+                        source_of(item, "config"),
+                        f"task_annotations[{entry!r}]",
+                        at.module,
+                    )
         return out
+
+    def _dict_item(self, where: _Where, keys: tuple[str, ...]) -> _Where:
+        """The expression written for `where[keys...]`, or `where` itself when not literal."""
+        expr, module = self.evaluator.deref(where.expr, where.module)
+        for key in keys:
+            if isinstance(expr, ir.Seq):  # a list of annotation maps: the first with the key
+                expr = next(
+                    (i for i in expr.items if isinstance(i, ir.DictExpr) and _has_key(i, key)),
+                    expr,
+                )
+            if not isinstance(expr, ir.DictExpr) or not _has_key(expr, key):
+                return where
+            value = next(
+                v for k, v in reversed(expr.items) if isinstance(k, ir.Const) and k.value == key
+            )
+            expr, module = self.evaluator.deref(value, module)
+            where = _Where(value, module)
+        return where
 
     def _chain_option(self, name: str) -> Option | None:
         for cls, module, source in self.chain:
@@ -588,17 +648,21 @@ class _TaskBuilder:
                 if attr.target == name:
                     value = self.evaluator.eval(attr.value, module)
                     loc = location_of(module, attr.value.span)
-                    return Option(name, value, attr.value, loc, source_of(value, source))
+                    return Option(
+                        name, value, attr.value, loc, source_of(value, source), module=module
+                    )
         return None
 
     def _default(self, name: str) -> Option:
         if self.blind:
+            # A base class we cannot read may set this option: do not claim the default.
             where = self.blind[0]
             unknown = Unknown(where.expr.text, location_of(where.module, where.expr.span))
-            return Option(name, unknown, where.expr, unknown.location, "undecided")
-        loc = self.row_location()
-        const = ir.Const(None, "", ir.Span(loc.line, loc.column, loc.line, loc.column))  # type: ignore[arg-type]
-        return Option(name, Known(DEFAULTS[name]), const, loc, "default")
+            return Option(
+                name, unknown, where.expr, unknown.location, "undecided", module=where.module
+            )
+        note = f"Celery's default {name}={DEFAULTS[name]!r}"
+        return Option(name, Known(DEFAULTS[name]), None, None, "default", note)
 
     def option(self, name: str) -> Option:
         """The effective value of a Celery option under Celery's precedence."""
@@ -632,7 +696,7 @@ class _TaskBuilder:
         if opt is not None and self.name_value() is None:
             if isinstance(opt.value, Unknown):
                 self.log.add("name", opt.value)
-            return opt.expr.text
+            return opt.text
         return None
 
     def row_location(self) -> Location:
@@ -641,44 +705,53 @@ class _TaskBuilder:
 
     # -- retry paths ---------------------------------------------------------------------
 
+    def _unknown(self, opt: Option, value: Value) -> Unknown:
+        """The quotable form of a value that is not of the type Celery expects."""
+        if isinstance(value, Unknown):
+            return value
+        return Unknown(opt.text, opt.location or self.row_location())
+
+    def _undecided(self, field_name: str, opt: Option, value: Value) -> Provenance:
+        unknown = self._unknown(opt, value)
+        self.log.add(field_name, unknown)
+        return Provenance("undecided", unknown.location)
+
     def count(self) -> tuple[Count, Provenance]:
         opt = self.option("max_retries")
         return self._count_from(opt.value, opt)
 
     def _count_from(self, value: Value, opt: Option) -> tuple[Count, Provenance]:
         if isinstance(value, Known) and value.value is None:
-            return UNBOUNDED, opt.provenance
-        number = as_number(value)
-        if number is not None:
-            # Celery stops when `retries > max_retries`, so a negative budget means no retry.
-            return max(0, int(number) if number == int(number) else int(number)), opt.provenance
-        if isinstance(value, Unknown):
-            self.log.add("max_retries", value)
-            return UNDECIDED, Provenance("undecided", value.location)
-        unknown = Unknown(opt.expr.text, opt.location)
-        self.log.add("max_retries", unknown)
-        return UNDECIDED, Provenance("undecided", opt.location)
+            return UNBOUNDED, Provenance(opt.source, opt.location, "max_retries=None")
+        amount = number(value)
+        if amount is None:
+            return UNDECIDED, self._undecided("max_retries", opt, value)
+        # Celery stops once `retries > max_retries`: a negative budget allows no retry, and a
+        # fractional one allows the whole retries up to it.
+        return max(0, math.floor(amount)), opt.provenance
 
-    def delay_option(self, name: str) -> tuple[DelayFn | None, Provenance, Option]:
+    def constant_delay(self, name: str) -> tuple[DelayFn | None, Provenance]:
         opt = self.option(name)
-        number = as_number(opt.value)
-        if number is not None:
-            return (lambda _r, n=number: n), opt.provenance, opt
-        if isinstance(opt.value, Unknown):
-            self.log.add(name, opt.value)
-        else:
-            self.log.add(name, Unknown(opt.expr.text, opt.location))
-        return None, Provenance("undecided", opt.location), opt
+        amount = number(opt.value)
+        if amount is None:
+            return None, self._undecided(name, opt, opt.value)
+        return _constant(amount), opt.provenance
 
-    def automatic_path(self) -> RetryPath | None | Unknown:
+    def _autoretry_exceptions(self) -> list[tuple[str, Location]] | Unknown:
         opt = self.option("autoretry_for")
-        names, unknown = exception_names(self.a.ctx, opt.expr, self._opt_module(opt)) if not (
-            isinstance(opt.value, Known) and opt.value.value == ()
-        ) else ([], None)
+        if opt.expr is None or opt.module is None:
+            return []
+        names, unknown = exception_names(self.a.ctx, opt.expr, opt.module)
         if unknown is not None:
             self.log.add("autoretry_for", unknown)
             if not names:
                 return unknown
+        return names
+
+    def automatic_path(self) -> RetryPath | Unknown | None:
+        names = self._autoretry_exceptions()
+        if isinstance(names, Unknown):
+            return names
         if not names:
             return None
         self.broad = [
@@ -688,74 +761,67 @@ class _TaskBuilder:
         ]
         count, count_prov = self.count()
         kwargs = self.option("retry_kwargs")
-        kw_items = kwargs.value.value if isinstance(kwargs.value, Known) and isinstance(
-            kwargs.value.value, dict
-        ) else {}
-        if isinstance(kwargs.value, Unknown):
-            self.log.add("retry_kwargs", kwargs.value)
-        kw_max = kw_items.get("max_retries")
-        if isinstance(kw_max, Known) and kw_max.value is not None:
+        items: dict[object, Value] = {}
+        if isinstance(kwargs.value, Known) and isinstance(kwargs.value.value, dict):
+            items = kwargs.value.value
+        elif not isinstance(kwargs.value, Known):
+            self._undecided("retry_kwargs", kwargs, kwargs.value)
+        kw_max = items.get("max_retries")
+        # `retry_kwargs={'max_retries': None}` falls back to the class value, like self.retry.
+        if kw_max is not None and not (isinstance(kw_max, Known) and kw_max.value is None):
             count, count_prov = self._count_from(kw_max, kwargs)
-        elif isinstance(kw_max, Unknown):
-            self.log.add("max_retries", kw_max)
-            count, count_prov = UNDECIDED, Provenance("undecided", kw_max.location)
 
         backoff = self.option("retry_backoff")
-        if isinstance(backoff.value, Unknown):
-            self.log.add("retry_backoff", backoff.value)
-            undecided = Provenance("undecided", backoff.location)
+        if not isinstance(backoff.value, Known):
+            undecided = self._undecided("retry_backoff", backoff, backoff.value)
             return RetryPath("automatic", count, count_prov, None, undecided, UNDECIDED, undecided)
-        enabled = isinstance(backoff.value, Known) and bool(backoff.value.value)
-        if enabled:
-            raw = as_number(backoff.value) if not isinstance(
-                backoff.value.value if isinstance(backoff.value, Known) else None, bool
-            ) else 1.0
-            factor = int(max(1.0, raw if raw is not None else 1.0))
-            cap_fn, cap_prov, _ = self.delay_option("retry_backoff_max")
-            cap = cap_fn(0) if cap_fn is not None else None
-            jitter_opt = self.option("retry_jitter")
-            jitter: bool | str
-            if isinstance(jitter_opt.value, Known):
-                jitter = bool(jitter_opt.value.value)
-            else:
-                if isinstance(jitter_opt.value, Unknown):
-                    self.log.add("retry_jitter", jitter_opt.value)
-                jitter = UNDECIDED
-            prov = backoff.provenance
-            if cap_fn is None:
-                return RetryPath("automatic", count, count_prov, None, cap_prov, jitter, jitter_opt.provenance)  # type: ignore[arg-type]
+        if backoff.value.value:
+            return self._backoff_path(count, count_prov, backoff)
+        # Without backoff the countdown is retry_kwargs['countdown'], else default_retry_delay.
+        countdown = items.get("countdown")
+        if countdown is not None:
+            amount = number(countdown)
+            if amount is None:
+                prov = self._undecided("countdown", kwargs, countdown)
+                return RetryPath("automatic", count, count_prov, None, prov, False, prov)
             return RetryPath(
                 "automatic",
                 count,
                 count_prov,
-                lambda r, f=factor: f * 2.0**r,
-                prov,
-                jitter,  # type: ignore[arg-type]
-                jitter_opt.provenance,
-                cap=cap,
+                _constant(amount),
+                kwargs.provenance,
+                False,
+                Provenance(kwargs.source, kwargs.location, _NO_JITTER),
             )
-        countdown = kw_items.get("countdown")
-        if countdown is not None:
-            number = as_number(countdown)
-            if number is None:
-                unknown_cd = countdown if isinstance(countdown, Unknown) else Unknown(
-                    kwargs.expr.text, kwargs.location
-                )
-                self.log.add("countdown", unknown_cd)
-                prov = Provenance("undecided", kwargs.location)
-                return RetryPath("automatic", count, count_prov, None, prov, False, prov)
-            return RetryPath(
-                "automatic", count, count_prov, lambda _r, n=number: n, kwargs.provenance,
-                False, kwargs.provenance,
-            )
-        fn, prov, _ = self.delay_option("default_retry_delay")
-        no_jitter = Provenance(prov.source, prov.location, "Celery has no jitter without retry_backoff")
+        fn, prov = self.constant_delay("default_retry_delay")
+        no_jitter = Provenance(prov.source, prov.location, _NO_JITTER)
         return RetryPath("automatic", count, count_prov, fn, prov, False, no_jitter)
 
-    def _opt_module(self, opt: Option) -> ir.ModuleSummary:
-        if opt.location.path == self.summary.path:
-            return self.summary
-        return self._module_of(opt)
+    def _backoff_path(self, count: Count, count_prov: Provenance, backoff: Option) -> RetryPath:
+        """`countdown = min(retry_backoff_max, factor * 2**r)`, jittered in [0, countdown]."""
+        raw = backoff.value.value if isinstance(backoff.value, Known) else None
+        factor = 1 if isinstance(raw, bool) else int(max(1.0, number(backoff.value) or 1.0))
+        cap_fn, cap_prov = self.constant_delay("retry_backoff_max")
+        jitter_opt = self.option("retry_jitter")
+        jitter: bool | Literal["undecided"] = UNDECIDED
+        if isinstance(jitter_opt.value, Known):
+            jitter = bool(jitter_opt.value.value)
+        else:
+            self._undecided("retry_jitter", jitter_opt, jitter_opt.value)
+        if cap_fn is None:
+            return RetryPath(
+                "automatic", count, count_prov, None, cap_prov, jitter, jitter_opt.provenance
+            )
+        return RetryPath(
+            "automatic",
+            count,
+            count_prov,
+            lambda r: factor * 2.0**r,
+            backoff.provenance,
+            jitter,
+            jitter_opt.provenance,
+            cap=cap_fn(0),
+        )
 
     # -- manual retries ------------------------------------------------------------------
 
@@ -767,9 +833,9 @@ class _TaskBuilder:
             bodies = [(m, m.params[0]) for m in self.definition.methods if m.params]
         else:
             bound = self.decorator_opts.get("bind")
-            if bound is not None and isinstance(bound.value, Known) and bound.value.value is True:
-                if self.definition.params:
-                    bodies.append((self.definition, self.definition.params[0]))
+            is_bound = bound is not None and isinstance(bound.value, Known) and bound.value.value
+            if is_bound and self.definition.params:
+                bodies.append((self.definition, self.definition.params[0]))
             bodies.append((self.definition, self.definition.name))
         for fn, task_name in bodies:
             out.extend(self._retry_calls_in(fn, self.summary, task_name, 0))
@@ -805,91 +871,73 @@ class _TaskBuilder:
         found = self.a.project.resolve(module, receiver) if receiver else None
         return found is not None and found.qualified in _CURRENT_TASK
 
-    def manual_path(self) -> RetryPath | None:
-        calls = self.retry_calls()
-        if not calls:
-            return None
-        class_count, class_prov = self.count()
-        counts: list[tuple[Count, Provenance]] = []
-        delays: list[DelayFn] = []
-        delay_prov: Provenance | None = None
-        jitter = True
-        jitter_prov: Provenance | None = None
-        undecided_delay: Provenance | None = None
-        for call, fn, module, receiver in calls:
-            local = {b.target: b.value for b in fn.locals}
-            where = location_of(module, call.span)
-            retry_vars = frozenset({f"{receiver}.request.retries"})
-            max_expr = call.kwarg("max_retries")
-            if max_expr is None:
-                counts.append((class_count, class_prov))
-            else:
-                value = self.evaluator.eval(max_expr, module, local, retry_vars)
-                if isinstance(value, Known) and value.value is None:
-                    counts.append((class_count, class_prov))  # None means "the class value"
-                else:
-                    opt = Option("max_retries", value, max_expr, location_of(module, max_expr.span),
-                                 source_of(value, "explicit"))
-                    counts.append(self._count_from(value, opt))
-            countdown, eta = call.kwarg("countdown"), call.kwarg("eta")
-            if eta is not None and countdown is None:
-                self.log.add("eta", Unknown(eta.text, location_of(module, eta.span)))
-                undecided_delay = Provenance("undecided", where)
-                continue
-            if countdown is None:
-                fn_d, prov, _ = self.delay_option("default_retry_delay")
-                if fn_d is None:
-                    undecided_delay = prov
-                    continue
-                delays.append(fn_d)
-                delay_prov = delay_prov or prov
-                jitter = False
-                jitter_prov = jitter_prov or Provenance(prov.source, prov.location, "no jitter on default_retry_delay")
-                continue
-            value = self.evaluator.eval(countdown, module, local, retry_vars)
-            cd_loc = location_of(module, countdown.span)
-            random = _mentions_random(countdown, local)
-            if isinstance(value, Formula):
-                delays.append(value.fn)
-            elif as_number(value) is not None:
-                number = as_number(value)
-                delays.append(lambda _r, n=number: n)  # type: ignore[misc]
-            else:
-                if isinstance(value, Unknown):
-                    self.log.add("countdown", value)
-                else:
-                    self.log.add("countdown", Unknown(countdown.text, cd_loc))
-                undecided_delay = Provenance("undecided", cd_loc)
-                if not random:
-                    jitter = False
-                    jitter_prov = jitter_prov or Provenance("explicit", cd_loc)
-                continue
-            delay_prov = delay_prov or Provenance(source_of(value, "explicit"), cd_loc)
-            if not random:
-                jitter = False
-                jitter_prov = jitter_prov or Provenance("explicit", cd_loc, "fixed countdown")
-        count, count_prov = max(counts, key=lambda c: _rank(c[0]))
-        if any(c[0] == UNDECIDED for c in counts) and count != UNBOUNDED:
-            count, count_prov = next(c for c in counts if c[0] == UNDECIDED)
-        first = location_of(calls[0][2], calls[0][0].span)
-        if undecided_delay is not None or not delays:
-            prov = undecided_delay or Provenance("undecided", first)
-            return RetryPath("manual", count, count_prov, None, prov,
-                             False if not jitter else UNDECIDED, jitter_prov or prov)
-        combined = delays[0] if len(delays) == 1 else (lambda r, fs=tuple(delays): max(f(r) for f in fs))
-        assert delay_prov is not None
-        return RetryPath("manual", count, count_prov, combined, delay_prov, jitter,
-                         jitter_prov or Provenance("explicit", first, "countdown drawn at random"))
+    def manual_paths(self) -> list[RetryPath]:
+        """One path per `retry()` call; `combine` takes the worst case across them."""
+        return [self._manual_path(*found) for found in self.retry_calls()]
+
+    def _manual_path(
+        self, call: ir.Call, fn: ir.Function, module: ir.ModuleSummary, receiver: str
+    ) -> RetryPath:
+        local = {b.target: b.value for b in fn.locals}
+        retry_vars = frozenset({f"{receiver}.request.retries"})
+
+        def option(name: str) -> Option | None:
+            expr = call.kwarg(name)
+            if expr is None:
+                return None
+            value = self.evaluator.eval(expr, module, local, retry_vars)
+            loc = location_of(module, expr.span)
+            return Option(name, value, expr, loc, source_of(value, "explicit"), module=module)
+
+        count, count_prov = self.count()
+        max_opt = option("max_retries")
+        # `self.retry(max_retries=None)` means "the class value", never "forever".
+        if max_opt is not None and not (
+            isinstance(max_opt.value, Known) and max_opt.value.value is None
+        ):
+            count, count_prov = self._count_from(max_opt.value, max_opt)
+
+        countdown, eta = option("countdown"), option("eta")
+        if countdown is None and eta is not None:
+            prov = self._undecided(
+                "eta", eta, Unknown(eta.text, eta.location or self.row_location())
+            )
+            return RetryPath("manual", count, count_prov, None, prov, False, prov)
+        if countdown is None:
+            delay, prov = self.constant_delay("default_retry_delay")
+            no_jitter = Provenance(prov.source, prov.location, "no jitter on default_retry_delay")
+            return RetryPath("manual", count, count_prov, delay, prov, False, no_jitter)
+        assert countdown.expr is not None
+        expr = local.get(countdown.expr.text, countdown.expr)
+        jitter = mentions_random(expr)
+        jitter_prov = Provenance("explicit", countdown.location, "countdown written in code")
+        value = countdown.value
+        if isinstance(value, Formula):
+            return RetryPath(
+                "manual", count, count_prov, value.fn, countdown.provenance, jitter, jitter_prov
+            )
+        amount = number(value)
+        if amount is None:
+            prov = self._undecided("countdown", countdown, value)
+            return RetryPath("manual", count, count_prov, None, prov, jitter, jitter_prov)
+        return RetryPath(
+            "manual",
+            count,
+            count_prov,
+            _constant(amount),
+            countdown.provenance,
+            jitter,
+            jitter_prov,
+        )
 
     # -- the row -------------------------------------------------------------------------
 
     def build(self) -> EffectivePolicy:
-        self.broad: list[TriggerSite] = []
         name = self.name_value()
         name_expression = self.name_expression()
         automatic = self.automatic_path()
-        manual = self.manual_path()
-        paths = [p for p in (automatic, manual) if isinstance(p, RetryPath)]
+        paths = [automatic] if isinstance(automatic, RetryPath) else []
+        paths.extend(self.manual_paths())
         undecided_trigger = (
             Provenance("undecided", automatic.location) if isinstance(automatic, Unknown) else None
         )
@@ -897,15 +945,21 @@ class _TaskBuilder:
         if paths or undecided_trigger is not None:
             fields = combine(paths, undecided_trigger)
         else:
-            fields = never_retries(Provenance("default", None, "no autoretry_for and no retry call"))
+            fields = never_retries(
+                Provenance("default", None, "no autoretry_for and no retry call")
+            )
             inert = tuple(
                 (opt_name, opt.location)
                 for layer in (self.decorator_opts, self.own)
                 for opt_name, opt in sorted(layer.items())
-                if opt_name in RETRY_OPTIONS and opt_name != "autoretry_for"
+                if opt_name in RETRY_OPTIONS
+                and opt_name != "autoretry_for"
+                and opt.location is not None
             )
         location = self.row_location()
-        anchors = tuple(sorted({d.span.line for d in self.definition.decorators} | {self.definition.span.line}))
+        anchors = tuple(
+            sorted({d.span.line for d in self.definition.decorators} | {self.definition.span.line})
+        )
         return EffectivePolicy(
             name=name,
             name_expression=name_expression,
@@ -940,16 +994,16 @@ class _TaskBuilder:
         return "nowhere"
 
 
+_NO_JITTER = "Celery adds jitter only with retry_backoff"
+
+
+def _constant(value: float) -> DelayFn:
+    return lambda _r: value
+
+
 def _rank(count: Count) -> float:
     if count == UNBOUNDED:
         return float("inf")
     if count == UNDECIDED:
         return -1.0
     return float(count)
-
-
-def _mentions_random(expr: ir.Expr, local: dict[str, ir.Expr]) -> bool:
-    text = expr.text
-    if isinstance(expr, ir.Ref) and expr.dotted in local:
-        text = local[expr.dotted].text
-    return any(w in text for w in ("random", "randint", "randrange", "uniform", "jitter"))

@@ -182,7 +182,9 @@ class Evaluator:
                     return None
                 found = self.project.resolve(module, rest)
                 if found is not None and found.binding is not None and found.module is not None:
-                    return self.eval(found.binding.value, found.module, None, frozenset(), depth + 1)
+                    return self.eval(
+                        found.binding.value, found.module, None, frozenset(), depth + 1
+                    )
         return None
 
     def _dict(self, expr: ir.DictExpr, sub: Callable[[ir.Expr], Value], unknown: Unknown) -> Value:
@@ -222,23 +224,22 @@ class Evaluator:
             pairs += [(kw.name or "", kw.value) for kw in expr.kwargs]
             for unit, arg in pairs:
                 value = sub(arg)
-                if unit not in _TIMEDELTA_UNITS or not _is_number(value):
+                amount = number(value)
+                if unit not in _TIMEDELTA_UNITS or amount is None:
                     return value if isinstance(value, Unknown) else unknown
-                assert isinstance(value, Known)
-                total += float(value.value) * _TIMEDELTA_UNITS[unit]  # type: ignore[arg-type]
-                assumed |= value.assumed
+                total += amount * _TIMEDELTA_UNITS[unit]
+                assumed |= _assumed(value)
             return Known(total, assumed)
         if func.qualified in ("builtins.int", "builtins.float") and len(expr.args) == 1:
             value = sub(expr.args[0])
-            if _is_number(value) and isinstance(value, Known):
-                cast = int if func.qualified == "builtins.int" else float
-                return Known(cast(value.value), value.assumed)  # type: ignore[call-overload]
+            amount = number(value)
+            if amount is not None:
+                cast = int(amount) if func.qualified == "builtins.int" else float(amount)
+                return Known(cast, _assumed(value))
             return value if isinstance(value, Unknown) else unknown
         return unknown
 
-    def deref(
-        self, expr: ir.Expr, summary: ir.ModuleSummary
-    ) -> tuple[ir.Expr, ir.ModuleSummary]:
+    def deref(self, expr: ir.Expr, summary: ir.ModuleSummary) -> tuple[ir.Expr, ir.ModuleSummary]:
         """Follow names to the expression they are bound to (`RETRY = Retry(max=3)`)."""
         for _ in range(_MAX_DEPTH):
             if not isinstance(expr, ir.Ref):
@@ -256,12 +257,16 @@ def _assumed(value: Value) -> bool:
     return isinstance(value, Known | Formula) and value.assumed
 
 
+def number(value: Value) -> int | float | None:
+    """The number a value holds; booleans are not numbers here, although Python agrees."""
+    if isinstance(value, Known) and isinstance(value.value, int | float):
+        if not isinstance(value.value, bool):
+            return value.value
+    return None
+
+
 def _is_number(value: Value) -> bool:
-    return (
-        isinstance(value, Known)
-        and isinstance(value.value, int | float)
-        and not isinstance(value.value, bool)
-    )
+    return number(value) is not None
 
 
 def _first_unknown(*values: Value) -> Unknown | None:
@@ -307,8 +312,9 @@ def _formula_op(op: str, left: Value, right: Value, assumed: bool, unknown: Unkn
     def as_fn(value: Value) -> Callable[[int], float] | None:
         if isinstance(value, Formula):
             return value.fn
-        if _is_number(value) and isinstance(value, Known):
-            constant = float(value.value)  # type: ignore[arg-type]
+        amount = number(value)
+        if amount is not None:
+            constant = float(amount)
             return lambda _r: constant
         return None
 

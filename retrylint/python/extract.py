@@ -63,7 +63,12 @@ def _final_name(func: cst.BaseExpression) -> str | None:
 class _Statement:
     """Positions for the nodes of one top-level statement, computed on first use."""
 
-    def __init__(self, module: cst.Module, stmt: cst.BaseStatement, line_offset: int) -> None:
+    def __init__(
+        self,
+        module: cst.Module,
+        stmt: cst.SimpleStatementLine | cst.BaseCompoundStatement,
+        line_offset: int,
+    ) -> None:
         self._module = module
         self._stmt = stmt
         self._offset = line_offset
@@ -124,7 +129,9 @@ class _Converter:
             return ir.Const(value, text, span) if value is not None else ir.Opaque(text, span)
         if isinstance(node, cst.Name):
             if node.value in ("True", "False", "None"):
-                return ir.Const({"True": True, "False": False, "None": None}[node.value], text, span)
+                return ir.Const(
+                    {"True": True, "False": False, "None": None}[node.value], text, span
+                )
             return ir.Ref(node.value, text, span)
         if isinstance(node, cst.Attribute):
             dotted = dotted_name(node)
@@ -219,7 +226,9 @@ class _BodyCollector(cst.CSTVisitor):
         if name is not None and name in self.interesting:
             return True
         # A helper that receives a parameter (`handle_failure(self, exc)`) may retry for us.
-        return any(isinstance(a.value, cst.Name) and a.value.value in self.params for a in node.args)
+        return any(
+            isinstance(a.value, cst.Name) and a.value.value in self.params for a in node.args
+        )
 
     def visit_Raise(self, node: cst.Raise) -> bool:
         if node.exc is not None:
@@ -234,9 +243,7 @@ class _BodyCollector(cst.CSTVisitor):
     def visit_Assign(self, node: cst.Assign) -> bool:
         if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
             target = node.targets[0].target.value
-            self.locals.append(
-                ir.Binding(target, self.conv.expr(node.value), self.conv.span(node))
-            )
+            self.locals.append(ir.Binding(target, self.conv.expr(node.value), self.conv.span(node)))
         return True
 
 
@@ -302,14 +309,16 @@ class Extractor:
                 for name in _target_names(target.target):
                     sink.bindings.append(ir.Binding(name, value, conv.span(small)))
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
-            name = dotted_name(small.target)
-            if name:
-                sink.bindings.append(ir.Binding(name, conv.expr(small.value), conv.span(small)))
+            annotated = dotted_name(small.target)
+            if annotated:
+                value = conv.expr(small.value)
+                sink.bindings.append(ir.Binding(annotated, value, conv.span(small)))
         elif isinstance(small, cst.AugAssign):
-            name = dotted_name(small.target)
-            if name:
+            augmented = dotted_name(small.target)
+            if augmented:
                 # Recorded as a rebinding so that an augmented constant is never trusted.
-                sink.bindings.append(ir.Binding(name, conv.expr(small.value), conv.span(small)))
+                value = conv.expr(small.value)
+                sink.bindings.append(ir.Binding(augmented, value, conv.span(small)))
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             sink.calls.append(conv.call(small.value))
 
@@ -324,7 +333,7 @@ class Extractor:
                     head = full.split(".")[0]
                     yield ir.Import(head, head, span)
             return
-        base = dotted_name(node.module) if node.module is not None else ""
+        base = (dotted_name(node.module) or "") if node.module is not None else ""
         if node.relative:
             package = self._package.split(".") if self._package else []
             up = len(node.relative) - 1
@@ -387,10 +396,10 @@ class Extractor:
                             for name in _target_names(target.target):
                                 attributes.append(ir.Binding(name, value, conv.span(small)))
                     elif isinstance(small, cst.AnnAssign) and small.value is not None:
-                        name = dotted_name(small.target)
-                        if name:
+                        annotated = dotted_name(small.target)
+                        if annotated:
                             value = conv.expr(small.value)
-                            attributes.append(ir.Binding(name, value, conv.span(small)))
+                            attributes.append(ir.Binding(annotated, value, conv.span(small)))
             elif isinstance(stmt, cst.FunctionDef):
                 own: list[ir.Function] = []
                 methods.append(self._function(stmt, conv, own, f"{qualname}."))

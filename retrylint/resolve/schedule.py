@@ -8,6 +8,7 @@ the same arithmetic (CONTRACTS §4: the kind comes from the delay sequence befor
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -78,12 +79,12 @@ def classify(fn: DelayFn) -> BackoffKind:
     terms = [_value(fn, r, None) for r in range(_CLASSIFY_TERMS)]
     if all(t == 0 for t in terms):
         return "none"
-    diffs = {round(b - a, 9) for a, b in zip(terms, terms[1:], strict=False)}
+    diffs = {round(b - a, 9) for a, b in itertools.pairwise(terms)}
     if diffs == {0}:
         return "fixed"
     if len(diffs) == 1:
         return "linear" if diffs.pop() > 0 else "custom"
-    if all(a > 0 and b / a >= _EXPONENTIAL_RATIO for a, b in zip(terms, terms[1:], strict=False)):
+    if all(a > 0 and b / a >= _EXPONENTIAL_RATIO for a, b in itertools.pairwise(terms)):
         return "exponential"
     return "custom"
 
@@ -144,12 +145,13 @@ def combine(paths: Sequence[RetryPath], undecided_trigger: Provenance | None = N
                 None,
                 False,
                 UNDECIDED,
-                dict.fromkeys(("max_retries", "backoff", "jitter", "delays", "window"),
-                              undecided_trigger),
+                dict.fromkeys(
+                    ("max_retries", "backoff", "jitter", "delays", "window"), undecided_trigger
+                ),
             )
         raise ValueError("combine() needs at least one path or an undecided trigger")
     triggers = sorted({p.trigger for p in paths})
-    trigger: Trigger = "automatic+manual" if len(triggers) == 2 else triggers[0]  # type: ignore[assignment]
+    trigger: Trigger = "automatic+manual" if len(triggers) == 2 else triggers[0]
     if undecided_trigger is not None:
         trigger = "undecided"
     worst = max(paths, key=lambda p: _rank(p.count))
@@ -193,15 +195,15 @@ def combine(paths: Sequence[RetryPath], undecided_trigger: Provenance | None = N
         sources["window"] = worst.count_source
     elif count == UNDECIDED or undecided_delay is not None:
         window = UNDECIDED
-        sources["window"] = (
-            worst.count_source if count == UNDECIDED else delay_path.delay_source
-        )
+        sources["window"] = worst.count_source if count == UNDECIDED else delay_path.delay_source
     else:
         assert isinstance(count, int)
         listed = min(count, MAX_LISTED_DELAYS)
         per_path = [
-            [_value(p.delay, r, p.cap) if isinstance(p.count, int) and r < p.count else 0.0
-             for r in range(listed)]
+            [
+                _value(p.delay, r, p.cap) if isinstance(p.count, int) and r < p.count else 0.0
+                for r in range(listed)
+            ]
             for p in retrying
             if p.delay is not None
         ]

@@ -88,7 +88,7 @@ def format_seconds(seconds: float) -> str:
     """Human durations for messages: 420 → "7m", 90061 → "1d 1h 1m 1s"."""
     if seconds < 60:
         return f"{seconds:g}s"
-    remaining = int(round(seconds))
+    remaining = round(seconds)
     parts = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         amount, remaining = divmod(remaining, size)

@@ -22,11 +22,11 @@ class ImplicitRetryDefault:
             prov = row.sources.get("max_retries")
             if prov is None or prov.source != "default" or not row.retries:
                 continue
-            note = f" ({prov.note})" if prov.note else ""
+            default = prov.note or f"the {row.framework} default"
             yield task_finding(
                 self.meta,
                 row,
-                f"{label(row)} retries {row.max_retries} times because that is the "
-                f"{row.framework} default{note}; nobody chose this number",
+                f"{label(row)} retries {row.max_retries} times only because of {default}; "
+                "nobody chose this number",
                 "State the retry count explicitly on the task.",
             )

@@ -25,7 +25,6 @@ class RetriesOnBroadException:
                     row,
                     f"{label(row)} retries on `{trigger.exception}`, so programming errors "
                     "(TypeError, KeyError, ...) are retried as if they were transient",
-                    "Retry only on the transient errors you expect (timeouts, connection "
-                    "errors).",
+                    "Retry only on the transient errors you expect (timeouts, connection errors).",
                     location=trigger.location,
                 )

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pathspec
 
@@ -96,7 +96,7 @@ def _walk(directory: Path, seen: set[tuple[int, int]]) -> Iterator[Path]:
 
 
 def discover(
-    paths: Sequence[Path], root: Path, exclude: pathspec.PathSpec
+    paths: Sequence[Path], root: Path, exclude: pathspec.PathSpec[Any]
 ) -> tuple[list[SourceFile], list[Unreadable]]:
     """Files under `paths` (files named directly are always taken), minus `exclude`."""
     found: dict[str, SourceFile] = {}

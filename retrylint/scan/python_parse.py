@@ -95,6 +95,16 @@ def find_suppressions(text: str) -> tuple[ir.Suppression, ...]:
     return tuple(found)
 
 
+def _syntax_message(raw: str) -> str:
+    """libcst's message without its repeated position and with long token lists shortened."""
+    message = re.sub(r"^(parser error: )?error at \d+:\d+: ", "", raw.strip()).rstrip(".")
+    head, sep, tokens = message.partition("expected one of ")
+    listed = tokens.split(", ")
+    if sep and len(listed) > 6:
+        message = f"{head}{sep}{', '.join(listed[:6])}, ... ({len(listed) - 6} more)"
+    return f"syntax error: {message}"
+
+
 def parse_python(
     source: bytes, path: str, dotted: str, interesting: frozenset[str]
 ) -> ir.ModuleSummary | ParseProblem:
@@ -107,8 +117,7 @@ def parse_python(
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as err:
-        message = err.message.rstrip(".")
-        return ParseProblem(path, err.raw_line, err.raw_column + 1, f"syntax error: {message}")
+        return ParseProblem(path, err.raw_line, err.raw_column + 1, _syntax_message(err.message))
     except (UnicodeDecodeError, LookupError, SyntaxError) as err:
         return ParseProblem(path, 1, 1, f"cannot decode file: {err}")
     except RecursionError:

@@ -1,0 +1,5 @@
+"""`python -m retrylint` runs the CLI."""
+
+from retrylint.cli import main
+
+main()

@@ -1,0 +1,337 @@
+"""Command line: the only module that knows about argv, stdout, stderr and exit codes.
+
+Exit codes (CONTRACTS §6): 0 nothing at or above `--fail-on`, 1 findings, 2 retrylint could not
+run. Every failure to run is one line on stderr; a traceback appears only with
+RETRYLINT_DEBUG=1, because a CI log full of Python internals helps nobody fix their config.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from retrylint import __version__, engine
+from retrylint.config.policy import ConfigError, Policy, discover_config, load_policy
+from retrylint.frameworks import FRAMEWORKS
+from retrylint.model import SEVERITY_RANK
+from retrylint.report.github_report import render_github
+from retrylint.report.json_report import render_check, render_inventory
+from retrylint.report.sarif_report import render_sarif
+from retrylint.report.text_report import (
+    explain_task,
+    render_check_text,
+    render_inventory_markdown,
+    render_inventory_table,
+)
+from retrylint.rules import RULES
+
+app = typer.Typer(
+    name="retrylint",
+    help="Find every background task, work out its effective retry policy, and check it "
+    "against your policy inventory.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+T = TypeVar("T")
+
+
+class CheckFormat(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+
+
+class InventoryFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+class Level(str, Enum):
+    error = "error"
+    warning = "warning"
+    note = "note"
+
+
+PathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Files or directories to scan (default: the current directory)."),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="Policy file to use instead of discovering one."),
+]
+SelectOpt = Annotated[
+    list[str] | None,
+    typer.Option("--select", help="Only these rule codes or prefixes (e.g. RL1, RL202, ALL)."),
+]
+IgnoreOpt = Annotated[
+    list[str] | None,
+    typer.Option("--ignore", help="Skip these rule codes or prefixes."),
+]
+
+
+def _stderr(message: str) -> None:
+    sys.stderr.write(message.rstrip("\n") + "\n")
+
+
+def _fail(message: str) -> NoReturn:
+    _stderr(message)
+    raise typer.Exit(2)
+
+
+def _guard(action: Callable[[], T]) -> T:
+    """Run a command body, turning every failure into one stderr line and exit 2."""
+    try:
+        return action()
+    except typer.Exit:
+        raise
+    except ConfigError as err:
+        _fail(str(err))
+    except engine.UsageError as err:
+        _fail(f"retrylint: error: {err}")
+    except KeyboardInterrupt:
+        _fail("retrylint: interrupted")
+    except Exception as err:
+        if os.environ.get("RETRYLINT_DEBUG"):
+            traceback.print_exc()
+        detail = f"{type(err).__name__}: {err}".replace("\n", " ")
+        _fail(f"retrylint: internal error: {detail}; set RETRYLINT_DEBUG=1 for the traceback")
+
+
+def _load(paths: list[Path], config: Path | None) -> Policy:
+    cwd = Path.cwd()
+    if config is not None:
+        if not config.is_file():
+            raise engine.UsageError(f"--config {config}: no such file")
+        found: Path | None = config
+    else:
+        start = paths[0] if paths else cwd
+        found = discover_config(start.resolve() if start.exists() else cwd)
+    return load_policy(found, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=cwd)
+
+
+def _analyze(
+    paths: list[Path] | None,
+    config: Path | None,
+    select: list[str] | None = None,
+    ignore: list[str] | None = None,
+) -> engine.Report:
+    targets = paths or [Path.cwd()]
+    policy = _load(targets, config)
+    return engine.run(targets, policy, select=select or (), ignore=ignore or ())
+
+
+def _console() -> Console:
+    # Plain text (no colour, no wrapping surprises) when stdout is not a terminal.
+    return Console(highlight=False, soft_wrap=True, emoji=False)
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+
+
+@app.command()
+def check(
+    paths: PathsArg = None,
+    config: ConfigOpt = None,
+    output_format: Annotated[
+        CheckFormat, typer.Option("--format", help="Output format.")
+    ] = CheckFormat.text,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+    fail_on: Annotated[
+        Level, typer.Option("--fail-on", help="Lowest severity that makes the exit code 1.")
+    ] = Level.warning,
+    exit_zero: Annotated[
+        bool, typer.Option("--exit-zero", help="Exit 0 even when findings remain.")
+    ] = False,
+) -> None:
+    """Check every task against the policy; exit 1 when findings at or above --fail-on remain."""
+
+    def body() -> int:
+        report = _analyze(paths, config, select, ignore)
+        if output_format is CheckFormat.json:
+            _write(render_check(report))
+        elif output_format is CheckFormat.sarif:
+            _write(render_sarif(report, __version__))
+        elif output_format is CheckFormat.github:
+            _write(render_github(report))
+        else:
+            render_check_text(report, _console())
+        failing = report.count(fail_on.value)
+        return 1 if failing and not exit_zero else 0
+
+    raise typer.Exit(_guard(body))
+
+
+@app.command()
+def inventory(
+    paths: PathsArg = None,
+    config: ConfigOpt = None,
+    output_format: Annotated[
+        InventoryFormat, typer.Option("--format", help="Output format.")
+    ] = InventoryFormat.table,
+    explain: Annotated[
+        str | None,
+        typer.Option("--explain", help="Show where each field of this task came from."),
+    ] = None,
+) -> None:
+    """List every task with its effective retry policy."""
+
+    def body() -> None:
+        report = _analyze(paths, config)
+        if explain is not None:
+            if not explain_task(report, explain, _console()):
+                raise engine.UsageError(
+                    f"--explain {explain}: no task with that name; run `retrylint inventory` "
+                    "for the names"
+                )
+        elif output_format is InventoryFormat.json:
+            _write(render_inventory(report))
+        elif output_format is InventoryFormat.markdown:
+            _write(render_inventory_markdown(report))
+        else:
+            render_inventory_table(report, _console())
+
+    _guard(body)
+
+
+@app.command()
+def init(
+    paths: PathsArg = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the policy file.")
+    ] = Path("retrylint.toml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a starter policy: the built-in categories and every task found, as `default`."""
+
+    def body() -> None:
+        if output.exists() and not force:
+            raise engine.UsageError(f"{output} already exists; pass --force to overwrite it")
+        targets = paths or [Path.cwd()]
+        policy = load_policy(None, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=Path.cwd())
+        report = engine.run(targets, policy)
+        names = sorted({r.name for r in report.rows if r.name})
+        _atomic_write(output, starter_policy(names))
+        _stderr(f"wrote {output} with {len(names)} task(s)")
+
+    _guard(body)
+
+
+def starter_policy(names: list[str]) -> str:
+    """The built-in policy (CONTRACTS §2) written out, with every task listed under it."""
+    lines = [
+        "# retrylint policy: categories state the bounds; [tasks] puts each task in one.",
+        "# Keys are task names as the framework registers them, or fnmatch globs.",
+        'default-category = "default"',
+        "",
+        "[categories.default]",
+        'description = "Built-in policy: bounded, exponential, jittered retries"',
+        "max-retries = { max = 10 }",
+        'backoff = "exponential"',
+        "jitter = true",
+        "",
+        "[tasks]",
+    ]
+    lines.extend(f'{json.dumps(name)} = "default"' for name in names)
+    return "\n".join(lines) + "\n"
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write through a temporary file and rename, so an interrupted run never leaves half a file."""
+    directory = path.resolve().parent
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def rule_doc(code: str) -> str | None:
+    """A rule's Markdown document, from the wheel or, in a checkout, from `rules/`."""
+    name = f"{code}-{RULES[code].meta.name}.md"
+    shipped = resources.files("retrylint").joinpath("_rule_docs", name)
+    if shipped.is_file():
+        return shipped.read_text(encoding="utf-8")
+    checkout = Path(__file__).resolve().parent.parent / "rules" / name
+    return checkout.read_text(encoding="utf-8") if checkout.is_file() else None
+
+
+@app.command()
+def explain(code: Annotated[str, typer.Argument(help="A rule code such as RL101.")]) -> None:
+    """Print a rule's documentation."""
+
+    def body() -> None:
+        key = code.strip().upper()
+        if key not in RULES:
+            by_name = {r.meta.name: c for c, r in RULES.items()}
+            key = by_name.get(code.strip().lower(), "")
+        if not key:
+            raise engine.UsageError(f"unknown rule {code!r}; run `retrylint rules` for the list")
+        doc = rule_doc(key)
+        if doc is None:
+            raise engine.UsageError(f"the documentation of {key} is missing from this install")
+        _write(doc if doc.endswith("\n") else doc + "\n")
+
+    _guard(body)
+
+
+@app.command()
+def rules(
+    output_format: Annotated[
+        CheckFormat, typer.Option("--format", help="text or json.")
+    ] = CheckFormat.text,
+) -> None:
+    """List every rule with its code, name and default severity."""
+    metas = [RULES[c].meta for c in sorted(RULES)]
+    if output_format is CheckFormat.json:
+        data = [
+            {"code": m.code, "name": m.name, "severity": m.severity, "summary": m.summary}
+            for m in metas
+        ]
+        _write(json.dumps(data, indent=2) + "\n")
+        return
+    console = _console()
+    width = max(len(m.name) for m in metas)
+    for m in sorted(metas, key=lambda m: (m.code, -SEVERITY_RANK[m.severity])):
+        console.print(f"{m.code}  {m.name:<{width}}  {m.severity:<7}  {escape(m.summary)}")
+
+
+def _version(value: bool) -> None:
+    if value:
+        _write(f"retrylint {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """retrylint: retry policy linter for background tasks."""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Python-specific analysis: syntax summaries, name resolution, static evaluation."""

@@ -1,0 +1,121 @@
+"""The machine contract (CONTRACTS §4 and §5): `check` and `inventory` as JSON.
+
+Every key is always present and nulls are kept, so consumers never test for absence; keys are
+sorted and the output ends with a newline, so the same report always gives the same bytes.
+The shipped schemas in `schemas/` describe exactly these documents.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import TypeAlias
+
+from retrylint.engine import Report
+from retrylint.model import Assignment, EffectivePolicy, Finding
+from retrylint.report import SOURCE_FIELDS, plain_number
+
+SCHEMA_VERSION = 1
+"""Bumped whenever a key of either document changes meaning or disappears."""
+
+JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
+
+
+def render_check(report: Report) -> str:
+    by_severity: Counter[str] = Counter({"error": 0, "warning": 0, "note": 0})
+    by_severity.update(f.severity for f in report.findings)
+    by_rule = Counter(f.rule for f in report.findings)
+    document: dict[str, JSONValue] = {
+        "schema_version": SCHEMA_VERSION,
+        "findings": [_finding(f) for f in report.findings],
+        "summary": {
+            "by_severity": dict(by_severity),
+            "by_rule": dict(by_rule),
+            "suppressed": report.suppressed,
+            "undecided": by_rule["RL002"],
+            "files_scanned": report.files_scanned,
+            "files_skipped": report.files_skipped,
+            "tasks": len(report.rows),
+        },
+    }
+    return _dump(document)
+
+
+def render_inventory(report: Report) -> str:
+    document: dict[str, JSONValue] = {
+        "schema_version": SCHEMA_VERSION,
+        "tasks": [
+            _row(row, assignment)
+            for row, assignment in zip(report.rows, report.assignments, strict=True)
+        ],
+    }
+    return _dump(document)
+
+
+def _dump(document: dict[str, JSONValue]) -> str:
+    # allow_nan=False: `Infinity` is not JSON; an infinite value must have become "unbounded"
+    # upstream, and failing loudly here beats writing a file no parser accepts.
+    return (
+        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    )
+
+
+def _finding(finding: Finding) -> dict[str, JSONValue]:
+    location = finding.location
+    return {
+        "rule": finding.rule,
+        "name": finding.name,
+        "severity": finding.severity,
+        "path": location.path,
+        "line": location.line,
+        "column": location.column,
+        # `Location` uses 0 for "no end known"; 0 is not a 1-based position, so it is null here.
+        "end_line": location.end_line or None,
+        "end_column": location.end_column or None,
+        "task": finding.task,
+        "inventory_key": finding.inventory_key,
+        "framework": finding.framework,
+        "site": finding.site,
+        "message": finding.message,
+        "fix": finding.fix,
+        "expression": finding.expression,
+    }
+
+
+def _row(row: EffectivePolicy, assignment: Assignment | None) -> dict[str, JSONValue]:
+    window = row.window_seconds
+    return {
+        "name": row.name,
+        "name_expression": row.name_expression,
+        "framework": row.framework,
+        "framework_version": row.framework_version,
+        "site": row.site,
+        "path": row.location.path,
+        "line": row.location.line,
+        "column": row.location.column,
+        "category": assignment.category.name if assignment is not None else None,
+        "category_source": assignment.source if assignment is not None else None,
+        "owner": assignment.owner if assignment is not None else None,
+        "note": assignment.note if assignment is not None else None,
+        "retry_trigger": row.retry_trigger,
+        "max_retries": row.max_retries,
+        "backoff": row.backoff,
+        "jitter": row.jitter,
+        "delays_seconds": (
+            None if row.delays_seconds is None else [plain_number(d) for d in row.delays_seconds]
+        ),
+        "delays_truncated": row.delays_truncated,
+        "window_seconds": window if isinstance(window, str) else plain_number(window),
+        # A missing key is an adapter bug; the KeyError makes it visible instead of a null.
+        "sources": {key: row.sources[key].source for key in SOURCE_FIELDS},
+        "final_failure": row.final_failure,
+        "undecided": [
+            {
+                "field": item.field,
+                "expression": item.expression,
+                "path": item.location.path,
+                "line": item.location.line,
+            }
+            for item in row.undecided
+        ],
+    }

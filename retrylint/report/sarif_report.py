@@ -1,0 +1,135 @@
+"""SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+
+Deterministic like the JSON report: no timestamps, no absolute paths, sorted keys. Alerts are
+matched across runs by `partialFingerprints`, built from the finding's identity (CONTRACTS §7)
+rather than its line, so moving a task does not close one alert and open another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections import Counter
+from urllib.parse import quote
+
+from retrylint.engine import Report
+from retrylint.model import Finding
+from retrylint.report import message_with_fix
+from retrylint.rules import RULES
+from retrylint.rules.base import Rule
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/retrylint/retrylint"
+HELP_URI = "https://github.com/retrylint/retrylint/blob/main/rules/{code}-{name}.md"
+FINGERPRINT_KEY = "retrylintIdentity/v1"
+"""Versioned: changing what goes into the identity must change the key, or GitHub would match
+new fingerprints against old alerts and reopen or close the wrong ones."""
+
+# The rule-code bands of CONTRACTS §6, as tags viewers can filter on.
+_BAND_TAGS = {
+    "0": "engine",
+    "1": "retry-count",
+    "2": "retry-delay",
+    "3": "exceptions",
+    "4": "inventory",
+    "5": "interplay",
+}
+
+
+def render_sarif(report: Report, tool_version: str) -> str:
+    codes = sorted(RULES)
+    index = {code: i for i, code in enumerate(codes)}
+    seen: Counter[tuple[str, str | None, str, str | None]] = Counter()
+    results = []
+    for finding in report.findings:
+        identity = _identity(finding)
+        results.append(_result(finding, index[finding.rule], identity, seen[identity]))
+        seen[identity] += 1
+    document = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "retrylint",
+                        "version": tool_version,
+                        "informationUri": INFORMATION_URI,
+                        "rules": [_rule(RULES[code]) for code in codes],
+                    }
+                },
+                "automationDetails": {"id": "retrylint/"},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _rule(rule: Rule) -> dict[str, object]:
+    meta = rule.meta
+    return {
+        "id": meta.code,
+        "name": meta.name,
+        "shortDescription": {"text": meta.summary},
+        "fullDescription": {"text": _full_description(rule)},
+        "helpUri": HELP_URI.format(code=meta.code, name=meta.name),
+        "defaultConfiguration": {"level": meta.severity},
+        "properties": {"tags": ["retrylint", _BAND_TAGS[meta.code[2]]]},
+    }
+
+
+def _full_description(rule: Rule) -> str:
+    """The first paragraph of the rule module's docstring, which says why the rule exists.
+
+    `RuleMeta.summary` only says what fires; the module docstring adds the consequence ("so
+    one poison message keeps a worker busy forever"). Falls back to the summary when
+    docstrings are stripped (`python -OO`).
+    """
+    doc = sys.modules[type(rule).__module__].__doc__
+    if not doc:
+        return rule.meta.summary
+    paragraph = " ".join(doc.strip().split("\n\n", 1)[0].split())
+    paragraph = paragraph.removeprefix(f"{rule.meta.code}: ")
+    return paragraph[:1].upper() + paragraph[1:]
+
+
+def _identity(finding: Finding) -> tuple[str, str | None, str, str | None]:
+    subject = finding.task or finding.inventory_key or finding.location.path
+    return (finding.rule, finding.framework, subject, finding.site)
+
+
+def _result(
+    finding: Finding,
+    rule_index: int,
+    identity: tuple[str, str | None, str, str | None],
+    occurrence: int,
+) -> dict[str, object]:
+    location = finding.location
+    region: dict[str, int] = {"startLine": location.line, "startColumn": location.column}
+    if location.end_line > 0:
+        region["endLine"] = location.end_line
+    if location.end_column > 0:
+        region["endColumn"] = location.end_column
+    # JSON of a list is an unambiguous encoding: no separator can occur inside a field.
+    key = json.dumps([*identity, occurrence], ensure_ascii=False)
+    return {
+        "ruleId": finding.rule,
+        "ruleIndex": rule_index,
+        "level": finding.severity,
+        "message": {"text": message_with_fix(finding)},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {
+                        "uri": quote(location.path, safe="/"),
+                        "uriBaseId": "%SRCROOT%",
+                    },
+                    "region": region,
+                }
+            }
+        ],
+        "partialFingerprints": {FINGERPRINT_KEY: hashlib.sha256(key.encode()).hexdigest()},
+    }

@@ -1,0 +1,1 @@
+"""From framework facts to neutral effective-policy fields."""
