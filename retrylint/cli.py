@@ -270,7 +270,7 @@ def _atomic_write(path: Path, text: str) -> None:
 def rule_doc(code: str) -> str | None:
     """A rule's Markdown document, from the wheel or, in a checkout, from `rules/`."""
     name = f"{code}-{RULES[code].meta.name}.md"
-    shipped = resources.files("retrylint").joinpath("_rule_docs", name)
+    shipped = resources.files("retrylint").joinpath("_rule_docs").joinpath(name)
     if shipped.is_file():
         return shipped.read_text(encoding="utf-8")
     checkout = Path(__file__).resolve().parent.parent / "rules" / name

@@ -25,9 +25,10 @@ name computed at run time.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -108,6 +109,16 @@ class _Where:
     module: ir.ModuleSummary
 
 
+_Factory = tuple[ir.Function, ir.ModuleSummary, str]  # function, its module, local app name
+
+
+@dataclass(frozen=True, slots=True)
+class _Creation:
+    call: ir.Call  # the `Celery(...)` call itself
+    module: ir.ModuleSummary
+    factory: _Factory | None
+
+
 @dataclass
 class _App:
     identity: str
@@ -115,6 +126,7 @@ class _App:
     call: ir.Call | None
     annotations: list[_Where] = field(default_factory=list)
     config_modules: list[tuple[str, str]] = field(default_factory=list)  # (module, namespace)
+    factories: list[_Factory] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,31 +198,41 @@ class _Analysis:
             return self.app_of(value.dotted, module, depth + 1)
         if not isinstance(value, ir.Call):
             return None
-        if self._creates_app(value, module, depth):
-            return self._register_app(found.qualified, module, value)
-        return None
+        created = self._creates_app(value, module, depth)
+        if created is None:
+            return None
+        identity = self._register_app(found.qualified, created.module, created.call)
+        if created.factory is not None:
+            self.apps[identity].factories.append(created.factory)
+        return identity
 
-    def _creates_app(self, call: ir.Call, module: ir.ModuleSummary, depth: int) -> bool:
-        if not isinstance(call.func, ir.Ref):
-            return False
+    def _creates_app(self, call: ir.Call, module: ir.ModuleSummary, depth: int) -> _Creation | None:
+        """How a call makes a Celery app: directly, through a subclass, or from a factory."""
+        if not isinstance(call.func, ir.Ref) or depth > 8:
+            return None
         target = self.project.resolve(module, call.func.dotted)
         if target is None:
-            return False
+            return None
         if target.qualified in _APP_CLASSES:
-            return True
+            return _Creation(call, module, None)
         if target.kind == "class" and target.cls is not None and target.module is not None:
-            return any(
-                self._is_app_class(base, target.module, depth + 1) for base in target.cls.bases
-            )
+            cmod = target.module
+            if any(self._is_app_class(base, cmod, depth + 1) for base in target.cls.bases):
+                return _Creation(call, module, None)
+            return None
         if target.kind == "function" and target.function is not None and target.module is not None:
-            # A factory: `def create_app(): app = Celery(...); return app`.
+            # A factory: `def create_app(): app = Celery(...); app.conf.update(...); return app`.
             fn, fmod = target.function, target.module
             local = {b.target: b.value for b in fn.locals}
             for ret in fn.returns:
                 expr = local.get(ret.dotted, ret) if isinstance(ret, ir.Ref) else ret
-                if isinstance(expr, ir.Call) and self._creates_app(expr, fmod, depth + 1):
-                    return True
-        return False
+                if not isinstance(expr, ir.Call):
+                    continue
+                inner = self._creates_app(expr, fmod, depth + 1)
+                if inner is not None:
+                    name = ret.dotted if isinstance(ret, ir.Ref) else ""
+                    return _Creation(inner.call, inner.module, (fn, fmod, name))
+        return None
 
     def _is_app_class(self, base: ir.Expr, module: ir.ModuleSummary, depth: int) -> bool:
         if not isinstance(base, ir.Ref) or depth > 8:
@@ -350,15 +372,23 @@ class _Analysis:
         """Find annotations and config modules of every app, wherever they are written."""
         django_module = self.ctx.settings.settings_module
         for summary in list(self.project.loaded()):
+            module_app = functools.partial(self._app_in, summary)
             for binding in summary.bindings:
-                receiver, _, attr = binding.target.rpartition(".")
-                if attr in _ANNOTATION_KEYS and receiver.endswith(".conf"):
-                    app = self.app_of(receiver[: -len(".conf")], summary)
-                    if app is not None:
-                        self.apps[app].annotations.append(_Where(binding.value, summary))
+                self._config_binding(binding, summary, module_app)
             for call in summary.calls:
-                self._config_call(call, summary)
+                self._config_call(call, summary, module_app)
         for each in list(self.apps.values()):
+            for fn, fmod, local_name in each.factories:
+
+                def same(
+                    receiver: str, name: str = local_name, app: str = each.identity
+                ) -> str | None:
+                    return app if receiver == name else None
+
+                for binding in fn.locals:
+                    self._config_binding(binding, fmod, same)
+                for call in fn.calls:
+                    self._config_call(call, fmod, same)
             if each.call is not None and each.module is not None:
                 for kw in each.call.kwargs:
                     if kw.name == "config_source":
@@ -374,27 +404,41 @@ class _Analysis:
                     if found is not None and found.binding is not None and found.module:
                         each.annotations.append(_Where(found.binding.value, found.module))
 
-    def _config_call(self, call: ir.Call, summary: ir.ModuleSummary) -> None:
+    def _app_in(self, summary: ir.ModuleSummary, receiver: str) -> str | None:
+        return self.app_of(receiver, summary)
+
+    def _config_binding(
+        self, binding: ir.Binding, summary: ir.ModuleSummary, app_of: Callable[[str], str | None]
+    ) -> None:
+        """`app.conf.task_annotations = {...}`."""
+        receiver, _, attr = binding.target.rpartition(".")
+        if attr in _ANNOTATION_KEYS and receiver.endswith(".conf"):
+            app = app_of(receiver[: -len(".conf")])
+            if app is not None:
+                self.apps[app].annotations.append(_Where(binding.value, summary))
+
+    def _config_call(
+        self, call: ir.Call, summary: ir.ModuleSummary, app_of: Callable[[str], str | None]
+    ) -> None:
+        """`app.conf.update(task_annotations=...)` and `app.config_from_object(...)`."""
         if not isinstance(call.func, ir.Ref):
             return
         receiver, _, method = call.func.dotted.rpartition(".")
         if method == "update" and receiver.endswith(".conf"):
-            app = self.app_of(receiver[: -len(".conf")], summary)
+            app = app_of(receiver[: -len(".conf")])
             if app is None:
                 return
             for kw in call.kwargs:
                 if kw.name in _ANNOTATION_KEYS:
                     self.apps[app].annotations.append(_Where(kw.value, summary))
             for arg in call.args:
-                value = self.evaluator.eval(arg, summary)
-                if isinstance(value, Known) and isinstance(value.value, dict):
-                    for key in _ANNOTATION_KEYS:
-                        if key in value.value and isinstance(arg, ir.DictExpr):
-                            for k, v in arg.items:
-                                if isinstance(k, ir.Const) and k.value == key:
-                                    self.apps[app].annotations.append(_Where(v, summary))
+                target, module = self.evaluator.deref(arg, summary)
+                if isinstance(target, ir.DictExpr):
+                    for k, v in target.items:
+                        if isinstance(k, ir.Const) and k.value in _ANNOTATION_KEYS:
+                            self.apps[app].annotations.append(_Where(v, module))
         elif method == "config_from_object" and call.args:
-            app = self.app_of(receiver, summary)
+            app = app_of(receiver)
             if app is None:
                 return
             namespace = call.kwarg("namespace")
@@ -531,7 +575,6 @@ class _TaskBuilder:
         self.blind = blind
         self.annotations = self._annotations(app)
         self.broad: list[TriggerSite] = []
-
 
     # -- option layers -------------------------------------------------------------------
 
@@ -902,7 +945,7 @@ class _TaskBuilder:
             prov = self._undecided(
                 "eta", eta, Unknown(eta.text, eta.location or self.row_location())
             )
-            return RetryPath("manual", count, count_prov, None, prov, False, prov)
+            return RetryPath("manual", count, count_prov, None, prov, UNDECIDED, prov)
         if countdown is None:
             delay, prov = self.constant_delay("default_retry_delay")
             no_jitter = Provenance(prov.source, prov.location, "no jitter on default_retry_delay")

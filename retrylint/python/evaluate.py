@@ -259,9 +259,12 @@ def _assumed(value: Value) -> bool:
 
 def number(value: Value) -> int | float | None:
     """The number a value holds; booleans are not numbers here, although Python agrees."""
-    if isinstance(value, Known) and isinstance(value.value, int | float):
-        if not isinstance(value.value, bool):
-            return value.value
+    if (
+        isinstance(value, Known)
+        and isinstance(value.value, int | float)
+        and not isinstance(value.value, bool)
+    ):
+        return value.value
     return None
 
 

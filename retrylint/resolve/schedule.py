@@ -89,14 +89,20 @@ def classify(fn: DelayFn) -> BackoffKind:
     return "custom"
 
 
-def _window(fn: DelayFn, count: int, cap: float | None) -> float:
+def _window(paths: Sequence[RetryPath], count: int) -> float:
+    """Worst-case sum of waits: at each retry, the longest wait any path could choose."""
     total = 0.0
+    last = 0.0
     for r in range(min(count, _WINDOW_TERMS)):
-        value = _value(fn, r, cap)
-        if cap is not None and value >= cap:
-            return total + cap * (count - r)
-        total += value
-    return total
+        last = max(
+            _value(p.delay, r, p.cap)
+            for p in paths
+            if p.delay is not None and isinstance(p.count, int) and r < p.count
+        )
+        total += last
+        if len(paths) == 1 and paths[0].cap is not None and last >= paths[0].cap:
+            return total + last * (count - r - 1)
+    return total + last * max(0, count - _WINDOW_TERMS)
 
 
 def _weakest(kinds: Sequence[BackoffKind]) -> BackoffKind:
@@ -209,13 +215,7 @@ def combine(paths: Sequence[RetryPath], undecided_trigger: Provenance | None = N
         ]
         delays = tuple(_tidy(max(column)) for column in zip(*per_path, strict=True))
         truncated = count > MAX_LISTED_DELAYS
-        window = _tidy(
-            max(
-                _window(p.delay, p.count, p.cap)
-                for p in retrying
-                if p.delay is not None and isinstance(p.count, int)
-            )
-        )
+        window = _tidy(_window(retrying, count))
         sources["window"] = _stronger(worst.count_source, delay_path.delay_source)
     return Fields(trigger, count, backoff, jitter, delays, truncated, window, sources)
 

@@ -1,0 +1,314 @@
+"""Output for people: the ruff-like `check` listing, the inventory table and its Markdown twin,
+and `inventory --explain`.
+
+Every piece of text that comes from scanned code, the policy or a message is escaped before rich
+sees it: rich reads `[exception]` in `autoretry_for=[exception]` as a style tag and swallows it.
+This is the only renderer that imports rich.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Literal, TypeAlias
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from retrylint.engine import Report
+from retrylint.model import UNBOUNDED, UNDECIDED, Assignment, EffectivePolicy, Finding
+
+# A cell is a run of typed pieces, so the rich and Markdown renderers can each style "undecided"
+# and "unbounded" their own way and escape user text by their own rules.
+Kind: TypeAlias = Literal["text", "code", "undecided", "unbounded", "absent"]
+Cell: TypeAlias = tuple[tuple[Kind, str], ...]
+
+COLUMNS: tuple[str, ...] = (
+    "task",
+    "framework",
+    "site",
+    "location",
+    "category",
+    "trigger",
+    "retries",
+    "backoff",
+    "jitter",
+    "window",
+    "final failure",
+)
+
+_SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "note": "cyan"}
+_KIND_STYLES: dict[Kind, str] = {
+    "text": "",
+    "code": "",
+    "undecided": "yellow",
+    "unbounded": "red",
+    "absent": "dim",
+}
+# Largest first; each pair of neighbours gives one "20d 10h" reading.
+_UNITS: tuple[tuple[str, int], ...] = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+_ABSENT: Cell = (("absent", "—"),)
+
+MARKDOWN_LEGEND = (
+    "Each row is a task definition, or an enqueue site that sets its own retry policy. "
+    "*retries* counts retries after the first run, whatever the framework counts; *window* is "
+    "the worst-case time from the first failure to the final one; *final failure* says where "
+    "a message goes when its retries run out. *undecided* marks a value retrylint cannot "
+    "evaluate without running the code (each is listed below; decide it with `[assume]` in "
+    "the policy file), **unbounded** marks retries that never stop, and — marks a value the "
+    "row does not set."
+)
+
+
+def render_check_text(report: Report, console: Console) -> None:
+    for finding in report.findings:
+        console.print(_finding_line(finding), highlight=False, soft_wrap=True)
+        if finding.fix is not None:
+            console.print(f"    [dim]fix: {escape(finding.fix)}[/dim]", highlight=False)
+    if report.findings:
+        console.print()
+    console.print(_summary(report), highlight=False, soft_wrap=True)
+
+
+def render_inventory_table(report: Report, console: Console) -> None:
+    if not report.rows:
+        console.print("No tasks found.", highlight=False)
+        return
+    table = Table(*COLUMNS, box=box.SIMPLE_HEAD, highlight=False)
+    for row, assignment in zip(report.rows, report.assignments, strict=True):
+        table.add_row(*(_rich(cell) for cell in _cells(row, assignment)))
+    console.print(table)
+
+
+def render_inventory_markdown(report: Report) -> str:
+    lines = ["# retrylint inventory", "", MARKDOWN_LEGEND, ""]
+    if report.rows:
+        lines.extend(
+            _markdown_table(
+                COLUMNS,
+                (
+                    _cells(row, assignment)
+                    for row, assignment in zip(report.rows, report.assignments, strict=True)
+                ),
+            )
+        )
+    else:
+        lines.append("No tasks found.")
+    lines.extend(["", "## Undecided values", ""])
+    undecided: list[tuple[Cell, ...]] = [
+        (
+            _task_cell(row),
+            (("code", item.field),),
+            (("code", item.expression),),
+            (("code", str(item.location)),),
+        )
+        for row in report.rows
+        for item in row.undecided
+    ]
+    if undecided:
+        lines.extend(_markdown_table(("task", "field", "expression", "where"), undecided))
+    else:
+        lines.append("None: every value was decided.")
+    return "\n".join(lines) + "\n"
+
+
+def explain_task(report: Report, name: str, console: Console) -> bool:
+    """Print every field of each row named `name` with its value and provenance.
+
+    A name can have several rows (a definition and the enqueue sites that override it), and
+    all are shown, because the question behind `--explain` is "why does this task retry so?".
+    """
+    matches = [
+        (row, assignment)
+        for row, assignment in zip(report.rows, report.assignments, strict=True)
+        if row.name == name
+    ]
+    for number, (row, assignment) in enumerate(matches):
+        if number:
+            console.print()
+        location = row.location
+        console.print(
+            f"[bold]{escape(name)}[/bold] ({escape(row.framework)} {row.site} at "
+            f"{escape(location.path)}:{location.line}:{location.column})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column()
+        grid.add_column(style="dim")
+        for field, cell, origin in _explanation(row, assignment):
+            grid.add_row(escape(field), _rich(cell), escape(origin))
+        console.print(grid)
+    return bool(matches)
+
+
+def human_duration(seconds: float) -> str:
+    """`7s`, `9m`, `20d 10h`: the largest unit and the next one, rounded to the smaller one.
+
+    Two units are enough to compare a window with a policy's `max-window`; exact seconds are
+    in the JSON inventory.
+    """
+    for (big_name, big), (small_name, small) in itertools.pairwise(_UNITS):
+        ticks = round(seconds / small)
+        if ticks * small >= big:
+            whole, rest = divmod(ticks, big // small)
+            return f"{whole}{big_name}" + (f" {rest}{small_name}" if rest else "")
+    return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
+
+
+def _finding_line(finding: Finding) -> str:
+    location = finding.location
+    style = _SEVERITY_STYLES[finding.severity]
+    return (
+        f"[bold]{escape(location.path)}[/bold]:{location.line}:{location.column}: "
+        f"[{style}]{finding.rule}[/] {escape(f'[{finding.severity}]')} {escape(finding.message)}"
+    )
+
+
+def _summary(report: Report) -> str:
+    suppressed = f"; {report.suppressed} suppressed" if report.suppressed else ""
+    tasks = _plural(len(report.rows), "task")
+    if not report.findings:
+        files = _plural(report.files_scanned, "file")
+        return f"[bold green]All checks passed:[/] {tasks}, {files}{suppressed}."
+    severities = Counter(f.severity for f in report.findings)
+    undecided = sum(1 for f in report.findings if f.rule == "RL002")
+    counts = ", ".join(_plural(severities[s], s) for s in ("error", "warning", "note"))
+    # The undecided count is always shown: a run that could not read anything must not look clean.
+    return f"Found {counts} ({undecided} undecided) in {tasks}{suppressed}."
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _cells(row: EffectivePolicy, assignment: Assignment | None) -> tuple[Cell, ...]:
+    location = row.location
+    return (
+        _task_cell(row),
+        (("text", row.framework),),
+        (("text", row.site),),
+        (("code", f"{location.path}:{location.line}:{location.column}"),),
+        _ABSENT if assignment is None else (("text", assignment.category.name),),
+        _value(row.retry_trigger),
+        _value(row.max_retries),
+        _value(row.backoff),
+        _value(row.jitter),
+        _window(row),
+        (("text", row.final_failure),),
+    )
+
+
+def _task_cell(row: EffectivePolicy) -> Cell:
+    if row.name is not None:
+        return (("code", row.name),)
+    return (("undecided", UNDECIDED), ("text", " "), ("code", row.name_expression or "?"))
+
+
+def _value(value: object) -> Cell:
+    if value is None:
+        return _ABSENT
+    if value == UNDECIDED:
+        return (("undecided", UNDECIDED),)
+    if value == UNBOUNDED:
+        return (("unbounded", UNBOUNDED),)
+    if isinstance(value, bool):
+        return (("text", "yes" if value else "no"),)
+    return (("text", str(value)),)
+
+
+def _window(row: EffectivePolicy) -> Cell:
+    window = row.window_seconds
+    return _value(window) if isinstance(window, str) else (("text", human_duration(window)),)
+
+
+def _delays(row: EffectivePolicy) -> Cell:
+    """Delays are null exactly when the window is undecided or unbounded, so it says which."""
+    if row.delays_seconds is None:
+        return _window(row)
+    if not row.delays_seconds:
+        return (("text", "none"),)
+    text = ", ".join(human_duration(d) for d in row.delays_seconds)
+    return (("text", text + (", …" if row.delays_truncated else "")),)
+
+
+def _explanation(
+    row: EffectivePolicy, assignment: Assignment | None
+) -> Iterator[tuple[str, Cell, str]]:
+    def sourced(key: str) -> str:
+        return row.sources[key].describe()
+
+    yield "framework version", _value(row.framework_version), ""
+    if assignment is None:
+        yield "category", _ABSENT, "no [tasks] key matches and there is no default-category"
+    else:
+        yield "category", (("text", assignment.category.name),), _assigned_by(assignment)
+        yield "owner", _value(assignment.owner), ""
+        yield "note", _value(assignment.note), ""
+    yield "retry trigger", _value(row.retry_trigger), ""
+    yield "max retries", _value(row.max_retries), sourced("max_retries")
+    yield "backoff", _value(row.backoff), sourced("backoff")
+    yield "jitter", _value(row.jitter), sourced("jitter")
+    yield "delays", _delays(row), sourced("delays")
+    yield "window", _window(row), sourced("window")
+    yield "final failure", (("text", row.final_failure),), ""
+    for item in row.undecided:
+        yield f"undecided {item.field}", (("code", item.expression),), f"at {item.location}"
+    for field, hint in row.hints:
+        yield f"hint ({field})", (("text", hint),), ""
+
+
+def _assigned_by(assignment: Assignment) -> str:
+    if assignment.source in ("exact", "glob"):
+        return f"{assignment.source} [tasks] key {assignment.key!r}"
+    if assignment.source == "default-category":
+        return "default-category of the policy file"
+    return "built-in policy"
+
+
+def _rich(cell: Cell) -> str:
+    parts = []
+    for kind, text in cell:
+        style = _KIND_STYLES[kind]
+        parts.append(f"[{style}]{escape(text)}[/{style}]" if style else escape(text))
+    return "".join(parts)
+
+
+def _markdown_table(header: tuple[str, ...], rows: Iterable[tuple[Cell, ...]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines.extend("| " + " | ".join(_markdown(cell) for cell in row) + " |" for row in rows)
+    return lines
+
+
+def _markdown(cell: Cell) -> str:
+    parts = []
+    for kind, text in cell:
+        flat = " ".join(text.splitlines())
+        if kind == "code":
+            parts.append(_code_span(flat))
+        elif kind == "undecided":
+            parts.append(f"*{flat}*")
+        elif kind == "unbounded":
+            parts.append(f"**{flat}**")
+        else:
+            parts.append(_MARKDOWN_SPECIAL.sub(r"\\\1", flat))
+    return "".join(parts)
+
+
+def _code_span(text: str) -> str:
+    """A code span that survives backticks in the text and `|` inside a table row.
+
+    GitHub splits table rows on `|` before it parses code spans, so `\\|` is needed even
+    inside backticks; the fence is one backtick longer than the longest run in the text.
+    """
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    escaped = text.replace("|", "\\|")
+    return f"{fence}{pad}{escaped}{pad}{fence}"

@@ -1,0 +1,41 @@
+"""Shared helpers: run the engine on a fixture project or on a snippet written to tmp_path."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from retrylint import engine
+from retrylint.config.policy import discover_config, load_policy
+from retrylint.frameworks import FRAMEWORKS
+from retrylint.model import EffectivePolicy
+from retrylint.rules import RULES
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+
+
+def analyze(root: Path, paths: list[Path] | None = None) -> engine.Report:
+    """Run retrylint on a project directory with its own policy file, in-process."""
+    config = discover_config(root)
+    policy = load_policy(config, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=root)
+    return engine.run(paths or [root], policy, workers=1)
+
+
+def rows_by_name(report: engine.Report) -> dict[str, EffectivePolicy]:
+    return {row.name or f"<{row.name_expression}>": row for row in report.rows}
+
+
+def write_project(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def celery_fixture() -> dict[str, EffectivePolicy]:
+    return rows_by_name(analyze(FIXTURES / "celery"))

@@ -1,0 +1,237 @@
+"""Celery: every declaration form and edge case of the reference §1, asserted field by field.
+
+Expected values were worked out by hand from Celery 5.7's source (see the fixture's comments):
+`max_retries` default 3, `default_retry_delay` 180 s, backoff `min(retry_backoff_max,
+factor * 2**r)` with the factor truncated to an int, and the precedence of §1g/§14.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from retrylint.model import EffectivePolicy
+from tests.conftest import analyze, rows_by_name, write_project
+
+# name → (trigger, max_retries, backoff, jitter, delays, window, max_retries source, final failure)
+EXPECTED: dict[str, tuple[Any, ...]] = {
+    "classes.explicit": ("automatic", "unbounded", "fixed", False, None, "unbounded", "explicit", "nowhere"),
+    "custom.name": ("automatic", 3, "exponential", False, (2, 4, 8), 14, "default", "nowhere"),
+    "proj.annotated.ClassBased": ("none", 0, None, None, (), 0, "default", "nowhere"),
+    "proj.annotated.decorated": ("automatic", 7, "fixed", False, (180,) * 7, 1260, "config", "nowhere"),
+    "proj.annotated.switched_on": ("automatic", 3, "exponential", True, (1, 2, 4), 7, "default", "nowhere"),
+    "proj.bound.both": ("automatic+manual", 3, "fixed", False, (100, 2, 4), 106, "explicit", "nowhere"),
+    "proj.bound.current": ("manual", 3, "fixed", False, (2, 2, 2), 6, "default", "nowhere"),
+    "proj.bound.eta_retry": ("manual", 3, "undecided", "undecided", None, "undecided", "default", "nowhere"),
+    "proj.bound.manual_default_delay": ("manual", 3, "fixed", False, (180, 180, 180), 540, "default", "nowhere"),
+    "proj.bound.manual_formula": ("manual", 4, "exponential", False, (5, 10, 20, 40), 75, "explicit", "nowhere"),
+    "proj.bound.manual_none_falls_back": ("manual", 2, "fixed", False, (1, 1), 2, "explicit", "nowhere"),
+    "proj.bound.manual_override": ("manual", 8, "fixed", False, (1,) * 8, 8, "explicit", "nowhere"),
+    "proj.bound.manual_unbounded": ("manual", "unbounded", "fixed", False, None, "unbounded", "explicit", "nowhere"),
+    "proj.bound.random_countdown": ("manual", 3, "undecided", True, None, "undecided", "default", "nowhere"),
+    "proj.bound.via_helper": ("manual", 3, "fixed", False, (10, 10, 10), 30, "default", "nowhere"),
+    "proj.classes.Inheriting": ("automatic", 5, "fixed", False, (60,) * 5, 300, "inherited", "on_failure at proj/bases.py:12"),
+    "proj.classes.ViaAppTask": ("manual", 2, "fixed", False, (60, 60), 120, "explicit", "nowhere"),
+    "proj.classes.base_overridden": ("automatic", 1, "fixed", False, (60,), 60, "explicit", "on_failure at proj/bases.py:12"),
+    "proj.classes.with_base": ("automatic", 5, "exponential", True, (4, 8, 16, 32, 60), 120, "inherited", "on_failure at proj/bases.py:12"),
+    "proj.decorators.aliased": ("automatic", 6, "fixed", False, (180,) * 6, 1080, "explicit", "nowhere"),
+    "proj.decorators.autoretry_default_count": ("automatic", 3, "fixed", False, (180,) * 3, 540, "default", "nowhere"),
+    "proj.decorators.bare": ("none", 0, None, None, (), 0, "default", "nowhere"),
+    "proj.decorators.capped": ("automatic", 4, "exponential", True, (1, 2, 3, 3), 9, "explicit", "nowhere"),
+    "proj.decorators.forever": ("automatic", "unbounded", "fixed", False, None, "unbounded", "explicit", "nowhere"),
+    "proj.decorators.kwargs_none": ("automatic", 3, "fixed", False, (5, 5, 5), 15, "default", "nowhere"),
+    "proj.decorators.negative": ("automatic", 0, None, None, (), 0, "explicit", "nowhere"),
+    "proj.decorators.options_without_trigger": ("none", 0, None, None, (), 0, "default", "nowhere"),
+    "proj.decorators.partial_options": ("automatic", 4, "exponential", True, (1, 2, 4, 8), 15, "explicit", "nowhere"),
+    "proj.decorators.splatted": ("automatic", 2, "exponential", True, (1, 2), 3, "explicit", "nowhere"),
+    "proj.decorators.wrapped": ("automatic", 3, "fixed", False, (1800,) * 3, 5400, "explicit", "nowhere"),
+}
+FIELDS = ("retry_trigger", "max_retries", "backoff", "jitter", "delays_seconds", "window_seconds")
+
+
+def test_every_task_is_found(celery_fixture: dict[str, EffectivePolicy]) -> None:
+    assert sorted(celery_fixture) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_effective_policy(celery_fixture: dict[str, EffectivePolicy], name: str) -> None:
+    row = celery_fixture[name]
+    *values, count_source, final_failure = EXPECTED[name]
+    actual = tuple(getattr(row, f) for f in FIELDS)
+    assert actual == tuple(values)
+    assert row.sources["max_retries"].source == count_source
+    assert row.final_failure == final_failure
+    assert row.framework == "celery" and row.site == "definition"
+
+
+def test_provenance_points_at_the_written_value(celery_fixture: dict[str, EffectivePolicy]) -> None:
+    # Annotation in the config module, read through the factory's config_from_object().
+    decorated = celery_fixture["proj.annotated.decorated"].sources["max_retries"]
+    assert decorated.location is not None and decorated.location.path == "proj/celeryconfig.py"
+    assert decorated.location.line == 3
+    # base= class attribute in another file.
+    with_base = celery_fixture["proj.classes.with_base"].sources["max_retries"]
+    assert with_base.location is not None
+    assert (with_base.location.path, with_base.location.line) == ("proj/bases.py", 9)
+    # A Celery default has no location, only a note naming the default.
+    default = celery_fixture["proj.bound.current"].sources["max_retries"]
+    assert default.location is None and "max_retries=3" in default.note
+
+
+def test_undecided_values_are_quoted(celery_fixture: dict[str, EffectivePolicy]) -> None:
+    (eta,) = celery_fixture["proj.bound.eta_retry"].undecided
+    assert (eta.field, eta.expression) == ("eta", "when")
+    (countdown,) = celery_fixture["proj.bound.random_countdown"].undecided
+    assert countdown.expression == "random.randint(10, 60)"
+
+
+def test_broad_trigger_is_located(celery_fixture: dict[str, EffectivePolicy]) -> None:
+    (trigger,) = celery_fixture["custom.name"].broad_triggers
+    assert trigger.exception == "Exception"
+    assert (trigger.location.path, trigger.location.line) == ("proj/decorators.py", 44)
+
+
+def test_inert_options_are_listed(celery_fixture: dict[str, EffectivePolicy]) -> None:
+    row = celery_fixture["proj.decorators.options_without_trigger"]
+    assert [name for name, _ in row.inert_options] == ["max_retries", "retry_backoff"]
+
+
+def _one(tmp_path: Path, files: dict[str, str]) -> dict[str, EffectivePolicy]:
+    return rows_by_name(analyze(write_project(tmp_path, files)))
+
+
+def test_star_annotation_beats_the_task_entry(tmp_path: Path) -> None:
+    rows = _one(
+        tmp_path,
+        {
+            "app.py": """
+                from celery import Celery
+                app = Celery()
+                app.conf.update(task_annotations={"app.t": {"max_retries": 1}, "*": {"max_retries": 5}})
+
+                @app.task(autoretry_for=(OSError,))
+                def t():
+                    pass
+            """
+        },
+    )
+    assert rows["app.t"].max_retries == 5
+    assert rows["app.t"].sources["max_retries"].source == "config"
+
+
+def test_task_cls_string_and_django_settings(tmp_path: Path) -> None:
+    rows = _one(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/settings.py": """
+                CELERY_TASK_ANNOTATIONS = {"proj.tasks.t": {"default_retry_delay": 7}}
+            """,
+            "proj/celery.py": """
+                import os
+                from celery import Celery
+                os.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.settings")
+                app = Celery("proj", task_cls="proj.base:Base")
+                app.config_from_object("django.conf:settings", namespace="CELERY")
+            """,
+            "proj/base.py": """
+                from celery import Task
+                class Base(Task):
+                    max_retries = 2
+            """,
+            "proj/tasks.py": """
+                from proj.celery import app
+
+                @app.task(autoretry_for=(OSError,))
+                def t():
+                    pass
+            """,
+        },
+    )
+    row = rows["proj.tasks.t"]
+    assert (row.max_retries, row.delays_seconds) == (2, (7, 7))
+    assert row.sources["max_retries"].source == "inherited"
+    assert row.sources["delays"].source == "config"
+
+
+def test_app_is_recognised_by_type_not_by_name(tmp_path: Path) -> None:
+    rows = _one(
+        tmp_path,
+        {
+            "jobs.py": """
+                from invoke import task
+                import celery as c
+                worker = c.Celery()
+
+                @task
+                def not_a_celery_task(ctx):
+                    pass
+
+                @worker.task(max_retries=1, autoretry_for=(OSError,))
+                def real():
+                    pass
+            """
+        },
+    )
+    assert sorted(rows) == ["jobs.real"]
+
+
+def test_unreadable_base_class_is_undecided_not_default(tmp_path: Path) -> None:
+    rows = _one(
+        tmp_path,
+        {
+            "t.py": """
+                from celery import shared_task
+                from vendor_lib import SpecialTask
+
+                @shared_task(base=SpecialTask, autoretry_for=(OSError,))
+                def t():
+                    pass
+            """
+        },
+    )
+    row = rows["t.t"]
+    assert row.max_retries == "undecided"
+    assert {u.expression for u in row.undecided} == {"SpecialTask"}
+    assert "max_retries" in {u.field for u in row.undecided}
+
+
+def test_assumed_value_keeps_its_provenance(tmp_path: Path) -> None:
+    rows = _one(
+        tmp_path,
+        {
+            "retrylint.toml": '[assume]\n"settings.RETRIES" = 4\n',
+            "t.py": """
+                from celery import shared_task
+                from django.conf import settings
+
+                @shared_task(autoretry_for=(OSError,), max_retries=settings.RETRIES)
+                def t():
+                    pass
+            """,
+        },
+    )
+    row = rows["t.t"]
+    assert row.max_retries == 4 and row.sources["max_retries"].source == "assumed"
+    assert row.undecided == ()
+
+
+def test_name_computed_at_run_time_is_null_with_expression(tmp_path: Path) -> None:
+    report = analyze(
+        write_project(
+            tmp_path,
+            {
+                "t.py": """
+                    from celery import shared_task
+
+                    @shared_task(name=f"{PREFIX}.t")
+                    def t():
+                        pass
+                """
+            },
+        )
+    )
+    (row,) = report.rows
+    assert row.name is None and row.name_expression == 'f"{PREFIX}.t"'
