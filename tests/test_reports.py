@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import pytest
 from rich.console import Console
 
@@ -227,7 +227,7 @@ def empty(policy: Policy) -> Report:
 
 
 def _schema(name: str) -> dict[str, Any]:
-    text = resources.files("retrylint.report").joinpath("schemas", name).read_text("utf-8")
+    text = (resources.files("retrylint.report") / "schemas" / name).read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     jsonschema.Draft202012Validator.check_schema(schema)
     return schema
@@ -300,7 +300,7 @@ def test_inventory_json_matches_schema_and_contract(report: Report) -> None:
     assert cleanup["window_seconds"] == 0 and cleanup["delays_seconds"] == []
     assert weekly["delays_truncated"] is True
     # Integral floats are written as integers, not `7.0`.
-    assert '"window_seconds": 0,' in render_inventory(report)
+    assert ".0," not in render_inventory(report) and ".0\n" not in render_inventory(report)
 
 
 def test_empty_inventory(empty: Report) -> None:
@@ -437,8 +437,7 @@ def test_github_annotations(report: Report) -> None:
     assert len(lines) == len(FINDINGS)
     assert lines[0] == (
         "::warning file=app/deep nest.py,line=1,col=1,title=RL000 unparsable-file::"
-        "cannot analyze this file: bracket depth > 500. "
-        "Fix: Fix the file, or add it to `exclude` in the policy file."
+        "cannot analyze this file: bracket depth > 500"
     )
     assert lines[1].startswith("::notice file=app/tasks.py,line=29,col=5,title=RL002 ")
     assert lines[2].startswith(
@@ -535,13 +534,17 @@ def test_inventory_markdown(report: Report) -> None:
         "| task | framework | site | location | category | trigger | retries | backoff | "
         "jitter | window | final failure |"
     )
-    assert "| `app.tasks.poll\\|feed` | celery | definition | `app/tasks.py:50:1` | batch | manual "
-    "| **unbounded** | fixed | no | **unbounded** | nowhere |" in out
+    assert (
+        "| `app.tasks.poll\\|feed` | celery | definition | `app/tasks.py:50:1` | batch | manual "
+        "| **unbounded** | fixed | no | **unbounded** | nowhere |"
+    ) in out
     assert "| *undecided* `f'{PREFIX}.sync'` |" in out
     assert "dead-letter queue default.XQ" in out
     undecided = out[out.index("## Undecided values") :]
-    assert "| *undecided* `f'{PREFIX}.sync'` | `max_retries` | `settings.RETRIES[queue]` | "
-    "`app/tasks.py:29` |" in undecided
+    assert (
+        "| *undecided* `f'{PREFIX}.sync'` | `max_retries` | `settings.RETRIES[queue]` | "
+        "`app/tasks.py:29` |"
+    ) in undecided
     assert out.endswith("|\n")
     # Every table row has as many cells as its header.
     for line in lines:

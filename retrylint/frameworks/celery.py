@@ -1023,6 +1023,7 @@ class _TaskBuilder:
             inert_options=inert,
             framework_version=self.a.ctx.version,
             suppression_lines=anchors,
+            hints=_HINTS,
         )
 
     def final_failure(self) -> str:
@@ -1038,6 +1039,23 @@ class _TaskBuilder:
 
 
 _NO_JITTER = "Celery adds jitter only with retry_backoff"
+# Framework-aware advice the neutral rules quote (CONTRACTS §6: RL201/RL202 say what to do).
+_HINTS: tuple[tuple[str, str], ...] = (
+    ("max_retries", "Set max_retries to a finite number on the task (None means forever)."),
+    (
+        "backoff",
+        "Use autoretry_for with retry_backoff=True (waits 1, 2, 4 ... s, capped by "
+        "retry_backoff_max), or pass a growing countdown to self.retry().",
+    ),
+    (
+        "jitter",
+        "Celery jitters only retry_backoff delays: use retry_backoff=True (retry_jitter "
+        "defaults to True); default_retry_delay and self.retry(countdown=...) are never "
+        "jittered unless you add random.uniform() yourself.",
+    ),
+    ("trigger", "it has no autoretry_for and calls no self.retry()"),
+    ("trigger_fix", "Add autoretry_for=(<transient errors>,), or remove the retry options."),
+)
 
 
 def _constant(value: float) -> DelayFn:

@@ -1,9 +1,11 @@
 """Output for people: the ruff-like `check` listing, the inventory table and its Markdown twin,
 and `inventory --explain`.
 
-Every piece of text that comes from scanned code, the policy or a message is escaped before rich
-sees it: rich reads `[exception]` in `autoretry_for=[exception]` as a style tag and swallows it.
-This is the only renderer that imports rich.
+Text that comes from scanned code, the policy or a message never goes through rich markup: rich
+reads `[exception]` in `autoretry_for=[exception]` as a style tag and swallows it. It is put in
+`Text` objects, which rich never parses; `rich.markup.escape` is not enough, because the extra
+backslash it adds after a trailing `\\` shows whenever no tag follows. Only this renderer
+imports rich.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ from typing import Literal, TypeAlias
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from retrylint.engine import Report
 from retrylint.model import UNBOUNDED, UNDECIDED, Assignment, EffectivePolicy, Finding
 
 # A cell is a run of typed pieces, so the rich and Markdown renderers can each style "undecided"
-# and "unbounded" their own way and escape user text by their own rules.
+# and "unbounded" their own way and protect user text by their own rules.
 Kind: TypeAlias = Literal["text", "code", "undecided", "unbounded", "absent"]
 Cell: TypeAlias = tuple[tuple[Kind, str], ...]
 
@@ -41,6 +43,7 @@ COLUMNS: tuple[str, ...] = (
     "final failure",
 )
 
+_WRAPPING_COLUMNS = frozenset({"task", "location", "category", "final failure"})
 _SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 _KIND_STYLES: dict[Kind, str] = {
     "text": "",
@@ -67,19 +70,23 @@ MARKDOWN_LEGEND = (
 
 def render_check_text(report: Report, console: Console) -> None:
     for finding in report.findings:
-        console.print(_finding_line(finding), highlight=False, soft_wrap=True)
+        console.print(_finding_line(finding), soft_wrap=True)
         if finding.fix is not None:
-            console.print(f"    [dim]fix: {escape(finding.fix)}[/dim]", highlight=False)
+            console.print(Text.assemble("    ", (f"fix: {finding.fix}", "dim")), soft_wrap=True)
     if report.findings:
         console.print()
-    console.print(_summary(report), highlight=False, soft_wrap=True)
+    console.print(_summary(report), soft_wrap=True)
 
 
 def render_inventory_table(report: Report, console: Console) -> None:
     if not report.rows:
         console.print("No tasks found.", highlight=False)
         return
-    table = Table(*COLUMNS, box=box.SIMPLE_HEAD, highlight=False)
+    table = Table(box=box.SIMPLE_HEAD, highlight=False)
+    for column in COLUMNS:
+        # Vocabulary words ("exponential") never break; the long free-form columns fold instead,
+        # so a narrow terminal folds a task name rather than cutting it off with an ellipsis.
+        table.add_column(column, no_wrap=column not in _WRAPPING_COLUMNS, overflow="fold")
     for row, assignment in zip(report.rows, report.assignments, strict=True):
         table.add_row(*(_rich(cell) for cell in _cells(row, assignment)))
     console.print(table)
@@ -132,18 +139,15 @@ def explain_task(report: Report, name: str, console: Console) -> bool:
         if number:
             console.print()
         location = row.location
-        console.print(
-            f"[bold]{escape(name)}[/bold] ({escape(row.framework)} {row.site} at "
-            f"{escape(location.path)}:{location.line}:{location.column})",
-            highlight=False,
-            soft_wrap=True,
-        )
+        at = f"{location.path}:{location.line}:{location.column}"
+        header = Text.assemble((name, "bold"), f" ({row.framework} {row.site} at {at})")
+        console.print(header, soft_wrap=True)
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold")
         grid.add_column()
         grid.add_column(style="dim")
         for field, cell, origin in _explanation(row, assignment):
-            grid.add_row(escape(field), _rich(cell), escape(origin))
+            grid.add_row(Text(field), _rich(cell), Text(origin))
         console.print(grid)
     return bool(matches)
 
@@ -162,26 +166,29 @@ def human_duration(seconds: float) -> str:
     return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
 
 
-def _finding_line(finding: Finding) -> str:
+def _finding_line(finding: Finding) -> Text:
     location = finding.location
-    style = _SEVERITY_STYLES[finding.severity]
-    return (
-        f"[bold]{escape(location.path)}[/bold]:{location.line}:{location.column}: "
-        f"[{style}]{finding.rule}[/] {escape(f'[{finding.severity}]')} {escape(finding.message)}"
+    return Text.assemble(
+        (location.path, "bold"),
+        f":{location.line}:{location.column}: ",
+        (finding.rule, _SEVERITY_STYLES[finding.severity]),
+        f" [{finding.severity}] {finding.message}",
     )
 
 
-def _summary(report: Report) -> str:
+def _summary(report: Report) -> Text:
     suppressed = f"; {report.suppressed} suppressed" if report.suppressed else ""
     tasks = _plural(len(report.rows), "task")
     if not report.findings:
         files = _plural(report.files_scanned, "file")
-        return f"[bold green]All checks passed:[/] {tasks}, {files}{suppressed}."
+        return Text.assemble(
+            ("All checks passed:", "bold green"), f" {tasks}, {files}{suppressed}."
+        )
     severities = Counter(f.severity for f in report.findings)
     undecided = sum(1 for f in report.findings if f.rule == "RL002")
     counts = ", ".join(_plural(severities[s], s) for s in ("error", "warning", "note"))
     # The undecided count is always shown: a run that could not read anything must not look clean.
-    return f"Found {counts} ({undecided} undecided) in {tasks}{suppressed}."
+    return Text(f"Found {counts} ({undecided} undecided) in {tasks}{suppressed}.")
 
 
 def _plural(count: int, noun: str) -> str:
@@ -272,12 +279,8 @@ def _assigned_by(assignment: Assignment) -> str:
     return "built-in policy"
 
 
-def _rich(cell: Cell) -> str:
-    parts = []
-    for kind, text in cell:
-        style = _KIND_STYLES[kind]
-        parts.append(f"[{style}]{escape(text)}[/{style}]" if style else escape(text))
-    return "".join(parts)
+def _rich(cell: Cell) -> Text:
+    return Text.assemble(*((text, _KIND_STYLES[kind]) for kind, text in cell))
 
 
 def _markdown_table(header: tuple[str, ...], rows: Iterable[tuple[Cell, ...]]) -> list[str]:

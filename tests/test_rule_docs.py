@@ -1,0 +1,73 @@
+"""Every rule has a document, and every document's examples are executed.
+
+`## Example` must make the rule fire and `## Use instead` must not. Each section holds a
+```python block (written as `tasks.py`) and optionally a ```toml block (the policy file);
+`Use instead` reuses the Example's policy when it has none of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from retrylint.rules import RULES
+from tests.conftest import REPO, analyze
+
+DOCS = REPO / "rules"
+HEADINGS = (
+    "## What it does",
+    "## Why is this bad?",
+    "## Example",
+    "## Use instead",
+    "## Options",
+    "## When retrylint cannot decide",
+)
+_BLOCK = re.compile(r"```(python|toml)\n(.*?)```", re.DOTALL)
+
+
+def _doc(code: str) -> str:
+    return (DOCS / f"{code}-{RULES[code].meta.name}.md").read_text(encoding="utf-8")
+
+
+def _section(text: str, heading: str) -> dict[str, str]:
+    start = text.index(heading) + len(heading)
+    end = text.find("\n## ", start)
+    body = text[start : end if end != -1 else len(text)]
+    return {lang: code for lang, code in _BLOCK.findall(body)}
+
+
+def test_docs_match_the_registry() -> None:
+    expected = {f"{code}-{rule.meta.name}.md" for code, rule in RULES.items()}
+    assert {p.name for p in DOCS.glob("*.md")} == expected
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_doc_has_every_heading(code: str) -> None:
+    text = _doc(code)
+    assert text.startswith(f"# {code} {RULES[code].meta.name}\n")
+    positions = [text.index(h) for h in HEADINGS]
+    assert positions == sorted(positions)
+    assert f"**Default severity:** {RULES[code].meta.severity}" in text
+
+
+def _run(tmp_path: Path, python: str, toml: str | None) -> set[str]:
+    (tmp_path / "tasks.py").write_text(python, encoding="utf-8")
+    if toml is not None:
+        (tmp_path / "retrylint.toml").write_text(toml, encoding="utf-8")
+    report = analyze(tmp_path)
+    return {f.rule for f in report.findings}
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_example_fires(code: str, tmp_path: Path) -> None:
+    example = _section(_doc(code), "## Example")
+    assert code in _run(tmp_path, example["python"], example.get("toml"))
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_use_instead_does_not_fire(code: str, tmp_path: Path) -> None:
+    example = _section(_doc(code), "## Example")
+    fixed = _section(_doc(code), "## Use instead")
+    assert code not in _run(tmp_path, fixed["python"], fixed.get("toml", example.get("toml")))
