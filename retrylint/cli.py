@@ -138,8 +138,10 @@ def _analyze(
 
 
 def _console() -> Console:
-    # Plain text (no colour, no wrapping surprises) when stdout is not a terminal.
-    return Console(highlight=False, soft_wrap=True, emoji=False)
+    # rich drops colour by itself when stdout is not a terminal; a fixed width then keeps
+    # piped tables and CI logs from folding at 80 columns.
+    width = None if sys.stdout.isatty() else 160
+    return Console(highlight=False, soft_wrap=True, emoji=False, width=width)
 
 
 def _write(text: str) -> None:

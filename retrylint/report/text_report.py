@@ -43,7 +43,6 @@ COLUMNS: tuple[str, ...] = (
     "final failure",
 )
 
-_WRAPPING_COLUMNS = frozenset({"task", "location", "category", "final failure"})
 _SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 _KIND_STYLES: dict[Kind, str] = {
     "text": "",
@@ -83,10 +82,13 @@ def render_inventory_table(report: Report, console: Console) -> None:
         console.print("No tasks found.", highlight=False)
         return
     table = Table(box=box.SIMPLE_HEAD, highlight=False)
+    longest = max(len(row.name or row.name_expression or "") for row in report.rows)
     for column in COLUMNS:
-        # Vocabulary words ("exponential") never break; the long free-form columns fold instead,
-        # so a narrow terminal folds a task name rather than cutting it off with an ellipsis.
-        table.add_column(column, no_wrap=column not in _WRAPPING_COLUMNS, overflow="fold")
+        # Fold rather than the default ellipsis or crop: on a narrow terminal a folded task name
+        # is still readable, while a cut one (or a dropped column) hides the very value asked for.
+        # The task column asks for its full width first, since it is what rows are read by.
+        wide = column == COLUMNS[0]
+        table.add_column(column, overflow="fold", min_width=min(longest, 48) if wide else None)
     for row, assignment in zip(report.rows, report.assignments, strict=True):
         table.add_row(*(_rich(cell) for cell in _cells(row, assignment)))
     console.print(table)
@@ -267,8 +269,6 @@ def _explanation(
     yield "final failure", (("text", row.final_failure),), ""
     for item in row.undecided:
         yield f"undecided {item.field}", (("code", item.expression),), f"at {item.location}"
-    for field, hint in row.hints:
-        yield f"hint ({field})", (("text", hint),), ""
 
 
 def _assigned_by(assignment: Assignment) -> str:
