@@ -9,6 +9,7 @@ are kept; the line offset of each statement is counted once from the generated c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -99,7 +100,10 @@ class _Statement:
 class _Context:
     module: cst.Module
     stmt: _Statement
-    interesting: frozenset[str]
+    # Whether the statement's text mentions any name an adapter asked for. Bodies of
+    # undecorated functions in statements that do not are skipped: walking them is most of
+    # the cost of a file, and nothing in them can matter.
+    mentions_interesting: bool
 
 
 class _Converter:
@@ -107,6 +111,10 @@ class _Converter:
 
     def __init__(self, ctx: _Context) -> None:
         self._ctx = ctx
+
+    @property
+    def mentions_interesting(self) -> bool:
+        return self._ctx.mentions_interesting
 
     def text(self, node: cst.CSTNode) -> str:
         code = self._ctx.module.code_for_node(node).strip()
@@ -271,10 +279,13 @@ class Extractor:
     def summary(self, suppressions: tuple[ir.Suppression, ...] = ()) -> ir.ModuleSummary:
         sink = _Sink([], [], [], [], [])
         offset = sum(self._module.code_for_node(line).count("\n") for line in self._module.header)
+        words = re.compile(r"\b(?:%s)\b" % "|".join(sorted(map(re.escape, self._interesting))))
         for stmt in self._module.body:
-            ctx = _Context(self._module, _Statement(self._module, stmt, offset), self._interesting)
+            code = self._module.code_for_node(stmt)
+            statement = _Statement(self._module, stmt, offset)
+            ctx = _Context(self._module, statement, bool(words.search(code)))
             self._statement(stmt, _Converter(ctx), sink, "")
-            offset += self._module.code_for_node(stmt).count("\n")
+            offset += code.count("\n")
         return ir.ModuleSummary(
             path=self._path,
             module=self._dotted,
@@ -357,7 +368,8 @@ class Extractor:
     ) -> ir.Function:
         params = tuple(p.name.value for p in (*node.params.posonly_params, *node.params.params))
         collector = _BodyCollector(conv, frozenset(params), self._interesting)
-        node.body.visit(collector)
+        if node.decorators or conv.mentions_interesting:
+            node.body.visit(collector)
         qualname = f"{prefix}{node.name.value}"
         func = ir.Function(
             name=node.name.value,
