@@ -17,6 +17,8 @@ the same files, so the ratios, not the seconds, are the result:
 from __future__ import annotations
 
 import argparse
+import functools
+import operator
 import statistics
 import sys
 import tempfile
@@ -51,14 +53,14 @@ class Model{i}:
     def save(self, *args, **kwargs):
         return super().save(*args, **kwargs)
 '''
-_TASKS = '''
+_TASKS = """
 @app.task(bind=True, autoretry_for=(ConnectionError,), max_retries={n}, retry_backoff=True)
 def task_{i}(self, item_id):
     try:
         return helper_{i}([item_id])
     except TimeoutError as exc:
         raise self.retry(exc=exc, countdown=2 ** self.request.retries)
-'''
+"""
 
 
 def generate(root: Path, modules: int = 200) -> None:
@@ -96,7 +98,7 @@ def main() -> int:
         files = sorted(p for p in root.rglob("*.py") if ".venv" not in p.parts)
         sources = [p.read_bytes() for p in files]
         candidates = [s for s in sources if any(a.markers.search(s) for a in PYTHON_ADAPTERS)]
-        interesting = frozenset().union(*(a.body_calls for a in PYTHON_ADAPTERS))
+        interest = functools.reduce(operator.or_, (a.interest for a in PYTHON_ADAPTERS))
         lines = sum(s.count(b"\n") for s in candidates)
 
         def parse() -> None:
@@ -111,7 +113,7 @@ def main() -> int:
 
         def extraction() -> None:
             for s in candidates:
-                extract(cst.parse_module(s), "m.py", "m", interesting)
+                extract(cst.parse_module(s), "m.py", "m", interest)
 
         policy = load_policy(None, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=root)
 

@@ -7,7 +7,10 @@ report.
 
 from __future__ import annotations
 
+import functools
+import operator
 import os
+import re
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -32,10 +35,12 @@ from retrylint.python.project import ModuleLocator, Project
 from retrylint.rules import RULES
 from retrylint.rules.base import RuleContext
 from retrylint.rules.rl000_unparsable_file import UnparsableFile
-from retrylint.scan.files import discover, module_name, relative
+from retrylint.scan.files import SourceFile, discover, module_name, relative
 from retrylint.scan.python_parse import ParseProblem, parse_python
 
 _SEVERITIES: dict[str, Severity] = {"error": "error", "warning": "warning", "note": "note"}
+# Parsing rounds: framework names, then aliases defined in parsed files, then aliases of those.
+_MAX_ROUNDS = 3
 # Below this many candidate files a process pool costs more than it saves.
 _POOL_THRESHOLD = 24
 
@@ -98,7 +103,7 @@ class Report:
         )
 
 
-def _parse_job(job: tuple[str, str, str, frozenset[str]]) -> ir.ModuleSummary | ParseProblem:
+def _parse_job(job: tuple[str, str, str, ir.Interest]) -> ir.ModuleSummary | ParseProblem:
     absolute, path, dotted, interesting = job
     try:
         source = Path(absolute).read_bytes()
@@ -108,7 +113,7 @@ def _parse_job(job: tuple[str, str, str, frozenset[str]]) -> ir.ModuleSummary | 
 
 
 def _parse_all(
-    jobs: list[tuple[str, str, str, frozenset[str]]], workers: int
+    jobs: list[tuple[str, str, str, ir.Interest]], workers: int
 ) -> list[ir.ModuleSummary | ParseProblem]:
     if workers <= 1 or len(jobs) < _POOL_THRESHOLD:
         return [_parse_job(job) for job in jobs]
@@ -116,13 +121,27 @@ def _parse_all(
         return list(pool.map(_parse_job, jobs, chunksize=8))
 
 
-def _is_candidate(path: Path, adapters: Sequence[PythonAdapter]) -> bool | str:
+def _is_candidate(path: Path, markers: Sequence[re.Pattern[bytes]]) -> bool | str:
     """Whether a file may hold tasks; a string is the reason it cannot be read."""
     try:
         data = path.read_bytes()
     except OSError as err:
         return f"cannot read file: {err.strerror or err}"
-    return any(a.markers.search(data) for a in adapters)
+    return any(m.search(data) for m in markers)
+
+
+def _context(
+    adapter: PythonAdapter,
+    project: Project,
+    evaluator: Evaluator,
+    scanned: tuple[ir.ModuleSummary, ...],
+    policy: Policy,
+    django: str | None,
+) -> AdapterContext:
+    settings = policy.frameworks.get(adapter.key, FrameworkSettings())
+    if settings.settings_module is None and django:
+        settings = replace(settings, settings_module=django)
+    return AdapterContext(project, evaluator, scanned, settings, settings.version)
 
 
 def run(
@@ -144,41 +163,20 @@ def run(
         for a in PYTHON_ADAPTERS
         if policy.enabled_frameworks is None or a.key in policy.enabled_frameworks
     ]
-    interesting = frozenset().union(*(a.body_calls for a in adapters))
-    problems: list[Finding] = []
-    rl000 = UnparsableFile()
-    jobs: list[tuple[str, str, str, frozenset[str]]] = []
+    interesting = functools.reduce(operator.or_, (a.interest for a in adapters))
+    workers = workers if workers is not None else (os.cpu_count() or 1)
     python_files = [f for f in files if f.language == "python"]
-    for source in python_files:
-        candidate = _is_candidate(source.absolute, adapters)
-        if isinstance(candidate, str):
-            problems.append(rl000.finding(Location(source.path, 1, 1), candidate))
-        elif candidate:
-            dotted = module_name(source.path, root, policy.source_roots)
-            jobs.append((str(source.absolute), source.path, dotted, interesting))
-    results = _parse_all(jobs, workers if workers is not None else (os.cpu_count() or 1))
-    summaries: list[ir.ModuleSummary] = []
-    for result in results:
-        if isinstance(result, ParseProblem):
-            location = Location(result.path, result.line, result.column)
-            problems.append(rl000.finding(location, result.message))
-        else:
-            summaries.append(result)
-
-    project = _project(summaries, root, policy, interesting)
+    summaries, problems = _scan_python(python_files, adapters, policy, interesting, workers)
     django = _django_settings(policy, summaries)
+    project = _project(summaries, root, policy, interesting)
     evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
     rows: list[EffectivePolicy] = []
-    scanned = tuple(summaries)
     for adapter in adapters:
         if policy.enabled_frameworks is None and not any(
             module_imports(s, adapter.packages) for s in project.loaded()
         ):
             continue
-        settings = policy.frameworks.get(adapter.key, FrameworkSettings())
-        if adapter.key in ("celery",) and settings.settings_module is None and django:
-            settings = FrameworkSettings(settings.task_decorators, settings.version, django)
-        ctx = AdapterContext(project, evaluator, scanned, settings, settings.version)
+        ctx = _context(adapter, project, evaluator, tuple(summaries), policy, django)
         rows.extend(adapter.analyze(ctx))
     rows.sort(key=lambda r: (r.name or "", r.framework, r.location.path, r.location.line))
     assignments = tuple(policy.assign(r.name) for r in rows)
@@ -212,6 +210,60 @@ def run(
     )
 
 
+def _scan_python(
+    files: list[SourceFile],
+    adapters: Sequence[PythonAdapter],
+    policy: Policy,
+    interesting: ir.Interest,
+    workers: int,
+) -> tuple[list[ir.ModuleSummary], list[Finding]]:
+    """Parse the files that can hold tasks, in rounds.
+
+    Round one takes files that name a framework; the next takes files naming an alias or a base
+    class that the parsed files define (`retrying = shared_task(...)` used elsewhere as
+    `@retrying`). Rounds stop when no new file qualifies.
+    """
+    rl000 = UnparsableFile()
+    problems: list[Finding] = []
+    summaries: list[ir.ModuleSummary] = []
+    markers = [a.markers for a in adapters]
+    pending = files
+    for _ in range(_MAX_ROUNDS):
+        jobs: list[tuple[str, str, str, ir.Interest]] = []
+        later: list[SourceFile] = []
+        for source in pending:
+            candidate = _is_candidate(source.absolute, markers)
+            if isinstance(candidate, str):
+                problems.append(rl000.finding(Location(source.path, 1, 1), candidate))
+            elif candidate:
+                dotted = module_name(source.path, policy.root, policy.source_roots)
+                jobs.append((str(source.absolute), source.path, dotted, interesting))
+            else:
+                later.append(source)
+        for result in _parse_all(jobs, workers):
+            if isinstance(result, ParseProblem):
+                location = Location(result.path, result.line, result.column)
+                problems.append(rl000.finding(location, result.message))
+            else:
+                summaries.append(result)
+        if not later or not jobs:
+            break
+        project = _project(summaries, policy.root, policy, interesting)
+        django = _django_settings(policy, summaries)
+        evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
+        names: set[str] = set()
+        for adapter in adapters:
+            ctx = _context(adapter, project, evaluator, tuple(summaries), policy, django)
+            names |= adapter.project_markers(ctx)
+        if not names:
+            break
+        alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names))
+        markers = [re.compile(rb"\b(?:" + alternatives + rb")\b")]
+        pending = later
+    summaries.sort(key=lambda s: s.path)
+    return summaries, problems
+
+
 def _with_severity(finding: Finding, severity: Severity) -> Finding:
     return finding if finding.severity == severity else replace(finding, severity=severity)
 
@@ -220,7 +272,7 @@ def _project(
     summaries: list[ir.ModuleSummary],
     root: Path,
     policy: Policy,
-    interesting: frozenset[str],
+    interesting: ir.Interest,
 ) -> Project:
     bases: list[Path] = [root / r for r in policy.source_roots]
     for summary in summaries:

@@ -41,10 +41,20 @@ class PythonAdapter(Protocol):
     packages: tuple[str, ...]
     # Cheap byte pattern a file must contain before it is parsed for this adapter.
     markers: re.Pattern[bytes]
-    # Final names of calls inside function bodies that the adapter needs to see.
-    body_calls: frozenset[str]
+    # Calls in function bodies and class attributes the adapter reads (everything else is
+    # skipped when files are summarized).
+    interest: ir.Interest
 
     def analyze(self, ctx: AdapterContext) -> Iterable[EffectivePolicy]: ...
+
+    def project_markers(self, ctx: AdapterContext) -> frozenset[str]:
+        """Names defined in the parsed modules that make another file a candidate too.
+
+        A decorator alias (`retrying = shared_task(max_retries=3)`) or a project base class can
+        be used in a file that never mentions the framework; the engine parses files naming
+        these in a second round.
+        """
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,26 +139,62 @@ class _Decorator:
 class CeleryAdapter:
     key = KEY
     packages: tuple[str, ...] = ("celery",)
-    markers = re.compile(rb"task|Task|celery")
-    body_calls = frozenset(
-        {
-            "retry",
-            "delay",
-            "apply_async",
-            "send_task",
-            "s",
-            "si",
-            "signature",
-            "register_task",
-            "register",
-            "update",
-            "config_from_object",
-            "setdefault",
-        }
+    # A task file names a task maker (`.task`, `shared_task`), a Task class, or app config.
+    # Aliases and project base classes defined elsewhere come from `project_markers`.
+    markers = re.compile(
+        rb"\.task\b|shared_task|Task\b|Celery\b|task_annotations|TASK_ANNOTATIONS|"
+        rb"CELERY_ANNOTATIONS|config_from_object"
+    )
+    interest = ir.Interest(
+        calls=frozenset(
+            {
+                "Celery",
+                "retry",
+                "delay",
+                "apply_async",
+                "send_task",
+                "s",
+                "si",
+                "signature",
+                "register_task",
+                "register",
+                "update",
+                "config_from_object",
+                "setdefault",
+            }
+        ),
+        attributes=RETRY_OPTIONS
+        | frozenset(
+            {
+                "name",
+                "bind",
+                "abstract",
+                "acks_late",
+                "reject_on_worker_lost",
+                "acks_on_failure_or_timeout",
+                *_ANNOTATION_KEYS,
+                "CELERY_TASK_ANNOTATIONS",
+            }
+        ),
     )
 
     def analyze(self, ctx: AdapterContext) -> Iterable[EffectivePolicy]:
         return _Analysis(ctx).rows()
+
+    def project_markers(self, ctx: AdapterContext) -> frozenset[str]:
+        analysis = _Analysis(ctx)
+        names = {wrapper.rpartition(".")[2] for wrapper in ctx.settings.task_decorators}
+        for summary in ctx.scanned:
+            for binding in summary.bindings:
+                if "." not in binding.target and (
+                    analysis.decorator(binding.value, summary) is not None
+                    or analysis.factory(binding.value, summary, 0) is not None
+                ):
+                    names.add(binding.target)
+            for cls in summary.classes:
+                if "." not in cls.qualname and analysis.is_task_class(cls, summary):
+                    names.add(cls.name)
+        return frozenset(names)
 
 
 class _Analysis:

@@ -9,12 +9,12 @@ are kept; the line offset of each statement is counted once from the generated c
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from retrylint.python import ir
 
@@ -62,38 +62,32 @@ def _final_name(func: cst.BaseExpression) -> str | None:
 
 
 class _Statement:
-    """Positions for the nodes of one top-level statement, computed on first use."""
+    """Positions inside one top-level statement, found by searching its source text.
 
-    def __init__(
-        self,
-        module: cst.Module,
-        stmt: cst.SimpleStatementLine | cst.BaseCompoundStatement,
-        line_offset: int,
-    ) -> None:
-        self._module = module
-        self._stmt = stmt
+    libcst computes positions only by regenerating the whole tree with position tracking, which
+    costs several parses on a large class. Converted nodes are instead searched for in the
+    statement's own code, from a cursor that follows source order: a child is searched from its
+    parent's start, and its next sibling from its end. Nodes come in that order because the
+    extractor converts parents before children and a body visitor walks in pre-order.
+    """
+
+    def __init__(self, code: str, line_offset: int) -> None:
+        self._code = code
         self._offset = line_offset
-        self._ranges: Mapping[cst.CSTNode, CodeRange] | None = None
+        self._line_starts: list[int] | None = None
+        self.cursor = 0
 
-    def span(self, node: cst.CSTNode) -> ir.Span:
-        if self._ranges is None:
-            mini = cst.Module(
-                body=[self._stmt],
-                header=(),
-                footer=(),
-                encoding=self._module.encoding,
-                default_indent=self._module.default_indent,
-                default_newline=self._module.default_newline,
-                has_trailing_newline=True,
-            )
-            self._ranges = MetadataWrapper(mini, unsafe_skip_copy=True).resolve(PositionProvider)
-        rng = self._ranges[node]
-        return ir.Span(
-            rng.start.line + self._offset,
-            rng.start.column + 1,
-            rng.end.line + self._offset,
-            rng.end.column + 1,
-        )
+    def locate(self, text: str) -> tuple[ir.Span, int]:
+        pos = self._code.find(text, self.cursor) if text else -1
+        if pos < 0:
+            pos = max(self._code.find(text), 0) if text else 0
+        return ir.Span(*self._point(pos), *self._point(pos + len(text))), pos
+
+    def _point(self, index: int) -> tuple[int, int]:
+        if self._line_starts is None:
+            self._line_starts = [0] + [i + 1 for i, ch in enumerate(self._code) if ch == "\n"]
+        row = bisect.bisect_right(self._line_starts, index) - 1
+        return self._offset + row + 1, index - self._line_starts[row] + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,22 +105,47 @@ class _Converter:
 
     def __init__(self, ctx: _Context) -> None:
         self._ctx = ctx
+        self._end = 0
+        # Where the outermost node of the last conversion started (for pre-order visitors).
+        self.last_start = 0
 
     @property
     def mentions_interesting(self) -> bool:
         return self._ctx.mentions_interesting
 
     def text(self, node: cst.CSTNode) -> str:
-        code = self._ctx.module.code_for_node(node).strip()
-        if len(code) > _MAX_TEXT:
-            return code[: _MAX_TEXT - 3] + "..."
-        return code
+        return _clip(self._ctx.module.code_for_node(node).strip())
+
+    def seek(self, index: int) -> None:
+        self._ctx.stmt.cursor = index
+
+    def located(self, node: cst.CSTNode) -> tuple[str, ir.Span, int]:
+        """The node's text and span; the cursor moves to its start for its children."""
+        full = self._ctx.module.code_for_node(node).strip()
+        span, pos = self._ctx.stmt.locate(full)
+        self._ctx.stmt.cursor = pos
+        self._end = pos + len(full)
+        return _clip(full), span, pos
 
     def span(self, node: cst.CSTNode) -> ir.Span:
-        return self._ctx.stmt.span(node)
+        """The node's span; the cursor moves past it."""
+        span = self.located(node)[1]
+        self.seek(self._end)
+        return span
+
+    def start(self, node: cst.CSTNode) -> ir.Span:
+        """The node's span; the cursor stays at its start, for converting its parts next."""
+        return self.located(node)[1]
 
     def expr(self, node: cst.BaseExpression, depth: int = 0) -> ir.Expr:
-        text, span = self.text(node), self.span(node)
+        text, span, pos = self.located(node)
+        end = self._end
+        result = self._expr(node, text, span, depth)
+        self.seek(end)
+        self.last_start = pos
+        return result
+
+    def _expr(self, node: cst.BaseExpression, text: str, span: ir.Span, depth: int) -> ir.Expr:
         if depth > _MAX_DEPTH:
             return ir.Opaque(text, span)
         d = depth + 1
@@ -145,7 +164,7 @@ class _Converter:
             dotted = dotted_name(node)
             return ir.Ref(dotted, text, span) if dotted else ir.Opaque(text, span)
         if isinstance(node, cst.Call):
-            return self.call(node, d)
+            return self._call(node, text, span, d)
         if isinstance(node, cst.Tuple | cst.List | cst.Set):
             kind = {cst.Tuple: "tuple", cst.List: "list", cst.Set: "set"}[type(node)]
             return ir.Seq(kind, tuple(self._element(e, d) for e in node.elements), text, span)
@@ -171,47 +190,69 @@ class _Converter:
 
     def _element(self, el: cst.BaseElement, depth: int) -> ir.Expr:
         if isinstance(el, cst.StarredElement):
-            return ir.Starred(self.expr(el.value, depth), self.text(el), self.span(el))
+            text, span, _ = self.located(el)
+            return ir.Starred(self.expr(el.value, depth), text, span)
         return self.expr(el.value, depth)
 
-    def call(self, node: cst.Call, depth: int = 0) -> ir.Call:
+    def call(self, node: cst.Call) -> ir.Call:
+        result = self.expr(node)
+        assert isinstance(result, ir.Call)
+        return result
+
+    def _call(self, node: cst.Call, text: str, span: ir.Span, depth: int) -> ir.Call:
+        func = self.expr(node.func, depth + 1)
         args: list[ir.Expr] = []
         kwargs: list[ir.Kwarg] = []
         for arg in node.args:
+            if arg.star == "*":
+                text, span, _ = self.located(arg)
+                args.append(ir.Starred(self.expr(arg.value, depth + 1), text, span))
+                continue
             value = self.expr(arg.value, depth + 1)
             if arg.keyword is not None:
                 kwargs.append(ir.Kwarg(arg.keyword.value, value))
             elif arg.star == "**":
                 kwargs.append(ir.Kwarg(None, value))
-            elif arg.star == "*":
-                args.append(ir.Starred(value, self.text(arg), self.span(arg)))
             else:
                 args.append(value)
-        return ir.Call(
-            self.expr(node.func, depth + 1),
-            tuple(args),
-            tuple(kwargs),
-            self.text(node),
-            self.span(node),
-        )
+        return ir.Call(func, tuple(args), tuple(kwargs), text, span)
+
+
+def _clip(code: str) -> str:
+    return code if len(code) <= _MAX_TEXT else code[: _MAX_TEXT - 3] + "..."
+
+
+def _is_wanted_attribute(name: str, interest: ir.Interest) -> bool:
+    return name in interest.attributes
 
 
 class _BodyCollector(cst.CSTVisitor):
     """Collects calls, raises, returns and local bindings of one function body.
 
-    Nested functions and classes are not entered here; the extractor visits them as
-    definitions of their own so their decorators are seen.
+    Only what can matter is converted: calls an adapter named or that pass a parameter on,
+    returns of a name or of such a call, and local bindings those refer to (`countdown = ...`
+    then `self.retry(countdown=countdown)`). Nested functions and classes are not entered; the
+    extractor visits them as definitions of their own so their decorators are seen.
     """
 
-    def __init__(self, conv: _Converter, params: frozenset[str], interesting: frozenset[str]):
+    def __init__(self, conv: _Converter, params: frozenset[str], interest: ir.Interest) -> None:
         self.conv = conv
         self.params = params
-        self.interesting = interesting
+        self.interest = interest
         self.calls: list[ir.Call] = []
         self.raises: list[ir.Raise] = []
         self.returns: list[ir.Expr] = []
-        self.locals: list[ir.Binding] = []
+        self._assigns: list[tuple[str, cst.Assign]] = []
         self.nested: list[cst.FunctionDef | cst.ClassDef] = []
+        # Pre-order visits start at non-decreasing offsets; each search begins just after the
+        # previous node's start so a repeated text (`f(g(), g())`) finds its own occurrence.
+        self._next = conv.last_start
+
+    def _convert(self, node: cst.BaseExpression) -> ir.Expr:
+        self.conv.seek(self._next)
+        result = self.conv.expr(node)
+        self._next = self.conv.last_start + 1
+        return result
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         self.nested.append(node)
@@ -226,12 +267,14 @@ class _BodyCollector(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> bool:
         if self._wanted(node):
-            self.calls.append(self.conv.call(node))
+            converted = self._convert(node)
+            assert isinstance(converted, ir.Call)
+            self.calls.append(converted)
         return True
 
     def _wanted(self, node: cst.Call) -> bool:
         name = _final_name(node.func)
-        if name is not None and name in self.interesting:
+        if name is not None and name in self.interest.calls:
             return True
         # A helper that receives a parameter (`handle_failure(self, exc)`) may retry for us.
         return any(
@@ -239,20 +282,64 @@ class _BodyCollector(cst.CSTVisitor):
         )
 
     def visit_Raise(self, node: cst.Raise) -> bool:
-        if node.exc is not None:
-            self.raises.append(ir.Raise(self.conv.expr(node.exc), self.conv.span(node)))
+        if isinstance(node.exc, cst.Call | cst.Name | cst.Attribute):
+            exc = self._convert(node.exc)
+            self.raises.append(ir.Raise(exc, exc.span))
         return True
 
     def visit_Return(self, node: cst.Return) -> bool:
-        if node.value is not None:
-            self.returns.append(self.conv.expr(node.value))
+        value = node.value
+        if isinstance(value, cst.Name) or (isinstance(value, cst.Call) and self._wanted(value)):
+            self.returns.append(self._convert(value))
         return True
 
     def visit_Assign(self, node: cst.Assign) -> bool:
-        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-            target = node.targets[0].target.value
-            self.locals.append(ir.Binding(target, self.conv.expr(node.value), self.conv.span(node)))
+        target = dotted_name(node.targets[0].target) if len(node.targets) == 1 else None
+        if target is not None:
+            self._assigns.append((target, node))
         return True
+
+    def locals(self) -> tuple[ir.Binding, ...]:
+        """Bindings of names the kept calls and returns use, and of wanted attributes
+        (`app.conf.task_annotations = ...` inside an app factory)."""
+        used: set[str] = set()
+        for expr in (*self.calls, *self.returns):
+            used.update(_ref_heads(expr))
+        kept = []
+        for target, node in self._assigns:
+            if target in used or target.rpartition(".")[2] in self.interest.attributes:
+                self.conv.seek(0)
+                value = self.conv.expr(node.value)
+                kept.append(ir.Binding(target, value, value.span))
+        return tuple(kept)
+
+
+def _ref_heads(expr: ir.Expr) -> Iterable[str]:
+    """First segments of every name an expression refers to."""
+    if isinstance(expr, ir.Ref):
+        yield expr.dotted.partition(".")[0]
+    elif isinstance(expr, ir.Call):
+        yield from _ref_heads(expr.func)
+        for arg in expr.args:
+            yield from _ref_heads(arg)
+        for kw in expr.kwargs:
+            yield from _ref_heads(kw.value)
+    elif isinstance(expr, ir.Seq):
+        for item in expr.items:
+            yield from _ref_heads(item)
+    elif isinstance(expr, ir.DictExpr):
+        for key, value in expr.items:
+            if key is not None:
+                yield from _ref_heads(key)
+            yield from _ref_heads(value)
+    elif isinstance(expr, ir.BinOp):
+        yield from _ref_heads(expr.left)
+        yield from _ref_heads(expr.right)
+    elif isinstance(expr, ir.Unary | ir.Starred):
+        yield from _ref_heads(expr.operand if isinstance(expr, ir.Unary) else expr.value)
+    elif isinstance(expr, ir.Subscript):
+        yield from _ref_heads(expr.value)
+        yield from _ref_heads(expr.index)
 
 
 @dataclass
@@ -267,23 +354,24 @@ class _Sink:
 class Extractor:
     """Reads one parsed module into a `ModuleSummary`."""
 
-    def __init__(
-        self, module: cst.Module, path: str, dotted: str, interesting: frozenset[str]
-    ) -> None:
+    def __init__(self, module: cst.Module, path: str, dotted: str, interest: ir.Interest) -> None:
         self._module = module
         self._path = path
         self._dotted = dotted
-        self._interesting = interesting
+        self._interest = interest
         self._package = dotted if path.endswith("__init__.py") else dotted.rpartition(".")[0]
 
     def summary(self, suppressions: tuple[ir.Suppression, ...] = ()) -> ir.ModuleSummary:
         sink = _Sink([], [], [], [], [])
         offset = sum(self._module.code_for_node(line).count("\n") for line in self._module.header)
-        words = re.compile(r"\b(?:%s)\b" % "|".join(sorted(map(re.escape, self._interesting))))
+        # One- and two-letter names (`s`, `si`) would match nearly any text; they still select
+        # calls inside bodies that are walked for a longer name.
+        names = {n for n in self._interest.calls | self._interest.attributes if len(n) > 2}
+        alternatives = "|".join(sorted(map(re.escape, names)))
+        words = re.compile(rf"\b(?:{alternatives})\b")
         for stmt in self._module.body:
             code = self._module.code_for_node(stmt)
-            statement = _Statement(self._module, stmt, offset)
-            ctx = _Context(self._module, statement, bool(words.search(code)))
+            ctx = _Context(self._module, _Statement(code, offset), bool(words.search(code)))
             self._statement(stmt, _Converter(ctx), sink, "")
             offset += code.count("\n")
         return ir.ModuleSummary(
@@ -315,21 +403,18 @@ class Extractor:
         if isinstance(small, cst.Import | cst.ImportFrom):
             sink.imports.extend(self._imports(small, conv))
         elif isinstance(small, cst.Assign):
+            span = conv.start(small)
             value = conv.expr(small.value)
             for target in small.targets:
                 for name in _target_names(target.target):
-                    sink.bindings.append(ir.Binding(name, value, conv.span(small)))
-        elif isinstance(small, cst.AnnAssign) and small.value is not None:
-            annotated = dotted_name(small.target)
-            if annotated:
-                value = conv.expr(small.value)
-                sink.bindings.append(ir.Binding(annotated, value, conv.span(small)))
-        elif isinstance(small, cst.AugAssign):
-            augmented = dotted_name(small.target)
-            if augmented:
-                # Recorded as a rebinding so that an augmented constant is never trusted.
-                value = conv.expr(small.value)
-                sink.bindings.append(ir.Binding(augmented, value, conv.span(small)))
+                    sink.bindings.append(ir.Binding(name, value, span))
+        elif isinstance(small, cst.AnnAssign | cst.AugAssign) and small.value is not None:
+            # An augmented assignment is recorded as a rebinding, so that an augmented constant
+            # is never trusted.
+            bound = dotted_name(small.target)
+            if bound:
+                span = conv.start(small)
+                sink.bindings.append(ir.Binding(bound, conv.expr(small.value), span))
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             sink.calls.append(conv.call(small.value))
 
@@ -367,7 +452,10 @@ class Extractor:
         self, node: cst.FunctionDef, conv: _Converter, out: list[ir.Function], prefix: str
     ) -> ir.Function:
         params = tuple(p.name.value for p in (*node.params.posonly_params, *node.params.params))
-        collector = _BodyCollector(conv, frozenset(params), self._interesting)
+        # Source order: decorators, name, then the body (positions are searched in order).
+        decorators = tuple(conv.expr(d.decorator) for d in node.decorators)
+        name_span = conv.span(node.name)
+        collector = _BodyCollector(conv, frozenset(params), self._interest)
         if node.decorators or conv.mentions_interesting:
             node.body.visit(collector)
         qualname = f"{prefix}{node.name.value}"
@@ -375,13 +463,13 @@ class Extractor:
             name=node.name.value,
             qualname=qualname,
             params=params,
-            decorators=tuple(conv.expr(d.decorator) for d in node.decorators),
-            span=_def_span(conv, node),
-            name_span=conv.span(node.name),
+            decorators=decorators,
+            span=_def_span(name_span, node),
+            name_span=name_span,
             calls=tuple(collector.calls),
             raises=tuple(collector.raises),
             returns=tuple(collector.returns),
-            locals=tuple(collector.locals),
+            locals=collector.locals(),
             is_async=node.asynchronous is not None,
         )
         out.append(func)
@@ -396,6 +484,9 @@ class Extractor:
         self, node: cst.ClassDef, conv: _Converter, functions: list[ir.Function], prefix: str
     ) -> Iterable[ir.Class]:
         qualname = f"{prefix}{node.name.value}"
+        decorators = tuple(conv.expr(d.decorator) for d in node.decorators)
+        name_span = conv.span(node.name)
+        bases = tuple(conv.expr(a.value) for a in node.bases if a.keyword is None)
         attributes: list[ir.Binding] = []
         methods: list[ir.Function] = []
         inner: list[ir.Class] = []
@@ -403,15 +494,22 @@ class Extractor:
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
                     if isinstance(small, cst.Assign):
-                        value = conv.expr(small.value)
-                        for target in small.targets:
-                            for name in _target_names(target.target):
-                                attributes.append(ir.Binding(name, value, conv.span(small)))
+                        names = [
+                            name
+                            for target in small.targets
+                            for name in _target_names(target.target)
+                            if _is_wanted_attribute(name, self._interest)
+                        ]
+                        if names:
+                            span = conv.start(small)
+                            value = conv.expr(small.value)
+                            attributes.extend(ir.Binding(n, value, span) for n in names)
                     elif isinstance(small, cst.AnnAssign) and small.value is not None:
                         annotated = dotted_name(small.target)
-                        if annotated:
+                        if annotated and _is_wanted_attribute(annotated, self._interest):
+                            span = conv.start(small)
                             value = conv.expr(small.value)
-                            attributes.append(ir.Binding(annotated, value, conv.span(small)))
+                            attributes.append(ir.Binding(annotated, value, span))
             elif isinstance(stmt, cst.FunctionDef):
                 own: list[ir.Function] = []
                 methods.append(self._function(stmt, conv, own, f"{qualname}."))
@@ -421,23 +519,25 @@ class Extractor:
         yield ir.Class(
             name=node.name.value,
             qualname=qualname,
-            bases=tuple(conv.expr(a.value) for a in node.bases if a.keyword is None),
-            decorators=tuple(conv.expr(d.decorator) for d in node.decorators),
+            bases=bases,
+            decorators=decorators,
             attributes=tuple(attributes),
             methods=tuple(methods),
-            span=_def_span(conv, node),
-            name_span=conv.span(node.name),
+            span=_def_span(name_span, node),
+            name_span=name_span,
         )
         yield from inner
 
 
-def _def_span(conv: _Converter, node: cst.FunctionDef | cst.ClassDef) -> ir.Span:
-    """The span of the `def`/`class` line itself, after any decorators."""
-    name = conv.span(node.name)
-    start = conv.span(node)
-    if node.decorators:
-        return ir.Span(name.line, 1, start.end_line, start.end_column)
-    return start
+def _def_span(name: ir.Span, node: cst.FunctionDef | cst.ClassDef) -> ir.Span:
+    """The `def`/`class` keyword's line and column, worked out back from the name."""
+    if isinstance(node, cst.ClassDef):
+        keyword = "class" + node.whitespace_after_class.value
+    else:
+        keyword = "def" + node.whitespace_after_def.value
+        if node.asynchronous is not None:
+            keyword = "async" + node.asynchronous.whitespace_after.value + keyword
+    return ir.Span(name.line, max(1, name.column - len(keyword)), name.end_line, name.end_column)
 
 
 def _blocks(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
@@ -469,7 +569,7 @@ def extract(
     module: cst.Module,
     path: str,
     dotted: str,
-    interesting: frozenset[str],
+    interest: ir.Interest,
     suppressions: tuple[ir.Suppression, ...] = (),
 ) -> ir.ModuleSummary:
-    return Extractor(module, path, dotted, interesting).summary(suppressions)
+    return Extractor(module, path, dotted, interest).summary(suppressions)

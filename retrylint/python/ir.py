@@ -17,6 +17,22 @@ ConstValue: TypeAlias = int | float | str | bytes | bool | None
 
 
 @dataclass(frozen=True, slots=True)
+class Interest:
+    """What the adapters need from a file, so extraction can skip everything else.
+
+    `calls` are final names of calls to keep from function bodies (`retry`, `delay`);
+    `attributes` are class attribute names to keep (`max_retries`). A statement that mentions
+    none of them, has no decorator and is a `def` or `class` gets only approximate positions.
+    """
+
+    calls: frozenset[str]
+    attributes: frozenset[str]
+
+    def __or__(self, other: Interest) -> Interest:
+        return Interest(self.calls | other.calls, self.attributes | other.attributes)
+
+
+@dataclass(frozen=True, slots=True)
 class Span:
     """1-based line and character column of a node's start and end."""
 

@@ -106,7 +106,7 @@ def _syntax_message(raw: str) -> str:
 
 
 def parse_python(
-    source: bytes, path: str, dotted: str, interesting: frozenset[str]
+    source: bytes, path: str, dotted: str, interest: ir.Interest
 ) -> ir.ModuleSummary | ParseProblem:
     """Parse and summarize one file; every failure becomes a `ParseProblem`, never an exception."""
     if b"\x00" in source:
@@ -123,4 +123,4 @@ def parse_python(
     except RecursionError:
         return ParseProblem(path, 1, 1, "nesting too deep for the parser")
     text = source.decode(module.encoding, errors="replace")
-    return extract(module, path, dotted, interesting, find_suppressions(text))
+    return extract(module, path, dotted, interest, find_suppressions(text))
