@@ -7,6 +7,7 @@ RETRYLINT_DEBUG=1, because a CI log full of Python internals helps nobody fix th
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -119,7 +120,7 @@ def _load(paths: list[Path], config: Path | None) -> Policy:
     if config is not None:
         if not config.is_file():
             raise engine.UsageError(f"--config {config}: no such file")
-        found: Path | None = config
+        found: Path | None = config.resolve()
     else:
         start = paths[0] if paths else cwd
         found = discover_config(start.resolve() if start.exists() else cwd)
@@ -252,8 +253,13 @@ def starter_policy(names: list[str]) -> str:
         "",
         "[tasks]",
     ]
-    lines.extend(f'{json.dumps(name)} = "default"' for name in names)
+    lines.extend(f'{json.dumps(_literal_key(name))} = "default"' for name in names)
     return "\n".join(lines) + "\n"
+
+
+def _literal_key(name: str) -> str:
+    """A `[tasks]` key that matches exactly this name, even if it holds glob characters."""
+    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in name)
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -336,4 +342,23 @@ def _root(
 
 
 def main() -> None:
-    app()
+    """Console entry point: usage errors become one stderr line, like every other failure."""
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # A report must not crash on a terminal that cannot show a character; escape it.
+        sys.stdout.reconfigure(errors="backslashreplace")
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=sys.argv[1:], prog_name="retrylint", standalone_mode=False)
+    except Exception as err:
+        # typer bundles its own copy of click, so match click's exceptions by their interface.
+        if type(err).__name__ == "NoArgsIsHelpError" and getattr(err, "ctx", None) is not None:
+            sys.stdout.write(err.ctx.get_help() + "\n")  # type: ignore[attr-defined]
+            sys.exit(2)
+        if hasattr(err, "format_message") and hasattr(err, "exit_code"):
+            _stderr(f"retrylint: error: {err.format_message()}")
+            sys.exit(2 if err.exit_code not in (0, 1) else err.exit_code)
+        if type(err).__name__ == "Abort":
+            _stderr("retrylint: interrupted")
+            sys.exit(2)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)

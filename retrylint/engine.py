@@ -61,7 +61,9 @@ class Selection:
 
         def expand(prefixes: Sequence[str], flag: str) -> set[str]:
             chosen: set[str] = set()
-            for prefix in prefixes:
+            # `--ignore RL0,RL4` and `--ignore RL0 --ignore RL4` mean the same.
+            tokens = [t for p in prefixes for t in p.split(",") if t.strip()]
+            for prefix in tokens:
                 token = prefix.strip().upper()
                 matched = codes if token == "ALL" else [c for c in codes if c.startswith(token)]
                 if not matched:
@@ -154,6 +156,8 @@ def run(
 ) -> Report:
     selection = Selection.build(policy, select, ignore)
     root = policy.root
+    # Resolved like the project root, so a path through a symlink names the same files.
+    paths = [Path(p).resolve() for p in paths]
     files, unreadable = discover(paths, root, policy.exclude_spec())
     missing = [u for u in unreadable if u.reason == "no such file or directory"]
     if missing:
@@ -181,7 +185,7 @@ def run(
     rows.sort(key=lambda r: (r.name or "", r.framework, r.location.path, r.location.line))
     assignments = tuple(policy.assign(r.name) for r in rows)
 
-    whole = any(Path(os.path.abspath(p)) == root for p in paths)
+    whole = any(p == root for p in paths)
     rule_ctx = RuleContext(
         rows=list(zip(rows, assignments, strict=True)),
         policy=policy,

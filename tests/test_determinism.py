@@ -168,12 +168,6 @@ def test_reverse_creation_order_copy(tmp_path: Path, baseline: Outputs) -> None:
         assert str(tmp_path) not in stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a PATH through a symlink: cli._load resolves it to find the config (root = real "
-    "directory) while engine.discover keeps the unresolved absolute path, so reported paths "
-    "become '../../…/link/shop/tasks.py', `exclude` stops matching and RL402 is dropped",
-)
 def test_symlinked_path_gives_same_output(tmp_path: Path, baseline: Outputs) -> None:
     link = tmp_path / "link"
     link.symlink_to(DEMO, target_is_directory=True)

@@ -216,7 +216,7 @@ def load_policy(
     """
     cwd = Path(os.path.abspath(cwd))
     if config_path is None:
-        return _builtin_policy(cwd)
+        return _builtin_policy(cwd.resolve())
     absolute = Path(os.path.abspath(cwd / config_path))
     try:
         display = absolute.relative_to(cwd).as_posix()
@@ -252,7 +252,8 @@ def load_policy(
         known_rules=known_rules,
         known_frameworks=known_frameworks,
     )
-    return validator.policy(settings, root=absolute.parent)
+    # Resolved, like the scanned paths, so symlinked checkouts report the same relative paths.
+    return validator.policy(settings, root=absolute.parent.resolve())
 
 
 def _builtin_policy(root: Path) -> Policy:
