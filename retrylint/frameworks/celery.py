@@ -134,6 +134,8 @@ class _Decorator:
     app: str | None  # identity of the app, None for shared tasks
     kwargs: tuple[tuple[str, _Where], ...]
     splats: tuple[_Where, ...]
+    # A configured wrapper (function or class) whose own code may retry for the task.
+    wrapper: Resolved | None = None
 
 
 class CeleryAdapter:
@@ -329,8 +331,10 @@ class _Analysis:
             return None
         found = self.project.resolve(summary, expr.dotted)
         if found is not None:
-            if found.qualified in _SHARED or found.qualified in self.wrappers:
+            if found.qualified in _SHARED:
                 return _Decorator(None, (), ())
+            if found.qualified in self.wrappers:
+                return _Decorator(None, (), (), found)
             if found.kind == "binding" and found.binding is not None and found.module is not None:
                 value = found.binding.value
                 if isinstance(value, ir.Ref | ir.Call) and not _is_applied_call(value):
@@ -570,7 +574,7 @@ def _merge(base: _Decorator, call: ir.Call, summary: ir.ModuleSummary) -> _Decor
             splats.append(_Where(kw.value, summary))
         else:
             kwargs.append((kw.name, _Where(kw.value, summary)))
-    return _Decorator(base.app, tuple(kwargs), tuple(splats))
+    return _Decorator(base.app, tuple(kwargs), tuple(splats), base.wrapper)
 
 
 class _TaskBuilder:
@@ -918,7 +922,31 @@ class _TaskBuilder:
             bodies.append((self.definition, self.definition.name))
         for fn, task_name in bodies:
             out.extend(self._retry_calls_in(fn, self.summary, task_name, 0))
+        out.extend(self._wrapper_retry_calls())
         return out
+
+    def _wrapper_retry_calls(self) -> Iterator[tuple[ir.Call, ir.Function, ir.ModuleSummary, str]]:
+        """`retry()` calls inside a configured wrapper retry every task it makes.
+
+        A wrapper such as `def resilient(**kw): ...; task = shared_task(**kw)(inner)` reaches
+        the task through its own variables, so any `<name>.retry(...)` in the wrapper's code
+        (its body, its nested functions, or the methods of a wrapper class) counts.
+        """
+        wrapper = self.info.wrapper if self.info is not None else None
+        if wrapper is None or wrapper.module is None:
+            return
+        prefix = wrapper.qualified.removeprefix(f"{wrapper.module.module}.")
+        functions = [
+            fn
+            for fn in wrapper.module.functions
+            if fn.qualname == prefix or fn.qualname.startswith(prefix + ".")
+        ]
+        if wrapper.cls is not None:
+            functions.extend(wrapper.cls.methods)
+        for fn in functions:
+            for call in fn.calls:
+                if isinstance(call.func, ir.Ref) and call.func.dotted.endswith(".retry"):
+                    yield call, fn, wrapper.module, call.func.dotted.rpartition(".")[0]
 
     def _retry_calls_in(
         self, fn: ir.Function, module: ir.ModuleSummary, task_name: str, depth: int

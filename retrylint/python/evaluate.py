@@ -74,6 +74,16 @@ _TIMEDELTA_UNITS = {
 }
 
 
+_RANDOM_UPPER: dict[str, Callable[[list[float]], float | None]] = {
+    "random.random": lambda b: 1.0 if not b else None,
+    "random.uniform": lambda b: max(b) if len(b) == 2 else None,
+    "random.randint": lambda b: b[1] if len(b) == 2 else None,
+    "random.randrange": lambda b: (
+        (b[-1] - 1 if len(b) == 1 else b[1] - 1) if len(b) in (1, 2) else None
+    ),
+}
+
+
 def location_of(summary: ir.ModuleSummary, span: ir.Span) -> Location:
     return Location(summary.path, span.line, span.column, span.end_line, span.end_column)
 
@@ -158,7 +168,7 @@ class Evaluator:
         if local is not None and head in local:
             if head != expr.dotted:
                 return unknown
-            return self.eval(local[head], summary, None, retry_vars, depth + 1)
+            return self.eval(local[head], summary, local, retry_vars, depth + 1)
         found = self.project.resolve(summary, expr.dotted)
         if found is None or found.kind == "ambiguous":
             return unknown
@@ -230,8 +240,22 @@ class Evaluator:
                 total += amount * _TIMEDELTA_UNITS[unit]
                 assumed |= _assumed(value)
             return Known(total, assumed)
+        if func.qualified in _RANDOM_UPPER and not expr.kwargs:
+            # Delays are reported as upper bounds, and a random draw has a known one.
+            bounds = [number(sub(arg)) for arg in expr.args]
+            if all(b is not None for b in bounds):
+                upper = _RANDOM_UPPER[func.qualified]([b for b in bounds if b is not None])
+                if upper is not None:
+                    return Known(upper)
+            return unknown
         if func.qualified in ("builtins.int", "builtins.float") and len(expr.args) == 1:
             value = sub(expr.args[0])
+            if isinstance(value, Formula):
+                fn = value.fn
+                return Formula(
+                    (lambda r: float(int(fn(r)))) if func.qualified == "builtins.int" else fn,
+                    value.assumed,
+                )
             amount = number(value)
             if amount is not None:
                 cast = int(amount) if func.qualified == "builtins.int" else float(amount)

@@ -305,13 +305,21 @@ class _BodyCollector(cst.CSTVisitor):
         used: set[str] = set()
         for expr in (*self.calls, *self.returns):
             used.update(_ref_heads(expr))
-        kept = []
-        for target, node in self._assigns:
-            if target in used or target.rpartition(".")[2] in self.interest.attributes:
+        kept: dict[int, ir.Binding] = {}
+        # Follow chains: `timeout = 10 * base` needs `base = task.request.retries` too.
+        changed = True
+        while changed:
+            changed = False
+            for index, (target, node) in enumerate(self._assigns):
+                wanted = target in used or target.rpartition(".")[2] in self.interest.attributes
+                if index in kept or not wanted:
+                    continue
                 self.conv.seek(0)
                 value = self.conv.expr(node.value)
-                kept.append(ir.Binding(target, value, value.span))
-        return tuple(kept)
+                kept[index] = ir.Binding(target, value, value.span)
+                used.update(_ref_heads(value))
+                changed = True
+        return tuple(kept[i] for i in sorted(kept))
 
 
 def _ref_heads(expr: ir.Expr) -> Iterable[str]:

@@ -30,7 +30,7 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
     "proj.bound.manual_none_falls_back": ("manual", 2, "fixed", False, (1, 1), 2, "explicit", "nowhere"),
     "proj.bound.manual_override": ("manual", 8, "fixed", False, (1,) * 8, 8, "explicit", "nowhere"),
     "proj.bound.manual_unbounded": ("manual", "unbounded", "fixed", False, None, "unbounded", "explicit", "nowhere"),
-    "proj.bound.random_countdown": ("manual", 3, "undecided", True, None, "undecided", "default", "nowhere"),
+    "proj.bound.random_countdown": ("manual", 3, "fixed", True, (60, 60, 60), 180, "default", "nowhere"),
     "proj.bound.via_helper": ("manual", 3, "fixed", False, (10, 10, 10), 30, "default", "nowhere"),
     "proj.classes.Inheriting": ("automatic", 5, "fixed", False, (60,) * 5, 300, "inherited", "on_failure at proj/bases.py:12"),
     "proj.classes.ViaAppTask": ("manual", 2, "fixed", False, (60, 60), 120, "explicit", "nowhere"),
@@ -46,6 +46,7 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
     "proj.decorators.options_without_trigger": ("none", 0, None, None, (), 0, "default", "nowhere"),
     "proj.decorators.partial_options": ("automatic", 4, "exponential", True, (1, 2, 4, 8), 15, "explicit", "nowhere"),
     "proj.decorators.splatted": ("automatic", 2, "exponential", True, (1, 2), 3, "explicit", "nowhere"),
+    "resilience.job": ("manual", 4, "exponential", True, (5, 10, 20, 40), 75, "explicit", "nowhere"),
     "proj.decorators.wrapped": ("automatic", 3, "fixed", False, (1800,) * 3, 5400, "explicit", "nowhere"),
 }
 FIELDS = ("retry_trigger", "max_retries", "backoff", "jitter", "delays_seconds", "window_seconds")
@@ -83,8 +84,8 @@ def test_provenance_points_at_the_written_value(celery_fixture: dict[str, Effect
 def test_undecided_values_are_quoted(celery_fixture: dict[str, EffectivePolicy]) -> None:
     (eta,) = celery_fixture["proj.bound.eta_retry"].undecided
     assert (eta.field, eta.expression) == ("eta", "when")
-    (countdown,) = celery_fixture["proj.bound.random_countdown"].undecided
-    assert countdown.expression == "random.randint(10, 60)"
+    # A random draw has a known upper bound, which is what delays report.
+    assert celery_fixture["proj.bound.random_countdown"].undecided == ()
 
 
 def test_broad_trigger_is_located(celery_fixture: dict[str, EffectivePolicy]) -> None:
