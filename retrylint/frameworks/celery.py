@@ -607,6 +607,7 @@ class _TaskBuilder:
                 bases = [base.expr]
                 base_module = base.module
         chain, blind = analysis.class_chain(bases, base_module, "inherited")
+        self._own_chain = len(chain)
         for where in analysis.task_cls_for(app):
             more, more_blind = analysis.class_chain([where.expr], where.module, "inherited")
             chain.extend(more)
@@ -724,6 +725,17 @@ class _TaskBuilder:
             expr, module = self.evaluator.deref(value, module)
             where = _Where(value, module)
         return where
+
+    def _chain_options(self) -> dict[str, Option]:
+        """Retry options set by the task's own base classes (`base=`), nearest first."""
+        found: dict[str, Option] = {}
+        for cls, _, _ in reversed(self.chain[: self._own_chain]):
+            for attr in cls.attributes:
+                if attr.target in RETRY_OPTIONS:
+                    option = self._chain_option(attr.target)
+                    if option is not None:
+                        found[attr.target] = option
+        return found
 
     def _chain_option(self, name: str) -> Option | None:
         for cls, module, source in self.chain:
@@ -877,7 +889,7 @@ class _TaskBuilder:
                 Provenance(kwargs.source, kwargs.location, _NO_JITTER),
             )
         fn, prov = self.constant_delay("default_retry_delay")
-        no_jitter = Provenance(prov.source, prov.location, _NO_JITTER)
+        no_jitter = Provenance(backoff.source, backoff.location, _NO_JITTER)
         return RetryPath("automatic", count, count_prov, fn, prov, False, no_jitter)
 
     def _backoff_path(self, count: Count, count_prov: Provenance, backoff: Option) -> RetryPath:
@@ -912,6 +924,12 @@ class _TaskBuilder:
         """`<task>.retry(...)` calls reachable from the task body, with the name of the task."""
         out: list[tuple[ir.Call, ir.Function, ir.ModuleSummary, str]] = []
         bodies: list[tuple[ir.Function, str]] = []
+        # Methods of the task's classes run with `self` bound to the task (`before_start`,
+        # helpers called from `run`), so a `self.retry()` in any of them retries this task.
+        for cls, module, _ in self.chain:
+            for method in cls.methods:
+                if method.params:
+                    out.extend(self._retry_calls_in(method, module, method.params[0], 0))
         if isinstance(self.definition, ir.Class):
             bodies = [(m, m.params[0]) for m in self.definition.methods if m.params]
         else:
@@ -1055,10 +1073,12 @@ class _TaskBuilder:
             fields = never_retries(
                 Provenance("default", None, "no autoretry_for and no retry call")
             )
+            # Options written on the task or on its own base classes; annotations and
+            # task_cls apply to every task and are not this task's configuration.
+            written = {**self._chain_options(), **self.own, **self.decorator_opts}
             inert = tuple(
                 (opt_name, opt.location)
-                for layer in (self.decorator_opts, self.own)
-                for opt_name, opt in sorted(layer.items())
+                for opt_name, opt in sorted(written.items())
                 if opt_name in RETRY_OPTIONS
                 and opt_name != "autoretry_for"
                 and opt.location is not None

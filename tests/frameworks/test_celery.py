@@ -33,6 +33,8 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
     "proj.bound.random_countdown": ("manual", 3, "fixed", True, (60, 60, 60), 180, "default", "nowhere"),
     "proj.bound.via_helper": ("manual", 3, "fixed", False, (10, 10, 10), 30, "default", "nowhere"),
     "proj.classes.Inheriting": ("automatic", 5, "fixed", False, (60,) * 5, 300, "inherited", "on_failure at proj/bases.py:12"),
+    "proj.classes.guarded": ("manual", 3, "fixed", False, (15, 15, 15), 45, "default", "nowhere"),
+    "proj.classes.inert_base": ("none", 0, None, None, (), 0, "default", "nowhere"),
     "proj.classes.ViaAppTask": ("manual", 2, "fixed", False, (60, 60), 120, "explicit", "nowhere"),
     "proj.classes.base_overridden": ("automatic", 1, "fixed", False, (60,), 60, "explicit", "on_failure at proj/bases.py:12"),
     "proj.classes.with_base": ("automatic", 5, "exponential", True, (4, 8, 16, 32, 60), 120, "inherited", "on_failure at proj/bases.py:12"),
@@ -97,6 +99,9 @@ def test_broad_trigger_is_located(celery_fixture: dict[str, EffectivePolicy]) ->
 def test_inert_options_are_listed(celery_fixture: dict[str, EffectivePolicy]) -> None:
     row = celery_fixture["proj.decorators.options_without_trigger"]
     assert [name for name, _ in row.inert_options] == ["max_retries", "retry_backoff"]
+    # Options of the task's own base class count too, located where the base writes them.
+    ((name, location),) = celery_fixture["proj.classes.inert_base"].inert_options
+    assert (name, location.path) == ("max_retries", "proj/bases.py")
 
 
 def _one(tmp_path: Path, files: dict[str, str]) -> dict[str, EffectivePolicy]:
