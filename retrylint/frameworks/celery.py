@@ -1003,13 +1003,32 @@ class _TaskBuilder:
     def _manual_path(
         self, call: ir.Call, fn: ir.Function, module: ir.ModuleSummary, receiver: str
     ) -> RetryPath:
-        local = {b.target: b.value for b in fn.locals}
+        local: dict[str, ir.Expr | Value] = {b.target: b.value for b in fn.locals}
+        # Task options read through the task (`self.retry_backoff * 2 ** ...`, `**self.
+        # retry_kwargs`) hold the values the task was configured with.
+        for name in RETRY_OPTIONS:
+            local[f"{receiver}.{name}"] = self.option(name).value
         retry_vars = frozenset({f"{receiver}.request.retries"})
+        splatted: dict[object, Value] = {}
+        for splat in call.splats:
+            spread = self.evaluator.eval(splat, module, local, retry_vars)
+            if isinstance(spread, Known) and isinstance(spread.value, dict):
+                splatted.update(spread.value)
 
         def option(name: str) -> Option | None:
             expr = call.kwarg(name)
             if expr is None:
-                return None
+                if name not in splatted:
+                    return None
+                value = splatted[name]
+                return Option(
+                    name,
+                    value,
+                    None,
+                    location_of(module, call.span),
+                    source_of(value, "explicit"),
+                    module=module,
+                )
             value = self.evaluator.eval(expr, module, local, retry_vars)
             loc = location_of(module, expr.span)
             return Option(name, value, expr, loc, source_of(value, "explicit"), module=module)
@@ -1032,9 +1051,7 @@ class _TaskBuilder:
             delay, prov = self.constant_delay("default_retry_delay")
             no_jitter = Provenance(prov.source, prov.location, "no jitter on default_retry_delay")
             return RetryPath("manual", count, count_prov, delay, prov, False, no_jitter)
-        assert countdown.expr is not None
-        expr = local.get(countdown.expr.text, countdown.expr)
-        jitter = mentions_random(expr)
+        jitter = countdown.expr is not None and _draws_random(countdown.expr, local, 0)
         jitter_prov = Provenance("explicit", countdown.location, "countdown written in code")
         value = countdown.value
         if isinstance(value, Formula):
@@ -1144,6 +1161,23 @@ _HINTS: tuple[tuple[str, str], ...] = (
 
 def _constant(value: float) -> DelayFn:
     return lambda _r: value
+
+
+def _draws_random(expr: ir.Expr, local: dict[str, ir.Expr | Value], depth: int) -> bool:
+    """Whether a countdown, or a local it is computed from, draws a random number."""
+    if mentions_random(expr):
+        return True
+    if depth > 8:
+        return False
+    for name in set(ir.ref_heads(expr)):
+        bound = local.get(name)
+        if (
+            isinstance(bound, ir.Ref | ir.Call | ir.BinOp | ir.Unary | ir.Subscript)
+            and bound is not expr
+            and _draws_random(bound, local, depth + 1)
+        ):
+            return True
+    return False
 
 
 def _rank(count: Count) -> float:

@@ -113,7 +113,7 @@ class Evaluator:
         self,
         expr: ir.Expr,
         summary: ir.ModuleSummary,
-        local: Mapping[str, ir.Expr] | None = None,
+        local: Mapping[str, ir.Expr | Value] | None = None,
         retry_vars: frozenset[str] = frozenset(),
         _depth: int = 0,
     ) -> Value:
@@ -157,7 +157,7 @@ class Evaluator:
         self,
         expr: ir.Ref,
         summary: ir.ModuleSummary,
-        local: Mapping[str, ir.Expr] | None,
+        local: Mapping[str, ir.Expr | Value] | None,
         retry_vars: frozenset[str],
         depth: int,
         unknown: Unknown,
@@ -165,10 +165,13 @@ class Evaluator:
         if expr.dotted in retry_vars:
             return Formula(float)
         head = expr.dotted.partition(".")[0]
-        if local is not None and head in local:
-            if head != expr.dotted:
-                return unknown
-            return self.eval(local[head], summary, local, retry_vars, depth + 1)
+        if local is not None and (expr.dotted in local or head in local):
+            bound = local.get(expr.dotted)
+            if bound is None:
+                return unknown  # an attribute of a local object
+            if isinstance(bound, Known | Sym | Unknown | Formula):
+                return bound  # a value the caller already knows (a task option)
+            return self.eval(bound, summary, local, retry_vars, depth + 1)
         found = self.project.resolve(summary, expr.dotted)
         if found is None or found.kind == "ambiguous":
             return unknown

@@ -304,7 +304,7 @@ class _BodyCollector(cst.CSTVisitor):
         (`app.conf.task_annotations = ...` inside an app factory)."""
         used: set[str] = set()
         for expr in (*self.calls, *self.returns):
-            used.update(_ref_heads(expr))
+            used.update(ir.ref_heads(expr))
         kept: dict[int, ir.Binding] = {}
         # Follow chains: `timeout = 10 * base` needs `base = task.request.retries` too.
         changed = True
@@ -317,37 +317,9 @@ class _BodyCollector(cst.CSTVisitor):
                 self.conv.seek(0)
                 value = self.conv.expr(node.value)
                 kept[index] = ir.Binding(target, value, value.span)
-                used.update(_ref_heads(value))
+                used.update(ir.ref_heads(value))
                 changed = True
         return tuple(kept[i] for i in sorted(kept))
-
-
-def _ref_heads(expr: ir.Expr) -> Iterable[str]:
-    """First segments of every name an expression refers to."""
-    if isinstance(expr, ir.Ref):
-        yield expr.dotted.partition(".")[0]
-    elif isinstance(expr, ir.Call):
-        yield from _ref_heads(expr.func)
-        for arg in expr.args:
-            yield from _ref_heads(arg)
-        for kw in expr.kwargs:
-            yield from _ref_heads(kw.value)
-    elif isinstance(expr, ir.Seq):
-        for item in expr.items:
-            yield from _ref_heads(item)
-    elif isinstance(expr, ir.DictExpr):
-        for key, value in expr.items:
-            if key is not None:
-                yield from _ref_heads(key)
-            yield from _ref_heads(value)
-    elif isinstance(expr, ir.BinOp):
-        yield from _ref_heads(expr.left)
-        yield from _ref_heads(expr.right)
-    elif isinstance(expr, ir.Unary | ir.Starred):
-        yield from _ref_heads(expr.operand if isinstance(expr, ir.Unary) else expr.value)
-    elif isinstance(expr, ir.Subscript):
-        yield from _ref_heads(expr.value)
-        yield from _ref_heads(expr.index)
 
 
 @dataclass

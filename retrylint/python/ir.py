@@ -10,6 +10,7 @@ is ever parsed twice and no metadata provider walks a whole tree.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
@@ -146,6 +147,34 @@ class Opaque:
 
 
 Expr: TypeAlias = Const | Ref | Call | Seq | DictExpr | BinOp | Unary | Subscript | Starred | Opaque
+
+
+def ref_heads(expr: Expr) -> Iterator[str]:
+    """First segments of every name an expression refers to."""
+    if isinstance(expr, Ref):
+        yield expr.dotted.partition(".")[0]
+    elif isinstance(expr, Call):
+        yield from ref_heads(expr.func)
+        for arg in expr.args:
+            yield from ref_heads(arg)
+        for kw in expr.kwargs:
+            yield from ref_heads(kw.value)
+    elif isinstance(expr, Seq):
+        for item in expr.items:
+            yield from ref_heads(item)
+    elif isinstance(expr, DictExpr):
+        for key, value in expr.items:
+            if key is not None:
+                yield from ref_heads(key)
+            yield from ref_heads(value)
+    elif isinstance(expr, BinOp):
+        yield from ref_heads(expr.left)
+        yield from ref_heads(expr.right)
+    elif isinstance(expr, Unary | Starred):
+        yield from ref_heads(expr.operand if isinstance(expr, Unary) else expr.value)
+    elif isinstance(expr, Subscript):
+        yield from ref_heads(expr.value)
+        yield from ref_heads(expr.index)
 
 
 @dataclass(frozen=True, slots=True)

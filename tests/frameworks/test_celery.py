@@ -30,6 +30,8 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
     "proj.bound.manual_none_falls_back": ("manual", 2, "fixed", False, (1, 1), 2, "explicit", "nowhere"),
     "proj.bound.manual_override": ("manual", 8, "fixed", False, (1,) * 8, 8, "explicit", "nowhere"),
     "proj.bound.manual_unbounded": ("manual", "unbounded", "fixed", False, None, "unbounded", "explicit", "nowhere"),
+    "proj.bound.options_through_self": ("manual", 5, "exponential", False, (30, 60, 120, 240, 480), 930, "explicit", "nowhere"),
+    "proj.bound.jitter_via_local": ("manual", 2, "fixed", True, (15, 15), 30, "explicit", "nowhere"),
     "proj.bound.random_countdown": ("manual", 3, "fixed", True, (60, 60, 60), 180, "default", "nowhere"),
     "proj.bound.via_helper": ("manual", 3, "fixed", False, (10, 10, 10), 30, "default", "nowhere"),
     "proj.classes.Inheriting": ("automatic", 5, "fixed", False, (60,) * 5, 300, "inherited", "on_failure at proj/bases.py:12"),
