@@ -26,6 +26,7 @@ from retrylint.model import (
     EffectivePolicy,
     Finding,
     Location,
+    Observation,
     Severity,
 )
 from retrylint.python import ir
@@ -175,13 +176,18 @@ def run(
     project = _project(summaries, root, policy, interesting)
     evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
     rows: list[EffectivePolicy] = []
+    observations: list[Observation] = []
     for adapter in adapters:
         if policy.enabled_frameworks is None and not any(
             module_imports(s, adapter.packages) for s in project.loaded()
         ):
             continue
         ctx = _context(adapter, project, evaluator, tuple(summaries), policy, django)
-        rows.extend(adapter.analyze(ctx))
+        for item in adapter.analyze(ctx):
+            if isinstance(item, EffectivePolicy):
+                rows.append(item)
+            else:
+                observations.append(item)
     rows.sort(key=lambda r: (r.name or "", r.framework, r.location.path, r.location.line))
     assignments = tuple(policy.assign(r.name) for r in rows)
 
@@ -191,6 +197,7 @@ def run(
         policy=policy,
         whole_inventory=whole,
         all_names=frozenset(r.name for r in rows if r.name),
+        observations=observations,
     )
     raw: list[Finding] = list(problems)
     for code in sorted(selection.severities):

@@ -127,6 +127,25 @@ class EffectivePolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class Observation:
+    """A framework trap an adapter saw, for the always-on rule named by `kind` to report.
+
+    Some problems are not about the numbers of a policy but about a mechanism (a message
+    requeued outside the retry counter, a publish retry that never stops). The adapter knows the
+    framework and writes the sentence; the rule decides code, severity and suppression.
+    """
+
+    kind: str  # the reporting rule's name, e.g. "requeue-loop"
+    location: Location
+    message: str
+    fix: str | None
+    framework: str
+    task: str | None = None
+    site: Site | None = None
+    anchor_lines: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Category:
     """A named set of bounds from the policy file; a bound left out is not enforced."""
 

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from retrylint.config.policy import FrameworkSettings
-from retrylint.model import EffectivePolicy, Location, Provenance, Source, Undecided
+from retrylint.model import (
+    EffectivePolicy,
+    Location,
+    Observation,
+    Provenance,
+    Source,
+    Undecided,
+)
 from retrylint.python import ir
 from retrylint.python.evaluate import Evaluator, Formula, Known, Sym, Unknown, Value, location_of
 from retrylint.python.project import Project
@@ -45,7 +52,7 @@ class PythonAdapter(Protocol):
     # skipped when files are summarized).
     interest: ir.Interest
 
-    def analyze(self, ctx: AdapterContext) -> Iterable[EffectivePolicy]: ...
+    def analyze(self, ctx: AdapterContext) -> Iterable[EffectivePolicy | Observation]: ...
 
     def project_markers(self, ctx: AdapterContext) -> frozenset[str]:
         """Names defined in the parsed modules that make another file a candidate too.

@@ -46,6 +46,7 @@ from retrylint.model import (
     Count,
     EffectivePolicy,
     Location,
+    Observation,
     Provenance,
     Source,
     TriggerSite,
@@ -69,6 +70,8 @@ KEY = "celery"
 # Celery's own defaults (celery/app/task.py Task class attributes, app/autoretry.py getattr
 # defaults).
 DEFAULTS: dict[str, object] = {
+    "acks_late": False,  # Task.acks_late (task_acks_late fills it from config)
+    "reject_on_worker_lost": None,  # Task.reject_on_worker_lost
     "max_retries": 3,  # Task.max_retries
     "default_retry_delay": 180,  # Task.default_retry_delay, seconds
     "autoretry_for": (),
@@ -99,6 +102,8 @@ _CURRENT_APP = frozenset({"celery.current_app", "celery._state.current_app"})
 _CURRENT_TASK = frozenset({"celery.current_task", "celery._state.current_task"})
 _PARTIAL = frozenset({"functools.partial"})
 _ANNOTATION_KEYS = ("task_annotations", "CELERY_ANNOTATIONS")
+# Task attributes besides the retry options that change how failures come back.
+_OTHER_OPTIONS = frozenset({"name", "bind", "abstract", "acks_late", "reject_on_worker_lost"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,21 +171,11 @@ class CeleryAdapter:
             }
         ),
         attributes=RETRY_OPTIONS
-        | frozenset(
-            {
-                "name",
-                "bind",
-                "abstract",
-                "acks_late",
-                "reject_on_worker_lost",
-                "acks_on_failure_or_timeout",
-                *_ANNOTATION_KEYS,
-                "CELERY_TASK_ANNOTATIONS",
-            }
-        ),
+        | _OTHER_OPTIONS
+        | frozenset({*_ANNOTATION_KEYS, "CELERY_TASK_ANNOTATIONS"}),
     )
 
-    def analyze(self, ctx: AdapterContext) -> Iterable[EffectivePolicy]:
+    def analyze(self, ctx: AdapterContext) -> Iterable[EffectivePolicy | Observation]:
         return _Analysis(ctx).rows()
 
     def project_markers(self, ctx: AdapterContext) -> frozenset[str]:
@@ -497,7 +492,7 @@ class _Analysis:
 
     # -- rows ----------------------------------------------------------------------------
 
-    def rows(self) -> Iterator[EffectivePolicy]:
+    def rows(self) -> Iterator[EffectivePolicy | Observation]:
         found: list[tuple[ir.ModuleSummary, ir.Function | ir.Class, _Decorator | None]] = []
         for summary in self.ctx.scanned:
             for fn in summary.functions:
@@ -514,8 +509,54 @@ class _Analysis:
                 ):
                     found.append((summary, cls, None))
         self.collect_app_config()
+        tasks: dict[str, str | None] = {}
         for summary, definition, info in found:
-            yield _TaskBuilder(self, summary, definition, info).build()
+            builder = _TaskBuilder(self, summary, definition, info)
+            row = builder.build()
+            tasks[f"{summary.module}.{definition.qualname}"] = row.name
+            yield row
+            yield from builder.observations(row)
+        yield from self.publish_observations(tasks)
+
+    def publish_observations(self, tasks: dict[str, str | None]) -> Iterator[Observation]:
+        """RL107: `apply_async(retry_policy={'max_retries': None})` and the like (§1.1)."""
+        for summary in self.ctx.scanned:
+            calls = [*summary.calls, *(c for fn in summary.functions for c in fn.calls)]
+            for call in calls:
+                if not isinstance(call.func, ir.Ref) or call.func.dotted.rpartition(".")[2] not in (
+                    "apply_async",
+                    "send_task",
+                    "signature",
+                    "s",
+                    "si",
+                    "set",
+                ):
+                    continue
+                policy = call.kwarg("retry_policy")
+                if policy is None:
+                    continue
+                value = self.evaluator.eval(policy, summary)
+                if not (isinstance(value, Known) and isinstance(value.value, dict)):
+                    continue
+                limit = value.value.get("max_retries")
+                if not (isinstance(limit, Known) and limit.value is None):
+                    continue
+                receiver = call.func.dotted.rpartition(".")[0]
+                target = self.project.resolve(summary, receiver) if receiver else None
+                task = tasks.get(target.qualified) if target is not None else None
+                subject = f"`{task}`" if task else f"`{receiver}`"
+                yield Observation(
+                    kind="unbounded-publish-retry",
+                    location=location_of(summary, policy.span),
+                    message=f"{subject} is published with retry_policy max_retries=None: while "
+                    "the broker is unreachable the caller blocks and retries the publish "
+                    "forever (Celery's default policy stops after 3 attempts)",
+                    fix="Set retry_policy['max_retries'] to a number, or drop it to use "
+                    "Celery's default of 3.",
+                    framework=KEY,
+                    task=task,
+                    site="enqueue",
+                )
 
     def annotations_for(self, app: str | None) -> list[_Where]:
         if app is not None and app in self.apps and self.apps[app].annotations:
@@ -651,7 +692,7 @@ class _TaskBuilder:
     ) -> dict[str, Option]:
         out: dict[str, Option] = {}
         for attr in cls.attributes:
-            if attr.target in RETRY_OPTIONS or attr.target in ("name", "bind"):
+            if attr.target in RETRY_OPTIONS or attr.target in _OTHER_OPTIONS:
                 value = self.evaluator.eval(attr.value, module)
                 loc = location_of(module, attr.value.span)
                 out[attr.target] = Option(
@@ -1127,6 +1168,88 @@ class _TaskBuilder:
             hints=_HINTS,
         )
 
+    def observations(self, row: EffectivePolicy) -> Iterator[Observation]:
+        """Requeue loops (RL106): ways a message comes back that no retry counter sees."""
+        subject = f"`{row.name}`" if row.name else "this task"
+
+        def requeue(location: Location, message: str, fix: str) -> Observation:
+            return Observation(
+                "requeue-loop",
+                location,
+                f"{subject} {message}",
+                fix,
+                KEY,
+                row.name,
+                "definition",
+                row.suppression_lines,
+            )
+
+        bodies = self._bodies()
+        for fn, module, _ in bodies:
+            for raised in fn.raises:
+                if not isinstance(raised.exc, ir.Call) or not isinstance(raised.exc.func, ir.Ref):
+                    continue
+                target = self.a.project.resolve(module, raised.exc.func.dotted)
+                flag = raised.exc.kwarg("requeue")
+                if target is None or target.qualified not in _REJECT or flag is None:
+                    continue
+                value = self.evaluator.eval(flag, module)
+                if isinstance(value, Known) and value.value is True:
+                    yield requeue(
+                        location_of(module, raised.span),
+                        "raises Reject(requeue=True): the message goes back to the queue "
+                        "without counting as a retry, so a message that always fails loops "
+                        "forever",
+                        "Reject with requeue=False (to dead-letter it), or call self.retry() "
+                        "with a bounded max_retries.",
+                    )
+        acks_late = self.option("acks_late")
+        lost = self.option("reject_on_worker_lost")
+        if _is_true(acks_late.value) and _is_true(lost.value):
+            yield requeue(
+                lost.location or row.location,
+                "sets acks_late and reject_on_worker_lost: a message whose task kills its "
+                "worker (out of memory, segfault) is redelivered forever, and no retry counter "
+                "sees it",
+                "Drop reject_on_worker_lost, or make the task safe to lose.",
+            )
+        names = {self.definition.name}
+        if isinstance(self.definition, ir.Function) and self.definition.params:
+            bound = self.decorator_opts.get("bind")
+            if bound is not None and _is_true(bound.value):
+                names.add(self.definition.params[0])
+        for fn, module, receiver_names in bodies:
+            for call in fn.calls:
+                if not isinstance(call.func, ir.Ref):
+                    continue
+                receiver, _, method = call.func.dotted.rpartition(".")
+                if method in ("delay", "apply_async") and receiver in (names | receiver_names):
+                    if call.kwarg("retries") is not None and not isinstance(
+                        call.kwarg("retries"), ir.Const
+                    ):
+                        continue  # the counter is carried over: `retries=self.request.retries + 1`
+                    yield requeue(
+                        location_of(module, call.span),
+                        f"enqueues itself ({call.func.text}): the new message starts with "
+                        "retries=0, so no max_retries bounds the loop",
+                        "Use self.retry(...) so the retry counter applies, or stop the chain "
+                        "explicitly.",
+                    )
+
+    def _bodies(self) -> list[tuple[ir.Function, ir.ModuleSummary, set[str]]]:
+        """Code that runs as this task, with the names the task goes by inside it."""
+        out: list[tuple[ir.Function, ir.ModuleSummary, set[str]]] = []
+        if isinstance(self.definition, ir.Function):
+            out.append((self.definition, self.summary, set()))
+        else:
+            out.extend(
+                (m, self.summary, {m.params[0]} if m.params else set())
+                for m in self.definition.methods
+            )
+        for cls, module, _ in self.chain[: self._own_chain]:
+            out.extend((m, module, {m.params[0]} if m.params else set()) for m in cls.methods)
+        return out
+
     def final_failure(self) -> str:
         classes: list[tuple[ir.Class, ir.ModuleSummary]] = []
         if isinstance(self.definition, ir.Class):
@@ -1140,6 +1263,13 @@ class _TaskBuilder:
 
 
 _NO_JITTER = "Celery adds jitter only with retry_backoff"
+_REJECT = frozenset({"celery.exceptions.Reject"})
+
+
+def _is_true(value: Value) -> bool:
+    return isinstance(value, Known) and value.value is True
+
+
 # Framework-aware advice the neutral rules quote (CONTRACTS §6: RL201/RL202 say what to do).
 _HINTS: tuple[tuple[str, str], ...] = (
     ("max_retries", "Set max_retries to a finite number on the task (None means forever)."),

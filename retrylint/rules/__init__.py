@@ -15,6 +15,8 @@ from retrylint.rules.rl101_unbounded_retries import UnboundedRetries
 from retrylint.rules.rl102_retry_limit_out_of_policy import RetryLimitOutOfPolicy
 from retrylint.rules.rl103_implicit_retry_default import ImplicitRetryDefault
 from retrylint.rules.rl104_retry_config_never_triggered import RetryConfigNeverTriggered
+from retrylint.rules.rl106_requeue_loop import RequeueLoop
+from retrylint.rules.rl107_unbounded_publish_retry import UnboundedPublishRetry
 from retrylint.rules.rl201_missing_backoff import MissingBackoff
 from retrylint.rules.rl202_missing_jitter import MissingJitter
 from retrylint.rules.rl203_retry_window_exceeds_policy import RetryWindowExceedsPolicy
@@ -44,6 +46,8 @@ RULES: dict[str, Rule] = _registry(
     RetryLimitOutOfPolicy(),
     ImplicitRetryDefault(),
     RetryConfigNeverTriggered(),
+    RequeueLoop(),
+    UnboundedPublishRetry(),
     MissingBackoff(),
     MissingJitter(),
     RetryWindowExceedsPolicy(),

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 from retrylint.config.policy import Policy
-from retrylint.model import Assignment, EffectivePolicy, Finding, Location, Severity
+from retrylint.model import (
+    Assignment,
+    EffectivePolicy,
+    Finding,
+    Location,
+    Observation,
+    Severity,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +40,7 @@ class RuleContext:
     whole_inventory: bool
     # Every task name found in the project, in or out of scope, for whole-inventory rules.
     all_names: frozenset[str]
+    observations: Sequence[Observation] = ()
 
 
 class Rule(Protocol):
@@ -95,3 +103,21 @@ def format_seconds(seconds: float) -> str:
         if amount:
             parts.append(f"{amount}{unit}")
     return " ".join(parts)
+
+
+def observed(meta: RuleMeta, ctx: RuleContext) -> Iterator[Finding]:
+    """Findings for the observations addressed to a rule (its `name` is their `kind`)."""
+    for obs in ctx.observations:
+        if obs.kind == meta.name:
+            yield Finding(
+                rule=meta.code,
+                name=meta.name,
+                severity=meta.severity,
+                location=obs.location,
+                message=obs.message,
+                fix=obs.fix,
+                task=obs.task,
+                framework=obs.framework,
+                site=obs.site,
+                anchor_lines=obs.anchor_lines,
+            )

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from retrylint.model import EffectivePolicy
-from tests.conftest import analyze, rows_by_name, write_project
+from tests.conftest import FIXTURES, analyze, rows_by_name, write_project
 
 # name → (trigger, max_retries, backoff, jitter, delays, window, max_retries source, final failure)
 EXPECTED: dict[str, tuple[Any, ...]] = {
@@ -40,6 +40,10 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
     "proj.classes.ViaAppTask": ("manual", 2, "fixed", False, (60, 60), 120, "explicit", "nowhere"),
     "proj.classes.base_overridden": ("automatic", 1, "fixed", False, (60,), 60, "explicit", "on_failure at proj/bases.py:12"),
     "proj.classes.with_base": ("automatic", 5, "exponential", True, (4, 8, 16, 32, 60), 120, "inherited", "on_failure at proj/bases.py:12"),
+    "proj.loops.rejecting": ("none", 0, None, None, (), 0, "default", "nowhere"),
+    "proj.loops.redelivered": ("none", 0, None, None, (), 0, "default", "nowhere"),
+    "proj.loops.poll": ("none", 0, None, None, (), 0, "default", "nowhere"),
+    "proj.loops.publish_forever": ("none", 0, None, None, (), 0, "default", "nowhere"),
     "proj.decorators.aliased": ("automatic", 6, "fixed", False, (180,) * 6, 1080, "explicit", "nowhere"),
     "proj.decorators.autoretry_default_count": ("automatic", 3, "fixed", False, (180,) * 3, 540, "default", "nowhere"),
     "proj.decorators.bare": ("none", 0, None, None, (), 0, "default", "nowhere"),
@@ -243,3 +247,18 @@ def test_name_computed_at_run_time_is_null_with_expression(tmp_path: Path) -> No
     )
     (row,) = report.rows
     assert row.name is None and row.name_expression == 'f"{PREFIX}.t"'
+
+
+def test_requeue_loops_and_publish_retry_are_observed() -> None:
+    report = analyze(FIXTURES / "celery")
+    found = {
+        (f.rule, f.task, f.location.line)
+        for f in report.findings
+        if f.rule in ("RL106", "RL107") and f.location.path == "proj/loops.py"
+    }
+    assert found == {
+        ("RL106", "proj.loops.rejecting", 9),
+        ("RL106", "proj.loops.redelivered", 12),
+        ("RL106", "proj.loops.poll", 20),
+        ("RL107", "proj.loops.poll", 26),
+    }
