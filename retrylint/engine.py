@@ -11,7 +11,7 @@ import functools
 import operator
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,6 +38,7 @@ from retrylint.rules.base import RuleContext
 from retrylint.rules.rl000_unparsable_file import UnparsableFile
 from retrylint.scan.files import SourceFile, discover, module_name, relative
 from retrylint.scan.python_parse import ParseProblem, parse_python
+from retrylint.scan.versions import detect as detect_versions
 
 _SEVERITIES: dict[str, Severity] = {"error": "error", "warning": "warning", "note": "note"}
 # Parsing rounds: framework names, then aliases defined in parsed files, then aliases of those.
@@ -140,11 +141,13 @@ def _context(
     scanned: tuple[ir.ModuleSummary, ...],
     policy: Policy,
     django: str | None,
+    versions: Mapping[str, str] | None = None,
 ) -> AdapterContext:
     settings = policy.frameworks.get(adapter.key, FrameworkSettings())
     if settings.settings_module is None and django:
         settings = replace(settings, settings_module=django)
-    return AdapterContext(project, evaluator, scanned, settings, settings.version)
+    version = settings.version or (versions or {}).get(adapter.key)
+    return AdapterContext(project, evaluator, scanned, settings, version)
 
 
 def run(
@@ -175,6 +178,7 @@ def run(
     django = _django_settings(policy, summaries)
     project = _project(summaries, root, policy, interesting)
     evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
+    versions = detect_versions(root)
     rows: list[EffectivePolicy] = []
     observations: list[Observation] = []
     for adapter in adapters:
@@ -182,7 +186,7 @@ def run(
             module_imports(s, adapter.packages) for s in project.loaded()
         ):
             continue
-        ctx = _context(adapter, project, evaluator, tuple(summaries), policy, django)
+        ctx = _context(adapter, project, evaluator, tuple(summaries), policy, django, versions)
         for item in adapter.analyze(ctx):
             if isinstance(item, EffectivePolicy):
                 rows.append(item)

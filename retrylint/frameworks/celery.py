@@ -66,12 +66,15 @@ from retrylint.python.project import Resolved
 from retrylint.resolve.schedule import DelayFn, RetryPath, combine, never_retries
 
 KEY = "celery"
+# The version the facts below were read from (reference §0), assumed when none is detected.
+REFERENCE_VERSION = "5.7.0"
 
 # Celery's own defaults (celery/app/task.py Task class attributes, app/autoretry.py getattr
 # defaults).
 DEFAULTS: dict[str, object] = {
     "acks_late": False,  # Task.acks_late (task_acks_late fills it from config)
     "reject_on_worker_lost": None,  # Task.reject_on_worker_lost
+    "acks_on_failure_or_timeout": True,  # Task.acks_on_failure_or_timeout
     "max_retries": 3,  # Task.max_retries
     "default_retry_delay": 180,  # Task.default_retry_delay, seconds
     "autoretry_for": (),
@@ -103,7 +106,9 @@ _CURRENT_TASK = frozenset({"celery.current_task", "celery._state.current_task"})
 _PARTIAL = frozenset({"functools.partial"})
 _ANNOTATION_KEYS = ("task_annotations", "CELERY_ANNOTATIONS")
 # Task attributes besides the retry options that change how failures come back.
-_OTHER_OPTIONS = frozenset({"name", "bind", "abstract", "acks_late", "reject_on_worker_lost"})
+_OTHER_OPTIONS = frozenset(
+    {"name", "bind", "abstract", "acks_late", "reject_on_worker_lost", "acks_on_failure_or_timeout"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +155,7 @@ class CeleryAdapter:
     # Aliases and project base classes defined elsewhere come from `project_markers`.
     markers = re.compile(
         rb"\.task\b|shared_task|Task\b|Celery\b|task_annotations|TASK_ANNOTATIONS|"
-        rb"CELERY_ANNOTATIONS|config_from_object"
+        rb"CELERY_ANNOTATIONS|config_from_object|task_failure"
     )
     interest = ir.Interest(
         calls=frozenset(
@@ -203,6 +208,7 @@ class _Analysis:
         self.apps: dict[str, _App] = {}
         self._app_cache: dict[tuple[str, str], str | None] = {}
         self._task_class_cache: dict[str, bool] = {}
+        self._failure_handlers: list[tuple[Location, str | None]] | None = None
 
     # -- recognising apps ----------------------------------------------------------------
 
@@ -557,6 +563,36 @@ class _Analysis:
                     task=task,
                     site="enqueue",
                 )
+
+    def failure_handlers(self) -> list[tuple[Location, str | None]]:
+        """Handlers connected to `task_failure`, with the task they are limited to (if any)."""
+        if self._failure_handlers is not None:
+            return self._failure_handlers
+        found: list[tuple[Location, str | None]] = []
+        for summary in self.project.loaded():
+            connects: list[tuple[ir.Expr, ir.Span]] = [
+                (dec, fn.span) for fn in summary.functions for dec in fn.decorators
+            ]
+            connects.extend((call, call.span) for call in summary.calls)
+            for expr, span in connects:
+                func = expr.func if isinstance(expr, ir.Call) else expr
+                if not isinstance(func, ir.Ref) or not func.dotted.endswith(".connect"):
+                    continue
+                signal = self.project.resolve(summary, func.dotted.rpartition(".")[0])
+                if signal is None or signal.qualified not in _FAILURE_SIGNALS:
+                    continue
+                sender = expr.kwarg("sender") if isinstance(expr, ir.Call) else None
+                target = (
+                    self.project.resolve(summary, sender.dotted)
+                    if isinstance(sender, ir.Ref)
+                    else None
+                )
+                limited = target.qualified if target is not None else None
+                if sender is not None and limited is None:
+                    continue  # limited to a sender retrylint cannot name
+                found.append((location_of(summary, span), limited))
+        self._failure_handlers = sorted(found, key=lambda item: (item[0], item[1] or ""))
+        return self._failure_handlers
 
     def annotations_for(self, app: str | None) -> list[_Where]:
         if app is not None and app in self.apps and self.apps[app].annotations:
@@ -1163,7 +1199,7 @@ class _TaskBuilder:
             undecided=self.log.items(),
             broad_triggers=tuple(self.broad),
             inert_options=inert,
-            framework_version=self.a.ctx.version,
+            framework_version=self.a.ctx.version or REFERENCE_VERSION,
             suppression_lines=anchors,
             hints=_HINTS,
         )
@@ -1259,11 +1295,22 @@ class _TaskBuilder:
             for method in cls.methods:
                 if method.name == "on_failure":
                     return f"on_failure at {module.path}:{method.span.line}"
+        for location, sender in self.a.failure_handlers():
+            if sender is None or sender == f"{self.summary.module}.{self.definition.qualname}":
+                return f"task_failure handler at {location}"
+        if _is_true(self.option("acks_late").value):
+            acks = self.option("acks_on_failure_or_timeout")
+            if isinstance(acks.value, Known) and acks.value.value is False:
+                return (
+                    "rejected to the broker's dead-letter exchange "
+                    "(acks_on_failure_or_timeout=False)"
+                )
         return "nowhere"
 
 
 _NO_JITTER = "Celery adds jitter only with retry_backoff"
 _REJECT = frozenset({"celery.exceptions.Reject"})
+_FAILURE_SIGNALS = frozenset({"celery.signals.task_failure"})
 
 
 def _is_true(value: Value) -> bool:
@@ -1285,6 +1332,11 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "jittered unless you add random.uniform() yourself.",
     ),
     ("trigger", "it has no autoretry_for and calls no self.retry()"),
+    (
+        "dead_letter",
+        "Add on_failure to the task or a base class, or connect a task_failure handler, that "
+        "stores or reports the failed message.",
+    ),
     ("trigger_fix", "Add autoretry_for=(<transient errors>,), or remove the retry options."),
 )
 

@@ -23,6 +23,7 @@ from retrylint.rules.rl203_retry_window_exceeds_policy import RetryWindowExceeds
 from retrylint.rules.rl301_retries_on_broad_exception import RetriesOnBroadException
 from retrylint.rules.rl401_uncategorized_task import UncategorizedTask
 from retrylint.rules.rl402_unmatched_inventory_entry import UnmatchedInventoryEntry
+from retrylint.rules.rl403_missing_dead_letter import MissingDeadLetter
 
 
 def _registry(*rules: Rule) -> dict[str, Rule]:
@@ -54,4 +55,5 @@ RULES: dict[str, Rule] = _registry(
     RetriesOnBroadException(),
     UncategorizedTask(),
     UnmatchedInventoryEntry(),
+    MissingDeadLetter(),
 )
