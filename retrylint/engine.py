@@ -18,8 +18,14 @@ from pathlib import Path
 
 from retrylint import suppressions
 from retrylint.config.policy import FrameworkSettings, Policy
-from retrylint.frameworks import PYTHON_ADAPTERS
-from retrylint.frameworks.base import AdapterContext, PythonAdapter, module_imports
+from retrylint.frameworks import GO_ADAPTERS, PYTHON_ADAPTERS
+from retrylint.frameworks.base import (
+    AdapterContext,
+    FileProblem,
+    GoContext,
+    PythonAdapter,
+    module_imports,
+)
 from retrylint.model import (
     SEVERITY_RANK,
     Assignment,
@@ -192,6 +198,34 @@ def run(
                 rows.append(item)
             else:
                 observations.append(item)
+    comments = {s.path: s.suppressions for s in summaries if s.suppressions}
+    go_files = tuple(f for f in files if f.language == "go")
+    for go in GO_ADAPTERS:
+        if policy.enabled_frameworks is not None and go.key not in policy.enabled_frameworks:
+            continue
+        if policy.enabled_frameworks is None and not any(
+            _is_candidate(f.absolute, [go.markers]) is True for f in go_files
+        ):
+            continue
+        settings = policy.frameworks.get(go.key, FrameworkSettings())
+        go_ctx = GoContext(
+            root,
+            go_files,
+            functools.partial(_project_go_files, root, policy),
+            policy.assume,
+            settings,
+            settings.version,
+        )
+        for go_item in go.analyze_go(go_ctx):
+            if isinstance(go_item, EffectivePolicy):
+                rows.append(go_item)
+            elif isinstance(go_item, Observation):
+                observations.append(go_item)
+            elif isinstance(go_item, FileProblem):
+                location = Location(go_item.path, go_item.line, go_item.column)
+                problems.append(UnparsableFile().finding(location, go_item.message))
+            else:
+                comments[go_item.path] = go_item.suppressions
     rows.sort(key=lambda r: (r.name or "", r.framework, r.location.path, r.location.line))
     assignments = tuple(policy.assign(r.name) for r in rows)
 
@@ -206,7 +240,6 @@ def run(
     raw: list[Finding] = list(problems)
     for code in sorted(selection.severities):
         raw.extend(RULES[code].check(rule_ctx))
-    comments = {s.path: s.suppressions for s in summaries if s.suppressions}
     outcome = suppressions.apply(raw, comments, frozenset(RULES))
     final = [
         _with_severity(f, selection.severities[f.rule])
@@ -277,6 +310,12 @@ def _scan_python(
         pending = later
     summaries.sort(key=lambda s: s.path)
     return summaries, problems
+
+
+def _project_go_files(root: Path, policy: Policy) -> dict[str, Path]:
+    """Every `.go` file of the project, for facts that live outside PATHS."""
+    files, _ = discover([root], root, policy.exclude_spec())
+    return {f.path: f.absolute for f in files if f.language == "go"}
 
 
 def _with_severity(finding: Finding, severity: Severity) -> Finding:

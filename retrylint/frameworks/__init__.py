@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from retrylint.frameworks.base import PythonAdapter
+from retrylint.frameworks.base import GoAdapter, PythonAdapter
 from retrylint.frameworks.celery import CeleryAdapter
 
 PYTHON_ADAPTERS: tuple[PythonAdapter, ...] = (CeleryAdapter(),)
+GO_ADAPTERS: tuple[GoAdapter, ...] = ()
 
 FRAMEWORKS: tuple[str, ...] = (
     "celery",

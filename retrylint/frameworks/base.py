@@ -8,8 +8,9 @@ free and no rule learns framework words.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from retrylint.config.policy import FrameworkSettings
@@ -24,6 +25,7 @@ from retrylint.model import (
 from retrylint.python import ir
 from retrylint.python.evaluate import Evaluator, Formula, Known, Sym, Unknown, Value, location_of
 from retrylint.python.project import Project
+from retrylint.scan.files import SourceFile
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,52 @@ class AdapterContext:
     scanned: tuple[ir.ModuleSummary, ...]
     settings: FrameworkSettings = field(default_factory=FrameworkSettings)
     version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    """A file an adapter could not read or parse (RL000), located where reading stopped."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileSuppressions:
+    """The `// retrylint: ignore[...]` comments of a non-Python file an adapter parsed."""
+
+    path: str
+    suppressions: tuple[ir.Suppression, ...]
+
+
+@dataclass(frozen=True)
+class GoContext:
+    """What a Go adapter may read.
+
+    `files` are the `.go` files under PATHS (rows are reported there); `project_files` lists
+    every `.go` file of the project (root-relative POSIX path → absolute path, excludes applied),
+    for constants and handlers that live in other packages.
+    """
+
+    root: Path
+    files: tuple[SourceFile, ...]
+    project_files: Callable[[], Mapping[str, Path]]
+    assume: Mapping[str, object]
+    settings: FrameworkSettings = field(default_factory=FrameworkSettings)
+    version: str | None = None
+
+
+GoItem = EffectivePolicy | Observation | FileProblem | FileSuppressions
+
+
+class GoAdapter(Protocol):
+    key: str
+    # Bytes a `.go` file must contain to be read at all (the import path).
+    markers: re.Pattern[bytes]
+
+    def analyze_go(self, ctx: GoContext) -> Iterable[GoItem]: ...
 
 
 class PythonAdapter(Protocol):
