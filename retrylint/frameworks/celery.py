@@ -64,6 +64,7 @@ from retrylint.python.evaluate import (
 )
 from retrylint.python.project import Resolved
 from retrylint.resolve.schedule import DelayFn, RetryPath, combine, never_retries
+from retrylint.scan.versions import at_least
 
 KEY = "celery"
 # The version the facts below were read from (reference §0), assumed when none is detected.
@@ -75,6 +76,7 @@ DEFAULTS: dict[str, object] = {
     "acks_late": False,  # Task.acks_late (task_acks_late fills it from config)
     "reject_on_worker_lost": None,  # Task.reject_on_worker_lost
     "acks_on_failure_or_timeout": True,  # Task.acks_on_failure_or_timeout
+    "retry_on_worker_lost": False,  # Task.retry_on_worker_lost (5.7 only)
     "max_retries": 3,  # Task.max_retries
     "default_retry_delay": 180,  # Task.default_retry_delay, seconds
     "autoretry_for": (),
@@ -106,8 +108,11 @@ _CURRENT_TASK = frozenset({"celery.current_task", "celery._state.current_task"})
 _PARTIAL = frozenset({"functools.partial"})
 _ANNOTATION_KEYS = ("task_annotations", "CELERY_ANNOTATIONS")
 # Task attributes besides the retry options that change how failures come back.
+# Options that exist only in Celery 5.7 (reference §14): older versions ignore them.
+_CELERY_57_OPTIONS = frozenset({"retry_on_worker_lost", "acks_on_failure", "acks_on_timeout"})
 _OTHER_OPTIONS = frozenset(
     {"name", "bind", "abstract", "acks_late", "reject_on_worker_lost", "acks_on_failure_or_timeout"}
+    | _CELERY_57_OPTIONS
 )
 
 
@@ -969,6 +974,16 @@ class _TaskBuilder:
         no_jitter = Provenance(backoff.source, backoff.location, _NO_JITTER)
         return RetryPath("automatic", count, count_prov, fn, prov, False, no_jitter)
 
+    def worker_lost_path(self) -> RetryPath | None:
+        """Celery 5.7 `retry_on_worker_lost`: a lost worker is a retry that counts (§1b)."""
+        option = self.option("retry_on_worker_lost")
+        if not _is_true(option.value) or not at_least(self.a.ctx.version, (5, 7), (5, 7, 0)):
+            return None
+        count, count_prov = self.count()
+        fn, prov = self.constant_delay("default_retry_delay")
+        no_jitter = Provenance(option.source, option.location, "no jitter on default_retry_delay")
+        return RetryPath("automatic", count, count_prov, fn, prov, False, no_jitter)
+
     def _backoff_path(self, count: Count, count_prov: Provenance, backoff: Option) -> RetryPath:
         """`countdown = min(retry_backoff_max, factor * 2**r)`, jittered in [0, countdown]."""
         raw = backoff.value.value if isinstance(backoff.value, Known) else None
@@ -1157,6 +1172,9 @@ class _TaskBuilder:
         automatic = self.automatic_path()
         paths = [automatic] if isinstance(automatic, RetryPath) else []
         paths.extend(self.manual_paths())
+        lost = self.worker_lost_path()
+        if lost is not None:
+            paths.append(lost)
         undecided_trigger = (
             Provenance("undecided", automatic.location) if isinstance(automatic, Unknown) else None
         )
@@ -1239,6 +1257,7 @@ class _TaskBuilder:
                         "Reject with requeue=False (to dead-letter it), or call self.retry() "
                         "with a bounded max_retries.",
                     )
+        yield from self._ignored_options(row, subject)
         acks_late = self.option("acks_late")
         lost = self.option("reject_on_worker_lost")
         if _is_true(acks_late.value) and _is_true(lost.value):
@@ -1271,6 +1290,42 @@ class _TaskBuilder:
                         "Use self.retry(...) so the retry counter applies, or stop the chain "
                         "explicitly.",
                     )
+
+    def _ignored_options(self, row: EffectivePolicy, subject: str) -> Iterator[Observation]:
+        """RL503: options Celery accepts without effect (reference §14, §1b)."""
+
+        def ignored(option: Option, message: str, fix: str) -> Observation:
+            return Observation(
+                "ignored-retry-option",
+                option.location or row.location,
+                f"{subject} {message}",
+                fix,
+                KEY,
+                row.name,
+                "definition",
+                row.suppression_lines,
+            )
+
+        if isinstance(self.definition, ir.Class):
+            for layer in self.annotations:
+                for name, option in sorted(layer.items()):
+                    if name in AUTORETRY_OPTIONS:
+                        yield ignored(
+                            option,
+                            f"is a class-based task: Celery installs its autoretry when the "
+                            f"class is registered, before annotations apply, so the annotated "
+                            f"`{name}` does nothing",
+                            f"Set `{name}` as a class attribute of the task.",
+                        )
+        if not at_least(self.a.ctx.version, (5, 7), (5, 7, 0)):
+            written = {**self._chain_options(), **self.own, **self.decorator_opts}
+            for name in sorted(_CELERY_57_OPTIONS & written.keys()):
+                yield ignored(
+                    written[name],
+                    f"sets `{name}`, which exists only from Celery 5.7; with Celery "
+                    f"{self.a.ctx.version} it does nothing",
+                    "Upgrade Celery to 5.7, or remove the option.",
+                )
 
     def _bodies(self) -> list[tuple[ir.Function, ir.ModuleSummary, set[str]]]:
         """Code that runs as this task, with the names the task goes by inside it."""

@@ -45,6 +45,7 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
     "proj.loops.redelivered": ("none", 0, None, None, (), 0, "default", "nowhere"),
     "proj.loops.poll": ("none", 0, None, None, (), 0, "default", "nowhere"),
     "proj.loops.publish_forever": ("none", 0, None, None, (), 0, "default", "nowhere"),
+    "proj.worker_lost.survives_crashes": ("automatic", 2, "fixed", False, (180, 180), 360, "explicit", "nowhere"),
     "proj.decorators.aliased": ("automatic", 6, "fixed", False, (180,) * 6, 1080, "explicit", "nowhere"),
     "proj.decorators.autoretry_default_count": ("automatic", 3, "fixed", False, (180,) * 3, 540, "default", "nowhere"),
     "proj.decorators.bare": ("none", 0, None, None, (), 0, "default", "nowhere"),
@@ -263,3 +264,35 @@ def test_requeue_loops_and_publish_retry_are_observed() -> None:
         ("RL106", "proj.loops.poll", 20),
         ("RL107", "proj.loops.poll", 26),
     }
+
+
+def test_ignored_options_are_observed(tmp_path: Path) -> None:
+    from retrylint.rules import RULES
+
+    if "RL503" not in RULES:
+        pytest.skip("RL503 is not registered yet")
+    report = analyze(FIXTURES / "celery")
+    annotated = [f for f in report.findings if f.rule == "RL503"]
+    assert [(f.task, f.location.path) for f in annotated] == [
+        ("proj.annotated.ClassBased", "proj/celeryconfig.py")
+    ]
+    project = write_project(
+        tmp_path,
+        {
+            "requirements.txt": "celery==5.6.3\n",
+            "t.py": """
+                from celery import shared_task
+
+                @shared_task(retry_on_worker_lost=True, autoretry_for=(OSError,), max_retries=2)
+                def t():
+                    pass
+            """,
+        },
+    )
+    report = analyze(project)
+    (row,) = report.rows
+    assert row.framework_version == "5.6.3"
+    assert row.retry_trigger == "automatic" and row.delays_seconds == (180, 180)
+    assert [(f.rule, f.location.line) for f in report.findings if f.rule == "RL503"] == [
+        ("RL503", 3)
+    ]
