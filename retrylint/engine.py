@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from retrylint import suppressions
@@ -103,7 +103,8 @@ class Report:
     files_scanned: int
     files_skipped: int
     policy: Policy
-    skipped: tuple[tuple[str, str], ...] = field(default=())
+    # Findings a suppression comment silenced, with its reason (SARIF lists them as such).
+    suppressed_findings: tuple[tuple[Finding, str], ...] = ()
 
     def count(self, at_least: str) -> int:
         """Findings at or above a severity; RL002 never counts (CONTRACTS §6)."""
@@ -252,6 +253,15 @@ def run(
         assignments=assignments,
         findings=tuple(final),
         suppressed=len(outcome.suppressed),
+        suppressed_findings=tuple(
+            sorted(
+                (
+                    (_with_severity(f, selection.severities.get(f.rule, f.severity)), reason)
+                    for f, reason in outcome.suppressed
+                ),
+                key=lambda item: item[0].sort_key(),
+            )
+        ),
         files_scanned=len(files) - len(problems),
         files_skipped=len(problems),
         policy=policy,

@@ -21,7 +21,7 @@ UNSUPPRESSIBLE = frozenset({"RL002"})
 @dataclass(frozen=True)
 class Outcome:
     kept: list[Finding]
-    suppressed: list[Finding]
+    suppressed: list[tuple[Finding, str]]  # with the reason the comment gives
     extra: list[Finding]
 
 
@@ -36,14 +36,14 @@ def apply(
             by_line.setdefault((path, item.line), []).append(item)
     used: set[tuple[str, int, str]] = set()
     kept: list[Finding] = []
-    suppressed: list[Finding] = []
+    suppressed: list[tuple[Finding, str]] = []
     for finding in findings:
         hit = None if finding.rule in UNSUPPRESSIBLE else _match(finding, by_line)
         if hit is None:
             kept.append(finding)
         else:
             used.add((finding.location.path, hit.line, finding.rule))
-            suppressed.append(finding)
+            suppressed.append((finding, hit.reason))
     extra: list[Finding] = []
     unused, no_reason = UnusedSuppression(), SuppressionWithoutReason()
     for path in sorted(comments):

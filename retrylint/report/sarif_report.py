@@ -46,6 +46,13 @@ def render_sarif(report: Report, tool_version: str) -> str:
         identity = _identity(finding)
         results.append(_result(finding, index[finding.rule], identity, seen[identity]))
         seen[identity] += 1
+    # Suppressed findings stay visible to code-scanning UIs, marked with their justification.
+    for finding, reason in report.suppressed_findings:
+        identity = _identity(finding)
+        result = _result(finding, index[finding.rule], identity, seen[identity])
+        result["suppressions"] = [{"kind": "inSource", "justification": reason}]
+        results.append(result)
+        seen[identity] += 1
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
