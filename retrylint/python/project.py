@@ -123,9 +123,6 @@ class _ModuleIndex:
         self._classes = {c.qualname: c for c in summary.classes}
         self._functions = {f.qualname: f for f in summary.functions}
 
-    def bindings(self, name: str) -> list[ir.Binding]:
-        return self._bindings.get(name, [])
-
     def lookup(self, name: str) -> Resolved | None:
         qualified = f"{self.summary.module}.{name}" if self.summary.module else name
         if name in self._classes:
@@ -144,7 +141,6 @@ class ModuleLocator:
     """Maps dotted module names to files under the project root without walking it."""
 
     def __init__(self, root: Path, bases: list[Path]) -> None:
-        self._root = root
         self._bases = list(dict.fromkeys([*bases, root, root / "src"]))
 
     def find(self, dotted: str) -> Path | None:
