@@ -11,7 +11,9 @@ the same files, so the ratios, not the seconds, are the result:
   straightforward libcst linter reads a file;
 - `extract`: retrylint's per-file summary (parse plus targeted walks and positions);
 - `check`: the whole engine on the project, single process (discovery, prefilter, parse,
-  resolution, rules).
+  resolution, rules);
+- `ruff`: `ruff check --select ALL --no-cache` on the whole project, when ruff is installed:
+  the speed a pre-commit user already accepts from a linter.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from __future__ import annotations
 import argparse
 import functools
 import operator
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -126,6 +130,21 @@ def main() -> int:
             "extract": best_of(args.repeat, extraction),
             "check": best_of(args.repeat, check),
         }
+        ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+        if Path(ruff).exists():
+            command = [
+                ruff,
+                "check",
+                "--select",
+                "ALL",
+                "--no-cache",
+                "--exit-zero",
+                "-q",
+                str(root),
+            ]
+            timings["ruff"] = best_of(
+                args.repeat, lambda: subprocess.run(command, capture_output=True, check=False)
+            )
     base = timings["parse"]
     print(f"{len(files)} files, {len(candidates)} candidates, {lines} candidate lines")
     for name, seconds in timings.items():
