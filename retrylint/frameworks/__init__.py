@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from retrylint.frameworks.base import GoAdapter, PythonAdapter
 from retrylint.frameworks.celery import CeleryAdapter
+from retrylint.frameworks.django_q2 import DjangoQ2Adapter
+from retrylint.frameworks.procrastinate import ProcrastinateAdapter
+from retrylint.frameworks.temporal import TemporalAdapter
 
-PYTHON_ADAPTERS: tuple[PythonAdapter, ...] = (CeleryAdapter(),)
+PYTHON_ADAPTERS: tuple[PythonAdapter, ...] = (
+    CeleryAdapter(),
+    ProcrastinateAdapter(),
+    DjangoQ2Adapter(),
+    TemporalAdapter(),
+)
 GO_ADAPTERS: tuple[GoAdapter, ...] = ()
 
 FRAMEWORKS: tuple[str, ...] = (

@@ -76,12 +76,24 @@ class _Statement:
         self._offset = line_offset
         self._line_starts: list[int] | None = None
         self.cursor = 0
+        self.last_end = 0
 
     def locate(self, text: str) -> tuple[ir.Span, int]:
         pos = self._code.find(text, self.cursor) if text else -1
+        end = pos + len(text)
+        if pos < 0 and "\n" in text:
+            # libcst prints a node inside an indented block without the block's indentation,
+            # so a multi-line node is searched for with any indentation after each newline.
+            found = _reindented(text).search(self._code, self.cursor)
+            if found is None:
+                found = _reindented(text).search(self._code)
+            if found is not None:
+                pos, end = found.start(), found.end()
         if pos < 0:
             pos = max(self._code.find(text), 0) if text else 0
-        return ir.Span(*self._point(pos), *self._point(pos + len(text))), pos
+            end = pos + len(text)
+        self.last_end = end
+        return ir.Span(*self._point(pos), *self._point(end)), pos
 
     def _point(self, index: int) -> tuple[int, int]:
         if self._line_starts is None:
@@ -124,7 +136,7 @@ class _Converter:
         full = self._ctx.module.code_for_node(node).strip()
         span, pos = self._ctx.stmt.locate(full)
         self._ctx.stmt.cursor = pos
-        self._end = pos + len(full)
+        self._end = self._ctx.stmt.last_end
         return _clip(full), span, pos
 
     def span(self, node: cst.CSTNode) -> ir.Span:
@@ -216,6 +228,12 @@ class _Converter:
             else:
                 args.append(value)
         return ir.Call(func, tuple(args), tuple(kwargs), text, span)
+
+
+def _reindented(text: str) -> re.Pattern[str]:
+    first, *rest = text.split("\n")
+    parts = [re.escape(first), *(re.escape(line.lstrip(" \t")) for line in rest)]
+    return re.compile("\n[ \t]*".join(parts))
 
 
 def _clip(code: str) -> str:
