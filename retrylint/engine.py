@@ -179,6 +179,13 @@ def run(
         if policy.enabled_frameworks is None or a.key in policy.enabled_frameworks
     ]
     interesting = functools.reduce(operator.or_, (a.interest for a in adapters))
+    # Calls of configured wrapper functions (`run_task(fn, ...)`) must survive extraction too.
+    wrappers = {
+        name.rpartition(".")[2]
+        for settings in policy.frameworks.values()
+        for name in settings.task_decorators
+    }
+    interesting |= ir.Interest(frozenset(wrappers), frozenset())
     workers = workers if workers is not None else (os.cpu_count() or 1)
     python_files = [f for f in files if f.language == "python"]
     summaries, problems = _scan_python(python_files, adapters, policy, interesting, workers)
