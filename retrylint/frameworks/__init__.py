@@ -5,11 +5,13 @@ from __future__ import annotations
 from retrylint.frameworks.base import GoAdapter, PythonAdapter
 from retrylint.frameworks.celery import CeleryAdapter
 from retrylint.frameworks.django_q2 import DjangoQ2Adapter
+from retrylint.frameworks.dramatiq import DramatiqAdapter
 from retrylint.frameworks.procrastinate import ProcrastinateAdapter
 from retrylint.frameworks.temporal import TemporalAdapter
 
 PYTHON_ADAPTERS: tuple[PythonAdapter, ...] = (
     CeleryAdapter(),
+    DramatiqAdapter(),
     ProcrastinateAdapter(),
     DjangoQ2Adapter(),
     TemporalAdapter(),

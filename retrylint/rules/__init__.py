@@ -20,10 +20,12 @@ from retrylint.rules.rl107_unbounded_publish_retry import UnboundedPublishRetry
 from retrylint.rules.rl201_missing_backoff import MissingBackoff
 from retrylint.rules.rl202_missing_jitter import MissingJitter
 from retrylint.rules.rl203_retry_window_exceeds_policy import RetryWindowExceedsPolicy
+from retrylint.rules.rl204_delay_unit_slip import DelayUnitSlip
 from retrylint.rules.rl301_retries_on_broad_exception import RetriesOnBroadException
 from retrylint.rules.rl401_uncategorized_task import UncategorizedTask
 from retrylint.rules.rl402_unmatched_inventory_entry import UnmatchedInventoryEntry
 from retrylint.rules.rl403_missing_dead_letter import MissingDeadLetter
+from retrylint.rules.rl502_duplicate_retry_middleware import DuplicateRetryMiddleware
 
 
 def _registry(*rules: Rule) -> dict[str, Rule]:
@@ -52,8 +54,10 @@ RULES: dict[str, Rule] = _registry(
     MissingBackoff(),
     MissingJitter(),
     RetryWindowExceedsPolicy(),
+    DelayUnitSlip(),
     RetriesOnBroadException(),
     UncategorizedTask(),
     UnmatchedInventoryEntry(),
     MissingDeadLetter(),
+    DuplicateRetryMiddleware(),
 )
