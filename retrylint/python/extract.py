@@ -393,7 +393,18 @@ class Extractor:
             self._function(stmt, conv, sink.functions, prefix)
         elif isinstance(stmt, cst.ClassDef):
             sink.classes.extend(self._class(stmt, conv, sink.functions, prefix))
-        elif isinstance(stmt, cst.If | cst.Try | cst.TryStar | cst.With | cst.Else | cst.Finally):
+        elif isinstance(
+            stmt,
+            cst.If
+            | cst.Try
+            | cst.TryStar
+            | cst.With
+            | cst.Else
+            | cst.Finally
+            | cst.For
+            | cst.While,
+        ):
+            # Loops too: `for m in broker.middleware: m.max_retries = 3` configures an app.
             for child in _blocks(stmt):
                 self._statement(child, conv, sink, prefix)
 
