@@ -1,7 +1,8 @@
 """Every rule has a document, and every document's examples are executed.
 
 `## Example` must make the rule fire and `## Use instead` must not. Each section holds a
-```python block (written as `tasks.py`) and optionally a ```toml block (the policy file);
+```python block (written as `tasks.py`) or a ```go block (written as `main.go`) and optionally a
+```toml block (the policy file);
 `Use instead` reuses the Example's policy when it has none of its own.
 """
 
@@ -24,7 +25,7 @@ HEADINGS = (
     "## Options",
     "## When retrylint cannot decide",
 )
-_BLOCK = re.compile(r"```(python|toml)\n(.*?)```", re.DOTALL)
+_BLOCK = re.compile(r"```(python|go|toml)\n(.*?)```", re.DOTALL)
 
 
 def _doc(code: str) -> str:
@@ -35,7 +36,7 @@ def _section(text: str, heading: str) -> dict[str, str]:
     start = text.index(heading) + len(heading)
     end = text.find("\n## ", start)
     body = text[start : end if end != -1 else len(text)]
-    return {lang: code for lang, code in _BLOCK.findall(body)}
+    return dict(_BLOCK.findall(body))
 
 
 def test_docs_match_the_registry() -> None:
@@ -52,8 +53,9 @@ def test_doc_has_every_heading(code: str) -> None:
     assert f"**Default severity:** {RULES[code].meta.severity}" in text
 
 
-def _run(tmp_path: Path, python: str, toml: str | None) -> set[str]:
-    (tmp_path / "tasks.py").write_text(python, encoding="utf-8")
+def _run(tmp_path: Path, code: str, toml: str | None, language: str = "python") -> set[str]:
+    name = "main.go" if language == "go" else "tasks.py"
+    (tmp_path / name).write_text(code, encoding="utf-8")
     if toml is not None:
         (tmp_path / "retrylint.toml").write_text(toml, encoding="utf-8")
     report = analyze(tmp_path)
@@ -63,11 +65,14 @@ def _run(tmp_path: Path, python: str, toml: str | None) -> set[str]:
 @pytest.mark.parametrize("code", sorted(RULES))
 def test_example_fires(code: str, tmp_path: Path) -> None:
     example = _section(_doc(code), "## Example")
-    assert code in _run(tmp_path, example["python"], example.get("toml"))
+    language = "go" if "go" in example else "python"
+    assert code in _run(tmp_path, example[language], example.get("toml"), language)
 
 
 @pytest.mark.parametrize("code", sorted(RULES))
 def test_use_instead_does_not_fire(code: str, tmp_path: Path) -> None:
     example = _section(_doc(code), "## Example")
     fixed = _section(_doc(code), "## Use instead")
-    assert code not in _run(tmp_path, fixed["python"], fixed.get("toml", example.get("toml")))
+    language = "go" if "go" in fixed else "python"
+    toml = fixed.get("toml", example.get("toml"))
+    assert code not in _run(tmp_path, fixed[language], toml, language)

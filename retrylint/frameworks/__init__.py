@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from retrylint.frameworks.asynq import AsynqAdapter
 from retrylint.frameworks.base import GoAdapter, PythonAdapter
 from retrylint.frameworks.celery import CeleryAdapter
 from retrylint.frameworks.django_q2 import DjangoQ2Adapter
@@ -16,7 +17,7 @@ PYTHON_ADAPTERS: tuple[PythonAdapter, ...] = (
     DjangoQ2Adapter(),
     TemporalAdapter(),
 )
-GO_ADAPTERS: tuple[GoAdapter, ...] = ()
+GO_ADAPTERS: tuple[GoAdapter, ...] = (AsynqAdapter(),)
 
 FRAMEWORKS: tuple[str, ...] = (
     "celery",

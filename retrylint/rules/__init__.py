@@ -15,6 +15,7 @@ from retrylint.rules.rl101_unbounded_retries import UnboundedRetries
 from retrylint.rules.rl102_retry_limit_out_of_policy import RetryLimitOutOfPolicy
 from retrylint.rules.rl103_implicit_retry_default import ImplicitRetryDefault
 from retrylint.rules.rl104_retry_config_never_triggered import RetryConfigNeverTriggered
+from retrylint.rules.rl105_retries_not_counted import RetriesNotCounted
 from retrylint.rules.rl106_requeue_loop import RequeueLoop
 from retrylint.rules.rl107_unbounded_publish_retry import UnboundedPublishRetry
 from retrylint.rules.rl201_missing_backoff import MissingBackoff
@@ -25,6 +26,8 @@ from retrylint.rules.rl301_retries_on_broad_exception import RetriesOnBroadExcep
 from retrylint.rules.rl401_uncategorized_task import UncategorizedTask
 from retrylint.rules.rl402_unmatched_inventory_entry import UnmatchedInventoryEntry
 from retrylint.rules.rl403_missing_dead_letter import MissingDeadLetter
+from retrylint.rules.rl404_enqueued_type_without_handler import EnqueuedTypeWithoutHandler
+from retrylint.rules.rl405_handler_without_producer import HandlerWithoutProducer
 from retrylint.rules.rl502_duplicate_retry_middleware import DuplicateRetryMiddleware
 
 
@@ -49,6 +52,7 @@ RULES: dict[str, Rule] = _registry(
     RetryLimitOutOfPolicy(),
     ImplicitRetryDefault(),
     RetryConfigNeverTriggered(),
+    RetriesNotCounted(),
     RequeueLoop(),
     UnboundedPublishRetry(),
     MissingBackoff(),
@@ -59,5 +63,7 @@ RULES: dict[str, Rule] = _registry(
     UncategorizedTask(),
     UnmatchedInventoryEntry(),
     MissingDeadLetter(),
+    EnqueuedTypeWithoutHandler(),
+    HandlerWithoutProducer(),
     DuplicateRetryMiddleware(),
 )

@@ -1,0 +1,1 @@
+"""Reading Go code without compiling it: tree-sitter parsing, package lookup, constant values."""
