@@ -43,10 +43,12 @@ class UndecidedRetryOption:
                 and row.backoff == "custom"
                 and BACKOFF_ORDER.index(required) > BACKOFF_ORDER.index("fixed")
             ):
+                shown = ", ".join(f"{d:g}" for d in row.delays_seconds or ())
+                sequence = f" ({shown} s)" if shown else ""
                 yield task_finding(
                     self.meta,
                     row,
-                    f"{label(row)} uses a custom delay sequence {row.delays_seconds or ''}; "
+                    f"{label(row)} uses a custom delay sequence{sequence}; "
                     f"retrylint cannot say whether it meets the {required} backoff that "
                     f"{category_phrase(assignment)} requires",
                     "Use a standard backoff, or check the sequence by hand.",
