@@ -89,9 +89,65 @@ def render_inventory_table(report: Report, console: Console) -> None:
         # The task column asks for its full width first, since it is what rows are read by.
         wide = column == COLUMNS[0]
         table.add_column(column, overflow="fold", min_width=min(longest, 48) if wide else None)
-    for row, assignment in zip(report.rows, report.assignments, strict=True):
-        table.add_row(*(_rich(cell) for cell in _cells(row, assignment)))
+    for group in _site_groups(report):
+        row, assignment = group[0]
+        cells = list(_cells(row, assignment))
+        if len(group) > 1:
+            # Enqueue sites of one task (asynq, Temporal, ...) may disagree: one line, ranges.
+            members = [member for member, _ in group]
+            cells[3] = (("code", f"{len(group)} sites, first {cells[3][0][1]}"),)
+            cells[5] = _spread(m.retry_trigger for m in members)
+            cells[6] = _spread(m.max_retries for m in members)
+            cells[7] = _spread(m.backoff for m in members)
+            cells[8] = _spread(m.jitter for m in members)
+            cells[9] = _spread((m.window_seconds for m in members), duration=True)
+        table.add_row(*(_rich(cell) for cell in cells))
     console.print(table)
+
+
+def _site_groups(report: Report) -> list[list[tuple[EffectivePolicy, Assignment | None]]]:
+    """Rows in report order; consecutive enqueue rows of one named task form one group."""
+    groups: list[list[tuple[EffectivePolicy, Assignment | None]]] = []
+    for row, assignment in zip(report.rows, report.assignments, strict=True):
+        last = groups[-1][0][0] if groups else None
+        if (
+            last is not None
+            and row.site == "enqueue"
+            and last.site == "enqueue"
+            and row.name is not None
+            and (row.name, row.framework) == (last.name, last.framework)
+        ):
+            groups[-1].append((row, assignment))
+        else:
+            groups.append([(row, assignment)])
+    return groups
+
+
+def _spread(values: Iterable[object], duration: bool = False) -> Cell:
+    """One value when the sites agree, else `min..max` of the numbers plus any other words."""
+    distinct = list(dict.fromkeys(values))
+    if len(distinct) == 1:
+        value = distinct[0]
+        if duration and isinstance(value, int | float) and not isinstance(value, bool):
+            return (("text", human_duration(value)),)
+        return _value(value)
+    numbers = [v for v in distinct if isinstance(v, int | float) and not isinstance(v, bool)]
+    words = sorted(str(_display(v)) for v in distinct if v not in numbers)
+    parts: list[str] = []
+    if numbers:
+        low, high = min(numbers), max(numbers)
+        show = human_duration if duration else (lambda n: f"{n:g}")
+        parts.append(show(low) if low == high else f"{show(low)}..{show(high)}")
+    parts.extend(words)
+    return (("text", " / ".join(parts)),)
+
+
+def _display(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def render_inventory_markdown(report: Report) -> str:
