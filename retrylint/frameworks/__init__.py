@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from retrylint.frameworks.asynq import AsynqAdapter
+from retrylint.frameworks.backoff import BackoffAdapter
 from retrylint.frameworks.base import GoAdapter, PythonAdapter
 from retrylint.frameworks.celery import CeleryAdapter
 from retrylint.frameworks.django_q2 import DjangoQ2Adapter
 from retrylint.frameworks.dramatiq import DramatiqAdapter
 from retrylint.frameworks.procrastinate import ProcrastinateAdapter
+from retrylint.frameworks.stamina import StaminaAdapter
 from retrylint.frameworks.temporal import TemporalAdapter
+from retrylint.frameworks.tenacity import TenacityAdapter
 
 PYTHON_ADAPTERS: tuple[PythonAdapter, ...] = (
     CeleryAdapter(),
@@ -16,6 +19,9 @@ PYTHON_ADAPTERS: tuple[PythonAdapter, ...] = (
     ProcrastinateAdapter(),
     DjangoQ2Adapter(),
     TemporalAdapter(),
+    TenacityAdapter(),
+    BackoffAdapter(),
+    StaminaAdapter(),
 )
 GO_ADAPTERS: tuple[GoAdapter, ...] = (AsynqAdapter(),)
 

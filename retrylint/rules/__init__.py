@@ -28,6 +28,7 @@ from retrylint.rules.rl402_unmatched_inventory_entry import UnmatchedInventoryEn
 from retrylint.rules.rl403_missing_dead_letter import MissingDeadLetter
 from retrylint.rules.rl404_enqueued_type_without_handler import EnqueuedTypeWithoutHandler
 from retrylint.rules.rl405_handler_without_producer import HandlerWithoutProducer
+from retrylint.rules.rl501_nested_retry_loop import NestedRetryLoop
 from retrylint.rules.rl502_duplicate_retry_middleware import DuplicateRetryMiddleware
 
 
@@ -65,5 +66,6 @@ RULES: dict[str, Rule] = _registry(
     MissingDeadLetter(),
     EnqueuedTypeWithoutHandler(),
     HandlerWithoutProducer(),
+    NestedRetryLoop(),
     DuplicateRetryMiddleware(),
 )
