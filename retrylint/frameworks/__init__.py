@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from retrylint.frameworks.arq import ArqAdapter
 from retrylint.frameworks.asynq import AsynqAdapter
 from retrylint.frameworks.backoff import BackoffAdapter
 from retrylint.frameworks.base import GoAdapter, PythonAdapter
@@ -10,12 +11,15 @@ from retrylint.frameworks.django_q2 import DjangoQ2Adapter
 from retrylint.frameworks.dramatiq import DramatiqAdapter
 from retrylint.frameworks.procrastinate import ProcrastinateAdapter
 from retrylint.frameworks.stamina import StaminaAdapter
+from retrylint.frameworks.taskiq import TaskiqAdapter
 from retrylint.frameworks.temporal import TemporalAdapter
 from retrylint.frameworks.tenacity import TenacityAdapter
 
 PYTHON_ADAPTERS: tuple[PythonAdapter, ...] = (
     CeleryAdapter(),
     DramatiqAdapter(),
+    ArqAdapter(),
+    TaskiqAdapter(),
     ProcrastinateAdapter(),
     DjangoQ2Adapter(),
     TemporalAdapter(),

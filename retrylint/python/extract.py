@@ -28,6 +28,7 @@ _BINARY_OPS: dict[type[cst.BaseBinaryOp], str] = {
     cst.Power: "**",
     cst.LeftShift: "<<",
     cst.BitOr: "|",
+    cst.BitAnd: "&",
 }
 _UNARY_OPS: dict[type[cst.BaseUnaryOp], str] = {
     cst.Minus: "-",
@@ -217,8 +218,8 @@ class _Converter:
         kwargs: list[ir.Kwarg] = []
         for arg in node.args:
             if arg.star == "*":
-                text, span, _ = self.located(arg)
-                args.append(ir.Starred(self.expr(arg.value, depth + 1), text, span))
+                star_text, star_span, _ = self.located(arg)
+                args.append(ir.Starred(self.expr(arg.value, depth + 1), star_text, star_span))
                 continue
             value = self.expr(arg.value, depth + 1)
             if arg.keyword is not None:
@@ -464,7 +465,13 @@ class Extractor:
         # Source order: decorators, name, then the body (positions are searched in order).
         decorators = tuple(conv.expr(d.decorator) for d in node.decorators)
         name_span = conv.span(node.name)
-        collector = _BodyCollector(conv, frozenset(params), self._interest)
+        # `*args`/`**kwargs` pass the task on too (`helper(*args)`), without being parameters.
+        star = [
+            p.name.value
+            for p in (node.params.star_arg, node.params.star_kwarg)
+            if isinstance(p, cst.Param)
+        ]
+        collector = _BodyCollector(conv, frozenset((*params, *star)), self._interest)
         if node.decorators or conv.mentions_interesting:
             node.body.visit(collector)
         qualname = f"{prefix}{node.name.value}"

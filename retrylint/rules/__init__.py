@@ -30,6 +30,7 @@ from retrylint.rules.rl404_enqueued_type_without_handler import EnqueuedTypeWith
 from retrylint.rules.rl405_handler_without_producer import HandlerWithoutProducer
 from retrylint.rules.rl501_nested_retry_loop import NestedRetryLoop
 from retrylint.rules.rl502_duplicate_retry_middleware import DuplicateRetryMiddleware
+from retrylint.rules.rl503_ignored_retry_option import IgnoredRetryOption
 
 
 def _registry(*rules: Rule) -> dict[str, Rule]:
@@ -68,4 +69,5 @@ RULES: dict[str, Rule] = _registry(
     HandlerWithoutProducer(),
     NestedRetryLoop(),
     DuplicateRetryMiddleware(),
+    IgnoredRetryOption(),
 )

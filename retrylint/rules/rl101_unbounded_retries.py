@@ -16,7 +16,9 @@ class UnboundedRetries:
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for row, assignment in ctx.rows:
-            if row.max_retries != UNBOUNDED:
+            # Only when neither count nor time stops the retries (CONTRACTS §6); a count
+            # that is unbounded inside a time limit is judged by the window.
+            if row.max_retries != UNBOUNDED or row.window_seconds != UNBOUNDED:
                 continue
             limit = ""
             if assignment is not None and assignment.category.max_retries is not None:

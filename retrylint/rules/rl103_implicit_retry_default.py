@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from retrylint.model import Finding
+from retrylint.model import UNBOUNDED, Finding
 from retrylint.rules.base import RuleContext, RuleMeta, label, task_finding
 
 
@@ -23,10 +23,13 @@ class ImplicitRetryDefault:
             if prov is None or prov.source != "default" or not row.retries:
                 continue
             default = prov.note or f"the {row.framework} default"
+            how_often = (
+                "without limit" if row.max_retries == UNBOUNDED else f"{row.max_retries} times"
+            )
             yield task_finding(
                 self.meta,
                 row,
-                f"{label(row)} retries {row.max_retries} times only because of {default}; "
+                f"{label(row)} retries {how_often} only because of {default}; "
                 "nobody chose this number",
                 "State the retry count explicitly on the task.",
             )

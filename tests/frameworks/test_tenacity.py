@@ -43,7 +43,7 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
     "app.tn.time_timedelta": ("automatic", 6, "exponential", False, (1, 2, 4, 8, 16, 32), 63, "explicit", RETRY_ERROR),
     "app.tn.either_limit": ("automatic", 3, "fixed", False, (2, 2, 2), 6, "explicit", RETRY_ERROR),
     # `a & b` reaches the adapter as opaque text (the extractor has no `&`): undecided.
-    "app.tn.both_limits": ("automatic", "undecided", "fixed", False, None, "undecided", "undecided", RETRY_ERROR),
+    "app.tn.both_limits": ("automatic", 10, "fixed", False, (10,) * 10, 100, "explicit", RETRY_ERROR),
     "app.tn.both_limits_call": ("automatic", 10, "fixed", False, (10,) * 10, 100, "explicit", RETRY_ERROR),
     "app.tn.stop_any_call": ("automatic", 1, "none", False, (0,), 0, "explicit", RETRY_ERROR),
     "app.tn.never_both": ("automatic", "unbounded", "fixed", False, None, "unbounded", "explicit", RETRY_ERROR),
