@@ -357,7 +357,9 @@ def test_star_annotation_beats_the_task_entry(tmp_path: Path) -> None:
             "app.py": """
                 from celery import Celery
                 app = Celery()
-                app.conf.update(task_annotations={"app.t": {"max_retries": 1}, "*": {"max_retries": 5}})
+                app.conf.update(
+                    task_annotations={"app.t": {"max_retries": 1}, "*": {"max_retries": 5}}
+                )
 
                 @app.task(autoretry_for=(OSError,))
                 def t():
