@@ -9,7 +9,10 @@ from retrylint.frameworks.base import GoAdapter, PythonAdapter
 from retrylint.frameworks.celery import CeleryAdapter
 from retrylint.frameworks.django_q2 import DjangoQ2Adapter
 from retrylint.frameworks.dramatiq import DramatiqAdapter
+from retrylint.frameworks.huey import HueyAdapter
 from retrylint.frameworks.procrastinate import ProcrastinateAdapter
+from retrylint.frameworks.rq import RQAdapter
+from retrylint.frameworks.saq import SaqAdapter
 from retrylint.frameworks.stamina import StaminaAdapter
 from retrylint.frameworks.taskiq import TaskiqAdapter
 from retrylint.frameworks.temporal import TemporalAdapter
@@ -18,9 +21,12 @@ from retrylint.frameworks.tenacity import TenacityAdapter
 PYTHON_ADAPTERS: tuple[PythonAdapter, ...] = (
     CeleryAdapter(),
     DramatiqAdapter(),
+    RQAdapter(),
+    HueyAdapter(),
     ArqAdapter(),
     TaskiqAdapter(),
     ProcrastinateAdapter(),
+    SaqAdapter(),
     DjangoQ2Adapter(),
     TemporalAdapter(),
     TenacityAdapter(),

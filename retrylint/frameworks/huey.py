@@ -1,0 +1,631 @@
+"""Huey (written against 3.5.4; `retry_backoff` exists from 3.3.0).
+
+Recognised task forms: `@<huey>.task(...)`, `@<huey>.periodic_task(...)` and
+`@<huey>.context_task(...)` on any `Huey` instance (`RedisHuey`, `SqliteHuey`, a project subclass,
+djhuey's `HUEY`), found by what the receiver is; Django's `huey.contrib.djhuey` `task`,
+`periodic_task`, `db_task`, `db_periodic_task` and `on_commit_task`; and module-level aliases of
+either (`retrying = huey.task(retries=3)`). Options may be positional, as in Huey's signatures.
+
+Facts from Huey 3.5.4's source (reference §4 and §14):
+- `retries` counts retries; the default is 0. A failure retries while `not task.retries` is
+  false, so a negative or fractional count never reaches 0 and retries forever.
+- `retry_delay` (seconds, default 0) waits before each retry; from 3.3.0 `retry_backoff=k`
+  multiplies it by k after each delayed retry, with no cap. Before 3.3 the option is ignored.
+- `raise RetryTask()` adds one retry before the requeue takes one away: it never uses up the
+  budget, even with `retries=0`. `CancelExecution(retry=True)` likewise repeats forever.
+- `fn.s(...)`, `fn.schedule(...)` and a plain call `fn(...)` accept `retries`, `retry_delay` and
+  `retry_backoff` per enqueue.
+- There is no jitter and no dead-letter store: after the last retry an `Error` result is kept
+  (when results are on) and `SIGNAL_ERROR` handlers run.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from retrylint.frameworks.base import AdapterContext, UndecidedLog, source_of
+from retrylint.frameworks.rq import Where, locals_of, module_calls, policy_row
+from retrylint.model import (
+    UNBOUNDED,
+    UNDECIDED,
+    Count,
+    EffectivePolicy,
+    Location,
+    Observation,
+    Provenance,
+    Source,
+)
+from retrylint.python import ir
+from retrylint.python.evaluate import (
+    Known,
+    Unknown,
+    Value,
+    location_of,
+    mentions_random,
+    number,
+)
+from retrylint.python.project import Resolved
+from retrylint.resolve.schedule import DelayFn, RetryPath, combine, never_retries
+from retrylint.scan.versions import at_least
+
+KEY = "huey"
+# The version the facts above were read from (reference §0), assumed when none is detected.
+REFERENCE_VERSION = "3.5.4"
+
+RETRY_OPTIONS = ("retries", "retry_delay", "retry_backoff")
+_DJHUEY = "huey.contrib.djhuey"
+# Decorator makers and the names of their positional parameters.
+_TASK_ARGS = ("retries", "retry_delay", "retry_backoff", "priority", "context", "name")
+_PERIODIC_ARGS = ("validate_datetime", *_TASK_ARGS)
+_METHODS: dict[str, tuple[str, ...]] = {
+    "task": _TASK_ARGS,
+    "periodic_task": _PERIODIC_ARGS,
+    "context_task": ("obj", "as_argument"),
+}
+_DJANGO: dict[str, tuple[str, ...]] = {
+    f"{_DJHUEY}.task": _TASK_ARGS,
+    f"{_DJHUEY}.db_task": _TASK_ARGS,
+    f"{_DJHUEY}.on_commit_task": _TASK_ARGS,
+    f"{_DJHUEY}.periodic_task": _PERIODIC_ARGS,
+    f"{_DJHUEY}.db_periodic_task": _PERIODIC_ARGS,
+}
+_RETRY_TASK = frozenset({"huey.exceptions.RetryTask", "huey.RetryTask", "huey.api.RetryTask"})
+_CANCEL = frozenset(
+    {"huey.exceptions.CancelExecution", "huey.CancelExecution", "huey.api.CancelExecution"}
+)
+_SIGNAL_ERROR = frozenset({"huey.signals.SIGNAL_ERROR", "huey.SIGNAL_ERROR"})
+# `.schedule()` takes its options by keyword; `.s()` and a plain call pop them from kwargs.
+_ENQUEUE_METHODS = ("s", "schedule")
+
+
+@dataclass
+class _Decorator:
+    options: dict[str, Where] = field(default_factory=dict)
+    splats: list[Where] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Task:
+    fn: ir.Function
+    module: ir.ModuleSummary
+    info: _Decorator
+
+
+def _is_huey_class(qualified: str) -> bool:
+    parts = qualified.split(".")
+    return parts[0] == "huey" and parts[-1].endswith("Huey")
+
+
+class HueyAdapter:
+    key = KEY
+    packages: tuple[str, ...] = ("huey",)
+    # A Huey file names huey (or djhuey) or one of its task decorators or retry exceptions.
+    markers = re.compile(rb"\bhuey\b|djhuey|\bdb_task\b|\bdb_periodic_task\b|RetryTask")
+    interest = ir.Interest(calls=frozenset({"s", "schedule", "signal"}), attributes=frozenset())
+
+    def analyze(self, ctx: AdapterContext) -> Iterable[EffectivePolicy | Observation]:
+        return _Analysis(ctx).rows()
+
+    def project_markers(self, ctx: AdapterContext) -> frozenset[str]:
+        analysis = _Analysis(ctx)
+        names: set[str] = set()
+        for summary in ctx.scanned:
+            for binding in summary.bindings:
+                if "." in binding.target:
+                    continue
+                value = binding.value
+                if analysis.instance(binding.target, summary) is not None or (
+                    analysis.decorator(value, summary) is not None
+                ):
+                    names.add(binding.target)
+        return frozenset(names)
+
+
+class _Analysis:
+    def __init__(self, ctx: AdapterContext) -> None:
+        self.ctx = ctx
+        self.project = ctx.project
+        self.evaluator = ctx.evaluator
+        self.version = ctx.version or REFERENCE_VERSION
+        self.backoff_supported = at_least(ctx.version, (3, 3), (3, 5, 4))
+        self._instances: dict[tuple[str, str], str | None] = {}
+        self._tasks: dict[str, _Task] | None = None
+        self._handlers: list[Location] | None = None
+
+    # -- recognising Huey ----------------------------------------------------------------
+
+    def instance(self, dotted: str, module: ir.ModuleSummary, depth: int = 0) -> str | None:
+        """The identity of the Huey instance a name refers to, or None."""
+        key = (module.module, dotted)
+        if key in self._instances:
+            return self._instances[key]
+        self._instances[key] = None  # cycle guard
+        result = self._find_instance(dotted, module, depth)
+        self._instances[key] = result
+        return result
+
+    def _find_instance(self, dotted: str, module: ir.ModuleSummary, depth: int) -> str | None:
+        found = self.project.resolve(module, dotted)
+        if found is None or depth > 8:
+            return None
+        if found.kind == "external":
+            return found.qualified if found.qualified == f"{_DJHUEY}.HUEY" else None
+        if found.kind != "binding" or found.binding is None or found.module is None:
+            return None
+        value, where = self.evaluator.deref(found.binding.value, found.module)
+        if isinstance(value, ir.Ref):
+            return self.instance(value.dotted, where, depth + 1)
+        if isinstance(value, ir.Call) and isinstance(value.func, ir.Ref):
+            made = self.project.resolve(where, value.func.dotted)
+            if made is not None and (
+                _is_huey_class(made.qualified) or self._subclass(made, depth + 1)
+            ):
+                return found.qualified
+        return None
+
+    def _subclass(self, found: Resolved, depth: int) -> bool:
+        cls, module = found.cls, found.module
+        if cls is None or module is None or found.kind != "class" or depth > 8:
+            return False
+        for base in cls.bases:
+            if not isinstance(base, ir.Ref):
+                continue
+            target = self.project.resolve(module, base.dotted)
+            if target is not None and (
+                _is_huey_class(target.qualified) or self._subclass(target, depth + 1)
+            ):
+                return True
+        return False
+
+    def maker(self, expr: ir.Expr, module: ir.ModuleSummary) -> tuple[str, ...] | None:
+        """Positional parameter names of a task-decorator maker (`huey.task`), or None."""
+        if not isinstance(expr, ir.Ref):
+            return None
+        found = self.project.resolve(module, expr.dotted)
+        if found is not None and found.qualified in _DJANGO:
+            return _DJANGO[found.qualified]
+        receiver, _, method = expr.dotted.rpartition(".")
+        if method in _METHODS and receiver and self.instance(receiver, module) is not None:
+            return _METHODS[method]
+        if found is not None and found.kind == "binding" and found.binding and found.module:
+            return self.maker(found.binding.value, found.module)
+        return None
+
+    def decorator(
+        self, expr: ir.Expr, module: ir.ModuleSummary, depth: int = 0
+    ) -> _Decorator | None:
+        """The options a decorator applies, or None when it does not make a Huey task."""
+        if depth > 8:
+            return None
+        if isinstance(expr, ir.Call):
+            params = self.maker(expr.func, module)
+            if params is None:
+                return None
+            info = _Decorator()
+            for index, arg in enumerate(expr.args):
+                if isinstance(arg, ir.Starred) or index >= len(params):
+                    break
+                info.options[params[index]] = Where(arg, module)
+            for kw in expr.kwargs:
+                if kw.name is None:
+                    info.splats.append(Where(kw.value, module))
+                else:
+                    info.options[kw.name] = Where(kw.value, module)
+            return info
+        if isinstance(expr, ir.Ref):
+            found = self.project.resolve(module, expr.dotted)
+            if found is not None and found.kind == "binding" and found.binding and found.module:
+                return self.decorator(found.binding.value, found.module, depth + 1)
+        return None
+
+    def tasks(self) -> dict[str, _Task]:
+        """Every Huey task function of the project, by qualified name."""
+        if self._tasks is None:
+            self._tasks = {}
+            for summary in list(self.project.loaded()):
+                for fn in summary.functions:
+                    for dec in fn.decorators:
+                        info = self.decorator(dec, summary)
+                        if info is not None:
+                            self._tasks[f"{summary.module}.{fn.qualname}"] = _Task(
+                                fn, summary, info
+                            )
+                            break
+        return self._tasks
+
+    def error_handlers(self) -> list[Location]:
+        """`@huey.signal(SIGNAL_ERROR)` (or `@huey.signal()`, every signal) handlers."""
+        if self._handlers is not None:
+            return self._handlers
+        found: list[Location] = []
+        for summary in list(self.project.loaded()):
+            for fn in summary.functions:
+                for dec in fn.decorators:
+                    if not isinstance(dec, ir.Call) or not isinstance(dec.func, ir.Ref):
+                        continue
+                    receiver, _, method = dec.func.dotted.rpartition(".")
+                    target = self.project.resolve(summary, dec.func.dotted)
+                    djhuey = target is not None and target.qualified == f"{_DJHUEY}.signal"
+                    if not djhuey and not (
+                        method == "signal" and receiver and self.instance(receiver, summary)
+                    ):
+                        continue
+                    if not dec.args or any(self._is_error_signal(a, summary) for a in dec.args):
+                        found.append(location_of(summary, fn.span))
+        self._handlers = sorted(found)
+        return self._handlers
+
+    def _is_error_signal(self, expr: ir.Expr, module: ir.ModuleSummary) -> bool:
+        if isinstance(expr, ir.Const):
+            return expr.value == "error"
+        if isinstance(expr, ir.Ref):
+            found = self.project.resolve(module, expr.dotted)
+            return found is not None and found.qualified in _SIGNAL_ERROR
+        return False
+
+    # -- rows ----------------------------------------------------------------------------
+
+    def rows(self) -> Iterator[EffectivePolicy | Observation]:
+        tasks = self.tasks()
+        for summary in self.ctx.scanned:
+            for fn in summary.functions:
+                task = tasks.get(f"{summary.module}.{fn.qualname}")
+                if task is not None and task.module is summary:
+                    yield from _Builder(self, task).definition()
+            for call, scope in module_calls(summary):
+                yield from self._enqueue(call, scope, summary, tasks)
+
+    def _enqueue(
+        self,
+        call: ir.Call,
+        scope: ir.Function | None,
+        summary: ir.ModuleSummary,
+        tasks: Mapping[str, _Task],
+    ) -> Iterator[EffectivePolicy | Observation]:
+        if not isinstance(call.func, ir.Ref):
+            return
+        receiver, _, method = call.func.dotted.rpartition(".")
+        target_name = receiver if method in _ENQUEUE_METHODS else call.func.dotted
+        if not target_name:
+            return
+        found = self.project.resolve(summary, target_name)
+        task = tasks.get(found.qualified) if found is not None else None
+        if task is None:
+            return
+        local = locals_of(scope, call.span.line)
+        overrides: dict[str, Where] = {}
+        for name in RETRY_OPTIONS:
+            expr = call.kwarg(name)
+            # `retries=None` keeps the task's own value: it overrides nothing.
+            if expr is not None and not (isinstance(expr, ir.Const) and expr.value is None):
+                overrides[name] = Where(expr, summary, local)
+        if not overrides:
+            return
+        yield from _Builder(self, task, overrides, call, summary).enqueue()
+
+
+class _Builder:
+    """Resolves one task definition (or one enqueue of it) into an inventory row."""
+
+    def __init__(
+        self,
+        analysis: _Analysis,
+        task: _Task,
+        overrides: Mapping[str, Where] | None = None,
+        call: ir.Call | None = None,
+        call_module: ir.ModuleSummary | None = None,
+    ) -> None:
+        self.a = analysis
+        self.task = task
+        self.overrides = dict(overrides or {})
+        self.call = call
+        self.call_module = call_module
+        self.log = UndecidedLog()
+        self.options = self._options()
+
+    def _options(self) -> dict[str, Where]:
+        info = self.task.info
+        out: dict[str, Where] = {}
+        for splat in info.splats:
+            value = self.a.evaluator.eval(splat.expr, splat.module)
+            if isinstance(value, Known) and isinstance(value.value, dict):
+                expr, module = self.a.evaluator.deref(splat.expr, splat.module)
+                for key in value.value:
+                    if isinstance(key, str) and isinstance(expr, ir.DictExpr):
+                        for k, v in reversed(expr.items):
+                            if isinstance(k, ir.Const) and k.value == key:
+                                out[key] = Where(v, module)
+                                break
+            elif isinstance(value, Unknown):
+                self.log.add("options", value)
+        out.update(info.options)
+        return out
+
+    # -- identity ------------------------------------------------------------------------
+
+    def name(self) -> tuple[str | None, str | None]:
+        module = self.task.module.module
+        prefix = f"{module}." if module else ""
+        given = self.options.get("name")
+        if given is None:
+            return prefix + self.task.fn.name, None
+        value = self.a.evaluator.eval(given.expr, given.module)
+        if isinstance(value, Known) and isinstance(value.value, str):
+            return prefix + value.value, None
+        if isinstance(value, Known) and value.value is None:
+            return prefix + self.task.fn.name, None
+        unknown = (
+            value
+            if isinstance(value, Unknown)
+            else Unknown(given.expr.text, location_of(given.module, given.expr.span))
+        )
+        self.log.add("name", unknown)
+        return None, given.expr.text
+
+    # -- options -------------------------------------------------------------------------
+
+    def option(self, name: str) -> tuple[Value, Provenance, Where | None]:
+        """The effective value of one option: the enqueue call, the decorator, Huey's default."""
+        where = self.overrides.get(name)
+        written: Source = "explicit"
+        if where is not None:
+            value = self.a.evaluator.eval(where.expr, where.module, where.local)
+            if isinstance(value, Known) and value.value is None:
+                where = None  # `retries=None` means "the task's default"
+        if where is None:
+            where = self.options.get(name)
+            written = "inherited" if self.call is not None else "explicit"
+        if where is None:
+            note = f"Huey's default {name}=0"
+            return Known(0), Provenance("default", None, note), None
+        value = self.a.evaluator.eval(where.expr, where.module, where.local)
+        location = location_of(where.module, where.expr.span)
+        if isinstance(value, Unknown):
+            self.log.add(name, value)
+            return value, Provenance("undecided", value.location), where
+        return value, Provenance(source_of(value, written), location), where
+
+    def count(self) -> tuple[Count, Provenance]:
+        value, prov, _ = self.option("retries")
+        if isinstance(value, Unknown):
+            return UNDECIDED, prov
+        amount = number(value)
+        if amount is None:
+            if isinstance(value, Known) and value.value is None:
+                return 0, prov
+            self.log.add("retries", Unknown(repr(value), prov.location or self.location()))
+            return UNDECIDED, Provenance("undecided", prov.location)
+        if amount < 0 or amount != math.floor(amount):
+            # Each retry takes one away and the task stops only at exactly 0.
+            note = "negative retries" if amount < 0 else "fractional retries"
+            return UNBOUNDED, Provenance(prov.source, prov.location, f"{note} never reach 0")
+        return int(amount), prov
+
+    def delay(self) -> tuple[DelayFn | None, Provenance, list[Observation]]:
+        """`retry_delay * retry_backoff**r` (3.3+), or the fixed `retry_delay`."""
+        delay_value, delay_prov, _ = self.option("retry_delay")
+        base = number(delay_value)
+        if base is None:
+            if not isinstance(delay_value, Unknown):
+                loc = delay_prov.location or self.location()
+                self.log.add("retry_delay", Unknown(repr(delay_value), loc))
+            return None, Provenance("undecided", delay_prov.location), []
+        backoff_value, backoff_prov, backoff_where = self.option("retry_backoff")
+        observations: list[Observation] = []
+        if backoff_where is not None and not self.a.backoff_supported:
+            observations.append(self._ignored_backoff(backoff_where))
+            return _constant(base), delay_prov, observations
+        if isinstance(backoff_value, Unknown):
+            return None, backoff_prov, observations
+        factor = number(backoff_value)
+        if factor is None and isinstance(backoff_value, Known):
+            factor = 1 if backoff_value.value is True else 0
+        if not factor or base == 0:
+            return _constant(base), delay_prov, observations
+        ratio = float(factor)
+        return (lambda r: base * ratio**r), backoff_prov, observations
+
+    def _ignored_backoff(self, where: Where) -> Observation:
+        subject = self.name()[0] or "this task"
+        return Observation(
+            "ignored-retry-option",
+            location_of(where.module, where.expr.span),
+            f"`{subject}` sets retry_backoff, which Huey {self.a.version} ignores: the option "
+            "exists from Huey 3.3.0, and older versions store it as an unused attribute, so "
+            "every retry waits the same retry_delay",
+            "Upgrade Huey to 3.3 or later, or drop retry_backoff.",
+            KEY,
+            self.name()[0],
+            "enqueue" if self.call is not None else "definition",
+            self.anchors(),
+        )
+
+    def jitter(self) -> tuple[bool, Provenance]:
+        """Huey never jitters; a retry_delay drawn at random per enqueue differs between tasks."""
+        where = self.overrides.get("retry_delay")
+        if where is not None and mentions_random(where.expr):
+            at = location_of(where.module, where.expr.span)
+            return True, Provenance("explicit", at, "retry_delay drawn at random per enqueue")
+        return False, Provenance("default", None, "Huey never jitters retries")
+
+    # -- manual retries ------------------------------------------------------------------
+
+    def manual_paths(self) -> list[RetryPath]:
+        """`raise RetryTask(...)` / `CancelExecution(retry=True)`: retries that never end."""
+        paths: list[RetryPath] = []
+        fn, module = self.task.fn, self.task.module
+        no_jitter = Provenance("default", None, "Huey never jitters retries")
+        for raised in fn.raises:
+            exc = raised.exc
+            func = exc.func if isinstance(exc, ir.Call) else exc
+            if not isinstance(func, ir.Ref):
+                continue
+            found = self.a.project.resolve(module, func.dotted)
+            if found is None:
+                continue
+            at = location_of(module, raised.span)
+            if found.qualified in _RETRY_TASK:
+                count_prov = Provenance(
+                    "explicit", at, "RetryTask adds a retry back each time it is raised"
+                )
+                delay, delay_prov = self._retry_task_delay(exc, module, at)
+                paths.append(
+                    RetryPath("manual", UNBOUNDED, count_prov, delay, delay_prov, False, no_jitter)
+                )
+            elif found.qualified in _CANCEL and isinstance(exc, ir.Call):
+                flag = exc.kwarg("retry") or (exc.args[1] if len(exc.args) > 1 else None)
+                if flag is None:
+                    continue
+                value = self.a.evaluator.eval(flag, module, locals_of(fn))
+                if not (isinstance(value, Known) and value.value is True):
+                    continue
+                count_prov = Provenance(
+                    "explicit", at, "CancelExecution(retry=True) resets retries to 1 each time"
+                )
+                delay, delay_prov, _ = self.delay()
+                paths.append(
+                    RetryPath("manual", UNBOUNDED, count_prov, delay, delay_prov, False, no_jitter)
+                )
+        return paths
+
+    def _retry_task_delay(
+        self, exc: ir.Expr, module: ir.ModuleSummary, at: Location
+    ) -> tuple[DelayFn | None, Provenance]:
+        if isinstance(exc, ir.Call):
+            eta = exc.kwarg("eta") or (exc.args[1] if len(exc.args) > 1 else None)
+            given = exc.kwarg("delay") or (exc.args[2] if len(exc.args) > 2 else None)
+            if given is not None:
+                value = self.a.evaluator.eval(given, module, locals_of(self.task.fn))
+                amount = number(value)
+                if amount is not None:
+                    return _constant(amount), Provenance("explicit", at, "RetryTask(delay=)")
+                unknown = value if isinstance(value, Unknown) else Unknown(given.text, at)
+                self.log.add("delay", unknown)
+                return None, Provenance("undecided", unknown.location)
+            if eta is not None:
+                value = self.a.evaluator.eval(eta, module, locals_of(self.task.fn))
+                unknown = value if isinstance(value, Unknown) else Unknown(eta.text, at)
+                self.log.add("eta", unknown)
+                return None, Provenance("undecided", unknown.location)
+        delay, prov, _ = self.delay()
+        return delay, prov
+
+    # -- rows ----------------------------------------------------------------------------
+
+    def location(self) -> Location:
+        if self.call is not None and self.call_module is not None:
+            return location_of(self.call_module, self.call.span)
+        return location_of(self.task.module, self.task.fn.name_span)
+
+    def anchors(self) -> tuple[int, ...]:
+        if self.call is not None:
+            return (self.call.span.line,)
+        fn = self.task.fn
+        return tuple(sorted({d.span.line for d in fn.decorators} | {fn.span.line}))
+
+    def build(self) -> tuple[EffectivePolicy, list[Observation]]:
+        name, name_expression = self.name()
+        count, count_prov = self.count()
+        delay, delay_prov, observations = self.delay()
+        jitter, jitter_prov = self.jitter()
+        paths: list[RetryPath] = []
+        if count != 0:
+            paths.append(
+                RetryPath("automatic", count, count_prov, delay, delay_prov, jitter, jitter_prov)
+            )
+        paths.extend(self.manual_paths())
+        inert: tuple[tuple[str, Location], ...] = ()
+        if paths:
+            fields = combine(paths)
+        else:
+            fields = never_retries(count_prov)
+            inert = tuple(
+                (opt, loc)
+                for opt in ("retry_delay", "retry_backoff")
+                if (loc := self._written(opt)) is not None
+            )
+        row = policy_row(
+            name=name,
+            name_expression=name_expression,
+            framework=KEY,
+            site="enqueue" if self.call is not None else "definition",
+            location=self.location(),
+            fields=fields,
+            final_failure=self.final_failure(),
+            log=self.log,
+            version=self.a.version,
+            anchors=self.anchors(),
+            hints=_hints(count_prov, self.a.version, self.a.backoff_supported),
+            inert=inert,
+        )
+        return row, observations
+
+    def _written(self, name: str) -> Location | None:
+        """Where this site writes an option: the call for an enqueue, else the decorator."""
+        where = self.overrides.get(name) if self.call is not None else self.options.get(name)
+        if where is None:
+            return None
+        value = self.a.evaluator.eval(where.expr, where.module, where.local)
+        if isinstance(value, Known) and not value.value:
+            return None  # `retry_delay=0` is no option at all
+        return location_of(where.module, where.expr.span)
+
+    def definition(self) -> Iterator[EffectivePolicy | Observation]:
+        row, observations = self.build()
+        yield row
+        yield from observations
+
+    def enqueue(self) -> Iterator[EffectivePolicy | Observation]:
+        yield from self.definition()
+
+    def final_failure(self) -> str:
+        handlers = self.a.error_handlers()
+        if handlers:
+            return f"SIGNAL_ERROR handler at {handlers[0]}"
+        return "nowhere"
+
+
+def _constant(value: float) -> DelayFn:
+    return lambda _r: value
+
+
+# Framework-aware advice the neutral rules quote.
+_HINTS: tuple[tuple[str, str], ...] = (
+    (
+        "max_retries",
+        "Set retries=N (a whole number >= 0) on the task, and raise RetryTask only under a "
+        "condition that ends: Huey never counts RetryTask against the budget.",
+    ),
+    (
+        "jitter",
+        "Huey cannot jitter retries: give each enqueue its own delay, e.g. "
+        "task.s(..., retry_delay=random.uniform(20, 40)), so tasks that failed together do not "
+        "retry together.",
+    ),
+    ("trigger_fix", "Set retries=N on the task, or remove retry_delay/retry_backoff."),
+    (
+        "dead_letter",
+        "Huey keeps no failed tasks: connect a @huey.signal(SIGNAL_ERROR) handler that stores "
+        "or reports them, or chain an .error(handler) task.",
+    ),
+)
+_BACKOFF = (
+    "Use retry_backoff=2 with a retry_delay above 0: waits retry_delay, 2x, 4x ... with no cap."
+)
+_NO_BACKOFF = (
+    "Huey {version} has no retry_backoff (it arrived in 3.3.0), so every retry of a task waits "
+    "the same retry_delay: upgrade Huey and set retry_backoff=2."
+)
+
+
+def _hints(count: Provenance, version: str, backoff: bool) -> tuple[tuple[str, str], ...]:
+    why = "Huey's default" if count.source == "default" else f"set at {count.location}"
+    advice = _BACKOFF if backoff else _NO_BACKOFF.format(version=version)
+    return (
+        *_HINTS,
+        ("backoff", advice),
+        ("trigger", f"retries is 0 ({why}), so a failure is never retried"),
+    )

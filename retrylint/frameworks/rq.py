@@ -1,0 +1,974 @@
+"""RQ (written against 3.0.0; returned `Retry` objects need 2.1.0 or later).
+
+RQ sets the retry policy where a job is enqueued: `queue.enqueue(f, retry=Retry(max, interval))`
+(also `enqueue_call`, `enqueue_at`, `enqueue_in`, `Queue.prepare_data`, `Job.create` and
+`django_rq.enqueue`). `@job(..., retry=Retry(...))` fixes a policy for the `.delay()` /
+`.enqueue()` methods the decorator adds; a job may also *return* a `Retry`. Without a `Retry`
+a failed job is never retried.
+
+Recognised job forms: `rq.decorators.job` and `django_rq.job` under any alias, subclasses of
+them, `partial(job, ...)` bindings and decorator aliases (`job = partial(MyJob, connection=...)`
+as in redash). Jobs enqueued by dotted string are named by that string.
+
+Facts from RQ 3.0.0's source (reference §3 and §13):
+- `Retry(max, interval=0)`: `max` counts retries and must be at least 1 (`ValueError`);
+  `interval` is an int or a list; a float raises `UnboundLocalError` when the Retry is built.
+- A raised exception with an enqueue-time Retry picks `intervals[max(len - retries_left, 0)]`:
+  when `max` exceeds the list, the *first* value repeats for the early retries. A returned Retry
+  picks `intervals[min(len - 1, count)]`: the *last* value repeats.
+- No backoff formula, no jitter; an interval above 0 needs a scheduler to move the job back.
+- The last failure goes to the queue's FailedJobRegistry (kept `failure_ttl`, one year by
+  default); `on_failure` callbacks run on every failure.
+- `f.delay(..., retry=...)` on an `@job` function does not pop `retry`: the function receives it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from retrylint.frameworks.base import AdapterContext, UndecidedLog, module_imports, source_of
+from retrylint.model import (
+    BACKOFF_ORDER,
+    UNDECIDED,
+    BackoffKind,
+    Count,
+    EffectivePolicy,
+    Location,
+    Observation,
+    Provenance,
+)
+from retrylint.python import ir
+from retrylint.python.evaluate import (
+    Formula,
+    Known,
+    Sym,
+    Unknown,
+    Value,
+    location_of,
+    mentions_random,
+    number,
+)
+from retrylint.resolve.schedule import (
+    DelayFn,
+    Fields,
+    RetryPath,
+    classify,
+    combine,
+    never_retries,
+)
+from retrylint.scan.versions import at_least
+
+KEY = "rq"
+# The version the facts above were read from (reference §0), assumed when none is detected.
+REFERENCE_VERSION = "3.0.0"
+# rq/defaults.py: DEFAULT_FAILURE_TTL.
+DEFAULT_FAILURE_TTL = 31_536_000
+
+_JOB = frozenset({"rq.decorators.job", "django_rq.job", "django_rq.decorators.job"})
+_RETRY = frozenset({"rq.Retry", "rq.job.Retry", "rq.retry.Retry"})
+_JOB_CLASS = frozenset({"rq.job.Job", "rq.Job"})
+_PARTIAL = frozenset({"functools.partial"})
+# Enqueue methods and the position of the function argument.
+_ENQUEUE: dict[str, int] = {
+    "enqueue": 0,
+    "enqueue_call": 0,
+    "prepare_data": 0,
+    "create": 0,
+    "enqueue_at": 1,
+    "enqueue_in": 1,
+}
+_FUNC_KWARGS = ("f", "func")
+
+Local = Mapping[str, ir.Expr | Value]
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """An IR expression together with the module (and function locals) it is written in."""
+
+    expr: ir.Expr
+    module: ir.ModuleSummary
+    local: Local | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _JobDecorator:
+    kwargs: tuple[tuple[str, Where], ...] = ()
+    splats: tuple[Where, ...] = ()
+
+
+@dataclass
+class _Policy:
+    """What one `retry=` value (or returned Retry) amounts to, before rows are built."""
+
+    paths: list[RetryPath] = field(default_factory=list)
+    # Backoff kind of each path worked out from its whole delay list (see `_list_kind`).
+    kinds: list[BackoffKind | None] = field(default_factory=list)
+    never: Provenance | None = None
+    undecided: Provenance | None = None
+    observations: list[Observation] = field(default_factory=list)
+
+
+def walk_calls(expr: ir.Expr) -> Iterator[ir.Call]:
+    """Every call inside an expression, outermost first."""
+    if isinstance(expr, ir.Call):
+        yield expr
+        yield from walk_calls(expr.func)
+        for arg in expr.args:
+            yield from walk_calls(arg)
+        for kw in expr.kwargs:
+            yield from walk_calls(kw.value)
+    elif isinstance(expr, ir.Seq):
+        for item in expr.items:
+            yield from walk_calls(item)
+    elif isinstance(expr, ir.DictExpr):
+        for key, value in expr.items:
+            if key is not None:
+                yield from walk_calls(key)
+            yield from walk_calls(value)
+    elif isinstance(expr, ir.BinOp):
+        yield from walk_calls(expr.left)
+        yield from walk_calls(expr.right)
+    elif isinstance(expr, ir.Unary):
+        yield from walk_calls(expr.operand)
+    elif isinstance(expr, ir.Starred):
+        yield from walk_calls(expr.value)
+    elif isinstance(expr, ir.Subscript):
+        yield from walk_calls(expr.value)
+        yield from walk_calls(expr.index)
+
+
+def functions_of(summary: ir.ModuleSummary) -> Iterator[ir.Function]:
+    """Every function of a module, methods included."""
+    yield from summary.functions
+    for cls in summary.classes:
+        yield from cls.methods
+
+
+def module_calls(summary: ir.ModuleSummary) -> Iterator[tuple[ir.Call, ir.Function | None]]:
+    """Every call a module summary keeps, once each, with the function it is written in."""
+    seen: set[tuple[int, int, str]] = set()
+
+    def fresh(call: ir.Call) -> bool:
+        key = (call.span.line, call.span.column, call.text)
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
+    for binding in summary.bindings:
+        for call in walk_calls(binding.value):
+            if fresh(call):
+                yield call, None
+    for top in summary.calls:
+        for call in walk_calls(top):
+            if fresh(call):
+                yield call, None
+    for fn in functions_of(summary):
+        for kept in fn.calls:
+            for call in walk_calls(kept):
+                if fresh(call):
+                    yield call, fn
+        for ret in fn.returns:
+            for call in walk_calls(ret):
+                if fresh(call):
+                    yield call, fn
+
+
+def locals_of(fn: ir.Function | None, line: int | None = None) -> dict[str, ir.Expr | Value] | None:
+    """A function's local bindings; with `line`, the binding of each name in force there.
+
+    A name bound in several branches (`params = {...}` twice, as netbox does) takes the last
+    binding written before `line`, or the first one when all come later.
+    """
+    if fn is None:
+        return None
+    out: dict[str, ir.Expr | Value] = {}
+    for binding in fn.locals:
+        if line is None or binding.span.line <= line or binding.target not in out:
+            out[binding.target] = binding.value
+    return out
+
+
+def deref(where: Where, ctx: AdapterContext) -> Where:
+    """Follow local and module-level names to the expression they are bound to."""
+    expr, module, local = where.expr, where.module, where.local
+    for _ in range(12):
+        if isinstance(expr, ir.Ref) and local is not None and expr.dotted in local:
+            bound = local[expr.dotted]
+            if not isinstance(bound, ir.Const | ir.Ref | ir.Call | ir.Seq | ir.DictExpr):
+                break
+            expr = bound
+            continue
+        break
+    if isinstance(expr, ir.Ref):
+        expr, module = ctx.evaluator.deref(expr, module)
+        if module is not where.module:
+            local = None
+    return Where(expr, module, local)
+
+
+def kwarg_where(
+    call: ir.Call, name: str, module: ir.ModuleSummary, ctx: AdapterContext, local: Local | None
+) -> Where | None:
+    """The expression passed for `name`, directly or inside a `**mapping` splat."""
+    direct = call.kwarg(name)
+    if direct is not None:
+        return Where(direct, module, local)
+    for splat in call.splats:
+        target = deref(Where(splat, module, local), ctx)
+        found = dict_item(target, name)
+        if found is not None:
+            return found
+    return None
+
+
+def dict_item(where: Where, key: str) -> Where | None:
+    expr = where.expr
+    if isinstance(expr, ir.DictExpr):
+        for k, v in reversed(expr.items):
+            if isinstance(k, ir.Const) and k.value == key:
+                return Where(v, where.module, where.local)
+    if isinstance(expr, ir.Call) and isinstance(expr.func, ir.Ref) and expr.func.dotted == "dict":
+        value = expr.kwarg(key)
+        if value is not None:
+            return Where(value, where.module, where.local)
+    return None
+
+
+def kind_of(values: Sequence[float]) -> BackoffKind:
+    """Backoff kind of a whole delay list, by the thresholds of `resolve.schedule.classify`."""
+    if all(v == 0 for v in values):
+        return "none"
+    if len(set(values)) == 1:
+        return "fixed"
+    diffs = {round(b - a, 9) for a, b in itertools.pairwise(values)}
+    if len(diffs) == 1:
+        return "linear" if diffs.pop() > 0 else "custom"
+    if all(a > 0 and b / a >= 1.5 for a, b in itertools.pairwise(values)):
+        return "exponential"
+    return "custom"
+
+
+def weakest(kinds: Sequence[BackoffKind]) -> BackoffKind:
+    if "custom" in kinds:
+        return "custom"
+    return min(kinds, key=BACKOFF_ORDER.index)
+
+
+def humanize(seconds: float) -> str:
+    """Retention periods in words: 31536000 → "1 year", 604800 → "7 days"."""
+    for size, unit in ((31_536_000, "year"), (86_400, "day"), (3_600, "hour"), (60, "minute")):
+        if seconds >= size and seconds % size == 0:
+            amount = int(seconds // size)
+            return f"{amount} {unit}{'s' if amount != 1 else ''}"
+    return f"{seconds:g} s"
+
+
+def policy_row(
+    *,
+    name: str | None,
+    name_expression: str | None,
+    framework: str,
+    site: Literal["definition", "enqueue"],
+    location: Location,
+    fields: Fields | None,
+    final_failure: str,
+    log: UndecidedLog,
+    version: str,
+    anchors: tuple[int, ...],
+    hints: tuple[tuple[str, str], ...],
+    inert: tuple[tuple[str, Location], ...] = (),
+    no_policy: Provenance | None = None,
+) -> EffectivePolicy:
+    """One inventory row; `fields=None` is a row that sets no policy (`retry_trigger: null`)."""
+    if fields is None:
+        source = no_policy or Provenance("default")
+        return EffectivePolicy(
+            name=name,
+            name_expression=name_expression,
+            framework=framework,
+            site=site,
+            location=location,
+            retry_trigger=None,
+            max_retries=None,
+            backoff=None,
+            jitter=None,
+            delays_seconds=(),
+            delays_truncated=False,
+            window_seconds=0,
+            sources=dict.fromkeys(("max_retries", "backoff", "jitter", "delays", "window"), source),
+            final_failure=final_failure,
+            undecided=log.items(),
+            framework_version=version,
+            suppression_lines=anchors,
+            hints=hints,
+        )
+    return EffectivePolicy(
+        name=name,
+        name_expression=name_expression,
+        framework=framework,
+        site=site,
+        location=location,
+        retry_trigger=fields.retry_trigger,
+        max_retries=fields.max_retries,
+        backoff=fields.backoff,
+        jitter=fields.jitter,
+        delays_seconds=fields.delays_seconds,
+        delays_truncated=fields.delays_truncated,
+        window_seconds=fields.window_seconds,
+        sources=fields.sources,
+        final_failure=final_failure,
+        undecided=log.items(),
+        inert_options=inert,
+        framework_version=version,
+        suppression_lines=anchors,
+        hints=hints,
+    )
+
+
+def _constant(value: float) -> DelayFn:
+    return lambda _r: value
+
+
+def _schedule(values: Sequence[float], count: Count, returned: bool) -> tuple[DelayFn, list[float]]:
+    """The delay before retry r+1 for an interval list, and the list of actual delays."""
+    last = len(values) - 1
+    if returned or not isinstance(count, int):
+
+        def pick(r: int) -> float:
+            return values[min(last, r)]
+
+        listed = [pick(r) for r in range(count)] if isinstance(count, int) else []
+        return pick, listed
+    total = count
+
+    def early(r: int) -> float:
+        # `Job.get_retry_interval`: index = max(len - retries_left, 0), retries_left = max - r.
+        return values[min(last, max(len(values) - (total - r), 0))]
+
+    return early, [early(r) for r in range(min(total, 10_000))]
+
+
+class RQAdapter:
+    key = KEY
+    packages: tuple[str, ...] = ("rq", "django_rq")
+    # An RQ file imports rq (or django_rq), builds a Retry, decorates with @job or enqueues.
+    markers = re.compile(rb"\brq\b|django_rq|\bRetry\b|@job\b|\.enqueue(?:_call|_at|_in)?\(")
+    interest = ir.Interest(
+        calls=frozenset(
+            {
+                "Retry",
+                "enqueue",
+                "enqueue_call",
+                "enqueue_at",
+                "enqueue_in",
+                "prepare_data",
+                "create",
+                "delay",
+                "partial",
+            }
+        ),
+        attributes=frozenset(),
+    )
+
+    def analyze(self, ctx: AdapterContext) -> Iterable[EffectivePolicy | Observation]:
+        return _Analysis(ctx).rows()
+
+    def project_markers(self, ctx: AdapterContext) -> frozenset[str]:
+        analysis = _Analysis(ctx)
+        names: set[str] = set()
+        for summary in ctx.scanned:
+            for binding in summary.bindings:
+                if "." not in binding.target and (
+                    analysis.factory(binding.value, summary, 0) is not None
+                    or analysis.decorator(binding.value, summary) is not None
+                ):
+                    names.add(binding.target)
+            for cls in summary.classes:
+                if "." not in cls.qualname and analysis.is_job_class(cls, summary, 0):
+                    names.add(cls.name)
+        return frozenset(names)
+
+
+class _Analysis:
+    def __init__(self, ctx: AdapterContext) -> None:
+        self.ctx = ctx
+        self.project = ctx.project
+        self.evaluator = ctx.evaluator
+        self.version = ctx.version or REFERENCE_VERSION
+        # Project functions that pass their keywords on to `job` (`[frameworks.rq]
+        # task-decorators`), e.g. `@utils.task(queue=..., retry=Retry(...))`.
+        self.wrappers = frozenset(ctx.settings.task_decorators)
+        # Returned Retry objects are honoured from RQ 2.1.0 (reference §3b).
+        self.returns_retry = at_least(ctx.version, (2, 1), (3, 0, 0))
+        self._jobs: dict[str, tuple[ir.Function, ir.ModuleSummary, _JobDecorator]] | None = None
+
+    # -- recognising decorators ----------------------------------------------------------
+
+    def is_job_class(self, cls: ir.Class, module: ir.ModuleSummary, depth: int) -> bool:
+        if depth > 8:
+            return False
+        for base in cls.bases:
+            if not isinstance(base, ir.Ref):
+                continue
+            found = self.project.resolve(module, base.dotted)
+            if found is None:
+                continue
+            if found.qualified in _JOB:
+                return True
+            if (
+                found.kind == "class"
+                and found.cls is not None
+                and found.module is not None
+                and self.is_job_class(found.cls, found.module, depth + 1)
+            ):
+                return True
+        return False
+
+    def factory(self, expr: ir.Expr, module: ir.ModuleSummary, depth: int) -> _JobDecorator | None:
+        """A callable that makes a job decorator: `job`, a subclass, `partial(job, ...)`."""
+        if depth > 8:
+            return None
+        if isinstance(expr, ir.Call):
+            if isinstance(expr.func, ir.Ref) and expr.args:
+                target = self.project.resolve(module, expr.func.dotted)
+                if target is not None and target.qualified in _PARTIAL:
+                    inner = self.factory(expr.args[0], module, depth + 1)
+                    return _merge(inner, expr, module) if inner is not None else None
+            return None
+        if not isinstance(expr, ir.Ref):
+            return None
+        found = self.project.resolve(module, expr.dotted)
+        if found is None:
+            return None
+        if found.qualified in _JOB or found.qualified in self.wrappers:
+            return _JobDecorator()
+        if found.kind == "class" and found.cls is not None and found.module is not None:
+            return _JobDecorator() if self.is_job_class(found.cls, found.module, depth) else None
+        if found.kind == "binding" and found.binding is not None and found.module is not None:
+            value = found.binding.value
+            if isinstance(value, ir.Ref) or _is_partial(value):
+                return self.factory(value, found.module, depth + 1)
+        return None
+
+    def decorator(
+        self, expr: ir.Expr, module: ir.ModuleSummary, depth: int = 0
+    ) -> _JobDecorator | None:
+        """The options a decorator applies, or None when it does not make an RQ job."""
+        if depth > 8:
+            return None
+        if isinstance(expr, ir.Call):
+            made = self.factory(expr.func, module, depth + 1)
+            return _merge(made, expr, module) if made is not None else None
+        if isinstance(expr, ir.Ref):
+            found = self.project.resolve(module, expr.dotted)
+            if found is not None and found.qualified in (
+                "django_rq.job",
+                "django_rq.decorators.job",
+            ):
+                return _JobDecorator()  # django_rq allows a bare `@job`
+            if found is not None and found.kind == "binding" and found.binding and found.module:
+                value = found.binding.value
+                if isinstance(value, ir.Call) and not _is_partial(value):
+                    return self.decorator(value, found.module, depth + 1)
+        return None
+
+    def jobs(self) -> dict[str, tuple[ir.Function, ir.ModuleSummary, _JobDecorator]]:
+        """Every `@job` function of the project, by qualified name."""
+        if self._jobs is None:
+            self._jobs = {}
+            for summary in list(self.project.loaded()):
+                for fn in summary.functions:
+                    for dec in fn.decorators:
+                        info = self.decorator(dec, summary)
+                        if info is not None:
+                            self._jobs[f"{summary.module}.{fn.qualname}"] = (fn, summary, info)
+                            break
+        return self._jobs
+
+    # -- rows ----------------------------------------------------------------------------
+
+    def rows(self) -> Iterator[EffectivePolicy | Observation]:
+        jobs = self.jobs()
+        helpers = self._retry_helpers()
+        for summary in self.ctx.scanned:
+            uses_rq = module_imports(summary, ("rq", "django_rq"))
+            for fn in summary.functions:
+                info = next(
+                    (i for d in fn.decorators if (i := self.decorator(d, summary)) is not None),
+                    None,
+                )
+                returned = self._returned_retries(fn, summary)
+                if info is None and f"{summary.module}.{fn.qualname}" in helpers:
+                    continue  # builds the Retry for `retry=` (netbox's get_rq_retry)
+                if info is not None or returned:
+                    yield from self._definition(fn, summary, info, returned)
+            for call, scope in module_calls(summary):
+                yield from self._call(call, scope, summary, uses_rq, jobs)
+
+    def _retry_helpers(self) -> set[str]:
+        """Functions whose returned Retry is a `retry=` value, not a job's own retry request."""
+        found: set[str] = set()
+        for summary in list(self.project.loaded()):
+            if not module_imports(summary, ("rq", "django_rq")):
+                continue
+            for call, scope in module_calls(summary):
+                retry = kwarg_where(
+                    call, "retry", summary, self.ctx, locals_of(scope, call.span.line)
+                )
+                if retry is None:
+                    continue
+                given = deref(retry, self.ctx)
+                if isinstance(given.expr, ir.Call) and isinstance(given.expr.func, ir.Ref):
+                    helper = self.project.resolve(given.module, given.expr.func.dotted)
+                    if helper is not None and helper.function is not None:
+                        found.add(helper.qualified)
+        return found
+
+    def _returned_retries(self, fn: ir.Function, summary: ir.ModuleSummary) -> list[Where]:
+        local = locals_of(fn)
+        out: list[Where] = []
+        for ret in fn.returns:
+            target = deref(Where(ret, summary, local), self.ctx)
+            if isinstance(target.expr, ir.Call) and self._is_retry(target.expr, target.module):
+                out.append(target)
+        return out
+
+    def _is_retry(self, call: ir.Call, module: ir.ModuleSummary) -> bool:
+        if not isinstance(call.func, ir.Ref):
+            return False
+        found = self.project.resolve(module, call.func.dotted)
+        return found is not None and found.qualified in _RETRY
+
+    def _definition(
+        self,
+        fn: ir.Function,
+        summary: ir.ModuleSummary,
+        info: _JobDecorator | None,
+        returned: list[Where],
+    ) -> Iterator[EffectivePolicy | Observation]:
+        log = UndecidedLog()
+        policy = _Policy()
+        options = _options(info, self.ctx) if info is not None else {}
+        retry = options.get("retry")
+        if retry is not None:
+            policy = self.policy(retry, "automatic", log, per_call=False)
+        for where in returned:
+            if not self.returns_retry:
+                yield Observation(
+                    "ignored-retry-option",
+                    location_of(where.module, where.expr.span),
+                    f"`{summary.module}.{fn.qualname}` returns {where.expr.text}, but RQ "
+                    f"{self.version} treats a returned Retry as an ordinary result: returned "
+                    "Retry objects need RQ 2.1.0 or later",
+                    "Upgrade RQ to 2.1 or later, or pass retry=Retry(...) when enqueueing.",
+                    KEY,
+                    f"{summary.module}.{fn.qualname}",
+                    "definition",
+                )
+                continue
+            more = self.policy(where, "manual", log, per_call=True)
+            policy.paths.extend(more.paths)
+            policy.kinds.extend(more.kinds)
+            policy.observations.extend(more.observations)
+            policy.undecided = policy.undecided or more.undecided
+        name = f"{summary.module}.{fn.qualname}" if summary.module else fn.qualname
+        anchors = tuple(sorted({d.span.line for d in fn.decorators} | {fn.span.line}))
+        for obs in policy.observations:
+            yield replace(obs, task=name, site="definition", anchor_lines=anchors)
+        if policy.paths or policy.undecided is not None:
+            fields: Fields = _fields(policy)
+        else:
+            fields = never_retries(
+                policy.never
+                or Provenance("default", None, "no Retry given: RQ does not retry a failed job")
+            )
+        yield policy_row(
+            name=name,
+            name_expression=None,
+            framework=KEY,
+            site="definition",
+            location=location_of(summary, fn.name_span),
+            fields=fields,
+            final_failure=self._final_failure(options),
+            log=log,
+            version=self.version,
+            anchors=anchors,
+            hints=_HINTS,
+        )
+
+    def _call(
+        self,
+        call: ir.Call,
+        fn: ir.Function | None,
+        summary: ir.ModuleSummary,
+        uses_rq: bool,
+        jobs: Mapping[str, tuple[ir.Function, ir.ModuleSummary, _JobDecorator]],
+    ) -> Iterator[EffectivePolicy | Observation]:
+        if not isinstance(call.func, ir.Ref):
+            return
+        receiver, _, method = call.func.dotted.rpartition(".")
+        local = locals_of(fn, call.span.line)
+        if method in ("delay", "enqueue") and receiver:
+            target = self.project.resolve(summary, receiver)
+            if target is not None and target.qualified in jobs:
+                # `f.delay(..., retry=...)`: the decorator's method hands `retry` to f.
+                retry = kwarg_where(call, "retry", summary, self.ctx, local)
+                if retry is not None:
+                    yield Observation(
+                        "ignored-retry-option",
+                        location_of(retry.module, retry.expr.span),
+                        f"`{target.qualified}.{method}(..., retry=...)` passes retry to the "
+                        "job function as an argument: the @job decorator's methods do not "
+                        "read it, so RQ keeps the decorator's retry policy",
+                        "Pass retry=Retry(...) to @job(...), or enqueue with "
+                        "queue.enqueue(f, ..., retry=Retry(...)).",
+                        KEY,
+                        target.qualified,
+                        "enqueue",
+                        (call.span.line,),
+                    )
+                return
+        if method not in _ENQUEUE:
+            return
+        if method == "create":
+            owner = self.project.resolve(summary, receiver) if receiver else None
+            if owner is None or owner.qualified not in _JOB_CLASS:
+                return
+        retry = kwarg_where(call, "retry", summary, self.ctx, local)
+        if retry is None:
+            return
+        given = deref(retry, self.ctx)
+        is_retry = isinstance(given.expr, ir.Call) and self._is_retry(given.expr, given.module)
+        if not (uses_rq or is_retry):
+            return
+        func = _func_arg(call, _ENQUEUE[method])
+        log = UndecidedLog()
+        name, name_expression = self._job_name(func, summary, local, log, call)
+        policy = self.policy(retry, "automatic", log, per_call=True)
+        for obs in policy.observations:
+            yield replace(obs, task=name, site="enqueue", anchor_lines=(call.span.line,))
+        fields = (
+            _fields(policy)
+            if policy.paths or policy.undecided
+            else never_retries(
+                policy.never or Provenance("explicit", location_of(summary, call.span))
+            )
+        )
+        options = {
+            key: where
+            for key in ("failure_ttl", "on_failure")
+            if (where := kwarg_where(call, key, summary, self.ctx, local)) is not None
+        }
+        yield policy_row(
+            name=name,
+            name_expression=name_expression,
+            framework=KEY,
+            site="enqueue",
+            location=location_of(summary, call.span),
+            fields=fields,
+            final_failure=self._final_failure(options),
+            log=log,
+            version=self.version,
+            anchors=(call.span.line,),
+            hints=_HINTS,
+        )
+
+    def _job_name(
+        self,
+        func: ir.Expr | None,
+        summary: ir.ModuleSummary,
+        local: Local | None,
+        log: UndecidedLog,
+        call: ir.Call,
+    ) -> tuple[str | None, str | None]:
+        """RQ's `func_name`: `module.qualname` for a function, the string for a dotted path."""
+        if func is None:
+            unknown = Unknown(call.text, location_of(summary, call.span))
+            log.add("name", unknown)
+            return None, call.text
+        target = deref(Where(func, summary, local), self.ctx)
+        if isinstance(target.expr, ir.Const) and isinstance(target.expr.value, str):
+            return target.expr.value, None
+        if isinstance(target.expr, ir.Ref):
+            found = self.project.resolve(target.module, target.expr.dotted)
+            if found is not None and found.kind in ("function", "external"):
+                return found.qualified, None
+        value = self.evaluator.eval(func, summary, local)
+        if isinstance(value, Known) and isinstance(value.value, str):
+            return value.value, None
+        if isinstance(value, Sym):
+            return value.qualified, None
+        log.add(
+            "name",
+            value
+            if isinstance(value, Unknown)
+            else Unknown(func.text, location_of(summary, func.span)),
+        )
+        return None, func.text
+
+    # -- policies ------------------------------------------------------------------------
+
+    def policy(
+        self,
+        where: Where,
+        trigger: Literal["automatic", "manual"],
+        log: UndecidedLog,
+        *,
+        per_call: bool,
+        depth: int = 0,
+    ) -> _Policy:
+        """What a `retry=` value means: Retry paths, no retry (None), or undecided."""
+        target = deref(where, self.ctx)
+        expr, module = target.expr, target.module
+        at = location_of(module, expr.span)
+        if isinstance(expr, ir.Const) and expr.value is None:
+            return _Policy(never=Provenance("explicit", at, "retry=None"))
+        if isinstance(expr, ir.Call) and self._is_retry(expr, module):
+            return self._retry_call(expr, target, trigger, log, per_call)
+        if isinstance(expr, ir.Call) and isinstance(expr.func, ir.Ref) and depth < 3:
+            helper = self.project.resolve(module, expr.func.dotted)
+            if helper is not None and helper.function is not None and helper.module is not None:
+                # `retry=get_retry()`: what the helper returns (None means no retry).
+                out = _Policy()
+                local = locals_of(helper.function)
+                for ret in helper.function.returns:
+                    inner = self.policy(
+                        Where(ret, helper.module, local),
+                        trigger,
+                        log,
+                        per_call=per_call,
+                        depth=depth + 1,
+                    )
+                    out.paths.extend(inner.paths)
+                    out.kinds.extend(inner.kinds)
+                    out.observations.extend(inner.observations)
+                    out.never = out.never or inner.never
+                    out.undecided = out.undecided or inner.undecided
+                if out.paths or out.never or out.undecided:
+                    return out
+        value = self.evaluator.eval(expr, module, target.local)
+        unknown = value if isinstance(value, Unknown) else Unknown(expr.text, at)
+        log.add("retry", unknown)
+        return _Policy(undecided=Provenance("undecided", unknown.location))
+
+    def _retry_call(
+        self,
+        call: ir.Call,
+        where: Where,
+        trigger: Literal["automatic", "manual"],
+        log: UndecidedLog,
+        per_call: bool,
+    ) -> _Policy:
+        module, local = where.module, where.local
+        max_expr = call.args[0] if call.args else call.kwarg("max")
+        interval_expr = call.args[1] if len(call.args) > 1 else call.kwarg("interval")
+        at = location_of(module, call.span)
+        count: Count
+        if max_expr is None:
+            unknown = Unknown(call.text, at)
+            log.add("max_retries", unknown)
+            count, count_prov = UNDECIDED, Provenance("undecided", at)
+        else:
+            value = self.evaluator.eval(max_expr, module, local)
+            amount = number(value)
+            max_at = location_of(module, max_expr.span)
+            if amount is None:
+                unknown = value if isinstance(value, Unknown) else Unknown(max_expr.text, max_at)
+                log.add("max_retries", unknown)
+                count, count_prov = UNDECIDED, Provenance("undecided", unknown.location)
+            elif amount < 1:
+                # `Retry(max=0)` raises ValueError; a helper that guards it returns None instead.
+                return _Policy(never=Provenance(source_of(value, "explicit"), max_at, "max < 1"))
+            else:
+                # `retries_left` counts down while above 0, so a fraction rounds up.
+                count = math.ceil(amount)
+                count_prov = Provenance(source_of(value, "explicit"), max_at, "Retry(max=)")
+        no_jitter = Provenance("default", None, "RQ never jitters retry intervals")
+        policy = _Policy()
+        if interval_expr is None:
+            prov = Provenance("default", None, "Retry's default interval=0")
+            policy.paths.append(
+                RetryPath(trigger, count, count_prov, _constant(0), prov, False, no_jitter)
+            )
+            policy.kinds.append(None)
+            return policy
+        interval_at = location_of(module, interval_expr.span)
+        value = self.evaluator.eval(interval_expr, module, local)
+        # An interval drawn at random per enqueue (or per returned Retry) differs between jobs.
+        drawn = per_call and mentions_random(interval_expr)
+        jitter_prov = (
+            Provenance("explicit", interval_at, "interval drawn at random") if drawn else no_jitter
+        )
+        values: list[float] | None = None
+        source = source_of(value, "explicit")
+        if isinstance(value, Known) and isinstance(value.value, tuple):
+            items = [number(v) if isinstance(v, Known | Formula) else None for v in value.value]
+            bad = next((v for v in value.value if isinstance(v, Unknown)), None)
+            if bad is not None:
+                log.add("interval", bad)
+            elif all(i is not None for i in items) and items:
+                values = [float(i) for i in items if i is not None]
+        elif isinstance(value, Known) and isinstance(value.value, float):
+            policy.observations.append(
+                Observation(
+                    "ignored-retry-option",
+                    interval_at,
+                    f"`{call.text}` has a float interval: RQ accepts an int or a list of ints, "
+                    "and a float raises UnboundLocalError when the Retry is built, so the job "
+                    "is never enqueued",
+                    "Write the interval as a whole number of seconds, or as a list of ints.",
+                    KEY,
+                )
+            )
+            log.add("interval", Unknown(interval_expr.text, interval_at))
+        else:
+            amount = number(value)
+            if amount is not None:
+                values = [float(max(amount, 0))]
+            else:
+                unknown = (
+                    value
+                    if isinstance(value, Unknown)
+                    else Unknown(interval_expr.text, interval_at)
+                )
+                log.add("interval", unknown)
+        if values is None:
+            prov = Provenance("undecided", interval_at)
+            policy.paths.append(RetryPath(trigger, count, count_prov, None, prov, drawn, prov))
+            policy.kinds.append(None)
+            return policy
+        note = "interval list" if len(values) > 1 else "Retry(interval=)"
+        if any(v > 0 for v in values):
+            note += "; needs a worker started with --with-scheduler"
+        prov = Provenance(source, interval_at, note)
+        fn, listed = _schedule(values, count, returned=trigger == "manual")
+        kind: BackoffKind | None = None
+        if len(values) > 1 and listed:
+            kind = kind_of(listed)
+        policy.paths.append(RetryPath(trigger, count, count_prov, fn, prov, drawn, jitter_prov))
+        policy.kinds.append(kind)
+        return policy
+
+    def _final_failure(self, options: Mapping[str, Where]) -> str:
+        ttl = options.get("failure_ttl")
+        kept = humanize(DEFAULT_FAILURE_TTL)
+        if ttl is not None:
+            value = self.evaluator.eval(ttl.expr, ttl.module, ttl.local)
+            amount = number(value)
+            if amount is not None:
+                kept = "forever" if amount == -1 else humanize(amount)
+            else:
+                kept = f"failure_ttl={ttl.expr.text}"
+        text = f"FailedJobRegistry (kept {kept})"
+        callback = options.get("on_failure")
+        if callback is not None and not (
+            isinstance(callback.expr, ir.Const) and callback.expr.value is None
+        ):
+            target = deref(callback, self.ctx)
+            handler = target.expr
+            if isinstance(handler, ir.Call) and handler.args:  # `Callback(fn, timeout=...)`
+                handler = handler.args[0]
+            found = (
+                self.project.resolve(target.module, handler.dotted)
+                if isinstance(handler, ir.Ref)
+                else None
+            )
+            if found is not None and found.function is not None and found.module is not None:
+                text += f"; on_failure at {found.module.path}:{found.function.span.line}"
+            elif isinstance(handler, ir.Const) and isinstance(handler.value, str):
+                text += f"; on_failure {handler.value}"
+            else:
+                text += f"; on_failure {handler.text}"
+        return text
+
+
+def _options(info: _JobDecorator, ctx: AdapterContext) -> dict[str, Where]:
+    out: dict[str, Where] = {}
+    for splat in info.splats:
+        target = deref(splat, ctx)
+        for key in ("retry", "failure_ttl", "on_failure"):
+            found = dict_item(target, key)
+            if found is not None:
+                out[key] = found
+    for name, where in info.kwargs:
+        out[name] = where
+    return out
+
+
+def _fields(policy: _Policy) -> Fields:
+    fields = combine(policy.paths, policy.undecided)
+    if fields.backoff in (None, UNDECIDED) or all(k is None for k in policy.kinds):
+        return fields
+    # A list schedule is judged on its whole delay list, not on its first few terms.
+    resolved: list[BackoffKind] = [
+        kind if kind is not None else classify(path.delay)
+        for kind, path in zip(policy.kinds, policy.paths, strict=True)
+        if path.count != 0 and path.delay is not None
+    ]
+    return replace(fields, backoff=weakest(resolved)) if resolved else fields
+
+
+def _func_arg(call: ir.Call, index: int) -> ir.Expr | None:
+    positional = [a for a in call.args if not isinstance(a, ir.Starred)]
+    if len(positional) > index and len(positional) == len(call.args[: len(positional)]):
+        return call.args[index]
+    for name in _FUNC_KWARGS:
+        value = call.kwarg(name)
+        if value is not None:
+            return value
+    return None
+
+
+def _is_partial(expr: ir.Expr) -> bool:
+    return (
+        isinstance(expr, ir.Call)
+        and isinstance(expr.func, ir.Ref)
+        and expr.func.dotted.rpartition(".")[2] == "partial"
+    )
+
+
+def _merge(base: _JobDecorator, call: ir.Call, module: ir.ModuleSummary) -> _JobDecorator:
+    kwargs = list(base.kwargs)
+    splats = list(base.splats)
+    for kw in call.kwargs:
+        if kw.name is None:
+            splats.append(Where(kw.value, module))
+        else:
+            kwargs.append((kw.name, Where(kw.value, module)))
+    return _JobDecorator(tuple(kwargs), tuple(splats))
+
+
+# Framework-aware advice the neutral rules quote.
+_HINTS: tuple[tuple[str, str], ...] = (
+    (
+        "max_retries",
+        "Pass retry=Retry(max=N, interval=...) to @job(...) or queue.enqueue(...); RQ's max "
+        "counts retries after the first run.",
+    ),
+    (
+        "backoff",
+        "RQ has no backoff formula: give Retry a growing interval list such as "
+        "interval=[10, 30, 90, 270] (when max is larger than the list, a raised exception "
+        "repeats the first value for the early retries, so make the list as long as max).",
+    ),
+    (
+        "jitter",
+        "RQ never jitters retry intervals: draw them at enqueue time, e.g. "
+        "retry=Retry(max=3, interval=[random.randint(5, 15), random.randint(30, 60)]), so "
+        "jobs that failed together do not retry together.",
+    ),
+    ("trigger", "no Retry is given, and RQ retries only jobs enqueued with a Retry"),
+    ("trigger_fix", "Pass retry=Retry(max=N, interval=...) when enqueueing."),
+    (
+        "dead_letter",
+        "RQ keeps failed jobs in the queue's FailedJobRegistry for failure_ttl (1 year by "
+        "default); add an on_failure callback to act on them.",
+    ),
+)

@@ -1,0 +1,186 @@
+# ruff: noqa: E501
+"""Huey: every declaration and enqueue form of the reference §4, asserted field by field.
+
+Expected values were worked out by hand from Huey 3.5.4's source: `retries` counts retries
+(default 0), `retry_delay` is fixed unless `retry_backoff` multiplies it after each retry (3.3+),
+a negative or fractional count never reaches 0, `RetryTask` and `CancelExecution(retry=True)`
+never use up the budget, and nothing keeps a task whose retries ran out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from retrylint.frameworks.huey import HueyAdapter
+from retrylint.model import EffectivePolicy, Observation
+from tests.conftest import FIXTURES, analyze, rows_by_name, write_project
+from tests.frameworks.test_rq import adapter_items
+
+# (name, site, line) → (trigger, max_retries, backoff, jitter, delays, window, count source)
+EXPECTED: dict[tuple[str, str, int], tuple[Any, ...]] = {
+    ("app.django_tasks.after_commit", "definition", 22): ("automatic", 3, "exponential", False, (5, 15, 45), 65, "explicit"),
+    ("app.django_tasks.build_mirror", "definition", 7): ("automatic", 1, "fixed", False, (30,), 30, "explicit"),
+    ("app.django_tasks.django_plain", "definition", 17): ("none", 0, None, None, (), 0, "default"),
+    ("app.django_tasks.nightly", "definition", 12): ("automatic", 2, "none", False, (0, 0), 0, "explicit"),
+    ("app.django_tasks.through_instance", "definition", 27): ("automatic", 2, "fixed", False, (4, 4), 8, "explicit"),
+    ("app.tasks.cancels", "definition", 70): ("automatic+manual", "unbounded", "none", False, None, "unbounded", "explicit"),
+    ("app.tasks.delay_without_retries", "definition", 43): ("none", 0, None, None, (), 0, "default"),
+    ("app.tasks.every_five_minutes", "definition", 58): ("automatic", 2, "fixed", False, (15, 15), 30, "explicit"),
+    ("app.tasks.fixed", "definition", 18): ("automatic", 3, "fixed", False, (10, 10, 10), 30, "explicit"),
+    ("app.tasks.fixed", "enqueue", 89): ("automatic", 6, "fixed", False, (10,) * 6, 60, "explicit"),
+    ("app.tasks.fixed", "enqueue", 94): ("none", 0, None, None, (), 0, "explicit"),
+    ("app.tasks.fixed", "enqueue", 97): ("automatic", 2, "fixed", True, (40, 40), 80, "explicit"),
+    ("app.tasks.fractional", "definition", 38): ("automatic", "unbounded", "fixed", False, None, "unbounded", "explicit"),
+    ("app.tasks.growing", "definition", 23): ("automatic", 4, "exponential", False, (2, 4, 8, 16), 30, "explicit"),
+    ("app.tasks.growing", "enqueue", 90): ("automatic", 2, "exponential", False, (1, 2), 3, "explicit"),
+    ("app.tasks.growing", "enqueue", 95): ("none", 0, None, None, (), 0, "explicit"),
+    ("app.tasks.in_context", "definition", 101): ("automatic", 2, "fixed", False, (20, 20), 40, "explicit"),
+    ("app.tasks.negative", "definition", 33): ("automatic", "unbounded", "none", False, None, "unbounded", "explicit"),
+    ("app.tasks.plain", "definition", 13): ("none", 0, None, None, (), 0, "default"),
+    ("app.tasks.polls", "definition", 63): ("manual", "unbounded", "fixed", False, None, "unbounded", "explicit"),
+    ("app.tasks.positional", "definition", 28): ("automatic", 2, "fixed", False, (30, 30), 60, "explicit"),
+    ("app.tasks.renamed", "definition", 48): ("automatic", 1, "none", False, (0,), 0, "explicit"),
+    ("app.tasks.retries_later", "definition", 76): ("automatic+manual", "unbounded", "undecided", False, None, "unbounded", "explicit"),
+    ("app.tasks.splatted", "definition", 53): ("automatic", 2, "fixed", False, (5, 5), 10, "explicit"),
+    ("app.tasks.via_alias", "definition", 84): ("automatic", 5, "fixed", False, (1,) * 5, 5, "explicit"),
+}
+FIELDS = ("retry_trigger", "max_retries", "backoff", "jitter", "delays_seconds", "window_seconds")
+
+
+@pytest.fixture(scope="module")
+def report() -> Any:
+    return analyze(FIXTURES / "huey")
+
+
+@pytest.fixture(scope="module")
+def rows(report: Any) -> dict[tuple[str, str, int], EffectivePolicy]:
+    return {(row.name, row.site, row.location.line): row for row in report.rows}
+
+
+def test_every_task_and_enqueue_override_is_found(rows: dict[Any, Any]) -> None:
+    # The invoke `@task` in app/notatask.py is not a Huey task; `plain.s(retries=None)` and
+    # `plain.s()` override nothing.
+    assert sorted(rows) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_effective_policy(rows: dict[Any, EffectivePolicy], key: Any) -> None:
+    row = rows[key]
+    *values, count_source = EXPECTED[key]
+    assert tuple(getattr(row, f) for f in FIELDS) == tuple(values)
+    assert row.sources["max_retries"].source == count_source
+    assert row.final_failure == "nowhere"
+    assert row.framework == "huey" and row.framework_version == "3.5.4"
+
+
+def test_enqueue_rows_inherit_what_the_call_does_not_set(rows: dict[Any, EffectivePolicy]) -> None:
+    row = rows["app.tasks.fixed", "enqueue", 89]
+    assert row.sources["max_retries"].location is not None
+    assert row.sources["max_retries"].location.line == 89
+    assert row.sources["delays"].source == "inherited"
+    assert row.sources["delays"].location is not None and row.sources["delays"].location.line == 17
+
+
+def test_unbounded_notes_say_why(rows: dict[Any, EffectivePolicy]) -> None:
+    assert "never reach 0" in rows["app.tasks.negative", "definition", 33].sources["max_retries"].note
+    polls = rows["app.tasks.polls", "definition", 63].sources["max_retries"]
+    assert "RetryTask" in polls.note and polls.location is not None and polls.location.line == 66
+
+
+def test_undecided_eta_is_quoted(rows: dict[Any, EffectivePolicy]) -> None:
+    (eta,) = rows["app.tasks.retries_later", "definition", 76].undecided
+    assert (eta.field, eta.expression, eta.location.line) == ("eta", "when", 77)
+
+
+def test_inert_options_and_findings(report: Any) -> None:
+    found = [(f.rule, f.task, f.location.line) for f in report.findings if f.rule != "RL002"]
+    assert found == [
+        ("RL101", "app.tasks.negative", 33),
+        ("RL101", "app.tasks.fractional", 38),
+        ("RL104", "app.tasks.delay_without_retries", 42),
+        ("RL101", "app.tasks.polls", 63),
+        ("RL101", "app.tasks.cancels", 70),
+        ("RL101", "app.tasks.retries_later", 76),
+        ("RL104", "app.tasks.growing", 95),
+    ]
+    (enqueue,) = [f for f in report.findings if f.rule == "RL104" and f.site == "enqueue"]
+    assert "set at app/tasks.py:95" in enqueue.message
+
+
+def test_signal_error_handler_is_the_final_failure(tmp_path: Path) -> None:
+    rows = rows_by_name(
+        analyze(
+            write_project(
+                tmp_path,
+                {
+                    "tasks.py": """
+                        from huey import SqliteHuey
+                        from huey.signals import SIGNAL_ERROR
+
+                        huey = SqliteHuey()
+
+                        @huey.signal(SIGNAL_ERROR)
+                        def store_failure(signal, task, exc=None):
+                            pass
+
+                        @huey.task(retries=1)
+                        def job():
+                            pass
+                    """
+                },
+            )
+        )
+    )
+    assert rows["tasks.job"].final_failure == "SIGNAL_ERROR handler at tasks.py:7"
+
+
+def test_retry_backoff_is_ignored_before_3_3(tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path,
+        {
+            "requirements.txt": "huey==3.2.0\n",
+            "tasks.py": """
+                from huey import MemoryHuey
+
+                huey = MemoryHuey()
+
+                @huey.task(retries=3, retry_delay=10, retry_backoff=2)
+                def job():
+                    pass
+            """,
+        },
+    )
+    report = analyze(project)
+    row = rows_by_name(report)["tasks.job"]
+    assert (row.framework_version, row.backoff, row.delays_seconds) == ("3.2.0", "fixed", (10, 10, 10))
+    observed = [i for i in adapter_items(project, HueyAdapter()) if isinstance(i, Observation)]
+    assert [(o.kind, o.location.line, o.task) for o in observed] == [
+        ("ignored-retry-option", 5, "tasks.job")
+    ]
+    assert "3.3.0" in observed[0].message
+    assert [(f.rule, f.location.line) for f in report.findings if f.rule == "RL503"] == [("RL503", 5)]
+
+
+def test_name_computed_at_run_time_is_null(tmp_path: Path) -> None:
+    report = analyze(
+        write_project(
+            tmp_path,
+            {
+                "tasks.py": """
+                    from huey import RedisHuey
+
+                    huey = RedisHuey()
+
+                    @huey.task(name=PREFIX + "job", retries=1)
+                    def job():
+                        pass
+                """
+            },
+        )
+    )
+    (row,) = report.rows
+    assert row.name is None and row.name_expression == 'PREFIX + "job"'
+    assert [u.field for u in row.undecided] == ["name"]

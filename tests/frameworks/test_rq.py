@@ -1,0 +1,183 @@
+# ruff: noqa: E501
+"""RQ: every declaration and enqueue form of the reference §3, asserted field by field.
+
+Expected values were worked out by hand from RQ 3.0's source: `Retry(max, interval)` counts
+retries, a raised exception repeats the *first* interval when `max` outgrows the list
+(`Job.get_retry_interval`), a returned Retry repeats the *last* one (`Retry.get_interval`), there
+is no jitter, and failed jobs stay in the FailedJobRegistry for `failure_ttl` (1 year).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from retrylint.frameworks.rq import RQAdapter
+from retrylint.model import EffectivePolicy, Observation
+from retrylint.python.evaluate import Evaluator
+from tests.conftest import FIXTURES, analyze, rows_by_name, write_project
+
+YEAR = "FailedJobRegistry (kept 1 year)"
+# (name, site, line) → (trigger, max_retries, backoff, jitter, delays, window, count source,
+# final failure)
+EXPECTED: dict[tuple[str, str, int], tuple[Any, ...]] = {
+    ("<handler>", "enqueue", 29): ("automatic", 1, "none", False, (0,), 0, "explicit", YEAR),
+    ("jobs.enqueue.send_report", "enqueue", 20): ("automatic", 3, "exponential", False, (1, 2, 4), 7, "explicit", YEAR),
+    ("jobs.enqueue.send_report", "enqueue", 21): ("automatic", 2, "none", False, (0, 0), 0, "explicit", YEAR),
+    ("jobs.enqueue.send_report", "enqueue", 24): ("automatic", 2, "linear", False, (3, 9), 12, "explicit", YEAR),
+    ("jobs.enqueue.send_report", "enqueue", 26): ("automatic", 4, "fixed", False, (10,) * 4, 40, "explicit", YEAR),
+    ("jobs.enqueue.send_report", "enqueue", 27): ("none", 0, None, None, (), 0, "explicit", YEAR),
+    ("jobs.enqueue.send_report", "enqueue", 28): ("automatic", 2, "linear", True, (9, 30), 39, "explicit", YEAR),
+    ("jobs.reports.rebuild", "enqueue", 23): ("automatic", 2, "fixed", False, (15, 15), 30, "explicit", YEAR),
+    ("jobs.tasks.bare_django", "definition", 66): ("none", 0, None, None, (), 0, "default", YEAR),
+    ("jobs.tasks.first_repeats", "definition", 26): ("automatic", 5, "custom", False, (10, 10, 10, 10, 60), 100, "explicit", YEAR),
+    ("jobs.tasks.fixed", "definition", 21): ("automatic", 3, "fixed", False, (60, 60, 60), 180, "explicit", YEAR),
+    ("jobs.tasks.float_interval", "definition", 47): ("automatic", 3, "undecided", False, None, "undecided", "explicit", YEAR),
+    ("jobs.tasks.from_constant", "definition", 37): ("automatic", 2, "none", False, (0, 0), 0, "explicit", YEAR),
+    ("jobs.tasks.from_environment", "definition", 42): ("automatic", "undecided", "fixed", False, None, "undecided", "undecided", YEAR),
+    ("jobs.tasks.growing", "definition", 32): ("automatic", 3, "exponential", False, (10, 30, 90), 130, "explicit", YEAR),
+    ("jobs.tasks.plain", "enqueue", 22): ("automatic", 1, "fixed", False, (30,), 30, "explicit", YEAR),
+    ("jobs.tasks.plain", "definition", 16): ("none", 0, None, None, (), 0, "default", YEAR),
+    ("jobs.tasks.poll", "definition", 70): ("manual", 4, "custom", False, (5, 60, 60, 60), 185, "explicit", YEAR),
+    ("jobs.tasks.poll_randomly", "definition", 77): ("manual", 2, "fixed", True, (20, 20), 40, "explicit", YEAR),
+    ("jobs.tasks.raises_and_returns", "definition", 82): ("automatic+manual", 3, "fixed", False, (5, 2, 4), 11, "explicit", YEAR),
+    ("jobs.tasks.recorded", "definition", 61): ("none", 0, None, None, (), 0, "default", "FailedJobRegistry (kept 1 day)"),
+    ("jobs.tasks.via_alias", "definition", 90): ("automatic", 2, "fixed", False, (5, 5), 10, "explicit", YEAR),
+    ("jobs.tasks.with_callback", "definition", 56): ("none", 0, None, None, (), 0, "default", "FailedJobRegistry (kept 7 days); on_failure at jobs/tasks.py:51"),
+    ("jobs.webhooks.configured", "enqueue", 32): ("automatic", "undecided", "none", False, None, "undecided", "undecided", YEAR),
+    ("jobs.ingest.process", "enqueue", 34): ("automatic", 3, "exponential", False, (10, 30, 90), 130, "explicit", YEAR + "; on_failure jobs.ingest.notify"),
+    ("jobs.tasks.wrapped", "definition", 100): ("automatic", 3, "fixed", False, (2, 2, 2), 6, "explicit", YEAR),
+    ("jobs.webhooks.deliver", "enqueue", 31): ("automatic", 5, "fixed", False, (60,) * 5, 300, "explicit", YEAR),
+}
+FIELDS = ("retry_trigger", "max_retries", "backoff", "jitter", "delays_seconds", "window_seconds")
+
+
+@pytest.fixture(scope="module")
+def report() -> Any:
+    return analyze(FIXTURES / "rq")
+
+
+@pytest.fixture(scope="module")
+def rows(report: Any) -> dict[tuple[str, str, int], EffectivePolicy]:
+    return {
+        (row.name or f"<{row.name_expression}>", row.site, row.location.line): row
+        for row in report.rows
+    }
+
+
+def test_every_job_and_enqueue_site_is_found(rows: dict[tuple[str, str, int], Any]) -> None:
+    assert sorted(rows) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_effective_policy(rows: dict[tuple[str, str, int], EffectivePolicy], key: Any) -> None:
+    row = rows[key]
+    *values, count_source, final_failure = EXPECTED[key]
+    assert tuple(getattr(row, f) for f in FIELDS) == tuple(values)
+    assert row.sources["max_retries"].source == count_source
+    assert row.final_failure == final_failure
+    assert row.framework == "rq" and row.framework_version == "3.0.0"
+
+
+def test_retry_helpers_are_not_jobs(rows: dict[tuple[str, str, int], Any]) -> None:
+    # `webhook_retry()` and `configured_retry()` return a Retry for `retry=`; they are not jobs.
+    assert not any(name.startswith("jobs.helpers.") for name, _, _ in rows)
+
+
+def test_undecided_values_are_quoted(rows: dict[tuple[str, str, int], EffectivePolicy]) -> None:
+    (env,) = rows["jobs.tasks.from_environment", "definition", 42].undecided
+    assert (env.field, env.expression) == ("max_retries", 'os.environ.get("REPORT_RETRIES", "3")')
+    assert (env.location.path, env.location.line) == ("jobs/settings.py", 6)
+    (config,) = rows["jobs.webhooks.configured", "enqueue", 32].undecided
+    assert config.expression == 'getattr(config, "RETRY_MAX", 0)'
+    (name,) = rows["<handler>", "enqueue", 29].undecided
+    assert (name.field, name.expression) == ("name", "handler")
+    (interval,) = rows["jobs.tasks.float_interval", "definition", 47].undecided
+    assert (interval.field, interval.expression) == ("interval", "1.5")
+
+
+def test_provenance_and_scheduler_note(rows: dict[tuple[str, str, int], EffectivePolicy]) -> None:
+    fixed = rows["jobs.tasks.fixed", "definition", 21]
+    assert fixed.sources["delays"].location is not None
+    assert "--with-scheduler" in fixed.sources["delays"].note
+    plain = rows["jobs.tasks.plain", "definition", 16]
+    assert plain.sources["max_retries"].location is None
+    assert "RQ does not retry" in plain.sources["max_retries"].note
+    # Helper values are located where the helper reads them.
+    deliver = rows["jobs.webhooks.deliver", "enqueue", 31].sources["max_retries"]
+    assert deliver.location is not None and deliver.location.path == "jobs/helpers.py"
+
+
+def test_suppression_lines(rows: dict[tuple[str, str, int], EffectivePolicy]) -> None:
+    assert rows["jobs.tasks.fixed", "definition", 21].suppression_lines == (20, 21)
+    assert rows["jobs.enqueue.send_report", "enqueue", 20].suppression_lines == (20,)
+
+
+def adapter_items(root: Path, adapter: Any) -> list[Any]:
+    """Run one adapter on a project directly, to see its observations too."""
+    from retrylint.config.policy import discover_config, load_policy
+    from retrylint.engine import _context, _project, _scan_python
+    from retrylint.frameworks import FRAMEWORKS, PYTHON_ADAPTERS
+    from retrylint.rules import RULES
+    from retrylint.scan.files import discover
+    from retrylint.scan.versions import detect
+
+    policy = load_policy(
+        discover_config(root), known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=root
+    )
+    files, _ = discover([root], root, policy.exclude_spec())
+    interest = functools.reduce(operator.or_, (a.interest for a in PYTHON_ADAPTERS))
+    summaries, _ = _scan_python(list(files), PYTHON_ADAPTERS, policy, interest, 1)
+    project = _project(summaries, root, policy, interest)
+    evaluator = Evaluator(project, policy.assume)
+    ctx = _context(adapter, project, evaluator, tuple(summaries), policy, None, detect(root))
+    return list(adapter.analyze(ctx))
+
+
+def test_ignored_options_are_observed() -> None:
+    items = adapter_items(FIXTURES / "rq", RQAdapter())
+    found = {
+        (o.kind, o.location.path, o.location.line, o.task)
+        for o in items
+        if isinstance(o, Observation)
+    }
+    assert found == {
+        # Retry(3, 1.5): a float interval raises when the Retry is built.
+        ("ignored-retry-option", "jobs/tasks.py", 46, "jobs.tasks.float_interval"),
+        # fixed.delay(retry=...): the decorator's method passes retry to the function.
+        ("ignored-retry-option", "jobs/tasks.py", 96, "jobs.tasks.fixed"),
+    }
+
+
+def test_ignored_options_are_reported() -> None:
+    from retrylint.rules import RULES
+
+    if "RL503" not in RULES:
+        pytest.skip("RL503 is not registered yet")
+    report = analyze(FIXTURES / "rq")
+    assert sorted(f.location.line for f in report.findings if f.rule == "RL503") == [46, 96]
+
+
+def test_returned_retry_needs_rq_2_1(tmp_path: Path) -> None:
+    rows = rows_by_name(
+        analyze(
+            write_project(
+                tmp_path,
+                {
+                    "retrylint.toml": '[frameworks.rq]\nversion = "2.0.0"\n',
+                    "jobs.py": """
+                        from rq import Retry
+
+                        def poll():
+                            return Retry(max=3)
+                    """,
+                },
+            )
+        )
+    )
+    row = rows["jobs.poll"]
+    assert (row.retry_trigger, row.max_retries, row.framework_version) == ("none", 0, "2.0.0")
