@@ -132,7 +132,7 @@ class ArqAdapter:
     # A file that imports arq, defines worker settings (a class body assigning `functions`),
     # or reads the try counter.
     markers = re.compile(
-        rb"\barq\b|WorkerSettings|job_try|^[ \t]+(?:functions|cron_jobs)\s*(?::[^=\n]*)?=",
+        rb"arq\b|WorkerSettings|job_try|cron_jobs|functions\s*(?::[^=\n]*)?=",
         re.MULTILINE,
     )
     interest = ir.Interest(
@@ -208,7 +208,11 @@ class _Analysis:
         return unique
 
     def _resolves_to(self, expr: ir.Expr, module: ir.ModuleSummary, names: frozenset[str]) -> bool:
-        if not isinstance(expr, ir.Ref):
+        # The final name must match before anything is resolved: resolving every call of the
+        # project would parse every module those calls lead to.
+        if not isinstance(expr, ir.Ref) or not any(
+            expr.dotted.rpartition(".")[2] == name.rpartition(".")[2] for name in names
+        ):
             return False
         found = self.project.resolve(module, expr.dotted)
         return found is not None and found.qualified in names

@@ -94,7 +94,9 @@ class PythonAdapter(Protocol):
     key: str
     # Import roots whose presence in a module means the framework is in use.
     packages: tuple[str, ...]
-    # Cheap byte pattern a file must contain before it is parsed for this adapter.
+    # Cheap byte pattern a file must contain before it is parsed for this adapter. Every
+    # alternative starts with a literal character (no leading `\b` or `^`): only then does
+    # Python's regex engine skip ahead quickly, and this pattern runs over every file.
     markers: re.Pattern[bytes]
     # Calls in function bodies and class attributes the adapter reads (everything else is
     # skipped when files are summarized).

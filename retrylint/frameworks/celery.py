@@ -1278,15 +1278,22 @@ class _TaskBuilder:
                 if not isinstance(call.func, ir.Ref):
                     continue
                 receiver, _, method = call.func.dotted.rpartition(".")
-                if method in ("delay", "apply_async") and receiver in (names | receiver_names):
+                # Only from an exception handler is re-enqueueing a retry in disguise; a
+                # batch job that queues its next batch in normal flow is not.
+                if (
+                    method in ("delay", "apply_async")
+                    and receiver in (names | receiver_names)
+                    and call.in_handler
+                ):
                     if call.kwarg("retries") is not None and not isinstance(
                         call.kwarg("retries"), ir.Const
                     ):
                         continue  # the counter is carried over: `retries=self.request.retries + 1`
                     yield requeue(
                         location_of(module, call.span),
-                        f"enqueues itself ({call.func.text}): the new message starts with "
-                        "retries=0, so no max_retries bounds the loop",
+                        f"enqueues itself when it fails ({call.func.text} in an except block): "
+                        "the new message starts with retries=0, so no max_retries bounds the "
+                        "loop",
                         "Use self.retry(...) so the retry counter applies, or stop the chain "
                         "explicitly.",
                     )

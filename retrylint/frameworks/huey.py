@@ -103,7 +103,7 @@ class HueyAdapter:
     key = KEY
     packages: tuple[str, ...] = ("huey",)
     # A Huey file names huey (or djhuey) or one of its task decorators or retry exceptions.
-    markers = re.compile(rb"\bhuey\b|djhuey|\bdb_task\b|\bdb_periodic_task\b|RetryTask")
+    markers = re.compile(rb"huey\b|djhuey|db_task\b|db_periodic_task\b|RetryTask")
     interest = ir.Interest(calls=frozenset({"s", "schedule", "signal"}), attributes=frozenset())
 
     def analyze(self, ctx: AdapterContext) -> Iterable[EffectivePolicy | Observation]:

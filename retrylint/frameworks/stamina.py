@@ -101,7 +101,7 @@ _HINTS: tuple[tuple[str, str], ...] = (
 class StaminaAdapter:
     key = KEY
     packages: tuple[str, ...] = ("stamina",)
-    markers = re.compile(rb"\bstamina\b")
+    markers = re.compile(rb"stamina\b")
     interest = ir.Interest(
         calls=frozenset({"retry", "retry_context", "RetryingCaller", "AsyncRetryingCaller"}),
         attributes=frozenset(),

@@ -156,7 +156,7 @@ class TaskiqAdapter:
     packages: tuple[str, ...] = _PACKAGES
     # A file naming taskiq (imports of taskiq and its broker plugins), a retry middleware, or
     # a kick. Brokers imported from project modules come from `project_markers`.
-    markers = re.compile(rb"\btaskiq|RetryMiddleware|\.kiq\b")
+    markers = re.compile(rb"taskiq|RetryMiddleware|\.kiq\b")
     interest = ir.Interest(
         calls=frozenset(
             {

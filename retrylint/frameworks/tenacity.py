@@ -1018,7 +1018,7 @@ _CONDITION_FIX = "Pass a retry= condition that can say yes, or remove the retry 
 class TenacityAdapter:
     key = KEY
     packages: tuple[str, ...] = ("tenacity",)
-    markers = re.compile(rb"\btenacity\b")
+    markers = re.compile(rb"tenacity\b")
     interest = ir.Interest(
         calls=frozenset(
             {"retry", "Retrying", "AsyncRetrying", "TornadoRetrying", "retry_with", "wraps"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
@@ -266,6 +266,7 @@ class _BodyCollector(cst.CSTVisitor):
         # Pre-order visits start at non-decreasing offsets; each search begins just after the
         # previous node's start so a repeated text (`f(g(), g())`) finds its own occurrence.
         self._next = conv.last_start
+        self._handlers = 0
 
     def _convert(self, node: cst.BaseExpression) -> ir.Expr:
         self.conv.seek(self._next)
@@ -284,10 +285,26 @@ class _BodyCollector(cst.CSTVisitor):
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
 
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> bool:
+        self._handlers += 1
+        return True
+
+    def leave_ExceptHandler(self, original_node: cst.ExceptHandler) -> None:
+        self._handlers -= 1
+
+    def visit_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> bool:
+        self._handlers += 1
+        return True
+
+    def leave_ExceptStarHandler(self, original_node: cst.ExceptStarHandler) -> None:
+        self._handlers -= 1
+
     def visit_Call(self, node: cst.Call) -> bool:
         if self._wanted(node):
             converted = self._convert(node)
             assert isinstance(converted, ir.Call)
+            if self._handlers:
+                converted = replace(converted, in_handler=True)
             self.calls.append(converted)
         return True
 

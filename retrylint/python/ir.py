@@ -83,6 +83,8 @@ class Call:
     kwargs: tuple[Kwarg, ...]
     text: str
     span: Span
+    # Made inside an `except` block of a function body: a retry written by hand.
+    in_handler: bool = False
 
     def kwarg(self, name: str) -> Expr | None:
         """The last value passed for `name` (Python rejects duplicates, so there is one)."""

@@ -187,6 +187,7 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
     ),
     "proj.loops.rejecting": ("none", 0, None, None, (), 0, "default", "nowhere"),
     "proj.loops.redelivered": ("none", 0, None, None, (), 0, "default", "nowhere"),
+    "proj.loops.next_batch": ("none", 0, None, None, (), 0, "default", "nowhere"),
     "proj.loops.poll": ("none", 0, None, None, (), 0, "default", "nowhere"),
     "proj.loops.publish_forever": ("none", 0, None, None, (), 0, "default", "nowhere"),
     "proj.worker_lost.survives_crashes": (
@@ -497,8 +498,8 @@ def test_requeue_loops_and_publish_retry_are_observed() -> None:
     assert found == {
         ("RL106", "proj.loops.rejecting", 9),
         ("RL106", "proj.loops.redelivered", 12),
-        ("RL106", "proj.loops.poll", 20),
-        ("RL107", "proj.loops.poll", 26),
+        ("RL106", "proj.loops.poll", 23),
+        ("RL107", "proj.loops.poll", 36),
     }
 
 
