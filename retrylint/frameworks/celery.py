@@ -199,7 +199,13 @@ class CeleryAdapter:
                 ):
                     names.add(binding.target)
             for cls in summary.classes:
-                if "." not in cls.qualname and analysis.is_task_class(cls, summary):
+                # Base task classes are named after what they are (`RetryingTask`); checking
+                # only those keeps every model and view base class from being resolved here.
+                if (
+                    "." not in cls.qualname
+                    and any("Task" in base.text for base in cls.bases)
+                    and analysis.is_task_class(cls, summary)
+                ):
                     names.add(cls.name)
         return frozenset(names)
 

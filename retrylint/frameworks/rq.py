@@ -359,7 +359,7 @@ class RQAdapter:
     key = KEY
     packages: tuple[str, ...] = ("rq", "django_rq")
     # An RQ file imports rq (or django_rq), builds a Retry, decorates with @job or enqueues.
-    markers = re.compile(rb"rq\b|django_rq|Retry\b|@job\b|\.enqueue(?:_call|_at|_in)?\(")
+    markers = re.compile(rb"import rq|from rq|rq\.|django_rq|@job\b|\.enqueue(?:_call|_at|_in)?\(")
     interest = ir.Interest(
         calls=frozenset(
             {

@@ -81,7 +81,7 @@ class SaqAdapter:
     key = KEY
     packages: tuple[str, ...] = PACKAGES
     # A SAQ file imports saq or litestar_saq, or builds a cron job or a queue config.
-    markers = re.compile(rb"saq\b|litestar_saq|CronJob\b|QueueConfig\b")
+    markers = re.compile(rb"import saq|from saq|saq\.|litestar_saq|CronJob\b|QueueConfig\b")
     interest = ir.Interest(
         calls=frozenset(
             {"Worker", "QueueConfig", "CronJob", "SAQConfig", "enqueue", "apply", "Job"}
