@@ -43,6 +43,7 @@ from retrylint.rules import RULES
 from retrylint.rules.base import RuleContext
 from retrylint.rules.rl000_unparsable_file import UnparsableFile
 from retrylint.scan.files import SourceFile, discover, module_name, relative
+from retrylint.scan.prefilter import Prefilter
 from retrylint.scan.python_parse import ParseProblem, parse_python
 from retrylint.scan.versions import detect as detect_versions
 
@@ -132,13 +133,13 @@ def _parse_all(
         return list(pool.map(_parse_job, jobs, chunksize=8))
 
 
-def _is_candidate(path: Path, markers: Sequence[re.Pattern[bytes]]) -> bool | str:
+def _is_candidate(path: Path, prefilter: Prefilter) -> bool | str:
     """Whether a file may hold tasks; a string is the reason it cannot be read."""
     try:
         data = path.read_bytes()
     except OSError as err:
         return f"cannot read file: {err.strerror or err}"
-    return any(m.search(data) for m in markers)
+    return prefilter.matches(data)
 
 
 def _context(
@@ -212,7 +213,7 @@ def run(
         if policy.enabled_frameworks is not None and go.key not in policy.enabled_frameworks:
             continue
         if policy.enabled_frameworks is None and not any(
-            _is_candidate(f.absolute, [go.markers]) is True for f in go_files
+            _is_candidate(f.absolute, Prefilter([go.markers])) is True for f in go_files
         ):
             continue
         settings = policy.frameworks.get(go.key, FrameworkSettings())
@@ -291,13 +292,13 @@ def _scan_python(
     rl000 = UnparsableFile()
     problems: list[Finding] = []
     summaries: list[ir.ModuleSummary] = []
-    markers = [a.markers for a in adapters]
+    prefilter = Prefilter(a.markers for a in adapters)
     pending = files
     for _ in range(_MAX_ROUNDS):
         jobs: list[tuple[str, str, str, ir.Interest]] = []
         later: list[SourceFile] = []
         for source in pending:
-            candidate = _is_candidate(source.absolute, markers)
+            candidate = _is_candidate(source.absolute, prefilter)
             if isinstance(candidate, str):
                 problems.append(rl000.finding(Location(source.path, 1, 1), candidate))
             elif candidate:
@@ -322,8 +323,9 @@ def _scan_python(
             names |= adapter.project_markers(ctx)
         if not names:
             break
-        alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names))
-        markers = [re.compile(rb"\b(?:" + alternatives + rb")\b")]
+        # One alternative per name, literal first, so the prefilter can look for each name.
+        alternatives = b"|".join(re.escape(n.encode()) + rb"\b" for n in sorted(names))
+        prefilter = Prefilter([re.compile(alternatives)])
         pending = later
     summaries.sort(key=lambda s: s.path)
     return summaries, problems
