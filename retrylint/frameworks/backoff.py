@@ -125,7 +125,7 @@ _HINTS: tuple[tuple[str, str], ...] = (
 class BackoffAdapter:
     key = KEY
     packages: tuple[str, ...] = ("backoff",)
-    markers = re.compile(rb"import\s+backoff\b|from\s+backoff\b|backoff\.on_")
+    markers = re.compile(rb"import backoff\b|from backoff\b|backoff\.on_")
     interest = ir.Interest(
         calls=frozenset({"on_exception", "on_predicate"}), attributes=frozenset()
     )

@@ -99,7 +99,7 @@ class ProcrastinateAdapter:
     # A task file names the package, a decorator on an app (`@app.task`), or a strategy; the
     # Django entry points are read for DJANGO_SETTINGS_MODULE (settings hold retry values).
     markers = re.compile(
-        rb"procrastinate|RetryStrategy|@\w+\.task\b|add_tasks_from|DJANGO_SETTINGS_MODULE"
+        rb"procrastinate|RetryStrategy|\.task\b|add_tasks_from|DJANGO_SETTINGS_MODULE"
     )
     interest = ir.Interest(
         calls=frozenset({"add_tasks_from", "with_connector", "RetryStrategy"}),
