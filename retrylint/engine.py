@@ -42,6 +42,7 @@ from retrylint.python.project import ModuleLocator, Project
 from retrylint.rules import RULES
 from retrylint.rules.base import RuleContext
 from retrylint.rules.rl000_unparsable_file import UnparsableFile
+from retrylint.scan import pool
 from retrylint.scan.files import SourceFile, discover, module_name, relative
 from retrylint.scan.prefilter import Prefilter
 from retrylint.scan.python_parse import ParseProblem, parse_python
@@ -116,21 +117,22 @@ class Report:
 
 
 def _parse_job(job: tuple[str, str, str, ir.Interest]) -> ir.ModuleSummary | ParseProblem:
-    absolute, path, dotted, interesting = job
-    try:
-        source = Path(absolute).read_bytes()
-    except OSError as err:
-        return ParseProblem(path, 1, 1, f"cannot read file: {err.strerror or err}")
-    return parse_python(source, path, dotted, interesting)
+    """One file in this process, on a large stack; every failure is a `ParseProblem`."""
+    return pool.parse_job(job)
 
 
 def _parse_all(
     jobs: list[tuple[str, str, str, ir.Interest]], workers: int
 ) -> list[ir.ModuleSummary | ParseProblem]:
-    if workers <= 1 or len(jobs) < _POOL_THRESHOLD:
+    """In this process with one worker; else in worker processes that are killed and replaced
+    when a file crashes them or passes the time cap (`retrylint.scan.pool`)."""
+    try:
+        limits = pool.Limits.from_env()
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if workers <= 1:
         return [_parse_job(job) for job in jobs]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_parse_job, jobs, chunksize=8))
+    return pool.parse_all(jobs, workers, limits=limits, executor=ProcessPoolExecutor)
 
 
 def _is_candidate(path: Path, prefilter: Prefilter) -> bool | str:

@@ -1,0 +1,425 @@
+"""Parsing that survives any file: worker processes that can be killed and replaced.
+
+A repository can hold anything under a `.py` name. libcst runs native code that can crash the
+interpreter or run for minutes on pathological input, and our own extraction recurses on deep
+expressions. So one file must never take the scan down with it:
+
+* Every parse runs in a fresh thread with a large stack and a fixed recursion limit. Deep
+  expressions then fail (or succeed) at the same depth whichever process parses them, and the
+  native parser's recursion cannot overflow the small default stack.
+* Any exception becomes a located `ParseProblem` (RL000) instead of an internal error.
+* With more than one worker, files are parsed in worker processes. A worker that dies (a
+  native crash, the memory cap) or that exceeds the per-file wall-time cap is killed and
+  replaced; its file becomes RL000 "parser crashed" or "too slow" and the scan goes on. A file is
+  only called crashed after it crashed a worker on its own, so results do not depend on which
+  files happened to share a pool.
+* Results come back in the order of the jobs, whatever the number of workers.
+
+Limits come from the environment: `RETRYLINT_FILE_TIMEOUT` (seconds of wall time per file,
+`0` or `off` for none; default 20) and `RETRYLINT_FILE_MEMORY` (MiB of address space a worker
+may grow by, `0` or `off` for none; default 2048). Both apply only in worker processes; files
+larger than `MAX_FILE_BYTES` are refused deterministically before any parsing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import faulthandler
+import os
+import pickle
+import stat
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeAlias, TypeVar, cast
+
+from retrylint.python import ir
+from retrylint.scan.python_parse import ParseProblem, parse_python
+
+Job: TypeAlias = tuple[str, str, str, ir.Interest]  # absolute path, reported path, module, interest
+Result: TypeAlias = ir.ModuleSummary | ParseProblem
+ExecutorFactory: TypeAlias = Callable[..., ProcessPoolExecutor]
+
+TIMEOUT_ENV = "RETRYLINT_FILE_TIMEOUT"
+MEMORY_ENV = "RETRYLINT_FILE_MEMORY"
+DEFAULT_TIMEOUT = 20.0  # seconds; a safety net far above any real file (~200 KB/s)
+DEFAULT_MEMORY_MB = 2048
+# No task module comes near this; parsing one would take ~10 s and ~1 GB.
+MAX_FILE_BYTES = 2 * 1024 * 1024
+# The stack and recursion limit every parse runs with, in-process and in workers alike.
+_STACK_BYTES = 256 * 1024 * 1024
+_RECURSION_LIMIT = 10_000
+_OFF = frozenset({"0", "off", "none", "no", "false"})
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-file caps enforced by killing the worker; `None` means no cap."""
+
+    timeout: float | None = DEFAULT_TIMEOUT
+    memory_mb: int | None = DEFAULT_MEMORY_MB
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
+        """Read the caps; a malformed value raises `ValueError` with what to write instead."""
+        env = os.environ if environ is None else environ
+        timeout: float | None = DEFAULT_TIMEOUT
+        memory: int | None = DEFAULT_MEMORY_MB
+        raw = env.get(TIMEOUT_ENV, "").strip()
+        if raw.lower() in _OFF:
+            timeout = None
+        elif raw:
+            try:
+                timeout = float(raw)
+            except ValueError:
+                timeout = -1.0
+            if not timeout > 0 or timeout == float("inf"):
+                raise ValueError(
+                    f"{TIMEOUT_ENV}={raw!r} is not a number of seconds; "
+                    f"write a positive number such as {TIMEOUT_ENV}=60, or 0 for no cap"
+                )
+        raw = env.get(MEMORY_ENV, "").strip()
+        if raw.lower() in _OFF:
+            memory = None
+        elif raw:
+            if not raw.isdigit() or int(raw) <= 0:
+                raise ValueError(
+                    f"{MEMORY_ENV}={raw!r} is not a number of MiB; "
+                    f"write a whole number such as {MEMORY_ENV}=4096, or 0 for no cap"
+                )
+            memory = int(raw)
+        return cls(timeout, memory)
+
+
+# --- one file ----------------------------------------------------------------------------------
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def parse_file(job: Job) -> Result:
+    """Read and parse one file in the calling thread; every failure is a `ParseProblem`."""
+    absolute, path, dotted, interest = job
+    try:
+        # Non-blocking, so a FIFO named `.py` is refused instead of waiting for a writer.
+        fd = os.open(absolute, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as handle:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return ParseProblem(path, 1, 1, "not a regular file")
+            source = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        return ParseProblem(path, 1, 1, f"cannot read file: {err.strerror or err}")
+    if len(source) > MAX_FILE_BYTES:
+        return ParseProblem(
+            path,
+            1,
+            1,
+            f"file is {_megabytes(max(info.st_size, len(source)))}; retrylint does not parse "
+            f"files larger than {_megabytes(MAX_FILE_BYTES)}",
+        )
+    try:
+        return parse_python(source, path, dotted, interest)
+    except RecursionError:
+        return ParseProblem(path, 1, 1, "nesting too deep for the parser")
+    except MemoryError:
+        return ParseProblem(path, 1, 1, "the parser ran out of memory")
+    except Exception as err:  # an internal bug must cost one file, not the whole scan
+        return ParseProblem(path, 1, 1, f"the parser crashed ({_describe(err)})")
+
+
+def _describe(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    if len(text) > 120:
+        text = text[:117] + "..."
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def in_parse_thread(function: Callable[[], T]) -> T:
+    """Run `function` in a fresh thread with a large stack and a fixed recursion limit.
+
+    The call depth a parse starts at is then the same in the main process and in a worker, so
+    "nesting too deep" is decided identically whatever the number of workers.
+    """
+    outcome: list[tuple[bool, object]] = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, function()))
+        except BaseException as err:
+            outcome.append((False, err))
+
+    try:
+        previous_stack = threading.stack_size(_STACK_BYTES)
+    except (ValueError, RuntimeError):  # a platform that cannot size thread stacks
+        previous_stack = None
+    previous_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(_RECURSION_LIMIT)
+    try:
+        thread = threading.Thread(target=target, name="retrylint-parse", daemon=True)
+        thread.start()
+        thread.join()
+    finally:
+        sys.setrecursionlimit(previous_limit)
+        if previous_stack is not None:
+            threading.stack_size(previous_stack)
+    ok, value = outcome[0]
+    if not ok:
+        raise cast(BaseException, value)
+    return cast(T, value)
+
+
+def parse_job(job: Job) -> Result:
+    """One file, parsed in-process but safely (large stack, every failure a `ParseProblem`)."""
+    return in_parse_thread(lambda: parse_file(job))
+
+
+def _work(job: Job) -> bytes:
+    """The worker's task: parse and pickle in the parse thread (pickling recurses too)."""
+
+    def run() -> bytes:
+        result = parse_file(job)
+        try:
+            return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        except (RecursionError, pickle.PicklingError, MemoryError) as err:
+            problem = ParseProblem(job[1], 1, 1, f"the parser crashed ({_describe(err)})")
+            return pickle.dumps(problem, protocol=pickle.HIGHEST_PROTOCOL)
+
+    return in_parse_thread(run)
+
+
+def _init_worker(memory_mb: int | None) -> None:
+    """Quiet the worker and cap its address space at what it has now plus `memory_mb`."""
+    if not os.environ.get("RETRYLINT_DEBUG"):
+        # A native crash prints to stderr (a Rust allocation failure, a fault report); the file
+        # is reported as RL000 instead, and stderr stays for retrylint's own one-line errors.
+        faulthandler.disable()  # it may write to a copy of stderr (pytest enables it)
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    if not os.environ.get("RETRYLINT_DEBUG"):
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core files in the user's tree
+    if memory_mb is None:
+        return
+    baseline = _address_space()
+    if baseline is None:
+        return
+    # The parse thread's stack is address space too: it comes on top of the cap.
+    cap = baseline + _STACK_BYTES + memory_mb * 1024 * 1024
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def _address_space() -> int | None:
+    """This process's virtual size in bytes (Linux), or None where it cannot be read."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+# --- many files --------------------------------------------------------------------------------
+
+
+def _too_slow(job: Job, timeout: float) -> ParseProblem:
+    return ParseProblem(
+        job[1],
+        1,
+        1,
+        f"too slow to parse: still running after {timeout:g} s, so its worker was stopped "
+        f"(set {TIMEOUT_ENV} to allow more)",
+    )
+
+
+def _crashed(job: Job, limits: Limits) -> ParseProblem:
+    cap = f", or it reached the {limits.memory_mb} MiB memory cap" if limits.memory_mb else ""
+    return ParseProblem(
+        job[1], 1, 1, f"the parser crashed: its worker process died (a native crash{cap})"
+    )
+
+
+def _kill(executor: ProcessPoolExecutor) -> None:
+    """Stop every worker now; the executor is unusable afterwards."""
+    kill_workers = getattr(executor, "kill_workers", None)  # Python 3.14+
+    processes = getattr(executor, "_processes", None)
+    killed = False
+    if callable(kill_workers):
+        with contextlib.suppress(Exception):
+            kill_workers()
+            killed = True
+    elif isinstance(processes, dict):
+        for process in list(processes.values()):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                process.kill()
+        killed = True
+    # Waiting is only safe once the workers are dead: a hung one would block it forever.
+    executor.shutdown(wait=killed, cancel_futures=True)
+
+
+class _Round:
+    """One executor's life: run jobs from `queue` until it is done, breaks or must be killed."""
+
+    def __init__(
+        self,
+        factory: ExecutorFactory,
+        jobs: Sequence[Job],
+        results: list[Result | None],
+        limits: Limits,
+        width: int,
+    ) -> None:
+        self.jobs = jobs
+        self.results = results
+        self.limits = limits
+        self.width = width
+        self.executor = factory(
+            max_workers=width, initializer=_init_worker, initargs=(limits.memory_mb,)
+        )
+        self.broken = False
+        self.unavailable = False  # the platform refused to start a worker process
+        self.running: dict[Future[bytes], tuple[int, float]] = {}
+
+    def run(self, queue: deque[int]) -> list[int]:
+        """Returns the jobs that were running when a worker died (each one a suspect)."""
+        try:
+            return self._run(queue)
+        finally:
+            if self.running:
+                _kill(self.executor)
+            else:
+                self.executor.shutdown(wait=True)
+
+    def _run(self, queue: deque[int]) -> list[int]:
+        while queue or self.running:
+            while queue and len(self.running) < self.width:
+                index = queue[0]
+                try:
+                    future = self.executor.submit(_work, self.jobs[index])
+                except BrokenProcessPool:  # a worker died since the last wait
+                    self.broken = True
+                    return sorted(i for i, _ in self.running.values())
+                except OSError:  # cannot fork (process limit, memory): parse here instead
+                    self.unavailable = True
+                    queue.extendleft(sorted((i for i, _ in self.running.values()), reverse=True))
+                    return []
+                queue.popleft()
+                self.running[future] = (index, time.monotonic())
+            done, _ = wait(self.running, timeout=self._patience(), return_when=FIRST_COMPLETED)
+            suspects: list[int] = []
+            for future in sorted(done, key=lambda f: self.running[f][0]):
+                index, _started = self.running.pop(future)
+                error = future.exception()
+                if isinstance(error, BrokenProcessPool):
+                    suspects.append(index)
+                elif error is not None:
+                    job = self.jobs[index]
+                    self.results[index] = ParseProblem(
+                        job[1], 1, 1, f"the parser crashed ({_describe(error)})"
+                    )
+                else:
+                    self.results[index] = pickle.loads(future.result())
+            if suspects:
+                self.broken = True
+                suspects.extend(index for index, _ in self.running.values())
+                return sorted(suspects)
+            if self._expire(queue):
+                return []
+        return []
+
+    def _patience(self) -> float | None:
+        if self.limits.timeout is None or not self.running:
+            return None
+        oldest = min(started for _, started in self.running.values())
+        return max(0.0, oldest + self.limits.timeout - time.monotonic())
+
+    def _expire(self, queue: deque[int]) -> bool:
+        """Mark jobs past the cap too slow; True when the workers must be killed."""
+        timeout = self.limits.timeout
+        if timeout is None:
+            return False
+        now = time.monotonic()
+        late = sorted(i for i, started in self.running.values() if now - started >= timeout)
+        if not late:
+            return False
+        for index in late:
+            self.results[index] = _too_slow(self.jobs[index], timeout)
+        innocent = sorted(i for i, _ in self.running.values() if i not in late)
+        queue.extendleft(reversed(innocent))  # they start again, first, in a new pool
+        return True
+
+
+def parse_in_workers(
+    jobs: Sequence[Job],
+    workers: int,
+    *,
+    limits: Limits | None = None,
+    executor: ExecutorFactory = ProcessPoolExecutor,
+) -> list[Result]:
+    """Parse `jobs` in up to `workers` processes; results in job order."""
+    limits = limits if limits is not None else Limits.from_env()
+    results: list[Result | None] = [None] * len(jobs)
+    queue = deque(range(len(jobs)))
+    fruitless = 0
+    while queue:
+        width = max(1, min(workers, len(queue)))
+        try:
+            round_ = _Round(executor, jobs, results, limits, width)
+        except (OSError, NotImplementedError, ImportError):
+            # No processes on this platform (no fork, no semaphores): parse here, uncapped.
+            for index in queue:
+                results[index] = parse_job(jobs[index])
+            break
+        before = len(queue)
+        suspects = round_.run(queue)
+        if round_.unavailable:
+            for index in queue:
+                results[index] = parse_job(jobs[index])
+            break
+        # Each suspect is retried alone, so a crash is blamed on the file that causes it.
+        for index in suspects:
+            _Round(executor, jobs, results, limits, 1).run(deque([index]))
+            if results[index] is None:  # it broke a pool of its own
+                results[index] = _crashed(jobs[index], limits)
+        # A pool that breaks before taking any job must not make this loop spin.
+        fruitless = fruitless + 1 if round_.broken and len(queue) == before else 0
+        if fruitless >= 3:
+            for index in queue:
+                results[index] = _crashed(jobs[index], limits)
+            break
+    missing = [i for i, r in enumerate(results) if r is None]
+    if missing:  # cannot happen: every job ends with a result
+        raise RuntimeError(f"no parse result for {jobs[missing[0]][1]}")
+    return [r for r in results if r is not None]
+
+
+def parse_all(
+    jobs: Sequence[Job],
+    workers: int,
+    *,
+    limits: Limits | None = None,
+    executor: ExecutorFactory = ProcessPoolExecutor,
+) -> list[Result]:
+    """In-process with one worker (no caps), else in killable worker processes."""
+    if not jobs:
+        return []
+    if workers <= 1:
+        return [parse_job(job) for job in jobs]
+    return parse_in_workers(jobs, workers, limits=limits, executor=executor)
