@@ -11,6 +11,7 @@ import functools
 import operator
 import os
 import re
+import stat
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -45,14 +46,12 @@ from retrylint.rules.rl000_unparsable_file import UnparsableFile
 from retrylint.scan import pool
 from retrylint.scan.files import SourceFile, discover, module_name, relative
 from retrylint.scan.prefilter import Prefilter
-from retrylint.scan.python_parse import ParseProblem, parse_python
+from retrylint.scan.python_parse import ParseProblem
 from retrylint.scan.versions import detect as detect_versions
 
 _SEVERITIES: dict[str, Severity] = {"error": "error", "warning": "warning", "note": "note"}
 # Parsing rounds: framework names, then aliases defined in parsed files, then aliases of those.
 _MAX_ROUNDS = 3
-# Below this many candidate files a process pool costs more than it saves.
-_POOL_THRESHOLD = 24
 
 
 class UsageError(Exception):
@@ -138,6 +137,8 @@ def _parse_all(
 def _is_candidate(path: Path, prefilter: Prefilter) -> bool | str:
     """Whether a file may hold tasks; a string is the reason it cannot be read."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return "not a regular file"  # a FIFO or device named .py would block the read
         data = path.read_bytes()
     except OSError as err:
         return f"cannot read file: {err.strerror or err}"
@@ -171,7 +172,7 @@ def run(
     selection = Selection.build(policy, select, ignore)
     root = policy.root
     # Resolved like the project root, so a path through a symlink names the same files.
-    paths = [Path(p).resolve() for p in paths]
+    paths = [_resolved(Path(p)) for p in paths]
     files, unreadable = discover(paths, root, policy.exclude_spec())
     missing = [u for u in unreadable if u.reason == "no such file or directory"]
     if missing:
@@ -333,6 +334,14 @@ def _scan_python(
     return summaries, problems
 
 
+def _resolved(path: Path) -> Path:
+    """The real path; a symlink loop keeps its absolute name and fails later, located."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
 def _project_go_files(root: Path, policy: Policy) -> dict[str, Path]:
     """Every `.go` file of the project, for facts that live outside PATHS."""
     files, _ = discover([root], root, policy.exclude_spec())
@@ -364,12 +373,8 @@ def _project(
         path = locator.find(dotted)
         if path is None:
             return None
-        try:
-            source = path.read_bytes()
-        except OSError:
-            return None
-        rel = relative(path, root)
-        result = parse_python(source, rel, dotted, interesting)
+        # The same safe parse as scanned files get (large stack, no exception escapes).
+        result = pool.parse_job((str(path), relative(path, root), dotted, interesting))
         return result if isinstance(result, ir.ModuleSummary) else None
 
     return Project(summaries, load)

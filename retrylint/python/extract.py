@@ -146,6 +146,14 @@ class _Converter:
         self.seek(self._end)
         return span
 
+    def name_span(self, keyword: str, name: cst.Name) -> ir.Span:
+        """A definition's name, searched together with its keyword (`def f`): a short name
+        alone would be found inside the keyword itself."""
+        span, _ = self._ctx.stmt.locate(keyword + name.value)
+        self.seek(self._ctx.stmt.last_end)
+        column = span.column + len(keyword)
+        return ir.Span(span.line, column, span.line, column + len(name.value))
+
     def start(self, node: cst.CSTNode) -> ir.Span:
         """The node's span; the cursor stays at its start, for converting its parts next."""
         return self.located(node)[1]
@@ -481,7 +489,7 @@ class Extractor:
         params = tuple(p.name.value for p in (*node.params.posonly_params, *node.params.params))
         # Source order: decorators, name, then the body (positions are searched in order).
         decorators = tuple(conv.expr(d.decorator) for d in node.decorators)
-        name_span = conv.span(node.name)
+        name_span = conv.name_span(_keyword(node), node.name)
         # `*args`/`**kwargs` pass the task on too (`helper(*args)`), without being parameters.
         star = [
             p.name.value
@@ -518,7 +526,7 @@ class Extractor:
     ) -> Iterable[ir.Class]:
         qualname = f"{prefix}{node.name.value}"
         decorators = tuple(conv.expr(d.decorator) for d in node.decorators)
-        name_span = conv.span(node.name)
+        name_span = conv.name_span(_keyword(node), node.name)
         bases = tuple(conv.expr(a.value) for a in node.bases if a.keyword is None)
         attributes: list[ir.Binding] = []
         methods: list[ir.Function] = []
@@ -562,15 +570,20 @@ class Extractor:
         yield from inner
 
 
+def _keyword(node: cst.FunctionDef | cst.ClassDef) -> str:
+    """The text before a definition's name: `def `, `async def `, `class `."""
+    if isinstance(node, cst.ClassDef):
+        return "class" + node.whitespace_after_class.value
+    keyword = "def" + node.whitespace_after_def.value
+    if node.asynchronous is not None:
+        keyword = "async" + node.asynchronous.whitespace_after.value + keyword
+    return keyword
+
+
 def _def_span(name: ir.Span, node: cst.FunctionDef | cst.ClassDef) -> ir.Span:
     """The `def`/`class` keyword's line and column, worked out back from the name."""
-    if isinstance(node, cst.ClassDef):
-        keyword = "class" + node.whitespace_after_class.value
-    else:
-        keyword = "def" + node.whitespace_after_def.value
-        if node.asynchronous is not None:
-            keyword = "async" + node.asynchronous.whitespace_after.value + keyword
-    return ir.Span(name.line, max(1, name.column - len(keyword)), name.end_line, name.end_column)
+    start = max(1, name.column - len(_keyword(node)))
+    return ir.Span(name.line, start, name.end_line, name.end_column)
 
 
 def _blocks(node: cst.CSTNode) -> Sequence[cst.CSTNode]:

@@ -131,12 +131,14 @@ def _result(
             {
                 "physicalLocation": {
                     "artifactLocation": {
-                        "uri": quote(location.path, safe="/"),
+                        "uri": quote(location.path.encode("utf-8", "surrogateescape"), safe="/"),
                         "uriBaseId": "%SRCROOT%",
                     },
                     "region": region,
                 }
             }
         ],
-        "partialFingerprints": {FINGERPRINT_KEY: hashlib.sha256(key.encode()).hexdigest()},
+        "partialFingerprints": {
+            FINGERPRINT_KEY: hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+        },
     }

@@ -87,7 +87,7 @@ def _walk(directory: Path, seen: set[tuple[int, int]]) -> Iterator[Path]:
         try:
             is_dir = entry.is_dir()
         except OSError:
-            continue
+            is_dir = False  # a symlink loop: reported when the file cannot be read
         if is_dir:
             if not _skip_dir(entry):
                 yield from _walk(Path(entry.path), seen)
