@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from retrylint.frameworks.base import AdapterContext, Option, UndecidedLog, source_of
+from retrylint.frameworks.base import AdapterContext, Option, UndecidedLog, draws_random, source_of
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
@@ -54,11 +54,16 @@ from retrylint.python.evaluate import (
     Unknown,
     Value,
     location_of,
-    mentions_random,
     number,
 )
 from retrylint.python.project import Resolved
-from retrylint.resolve.schedule import DelayFn, Fields, RetryPath, combine, never_retries
+from retrylint.resolve.schedule import (
+    Fields,
+    RetryPath,
+    combine,
+    constant_delay,
+    never_retries,
+)
 
 KEY = "arq"
 # The version the facts below were read from (reference §0), assumed when none is detected.
@@ -770,7 +775,9 @@ class _JobBuilder:
         if defer is None or (isinstance(defer, ir.Const) and defer.value is None):
             prov = Provenance("explicit", loc, "Retry() re-runs the job at once")
             no_jitter = Provenance("explicit", loc, "no jitter in arq")
-            return RetryPath("manual", count, count_prov, _constant(0.0), prov, False, no_jitter)
+            return RetryPath(
+                "manual", count, count_prov, constant_delay(0.0), prov, False, no_jitter
+            )
         offset = float(max(start, 1))
         local: dict[str, ir.Expr | Value] = {
             b.target: _subst(b.value, found.ctx_names) for b in found.fn.locals
@@ -778,7 +785,7 @@ class _JobBuilder:
         local[_JOB_TRY] = Formula(lambda r: r + offset)
         value = self.evaluator.eval(_subst(defer, found.ctx_names), found.module, local)
         defer_loc = location_of(found.module, defer.span)
-        jitter = _draws_random(defer, local, 0)
+        jitter = draws_random(defer, local, 0)
         jitter_prov = Provenance("explicit", defer_loc, "Retry(defer=...) written in code")
         prov = Provenance("explicit", defer_loc, "Retry(defer=...)")
         if isinstance(value, Formula):
@@ -790,7 +797,7 @@ class _JobBuilder:
             undecided = Provenance("undecided", unknown.location)
             return RetryPath("manual", count, count_prov, None, undecided, jitter, jitter_prov)
         return RetryPath(
-            "manual", count, count_prov, _constant(float(amount)), prov, jitter, jitter_prov
+            "manual", count, count_prov, constant_delay(float(amount)), prov, jitter, jitter_prov
         )
 
     # -- the rows ------------------------------------------------------------------------
@@ -1113,27 +1120,6 @@ def _subst(expr: ir.Expr, ctx: frozenset[str]) -> ir.Expr:
 def _is_float_inf(expr: ir.Expr) -> bool:
     text = expr.text.replace(" ", "").replace('"', "'")
     return text in ("float('inf')", "float('infinity')", "math.inf")
-
-
-def _constant(value: float) -> DelayFn:
-    return lambda _r: value
-
-
-def _draws_random(expr: ir.Expr, local: dict[str, ir.Expr | Value], depth: int) -> bool:
-    """Whether a defer, or a local it is computed from, draws a random number."""
-    if mentions_random(expr):
-        return True
-    if depth > 8:
-        return False
-    for name in set(ir.ref_heads(expr)):
-        bound = local.get(name)
-        if (
-            isinstance(bound, ir.Ref | ir.Call | ir.BinOp | ir.Unary | ir.Subscript)
-            and bound is not expr
-            and _draws_random(bound, local, depth + 1)
-        ):
-            return True
-    return False
 
 
 # Framework-aware advice the neutral rules quote (CONTRACTS §6).

@@ -23,7 +23,16 @@ from retrylint.model import (
     Undecided,
 )
 from retrylint.python import ir
-from retrylint.python.evaluate import Evaluator, Formula, Known, Sym, Unknown, Value, location_of
+from retrylint.python.evaluate import (
+    Evaluator,
+    Formula,
+    Known,
+    Sym,
+    Unknown,
+    Value,
+    location_of,
+    mentions_random,
+)
 from retrylint.python.project import Project
 from retrylint.scan.files import SourceFile
 
@@ -198,3 +207,20 @@ def module_imports(summary: ir.ModuleSummary, packages: Iterable[str]) -> bool:
         for imp in summary.imports
         for root in roots
     )
+
+
+def draws_random(expr: ir.Expr, local: dict[str, ir.Expr | Value], depth: int) -> bool:
+    """Whether a delay expression, or a local it is computed from, draws a random number."""
+    if mentions_random(expr):
+        return True
+    if depth > 8:
+        return False
+    for name in set(ir.ref_heads(expr)):
+        bound = local.get(name)
+        if (
+            isinstance(bound, ir.Ref | ir.Call | ir.BinOp | ir.Unary | ir.Subscript)
+            and bound is not expr
+            and draws_random(bound, local, depth + 1)
+        ):
+            return True
+    return False

@@ -37,6 +37,7 @@ from retrylint.frameworks.base import (
     AdapterContext,
     Option,
     UndecidedLog,
+    draws_random,
     exception_names,
     source_of,
 )
@@ -59,11 +60,16 @@ from retrylint.python.evaluate import (
     Unknown,
     Value,
     location_of,
-    mentions_random,
     number,
 )
 from retrylint.python.project import Resolved
-from retrylint.resolve.schedule import DelayFn, RetryPath, combine, never_retries
+from retrylint.resolve.schedule import (
+    DelayFn,
+    RetryPath,
+    combine,
+    constant_delay,
+    never_retries,
+)
 from retrylint.scan.versions import at_least
 
 KEY = "celery"
@@ -918,7 +924,7 @@ class _TaskBuilder:
         amount = number(opt.value)
         if amount is None:
             return None, self._undecided(name, opt, opt.value)
-        return _constant(amount), opt.provenance
+        return constant_delay(amount), opt.provenance
 
     def _autoretry_exceptions(self) -> list[tuple[str, Location]] | Unknown:
         opt = self.option("autoretry_for")
@@ -971,7 +977,7 @@ class _TaskBuilder:
                 "automatic",
                 count,
                 count_prov,
-                _constant(amount),
+                constant_delay(amount),
                 kwargs.provenance,
                 False,
                 Provenance(kwargs.source, kwargs.location, _NO_JITTER),
@@ -1149,7 +1155,7 @@ class _TaskBuilder:
             delay, prov = self.constant_delay("default_retry_delay")
             no_jitter = Provenance(prov.source, prov.location, "no jitter on default_retry_delay")
             return RetryPath("manual", count, count_prov, delay, prov, False, no_jitter)
-        jitter = countdown.expr is not None and _draws_random(countdown.expr, local, 0)
+        jitter = countdown.expr is not None and draws_random(countdown.expr, local, 0)
         jitter_prov = Provenance("explicit", countdown.location, "countdown written in code")
         value = countdown.value
         if isinstance(value, Formula):
@@ -1164,7 +1170,7 @@ class _TaskBuilder:
             "manual",
             count,
             count_prov,
-            _constant(amount),
+            constant_delay(amount),
             countdown.provenance,
             jitter,
             jitter_prov,
@@ -1407,32 +1413,3 @@ _HINTS: tuple[tuple[str, str], ...] = (
     ),
     ("trigger_fix", "Add autoretry_for=(<transient errors>,), or remove the retry options."),
 )
-
-
-def _constant(value: float) -> DelayFn:
-    return lambda _r: value
-
-
-def _draws_random(expr: ir.Expr, local: dict[str, ir.Expr | Value], depth: int) -> bool:
-    """Whether a countdown, or a local it is computed from, draws a random number."""
-    if mentions_random(expr):
-        return True
-    if depth > 8:
-        return False
-    for name in set(ir.ref_heads(expr)):
-        bound = local.get(name)
-        if (
-            isinstance(bound, ir.Ref | ir.Call | ir.BinOp | ir.Unary | ir.Subscript)
-            and bound is not expr
-            and _draws_random(bound, local, depth + 1)
-        ):
-            return True
-    return False
-
-
-def _rank(count: Count) -> float:
-    if count == UNBOUNDED:
-        return float("inf")
-    if count == UNDECIDED:
-        return -1.0
-    return float(count)

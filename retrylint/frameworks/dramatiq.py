@@ -72,7 +72,14 @@ from retrylint.python.evaluate import (
     number,
 )
 from retrylint.python.project import Resolved
-from retrylint.resolve.schedule import DelayFn, Fields, RetryPath, combine, never_retries
+from retrylint.resolve.schedule import (
+    DelayFn,
+    Fields,
+    RetryPath,
+    combine,
+    constant_delay,
+    never_retries,
+)
 from retrylint.scan.versions import at_least
 
 KEY = "dramatiq"
@@ -1491,7 +1498,7 @@ class _Builder:
                             jitter,
                             no_jitter,
                         ),
-                        _constant(0.0) if jitter else seconds_fn,
+                        constant_delay(0.0) if jitter else seconds_fn,
                     )
                 )
             elif amount is None:
@@ -1509,12 +1516,12 @@ class _Builder:
                             "manual",
                             count,
                             count_prov,
-                            _constant(seconds),
+                            constant_delay(seconds),
                             option.provenance,
                             jitter,
                             no_jitter,
                         ),
-                        _constant(0.0 if jitter else seconds),
+                        constant_delay(0.0 if jitter else seconds),
                     )
                 )
         return paths
@@ -1964,10 +1971,6 @@ def _implied_count(shortest: list[DelayFn], window: float) -> Count:
         if total >= window:
             return r
     return UNBOUNDED
-
-
-def _constant(value: float) -> DelayFn:
-    return lambda _r: value
 
 
 def _scaled(fn: DelayFn, factor: float) -> DelayFn:

@@ -48,7 +48,7 @@ from retrylint.python.evaluate import (
     number,
 )
 from retrylint.python.project import Resolved
-from retrylint.resolve.schedule import DelayFn, RetryPath, combine, never_retries
+from retrylint.resolve.schedule import DelayFn, RetryPath, combine, constant_delay, never_retries
 from retrylint.scan.versions import at_least
 
 KEY = "huey"
@@ -417,14 +417,14 @@ class _Builder:
         observations: list[Observation] = []
         if backoff_where is not None and not self.a.backoff_supported:
             observations.append(self._ignored_backoff(backoff_where))
-            return _constant(base), delay_prov, observations
+            return constant_delay(base), delay_prov, observations
         if isinstance(backoff_value, Unknown):
             return None, backoff_prov, observations
         factor = number(backoff_value)
         if factor is None and isinstance(backoff_value, Known):
             factor = 1 if backoff_value.value is True else 0
         if not factor or base == 0:
-            return _constant(base), delay_prov, observations
+            return constant_delay(base), delay_prov, observations
         ratio = float(factor)
         return (lambda r: base * ratio**r), backoff_prov, observations
 
@@ -501,7 +501,7 @@ class _Builder:
                 value = self.a.evaluator.eval(given, module, locals_of(self.task.fn))
                 amount = number(value)
                 if amount is not None:
-                    return _constant(amount), Provenance("explicit", at, "RetryTask(delay=)")
+                    return constant_delay(amount), Provenance("explicit", at, "RetryTask(delay=)")
                 unknown = value if isinstance(value, Unknown) else Unknown(given.text, at)
                 self.log.add("delay", unknown)
                 return None, Provenance("undecided", unknown.location)
@@ -586,10 +586,6 @@ class _Builder:
         if handlers:
             return f"SIGNAL_ERROR handler at {handlers[0]}"
         return "nowhere"
-
-
-def _constant(value: float) -> DelayFn:
-    return lambda _r: value
 
 
 # Framework-aware advice the neutral rules quote.

@@ -46,7 +46,14 @@ from retrylint.model import (
 )
 from retrylint.python import ir
 from retrylint.python.evaluate import Evaluator, Known, Unknown, Value, location_of, number
-from retrylint.resolve.schedule import DelayFn, Fields, RetryPath, combine, never_retries
+from retrylint.resolve.schedule import (
+    DelayFn,
+    Fields,
+    RetryPath,
+    combine,
+    constant_delay,
+    never_retries,
+)
 
 KEY = "procrastinate"
 REFERENCE_VERSION = "3.10.0"
@@ -321,7 +328,7 @@ class _TaskBuilder:
                 return never_retries(Provenance(source, here, f"retry={expr.text}"))
             if raw is True:
                 prov = Provenance(source, here, "retry=True: RetryStrategy() retries forever")
-                return combine([_path(UNBOUNDED, prov, _constant(0.0), prov)])
+                return combine([_path(UNBOUNDED, prov, constant_delay(0.0), prov)])
             amount = number(value)
             if isinstance(amount, int):
                 count: Count = amount if amount > 0 else 0
@@ -330,7 +337,7 @@ class _TaskBuilder:
                     return never_retries(Provenance(source, here, note))
                 plural = "retry" if amount == 1 else "retries"
                 prov = Provenance(source, here, f"retry={amount}: {amount} {plural}, no wait")
-                return combine([_path(count, prov, _constant(0.0), prov)])
+                return combine([_path(count, prov, constant_delay(0.0), prov)])
         unknown = Unknown(expr.text, here)
         self.log.add("retry", unknown)
         return combine([], Provenance("undecided", here))
@@ -491,10 +498,6 @@ def _strategy_delay(wait: float, linear: float, exponential: float) -> DelayFn:
         return wait + linear * r + grown
 
     return delay
-
-
-def _constant(value: float) -> DelayFn:
-    return lambda _r: value
 
 
 def dict_items(

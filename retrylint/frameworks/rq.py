@@ -59,6 +59,7 @@ from retrylint.resolve.schedule import (
     RetryPath,
     classify,
     combine,
+    constant_delay,
     never_retries,
 )
 from retrylint.scan.versions import at_least
@@ -330,10 +331,6 @@ def policy_row(
         suppression_lines=anchors,
         hints=hints,
     )
-
-
-def _constant(value: float) -> DelayFn:
-    return lambda _r: value
 
 
 def _schedule(values: Sequence[float], count: Count, returned: bool) -> tuple[DelayFn, list[float]]:
@@ -795,7 +792,7 @@ class _Analysis:
         if interval_expr is None:
             prov = Provenance("default", None, "Retry's default interval=0")
             policy.paths.append(
-                RetryPath(trigger, count, count_prov, _constant(0), prov, False, no_jitter)
+                RetryPath(trigger, count, count_prov, constant_delay(0), prov, False, no_jitter)
             )
             policy.kinds.append(None)
             return policy

@@ -45,7 +45,7 @@ from retrylint.model import (
 )
 from retrylint.python import ir
 from retrylint.python.evaluate import Known, Sym, Unknown, Value, location_of, number
-from retrylint.resolve.schedule import DelayFn, RetryPath, combine, never_retries
+from retrylint.resolve.schedule import RetryPath, combine, constant_delay, never_retries
 
 KEY = "saq"
 # The version the facts above were read from (reference §0), assumed when none is detected.
@@ -435,7 +435,7 @@ class _Policy:
         raw = backoff_value.value if isinstance(backoff_value, Known) else False
         if raw is False:
             return RetryPath(
-                "automatic", count, count_prov, _constant(base), delay_prov, False, no_jitter
+                "automatic", count, count_prov, constant_delay(base), delay_prov, False, no_jitter
             )
         cap: float | None = None
         note = "retry_backoff=True: exponential, no cap"
@@ -451,7 +451,7 @@ class _Policy:
             zero = Provenance(
                 backoff_prov.source, backoff_prov.location, "zero delay: nothing to jitter"
             )
-            return RetryPath("automatic", count, count_prov, _constant(0), zero, False, zero)
+            return RetryPath("automatic", count, count_prov, constant_delay(0), zero, False, zero)
         prov = Provenance(backoff_prov.source, backoff_prov.location, note)
         jitter = Provenance(
             backoff_prov.source, backoff_prov.location, "backoff delays are fully jittered"
@@ -494,10 +494,6 @@ def _infinite(value: Value, where: Where, analysis: _Analysis) -> bool:
             and arg.value.strip().lower() in _INFINITE
         )
     return False
-
-
-def _constant(value: float) -> DelayFn:
-    return lambda _r: value
 
 
 _HINTS: tuple[tuple[str, str], ...] = (

@@ -54,7 +54,14 @@ from retrylint.model import (
 from retrylint.python import ir
 from retrylint.python.evaluate import Known, Sym, Unknown, Value, location_of, number
 from retrylint.python.project import Resolved
-from retrylint.resolve.schedule import DelayFn, Fields, RetryPath, combine, never_retries
+from retrylint.resolve.schedule import (
+    DelayFn,
+    Fields,
+    RetryPath,
+    combine,
+    constant_delay,
+    never_retries,
+)
 
 KEY = "taskiq"
 # The version the facts below were read from (reference §0), assumed when none is detected.
@@ -798,7 +805,7 @@ class _TaskBuilder:
         self._triggers(mw, labels)
         if mw.kind == "simple":
             prov = Provenance("default", mw.location, "SimpleRetryMiddleware re-kicks at once")
-            return RetryPath("automatic", count, count_prov, _constant(0.0), prov, False, prov)
+            return RetryPath("automatic", count, count_prov, constant_delay(0.0), prov, False, prov)
         jitter_opt = mw.option("use_jitter")
         jitter = _label_bool(jitter_opt.value)
         if jitter is None:
@@ -817,7 +824,7 @@ class _TaskBuilder:
                 mw.location,
                 "InMemoryBroker ignores the delay label: SmartRetryMiddleware retries at once",
             )
-            return RetryPath("automatic", count, count_prov, _constant(0.0), prov, False, prov)
+            return RetryPath("automatic", count, count_prov, constant_delay(0.0), prov, False, prov)
         delay_opt = labels.get("delay") or mw.option("default_delay")
         base = number(delay_opt.value)
         if isinstance(delay_opt.value, Known) and isinstance(delay_opt.value.value, str):
@@ -844,7 +851,7 @@ class _TaskBuilder:
             fn = _scaled(float(base), extra) if scheduled else _compounded(float(base), extra)
             note = "delay·k per retry k" if scheduled else "previous delay·k per retry k"
         elif scheduled or not jitter:
-            fn = _constant(float(base))
+            fn = constant_delay(float(base))
             note = "the same delay each retry"
         else:
             fn = _drifting(float(base))
@@ -1167,10 +1174,6 @@ def _asks_for_retries(name: str, opt: Option) -> bool:
         amount = number(opt.value)
         return amount is None or amount > 1
     return True
-
-
-def _constant(value: float) -> DelayFn:
-    return lambda _r: value
 
 
 def _scaled(base: float, extra: float) -> DelayFn:

@@ -111,7 +111,13 @@ def _weakest(kinds: Sequence[BackoffKind]) -> BackoffKind:
     return min(kinds, key=BACKOFF_ORDER.index)
 
 
-def _rank(count: Count) -> float:
+def constant_delay(value: float) -> DelayFn:
+    """The delay function of a fixed wait."""
+    return lambda _r: value
+
+
+def rank_count(count: Count) -> float:
+    """Orders counts for "the worst case": unbounded above every number, undecided below."""
     if count == UNBOUNDED:
         return math.inf
     if count == UNDECIDED:
@@ -160,7 +166,7 @@ def combine(paths: Sequence[RetryPath], undecided_trigger: Provenance | None = N
     trigger: Trigger = "automatic+manual" if len(triggers) == 2 else triggers[0]
     if undecided_trigger is not None:
         trigger = "undecided"
-    worst = max(paths, key=lambda p: _rank(p.count))
+    worst = max(paths, key=lambda p: rank_count(p.count))
     counts = {p.count for p in paths}
     count: Count = worst.count
     if UNBOUNDED not in counts and UNDECIDED in counts:
