@@ -262,9 +262,19 @@ class _BodyCollector(cst.CSTVisitor):
     extractor visits them as definitions of their own so their decorators are seen.
     """
 
-    def __init__(self, conv: _Converter, params: frozenset[str], interest: ir.Interest) -> None:
+    def __init__(
+        self,
+        conv: _Converter,
+        params: frozenset[str],
+        interest: ir.Interest,
+        star_kwargs: frozenset[str] = frozenset(),
+    ) -> None:
         self.conv = conv
-        self.params = params
+        # Names that carry a task or its options: parameters (the enclosing functions' too, as
+        # closures see them) and the functions defined in this body (`wrapper` around `fn`).
+        self.params = set(params)
+        # `**options` parameters: `options.pop(...)` changes what a wrapper passes on.
+        self.star_kwargs = star_kwargs
         self.interest = interest
         self.calls: list[ir.Call] = []
         self.raises: list[ir.Raise] = []
@@ -284,6 +294,7 @@ class _BodyCollector(cst.CSTVisitor):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         self.nested.append(node)
+        self.params.add(node.name.value)
         return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
@@ -320,7 +331,18 @@ class _BodyCollector(cst.CSTVisitor):
         name = _final_name(node.func)
         if name is not None and name in self.interest.calls:
             return True
-        # A helper that receives a parameter (`handle_failure(self, exc)`) may retry for us.
+        # `options.pop("name")` in a wrapper drops an option before passing the rest on.
+        func = node.func
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value in self.star_kwargs
+        ):
+            return True
+        # A helper that receives a parameter (`handle_failure(self, exc)`) may retry for us; a
+        # call that receives a function or options may register a task (`actor(fn, **opts)`).
+        if isinstance(func, cst.Call) and self._wanted(func):
+            return True
         return any(
             isinstance(a.value, cst.Name) and a.value.value in self.params for a in node.args
         )
@@ -484,21 +506,38 @@ class Extractor:
     # -- definitions ----------------------------------------------------------------------
 
     def _function(
-        self, node: cst.FunctionDef, conv: _Converter, out: list[ir.Function], prefix: str
+        self,
+        node: cst.FunctionDef,
+        conv: _Converter,
+        out: list[ir.Function],
+        prefix: str,
+        closure: frozenset[str] = frozenset(),
+        closure_kwargs: frozenset[str] = frozenset(),
     ) -> ir.Function:
-        params = tuple(p.name.value for p in (*node.params.posonly_params, *node.params.params))
-        # Source order: decorators, name, then the body (positions are searched in order).
+        signature = node.params
+        params = tuple(p.name.value for p in (*signature.posonly_params, *signature.params))
+        kwonly = tuple(p.name.value for p in signature.kwonly_params)
+        # Source order: decorators, name, parameter defaults, then the body (positions are
+        # searched in order).
         decorators = tuple(conv.expr(d.decorator) for d in node.decorators)
         name_span = conv.name_span(_keyword(node), node.name)
+        defaults = tuple(
+            ir.Kwarg(p.name.value, conv.expr(p.default))
+            for p in (*signature.posonly_params, *signature.params, *signature.kwonly_params)
+            if p.default is not None
+        )
+        star_arg = (
+            signature.star_arg.name.value if isinstance(signature.star_arg, cst.Param) else None
+        )
+        star_kwarg = signature.star_kwarg.name.value if signature.star_kwarg else None
         # `*args`/`**kwargs` pass the task on too (`helper(*args)`), without being parameters.
-        star = [
-            p.name.value
-            for p in (node.params.star_arg, node.params.star_kwarg)
-            if isinstance(p, cst.Param)
-        ]
-        collector = _BodyCollector(conv, frozenset((*params, *star)), self._interest)
-        if node.decorators or conv.mentions_interesting:
-            node.body.visit(collector)
+        star = [s for s in (star_arg, star_kwarg) if s is not None]
+        carried = closure | frozenset((*params, *kwonly, *star))
+        star_kwargs = closure_kwargs | ({star_kwarg} if star_kwarg else set())
+        collector = _BodyCollector(conv, carried, self._interest, star_kwargs)
+        # Every body is walked: any function may be a project wrapper of a task decorator
+        # (`def actor(**options): ... dramatiq.actor(fn, **options)`), whatever it mentions.
+        node.body.visit(collector)
         qualname = f"{prefix}{node.name.value}"
         func = ir.Function(
             name=node.name.value,
@@ -512,11 +551,16 @@ class Extractor:
             returns=tuple(collector.returns),
             locals=collector.locals(),
             is_async=node.asynchronous is not None,
+            kwonly=kwonly,
+            defaults=defaults,
+            star_arg=star_arg,
+            star_kwarg=star_kwarg,
         )
         out.append(func)
+        inner = frozenset(collector.params)
         for nested in collector.nested:
             if isinstance(nested, cst.FunctionDef):
-                self._function(nested, conv, out, f"{qualname}.<locals>.")
+                self._function(nested, conv, out, f"{qualname}.<locals>.", inner, star_kwargs)
             else:
                 self._class(nested, conv, out, f"{qualname}.<locals>.")
         return func

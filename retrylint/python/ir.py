@@ -218,6 +218,11 @@ class Function:
     # Simple `name = value` statements in the body, for local constants like `countdown`.
     locals: tuple[Binding, ...]
     is_async: bool
+    # The rest of the signature, for wrappers that pass their options on by name or `**splat`.
+    kwonly: tuple[str, ...] = ()
+    defaults: tuple[Kwarg, ...] = ()
+    star_arg: str | None = None
+    star_kwarg: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
