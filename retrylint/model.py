@@ -48,6 +48,15 @@ class Location:
 
 
 @dataclass(frozen=True, slots=True)
+class Via:
+    """A project wrapper a task is declared through (`@cron_task` → `shared_task`), so the
+    inventory shows why a function counts as a task."""
+
+    wrapper: str  # the wrapper's qualified name where it is defined
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
 class Provenance:
     """Where one policy field's value came from, so every verdict can cite its evidence."""
 
@@ -111,6 +120,8 @@ class EffectivePolicy:
     framework_version: str | None = None
     # Lines where a suppression comment may sit besides the finding's own (decorators, `def`).
     suppression_lines: tuple[int, ...] = ()
+    # Project wrappers the declaration goes through, outermost first.
+    via: tuple[Via, ...] = ()
     # Framework-aware advice per field ("jitter": "Celery jitters only with retry_backoff"),
     # written by the adapter so rules can give it without knowing the framework.
     hints: tuple[tuple[str, str], ...] = ()

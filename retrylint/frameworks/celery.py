@@ -41,6 +41,7 @@ from retrylint.frameworks.base import (
     exception_names,
     source_of,
 )
+from retrylint.frameworks.recognize import Recognizer
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
@@ -51,6 +52,7 @@ from retrylint.model import (
     Provenance,
     Source,
     TriggerSite,
+    Via,
 )
 from retrylint.python import ir
 from retrylint.python.evaluate import (
@@ -157,6 +159,7 @@ class _Decorator:
     splats: tuple[_Where, ...]
     # A configured wrapper (function or class) whose own code may retry for the task.
     wrapper: Resolved | None = None
+    via: tuple[Via, ...] = ()
 
 
 class CeleryAdapter:
@@ -204,6 +207,7 @@ class CeleryAdapter:
                     or analysis.factory(binding.value, summary, 0) is not None
                 ):
                     names.add(binding.target)
+            names |= analysis.recognizer.wrapper_names(summary)
             for cls in summary.classes:
                 # Base task classes are named after what they are (`RetryingTask`); checking
                 # only those keeps every model and view base class from being resolved here.
@@ -221,7 +225,11 @@ class _Analysis:
         self.ctx = ctx
         self.project = ctx.project
         self.evaluator = ctx.evaluator
-        self.wrappers = frozenset(ctx.settings.task_decorators)
+        self.recognizer = Recognizer(
+            ctx.project,
+            lambda expr, module: self.factory(expr, module, 0) is not None,
+            ctx.settings.task_decorators,
+        )
         self.apps: dict[str, _App] = {}
         self._app_cache: dict[tuple[str, str], str | None] = {}
         self._task_class_cache: dict[str, bool] = {}
@@ -318,6 +326,21 @@ class _Analysis:
         """The task options a decorator applies, or None when it is not a Celery task maker."""
         if depth > 8:
             return None
+        expansion = self.recognizer.expand(expr, summary)
+        if expansion is not None:
+            base = self.factory(expansion.registrar.expr, expansion.registrar.module, depth + 1)
+            if base is None:
+                return None
+            options = expansion.options
+            # The outermost wrapper's own code may retry for the task it makes.
+            wrapper = self.project.resolve_qualified(expansion.via[0].wrapper)
+            return _Decorator(
+                base.app,
+                base.kwargs + tuple((k, _Where(w.expr, w.module)) for k, w in options.kwargs),
+                base.splats + tuple(_Where(w.expr, w.module) for w in options.splats),
+                base.wrapper or wrapper,
+                expansion.via,
+            )
         if isinstance(expr, ir.Call):
             factory = self.factory(expr.func, summary, depth + 1)
             if factory is not None:
@@ -351,7 +374,7 @@ class _Analysis:
         if found is not None:
             if found.qualified in _SHARED:
                 return _Decorator(None, (), ())
-            if found.qualified in self.wrappers:
+            if self.recognizer.configured(found):
                 return _Decorator(None, (), (), found)
             if found.kind == "binding" and found.binding is not None and found.module is not None:
                 value = found.binding.value
@@ -519,6 +542,8 @@ class _Analysis:
         found: list[tuple[ir.ModuleSummary, ir.Function | ir.Class, _Decorator | None]] = []
         for summary in self.ctx.scanned:
             for fn in summary.functions:
+                if self.recognizer.inside_wrapper(fn, summary):
+                    continue
                 for dec in fn.decorators:
                     info = self.decorator(dec, summary)
                     if info is not None:
@@ -668,7 +693,7 @@ def _merge(base: _Decorator, call: ir.Call, summary: ir.ModuleSummary) -> _Decor
             splats.append(_Where(kw.value, summary))
         else:
             kwargs.append((kw.name, _Where(kw.value, summary)))
-    return _Decorator(base.app, tuple(kwargs), tuple(splats), base.wrapper)
+    return _Decorator(base.app, tuple(kwargs), tuple(splats), base.wrapper, base.via)
 
 
 class _TaskBuilder:
@@ -1231,6 +1256,7 @@ class _TaskBuilder:
             inert_options=inert,
             framework_version=self.a.ctx.version or REFERENCE_VERSION,
             suppression_lines=anchors,
+            via=self.info.via if self.info is not None else (),
             hints=_HINTS,
         )
 

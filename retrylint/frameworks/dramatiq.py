@@ -50,6 +50,7 @@ from retrylint.frameworks.base import (
     module_imports,
     source_of,
 )
+from retrylint.frameworks.recognize import Recognizer
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
@@ -60,6 +61,7 @@ from retrylint.model import (
     Provenance,
     Site,
     Source,
+    Via,
 )
 from retrylint.python import ir
 from retrylint.python.evaluate import (
@@ -197,6 +199,7 @@ def _default_stack(owner: str) -> list[_Middleware]:
 class _Decorator:
     kwargs: tuple[tuple[str, _Where], ...]
     splats: tuple[_Where, ...]
+    via: tuple[Via, ...] = ()
 
 
 @dataclass
@@ -211,6 +214,7 @@ class _Actor:
     options: dict[str, Option]
     bodies: list[tuple[ir.Function, ir.ModuleSummary]]
     problems: list[tuple[str, Unknown]] = field(default_factory=list)
+    via: tuple[Via, ...] = ()
 
 
 class DramatiqAdapter:
@@ -251,6 +255,7 @@ class DramatiqAdapter:
                     or analysis.factory(binding.value, summary, 0)
                 ):
                     names.add(binding.target)
+            names |= analysis.recognizer.wrapper_names(summary)
             for cls in summary.classes:
                 if "." not in cls.qualname and analysis.is_generic(cls, summary):
                     names.add(cls.name)
@@ -262,7 +267,11 @@ class _Analysis:
         self.ctx = ctx
         self.project = ctx.project
         self.evaluator = ctx.evaluator
-        self.wrappers = frozenset(ctx.settings.task_decorators)
+        self.recognizer = Recognizer(
+            ctx.project,
+            lambda expr, module: self.factory(expr, module, 0) is not None,
+            ctx.settings.task_decorators,
+        )
         self.two_x = at_least(ctx.version, (2,), (2, 2, 1))
         self.version = ctx.version or REFERENCE_VERSION
         self.scanned_paths = frozenset(s.path for s in ctx.scanned)
@@ -292,7 +301,7 @@ class _Analysis:
         found = self.project.resolve(summary, expr.dotted)
         if found is None:
             return None
-        if found.qualified in _ACTOR_FUNCS or found.qualified in self.wrappers:
+        if found.qualified in _ACTOR_FUNCS or self.recognizer.configured(found):
             return _Decorator((), ())
         if found.kind == "binding" and found.binding is not None and found.module is not None:
             value = found.binding.value
@@ -306,6 +315,17 @@ class _Analysis:
         """The actor options a decorator applies, or None when it does not make an actor."""
         if depth > 8:
             return None
+        expansion = self.recognizer.expand(expr, summary)
+        if expansion is not None:
+            base = self.factory(expansion.registrar.expr, expansion.registrar.module, depth + 1)
+            if base is None:
+                return None
+            options = expansion.options
+            return _Decorator(
+                base.kwargs + tuple((k, _Where(w.expr, w.module)) for k, w in options.kwargs),
+                base.splats + tuple(_Where(w.expr, w.module) for w in options.splats),
+                expansion.via,
+            )
         if isinstance(expr, ir.Call):
             if expr.args and not _is_partial(expr):
                 return None  # `dramatiq.actor(fn)` is an actor, not a decorator
@@ -393,6 +413,8 @@ class _Analysis:
 
     def actors_in(self, summary: ir.ModuleSummary) -> Iterator[_Actor]:
         for fn in summary.functions:
+            if self.recognizer.inside_wrapper(fn, summary):
+                continue
             actor = self.function_actor(fn, summary)
             if actor is not None:
                 yield actor
@@ -429,6 +451,7 @@ class _Analysis:
                     options,
                     [(fn, summary)],
                     problems,
+                    info.via,
                 )
                 break
         self._actor_cache[key] = actor
@@ -1205,6 +1228,10 @@ class _Builder:
         return self.actor.location
 
     @property
+    def via(self) -> tuple[Via, ...]:
+        return self.actor.via if self.actor is not None and self.site is None else ()
+
+    @property
     def anchors(self) -> tuple[int, ...]:
         if self.site is not None:
             return self.site.anchors
@@ -1714,6 +1741,7 @@ class _Builder:
             inert_options=self.inert if fields.retry_trigger == "none" else (),
             framework_version=self.a.version,
             suppression_lines=self.anchors,
+            via=self.via,
             hints=(
                 *_HINTS,
                 ("trigger", self.hint_trigger),

@@ -118,4 +118,8 @@ def _row(row: EffectivePolicy, assignment: Assignment | None) -> dict[str, JSONV
             }
             for item in row.undecided
         ],
+        "via": [
+            {"wrapper": via.wrapper, "path": via.location.path, "line": via.location.line}
+            for via in row.via
+        ],
     }

@@ -1,0 +1,362 @@
+"""Project wrappers of task decorators, inferred once for every decorator-based adapter.
+
+Teams rarely use a framework's decorator directly: they write `def actor(**options)` that calls
+`dramatiq.actor(wrapped, **options)`, or `def cron_task(*args, **kwargs)` that pops an option and
+returns `shared_task(*args, **kwargs)(wrapper)`. Requiring every user to name such functions in
+the config means a new user's first run silently misses most tasks, so a wrapper is recognised
+from its body: a project function that passes its parameter (or a function wrapping it) to a
+registering decorator or call of the framework is itself a task decorator of that framework, to
+any depth and through re-exports, because the question is asked of the definition a name
+resolves to, not of the name.
+
+Options flow as the wrapper's code says: keyword parameters passed on by name, `**options`
+forwarded, defaults of the wrapper's own parameters, options it pops dropped, options it writes
+itself added. The adapter keeps what only it knows (which callables register, precedence,
+defaults); this module only rewrites a use of a wrapper into "this registrar, with these
+options", each option still quoted in the module it is written in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from retrylint.model import Via
+from retrylint.python import ir
+from retrylint.python.evaluate import location_of
+from retrylint.python.project import Project, Resolved
+
+# Wrapper chains deeper than this are treated as unknown rather than followed (a cycle or
+# generated code); real wrappers are one or two levels deep.
+MAX_DEPTH = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """An expression together with the module it is written in, so it can be evaluated."""
+
+    expr: ir.Expr
+    module: ir.ModuleSummary
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Keyword options as written (`name=value`) and `**mapping` splats, in order."""
+
+    kwargs: tuple[tuple[str, Where], ...] = ()
+    splats: tuple[Where, ...] = ()
+
+    def merged(self, call: ir.Call, module: ir.ModuleSummary) -> Options:
+        """These options followed by a call's own keywords (later ones win when read)."""
+        kwargs = list(self.kwargs)
+        splats = list(self.splats)
+        for kw in call.kwargs:
+            if kw.name is None:
+                splats.append(Where(kw.value, module))
+            else:
+                kwargs.append((kw.name, Where(kw.value, module)))
+        return Options(tuple(kwargs), tuple(splats))
+
+    def then(self, other: Options) -> Options:
+        return Options(self.kwargs + other.kwargs, self.splats + other.splats)
+
+
+@dataclass(frozen=True, slots=True)
+class Expansion:
+    """A use of a wrapper rewritten as a use of the framework's own registrar."""
+
+    registrar: Where
+    options: Options
+    via: tuple[Via, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Wrapper:
+    """How one project function registers the function it is given.
+
+    `form` is "decorator" for `@wrapper` (the function is its first parameter) and "factory" for
+    `@wrapper(...)` (it returns a decorator). `signature` is the function whose parameters a use
+    site binds; `call` is the registering call whose keywords become options; `registrar` is the
+    callee that registers (the framework's, or another wrapper's).
+    """
+
+    via: Via
+    form: Literal["decorator", "factory"]
+    signature: ir.Function
+    module: ir.ModuleSummary
+    call: ir.Call
+    registrar: Where
+    popped: frozenset[str] = field(default=frozenset())
+
+
+# An adapter's answer to "does this callable register a task of my framework?", for the
+# framework's own decorators and factories (aliases, `partial`, apps found by type).
+IsRegistrar = Callable[[ir.Expr, ir.ModuleSummary], bool]
+
+
+class Recognizer:
+    """Answers "is this decorator a project wrapper of my framework's registrar?" for one
+    adapter, with every answer cached per definition."""
+
+    def __init__(
+        self, project: Project, is_registrar: IsRegistrar, configured: Iterable[str] = ()
+    ) -> None:
+        self.project = project
+        self._is_registrar = is_registrar
+        self._configured = tuple(configured)
+        self._configured_resolved: frozenset[str] | None = None
+        self._cache: dict[tuple[str, str], _Wrapper | None] = {}
+
+    # -- configured wrappers (`task-decorators`) -------------------------------------------------
+
+    def configured(self, found: Resolved) -> bool:
+        """Whether a resolved name is a wrapper the user named, by any importable path."""
+        if self._configured_resolved is None:
+            self._configured_resolved = frozenset(
+                self.project.resolve_qualified(name).qualified for name in self._configured
+            ) | frozenset(self._configured)
+        return found.qualified in self._configured_resolved
+
+    # -- expanding a use -------------------------------------------------------------------------
+
+    def expand(self, expr: ir.Expr, module: ir.ModuleSummary) -> Expansion | None:
+        """`@wrapper` or `@wrapper(...)` as the framework registrar it ends in, with options."""
+        call = expr if isinstance(expr, ir.Call) else None
+        wrapper = self.wrapper_at(call.func if call is not None else expr, module)
+        if wrapper is None:
+            return None
+        if call is None and wrapper.form == "factory":
+            return None  # `@factory` without a call decorates nothing useful
+        if call is not None and wrapper.form == "decorator" and call.args:
+            return None  # `wrapper(fn)`: an application, not a decorator
+        if call is None:
+            return self._through(wrapper, Options(), (), module, 0)
+        return self._through(wrapper, Options().merged(call, module), call.args, module, 0)
+
+    def _through(
+        self,
+        wrapper: _Wrapper,
+        use: Options,
+        positional: tuple[ir.Expr, ...],
+        use_module: ir.ModuleSummary,
+        depth: int,
+    ) -> Expansion | None:
+        """Follows a wrapper to the framework registrar, through wrappers of wrappers."""
+        options = self._flow(wrapper, use, positional, use_module)
+        inner = wrapper.registrar
+        nested = self.wrapper_at(inner.expr, inner.module, depth + 1)
+        if nested is not None:
+            deeper = self._through(nested, options, (), inner.module, depth + 1)
+            if deeper is None:
+                return None
+            return Expansion(deeper.registrar, deeper.options, (wrapper.via, *deeper.via))
+        if not self._is_registrar(inner.expr, inner.module):
+            return None
+        return Expansion(inner, options, (wrapper.via,))
+
+    def _flow(
+        self,
+        wrapper: _Wrapper,
+        use: Options,
+        positional: tuple[ir.Expr, ...],
+        use_module: ir.ModuleSummary,
+    ) -> Options:
+        """The options the registering call receives, given what the use site passed."""
+        sig = wrapper.signature
+        names = list(sig.params)
+        if wrapper.form == "decorator" and names:
+            names = names[1:]  # the decorated function itself
+        bound: dict[str, Where] = {
+            kw.name: Where(kw.value, wrapper.module) for kw in sig.defaults if kw.name
+        }
+        for name, arg in zip(names, positional, strict=False):
+            bound[name] = Where(arg, use_module)
+        bag: list[tuple[str, Where]] = []
+        accepted = {*sig.params, *sig.kwonly}
+        for name, where in use.kwargs:
+            if name in accepted:
+                bound[name] = where
+            elif sig.star_kwarg is not None and name not in wrapper.popped:
+                bag.append((name, where))
+        kwargs: list[tuple[str, Where]] = []
+        splats: list[Where] = []
+        for kw in wrapper.call.kwargs:
+            value = kw.value
+            if kw.name is None:
+                if isinstance(value, ir.Ref) and value.dotted == sig.star_kwarg:
+                    kwargs.extend(bag)
+                    splats.extend(use.splats)
+                else:
+                    splats.append(Where(value, wrapper.module))
+            elif isinstance(value, ir.Ref) and value.dotted in accepted:
+                if value.dotted in bound:
+                    kwargs.append((kw.name, bound[value.dotted]))
+            else:
+                kwargs.append((kw.name, Where(value, wrapper.module)))
+        return Options(tuple(kwargs), tuple(splats))
+
+    # -- recognising a wrapper -------------------------------------------------------------------
+
+    def wrapper_at(
+        self, expr: ir.Expr, module: ir.ModuleSummary, depth: int = 0
+    ) -> _Wrapper | None:
+        if not isinstance(expr, ir.Ref) or depth > MAX_DEPTH:
+            return None
+        found = self.project.resolve(module, expr.dotted)
+        if found is None or found.kind != "function":
+            return None
+        if found.function is None or found.module is None:
+            return None
+        return self.wrapper(found.function, found.module, depth)
+
+    def inside_wrapper(self, fn: ir.Function, module: ir.ModuleSummary) -> bool:
+        """Whether `fn` is defined inside a wrapper: `@shared_task(**kw) def inner` there is
+        the wrapper's machinery, registered once per use under the user's function's name."""
+        parts = fn.qualname.split(".<locals>.")
+        for cut in range(1, len(parts)):
+            outer = ".<locals>.".join(parts[:cut])
+            enclosing = next((f for f in module.functions if f.qualname == outer), None)
+            if enclosing is not None and self.wrapper(enclosing, module) is not None:
+                return True
+        return False
+
+    def wrapper_names(self, module: ir.ModuleSummary) -> set[str]:
+        """Module-level wrappers a module defines: other files may use them by these names."""
+        return {
+            fn.name
+            for fn in module.functions
+            if "." not in fn.qualname and self.wrapper(fn, module) is not None
+        }
+
+    def wrapper(self, fn: ir.Function, module: ir.ModuleSummary, depth: int = 0) -> _Wrapper | None:
+        key = (module.module, fn.qualname)
+        if key in self._cache:
+            return self._cache[key]
+        self._cache[key] = None  # cycle guard: a wrapper of itself is none
+        found = self._infer(fn, module, depth) if depth <= MAX_DEPTH else None
+        self._cache[key] = found
+        return found
+
+    def _infer(self, fn: ir.Function, module: ir.ModuleSummary, depth: int) -> _Wrapper | None:
+        via = Via(f"{module.module}.{fn.qualname}", location_of(module, fn.name_span))
+        # `@wrapper`: registers its own first parameter.
+        own = self._registration(fn, module, depth)
+        if own is not None:
+            call, registrar = own
+            popped = _popped(fn, fn.star_kwarg)
+            return _Wrapper(via, "decorator", fn, module, call, registrar, popped)
+        # `@wrapper(...)`: returns the decorator a registrar makes (`return shared_task(**kw)`).
+        for ret in fn.returns:
+            if isinstance(ret, ir.Call) and self._registers(ret.func, module, depth):
+                popped = _popped(fn, fn.star_kwarg)
+                return _Wrapper(via, "factory", fn, module, ret, Where(ret.func, module), popped)
+        # `@wrapper(...)`: returns a nested decorator that registers its parameter.
+        returned = {r.dotted for r in fn.returns if isinstance(r, ir.Ref)}
+        prefix = f"{fn.qualname}.<locals>."
+        for inner in module.functions:
+            if not inner.qualname.startswith(prefix) or inner.name not in returned:
+                continue
+            if "." in inner.qualname[len(prefix) :]:
+                continue
+            found = self._registration(inner, module, depth)
+            if found is not None:
+                call, registrar = found
+                popped = _popped(fn, fn.star_kwarg) | _popped(inner, fn.star_kwarg)
+                return _Wrapper(via, "factory", fn, module, call, registrar, popped)
+        return None
+
+    def _registration(
+        self, fn: ir.Function, module: ir.ModuleSummary, depth: int
+    ) -> tuple[ir.Call, Where] | None:
+        """The call in `fn` that registers `fn`'s first parameter (or a function wrapping it).
+
+        Three shapes: `registrar(task, **opts)`, `registrar(**opts)(task)`, and a nested
+        `@registrar(**opts)` definition (usually also `@functools.wraps(task)`).
+        """
+        if not fn.params and fn.star_arg is None:
+            return None
+        carried = _carriers(fn, module)
+        for call in fn.calls:
+            if not call.args or not _names(call.args[0], carried):
+                continue
+            func = call.func
+            if isinstance(func, ir.Call):
+                if self._registers(func.func, module, depth):
+                    return func, Where(func.func, module)
+            elif isinstance(func, ir.Ref) and self._registers(func, module, depth):
+                return call, Where(func, module)
+        prefix = f"{fn.qualname}.<locals>."
+        for inner in module.functions:
+            if not inner.qualname.startswith(prefix) or "." in inner.qualname[len(prefix) :]:
+                continue
+            for dec in inner.decorators:
+                callee = dec.func if isinstance(dec, ir.Call) else dec
+                if isinstance(dec, ir.Call) and dec.args:
+                    continue
+                if self._registers(callee, module, depth):
+                    empty = ir.Call(callee, (), (), dec.text, dec.span)
+                    return (dec if isinstance(dec, ir.Call) else empty), Where(callee, module)
+        return None
+
+    def _registers(self, expr: ir.Expr, module: ir.ModuleSummary, depth: int) -> bool:
+        if self._is_registrar(expr, module):
+            return True
+        return self.wrapper_at(expr, module, depth + 1) is not None
+
+
+def _carriers(fn: ir.Function, module: ir.ModuleSummary) -> frozenset[str]:
+    """Names in `fn` that stand for the function it was given: the first parameter, and
+    nested definitions that wrap it (`@functools.wraps(fn) def inner(...)`)."""
+    first = fn.params[0] if fn.params else None
+    names = {first} if first else set()
+    prefix = f"{fn.qualname}.<locals>."
+    for inner in module.functions:
+        if inner.qualname.startswith(prefix) and "." not in inner.qualname[len(prefix) :]:
+            # `@functools.wraps(fn)`, or an undecorated inner function that calls the task.
+            wraps = first is not None and any(_wraps(dec, first) for dec in inner.decorators)
+            calls = first is not None and any(_calls_name(call, first) for call in inner.calls)
+            if wraps or (calls and not inner.decorators):
+                names.add(inner.name)
+    for binding in fn.locals:
+        if isinstance(binding.value, ir.Call) and any(
+            _names(arg, names) for arg in binding.value.args
+        ):
+            names.add(binding.target)
+    return frozenset(names)
+
+
+def _wraps(dec: ir.Expr, name: str) -> bool:
+    return (
+        isinstance(dec, ir.Call)
+        and isinstance(dec.func, ir.Ref)
+        and dec.func.dotted.rpartition(".")[2] == "wraps"
+        and bool(dec.args)
+        and _names(dec.args[0], {name})
+    )
+
+
+def _calls_name(call: ir.Call, name: str) -> bool:
+    return isinstance(call.func, ir.Ref) and call.func.dotted == name
+
+
+def _names(expr: ir.Expr, names: Iterable[str]) -> bool:
+    return isinstance(expr, ir.Ref) and expr.dotted in set(names)
+
+
+def _popped(fn: ir.Function, star_kwarg: str | None) -> frozenset[str]:
+    """Options a wrapper takes out of its `**options` before passing them on."""
+    if star_kwarg is None:
+        return frozenset()
+    out: set[str] = set()
+    for call in fn.calls:
+        func = call.func
+        if (
+            isinstance(func, ir.Ref)
+            and func.dotted == f"{star_kwarg}.pop"
+            and call.args
+            and isinstance(call.args[0], ir.Const)
+            and isinstance(call.args[0].value, str)
+        ):
+            out.add(call.args[0].value)
+    return frozenset(out)

@@ -1,0 +1,191 @@
+"""Project wrappers of task decorators, inferred with no configuration, field by field.
+
+The fixture (fixtures/wrappers) has no retrylint config: a new user's first run must find every
+task declared through an in-house wrapper, with the options the wrapper's code passes on.
+Expected values follow from Celery's and Dramatiq's defaults (see test_celery/test_dramatiq):
+Celery's `default_retry_delay` is 180 s and `retry_backoff=True` means 1, 2, 4 ... s jittered;
+Dramatiq's default `min_backoff` is 15 s, so the 2.x bound before retry r is 30 * 2**r s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from retrylint.model import EffectivePolicy
+from tests.conftest import FIXTURES, analyze, rows_by_name, write_project
+
+CRON = "shop.jobs.decorator.cron_task"
+# name → (framework, line, max_retries, backoff, jitter, delays, window, via)
+EXPECTED: dict[str, tuple[Any, ...]] = {
+    # `schedule=` is popped by the wrapper; the rest reaches shared_task through **kwargs.
+    "shop.billing.tasks.sync_invoices": (
+        "celery",
+        5,
+        3,
+        "fixed",
+        False,
+        (180, 180, 180),
+        540,
+        (CRON,),
+    ),
+    # A wrapper of a wrapper adds retry_backoff=True on the way.
+    "shop.billing.tasks.charge_cards": (
+        "celery",
+        10,
+        6,
+        "exponential",
+        True,
+        (1, 2, 4, 8, 16, 32),
+        63,
+        ("shop.jobs.decorator.critical_task", CRON),
+    ),
+    # The wrapper pops the user's max_retries=9 and passes its own 0.
+    "shop.billing.tasks.send_receipt": (
+        "celery",
+        15,
+        0,
+        None,
+        None,
+        (),
+        0,
+        ("shop.jobs.decorator.no_retry_task",),
+    ),
+    # A bare decorator whose registering call fixes the options.
+    "shop.billing.tasks.refresh_rates": (
+        "celery",
+        20,
+        4,
+        "exponential",
+        True,
+        (2, 4, 8, 16),
+        30,
+        ("shop.jobs.decorator.retrying",),
+    ),
+    # actor_name passed by name; max_retries from the wrapper's own default of 5.
+    "billing.reconcile": (
+        "dramatiq",
+        5,
+        5,
+        "exponential",
+        True,
+        (30, 60, 120, 240, 480),
+        930,
+        ("shop.worker.actor",),
+    ),
+    # Keyword parameters the use site passes win over the wrapper's defaults; unknown ones
+    # (min_backoff) travel through **options.
+    "billing.export": ("dramatiq", 10, 1, "exponential", True, (1,), 1, ("shop.worker.actor",)),
+    # No actor_name: Dramatiq names the actor after fn.__name__, which functools.wraps copies.
+    "cleanup": (
+        "dramatiq",
+        15,
+        5,
+        "exponential",
+        True,
+        (30, 60, 120, 240, 480),
+        930,
+        ("shop.worker.actor",),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def rows() -> dict[str, EffectivePolicy]:
+    return rows_by_name(analyze(FIXTURES / "wrappers"))
+
+
+def test_every_wrapped_task_is_found(rows: dict[str, EffectivePolicy]) -> None:
+    # The wrappers' own inner functions (`wrapper`, `_wrapped`) are not tasks.
+    assert sorted(rows) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_effective_policy(rows: dict[str, EffectivePolicy], name: str) -> None:
+    framework, line, count, backoff, jitter, delays, window, via = EXPECTED[name]
+    row = rows[name]
+    assert row.framework == framework
+    assert row.site == "definition"
+    assert row.location.line == line
+    assert row.retry_trigger == "automatic"
+    assert row.max_retries == count
+    assert row.backoff == backoff
+    assert row.jitter == jitter
+    assert row.delays_seconds == delays
+    assert row.window_seconds == window
+    assert row.sources["max_retries"].source == "explicit"
+    assert tuple(v.wrapper for v in row.via) == via
+    assert row.undecided == ()
+
+
+def test_via_locates_the_wrapper(rows: dict[str, EffectivePolicy]) -> None:
+    via = rows["shop.billing.tasks.charge_cards"].via
+    assert [(v.location.path, v.location.line) for v in via] == [
+        ("shop/jobs/decorator.py", 24),
+        ("shop/jobs/decorator.py", 10),
+    ]
+
+
+def test_options_written_in_the_wrapper_point_at_the_wrapper(
+    rows: dict[str, EffectivePolicy],
+) -> None:
+    # max_retries=4 is written in the wrapper's registering call, not at the task.
+    where = rows["shop.billing.tasks.refresh_rates"].sources["max_retries"].location
+    assert where is not None
+    assert (where.path, where.line) == ("shop/jobs/decorator.py", 37)
+
+
+def test_direct_use_of_the_framework_is_not_a_wrapper(tmp_path: Path) -> None:
+    # A function that only calls a task, or decorates nothing, is not a task decorator.
+    root = write_project(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/tasks.py": """
+                from celery import shared_task
+
+                def helper(fn):
+                    return fn
+
+                def enqueue(task):
+                    return task.delay()
+
+                @shared_task(max_retries=2, autoretry_for=(IOError,))
+                def real():
+                    pass
+
+                @helper
+                def plain():
+                    pass
+            """,
+        },
+    )
+    assert sorted(rows_by_name(analyze(root))) == ["app.tasks.real"]
+
+
+def test_wrapper_without_configuration_in_another_round(tmp_path: Path) -> None:
+    # The user module never mentions Celery: only the wrapper's name makes it a candidate.
+    root = write_project(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/deco.py": """
+                from celery import shared_task
+
+                def background(**options):
+                    return shared_task(**options)
+            """,
+            "proj/users.py": """
+                from proj.deco import background
+
+                @background(max_retries=7, autoretry_for=(OSError,))
+                def rebuild():
+                    pass
+            """,
+        },
+    )
+    row = rows_by_name(analyze(root))["proj.users.rebuild"]
+    assert row.max_retries == 7
+    assert [v.wrapper for v in row.via] == ["proj.deco.background"]
