@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from retrylint.frameworks.base import AdapterContext, UndecidedLog, source_of
+from retrylint.frameworks.recognize import Recognizer
 from retrylint.frameworks.rq import Where, locals_of, module_calls, policy_row
 from retrylint.model import (
     UNBOUNDED,
@@ -37,6 +38,7 @@ from retrylint.model import (
     Observation,
     Provenance,
     Source,
+    Via,
 )
 from retrylint.python import ir
 from retrylint.python.evaluate import (
@@ -85,6 +87,7 @@ _ENQUEUE_METHODS = ("s", "schedule")
 class _Decorator:
     options: dict[str, Where] = field(default_factory=dict)
     splats: list[Where] = field(default_factory=list)
+    via: tuple[Via, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ class HueyAdapter:
                     analysis.decorator(value, summary) is not None
                 ):
                     names.add(binding.target)
+            names |= analysis.recognizer.wrapper_names(summary)
         return frozenset(names)
 
 
@@ -134,6 +138,11 @@ class _Analysis:
         self._instances: dict[tuple[str, str], str | None] = {}
         self._tasks: dict[str, _Task] | None = None
         self._handlers: list[Location] | None = None
+        self.recognizer = Recognizer(
+            ctx.project,
+            lambda expr, module: self.maker(expr, module) is not None,
+            ctx.settings.task_decorators,
+        )
 
     # -- recognising Huey ----------------------------------------------------------------
 
@@ -187,6 +196,8 @@ class _Analysis:
         found = self.project.resolve(module, expr.dotted)
         if found is not None and found.qualified in _DJANGO:
             return _DJANGO[found.qualified]
+        if found is not None and self.recognizer.configured(found):
+            return _METHODS["task"]  # a named wrapper passes its keywords on to `task`
         receiver, _, method = expr.dotted.rpartition(".")
         if method in _METHODS and receiver and self.instance(receiver, module) is not None:
             return _METHODS[method]
@@ -200,6 +211,14 @@ class _Analysis:
         """The options a decorator applies, or None when it does not make a Huey task."""
         if depth > 8:
             return None
+        expansion = self.recognizer.expand(expr, module)
+        if expansion is not None:
+            options = expansion.options
+            return _Decorator(
+                {k: Where(w.expr, w.module) for k, w in options.kwargs},
+                [Where(w.expr, w.module) for w in options.splats],
+                expansion.via,
+            )
         if isinstance(expr, ir.Call):
             params = self.maker(expr.func, module)
             if params is None:
@@ -227,6 +246,8 @@ class _Analysis:
             self._tasks = {}
             for summary in list(self.project.loaded()):
                 for fn in summary.functions:
+                    if self.recognizer.inside_wrapper(fn, summary):
+                        continue
                     for dec in fn.decorators:
                         info = self.decorator(dec, summary)
                         if info is not None:
@@ -560,6 +581,7 @@ class _Builder:
             anchors=self.anchors(),
             hints=_hints(count_prov, self.a.version, self.a.backoff_supported),
             inert=inert,
+            via=self.task.info.via if self.call is None else (),
         )
         return row, observations
 

@@ -71,22 +71,27 @@ class Expansion:
     via: tuple[Via, ...]
 
 
+Form = Literal["decorator", "factory"]
+
+
 @dataclass(frozen=True, slots=True)
 class _Wrapper:
-    """How one project function registers the function it is given.
+    """How one project function registers the function it is given, for one way of using it.
 
-    `form` is "decorator" for `@wrapper` (the function is its first parameter) and "factory" for
-    `@wrapper(...)` (it returns a decorator). `signature` is the function whose parameters a use
-    site binds; `call` is the registering call whose keywords become options; `registrar` is the
-    callee that registers (the framework's, or another wrapper's).
+    A use decides the form: `@wrapper` ("decorator": the function is its first parameter) or
+    `@wrapper(...)` ("factory": it returns a decorator). `signature` is the function whose
+    parameters a use site binds; `call` is the registering call whose keywords become options;
+    `registrar` is the callee that registers (the framework's, or another wrapper's, used in
+    `inner_form`).
     """
 
     via: Via
-    form: Literal["decorator", "factory"]
+    form: Form
     signature: ir.Function
     module: ir.ModuleSummary
     call: ir.Call
     registrar: Where
+    inner_form: Form
     popped: frozenset[str] = field(default=frozenset())
 
 
@@ -97,7 +102,7 @@ IsRegistrar = Callable[[ir.Expr, ir.ModuleSummary], bool]
 
 class Recognizer:
     """Answers "is this decorator a project wrapper of my framework's registrar?" for one
-    adapter, with every answer cached per definition."""
+    adapter, with every answer cached per definition and form."""
 
     def __init__(
         self, project: Project, is_registrar: IsRegistrar, configured: Iterable[str] = ()
@@ -106,7 +111,7 @@ class Recognizer:
         self._is_registrar = is_registrar
         self._configured = tuple(configured)
         self._configured_resolved: frozenset[str] | None = None
-        self._cache: dict[tuple[str, str], _Wrapper | None] = {}
+        self._cache: dict[tuple[str, str, Form], _Wrapper | None] = {}
 
     # -- configured wrappers (`task-decorators`) -------------------------------------------------
 
@@ -122,17 +127,13 @@ class Recognizer:
 
     def expand(self, expr: ir.Expr, module: ir.ModuleSummary) -> Expansion | None:
         """`@wrapper` or `@wrapper(...)` as the framework registrar it ends in, with options."""
-        call = expr if isinstance(expr, ir.Call) else None
-        wrapper = self.wrapper_at(call.func if call is not None else expr, module)
-        if wrapper is None:
-            return None
-        if call is None and wrapper.form == "factory":
-            return None  # `@factory` without a call decorates nothing useful
-        if call is not None and wrapper.form == "decorator" and call.args:
-            return None  # `wrapper(fn)`: an application, not a decorator
-        if call is None:
-            return self._through(wrapper, Options(), (), module, 0)
-        return self._through(wrapper, Options().merged(call, module), call.args, module, 0)
+        if isinstance(expr, ir.Call):
+            wrapper = self.wrapper_at(expr.func, module, "factory")
+            if wrapper is None:
+                return None
+            return self._through(wrapper, Options().merged(expr, module), expr.args, module, 0)
+        wrapper = self.wrapper_at(expr, module, "decorator")
+        return self._through(wrapper, Options(), (), module, 0) if wrapper is not None else None
 
     def _through(
         self,
@@ -145,7 +146,7 @@ class Recognizer:
         """Follows a wrapper to the framework registrar, through wrappers of wrappers."""
         options = self._flow(wrapper, use, positional, use_module)
         inner = wrapper.registrar
-        nested = self.wrapper_at(inner.expr, inner.module, depth + 1)
+        nested = self.wrapper_at(inner.expr, inner.module, wrapper.inner_form, depth + 1)
         if nested is not None:
             deeper = self._through(nested, options, (), inner.module, depth + 1)
             if deeper is None:
@@ -199,7 +200,7 @@ class Recognizer:
     # -- recognising a wrapper -------------------------------------------------------------------
 
     def wrapper_at(
-        self, expr: ir.Expr, module: ir.ModuleSummary, depth: int = 0
+        self, expr: ir.Expr, module: ir.ModuleSummary, form: Form, depth: int = 0
     ) -> _Wrapper | None:
         if not isinstance(expr, ir.Ref) or depth > MAX_DEPTH:
             return None
@@ -208,7 +209,7 @@ class Recognizer:
             return None
         if found.function is None or found.module is None:
             return None
-        return self.wrapper(found.function, found.module, depth)
+        return self.wrapper(found.function, found.module, form, depth)
 
     def inside_wrapper(self, fn: ir.Function, module: ir.ModuleSummary) -> bool:
         """Whether `fn` is defined inside a wrapper: `@shared_task(**kw) def inner` there is
@@ -217,7 +218,7 @@ class Recognizer:
         for cut in range(1, len(parts)):
             outer = ".<locals>.".join(parts[:cut])
             enclosing = next((f for f in module.functions if f.qualname == outer), None)
-            if enclosing is not None and self.wrapper(enclosing, module) is not None:
+            if enclosing is not None and self._any_form(enclosing, module):
                 return True
         return False
 
@@ -226,55 +227,61 @@ class Recognizer:
         return {
             fn.name
             for fn in module.functions
-            if "." not in fn.qualname and self.wrapper(fn, module) is not None
+            if "." not in fn.qualname and self._any_form(fn, module)
         }
 
-    def wrapper(self, fn: ir.Function, module: ir.ModuleSummary, depth: int = 0) -> _Wrapper | None:
-        key = (module.module, fn.qualname)
+    def _any_form(self, fn: ir.Function, module: ir.ModuleSummary) -> bool:
+        return any(self.wrapper(fn, module, form) is not None for form in ("decorator", "factory"))
+
+    def wrapper(
+        self, fn: ir.Function, module: ir.ModuleSummary, form: Form, depth: int = 0
+    ) -> _Wrapper | None:
+        key = (module.module, fn.qualname, form)
         if key in self._cache:
             return self._cache[key]
         self._cache[key] = None  # cycle guard: a wrapper of itself is none
-        found = self._infer(fn, module, depth) if depth <= MAX_DEPTH else None
+        found = self._infer(fn, module, form, depth) if depth <= MAX_DEPTH else None
         self._cache[key] = found
         return found
 
-    def _infer(self, fn: ir.Function, module: ir.ModuleSummary, depth: int) -> _Wrapper | None:
+    def _infer(
+        self, fn: ir.Function, module: ir.ModuleSummary, form: Form, depth: int
+    ) -> _Wrapper | None:
         via = Via(f"{module.module}.{fn.qualname}", location_of(module, fn.name_span))
-        # `@wrapper`: registers its own first parameter.
-        own = self._registration(fn, module, depth)
-        if own is not None:
-            call, registrar = own
-            popped = _popped(fn, fn.star_kwarg)
-            return _Wrapper(via, "decorator", fn, module, call, registrar, popped)
+        popped = _popped(fn, fn.star_kwarg)
+        if form == "decorator":
+            # `@wrapper`: registers its own first parameter.
+            own = self._registration(fn, module, depth)
+            if own is None:
+                return None
+            call, registrar, inner_form = own
+            return _Wrapper(via, form, fn, module, call, registrar, inner_form, popped)
         # `@wrapper(...)`: returns the decorator a registrar makes (`return shared_task(**kw)`).
         for ret in fn.returns:
-            if isinstance(ret, ir.Call) and self._registers(ret.func, module, depth):
-                popped = _popped(fn, fn.star_kwarg)
-                return _Wrapper(via, "factory", fn, module, ret, Where(ret.func, module), popped)
-        # `@wrapper(...)`: returns a nested decorator that registers its parameter.
+            if isinstance(ret, ir.Call) and self._registers(ret.func, module, "factory", depth):
+                registrar = Where(ret.func, module)
+                return _Wrapper(via, form, fn, module, ret, registrar, "factory", popped)
+        # ... or a nested decorator that registers its parameter.
         returned = {r.dotted for r in fn.returns if isinstance(r, ir.Ref)}
-        prefix = f"{fn.qualname}.<locals>."
-        for inner in module.functions:
-            if not inner.qualname.startswith(prefix) or inner.name not in returned:
-                continue
-            if "." in inner.qualname[len(prefix) :]:
+        for inner in _nested(fn, module):
+            if inner.name not in returned:
                 continue
             found = self._registration(inner, module, depth)
             if found is not None:
-                call, registrar = found
-                popped = _popped(fn, fn.star_kwarg) | _popped(inner, fn.star_kwarg)
-                return _Wrapper(via, "factory", fn, module, call, registrar, popped)
+                call, registrar, inner_form = found
+                popped |= _popped(inner, fn.star_kwarg)
+                return _Wrapper(via, form, fn, module, call, registrar, inner_form, popped)
         return None
 
     def _registration(
         self, fn: ir.Function, module: ir.ModuleSummary, depth: int
-    ) -> tuple[ir.Call, Where] | None:
+    ) -> tuple[ir.Call, Where, Form] | None:
         """The call in `fn` that registers `fn`'s first parameter (or a function wrapping it).
 
         Three shapes: `registrar(task, **opts)`, `registrar(**opts)(task)`, and a nested
         `@registrar(**opts)` definition (usually also `@functools.wraps(task)`).
         """
-        if not fn.params and fn.star_arg is None:
+        if not fn.params:
             return None
         carried = _carriers(fn, module)
         for call in fn.calls:
@@ -282,42 +289,44 @@ class Recognizer:
                 continue
             func = call.func
             if isinstance(func, ir.Call):
-                if self._registers(func.func, module, depth):
-                    return func, Where(func.func, module)
-            elif isinstance(func, ir.Ref) and self._registers(func, module, depth):
-                return call, Where(func, module)
-        prefix = f"{fn.qualname}.<locals>."
-        for inner in module.functions:
-            if not inner.qualname.startswith(prefix) or "." in inner.qualname[len(prefix) :]:
-                continue
+                if self._registers(func.func, module, "factory", depth):
+                    return func, Where(func.func, module), "factory"
+            elif isinstance(func, ir.Ref) and self._registers(func, module, "decorator", depth):
+                return call, Where(func, module), "decorator"
+        for inner in _nested(fn, module):
             for dec in inner.decorators:
-                callee = dec.func if isinstance(dec, ir.Call) else dec
-                if isinstance(dec, ir.Call) and dec.args:
-                    continue
-                if self._registers(callee, module, depth):
-                    empty = ir.Call(callee, (), (), dec.text, dec.span)
-                    return (dec if isinstance(dec, ir.Call) else empty), Where(callee, module)
+                if isinstance(dec, ir.Call):
+                    if not dec.args and self._registers(dec.func, module, "factory", depth):
+                        return dec, Where(dec.func, module), "factory"
+                elif self._registers(dec, module, "decorator", depth):
+                    return ir.Call(dec, (), (), dec.text, dec.span), Where(dec, module), "decorator"
         return None
 
-    def _registers(self, expr: ir.Expr, module: ir.ModuleSummary, depth: int) -> bool:
+    def _registers(self, expr: ir.Expr, module: ir.ModuleSummary, form: Form, depth: int) -> bool:
         if self._is_registrar(expr, module):
             return True
-        return self.wrapper_at(expr, module, depth + 1) is not None
+        return self.wrapper_at(expr, module, form, depth + 1) is not None
+
+
+def _nested(fn: ir.Function, module: ir.ModuleSummary) -> Iterable[ir.Function]:
+    """Functions defined directly in `fn`'s body."""
+    prefix = f"{fn.qualname}.<locals>."
+    for inner in module.functions:
+        if inner.qualname.startswith(prefix) and "." not in inner.qualname[len(prefix) :]:
+            yield inner
 
 
 def _carriers(fn: ir.Function, module: ir.ModuleSummary) -> frozenset[str]:
     """Names in `fn` that stand for the function it was given: the first parameter, and
-    nested definitions that wrap it (`@functools.wraps(fn) def inner(...)`)."""
-    first = fn.params[0] if fn.params else None
-    names = {first} if first else set()
-    prefix = f"{fn.qualname}.<locals>."
-    for inner in module.functions:
-        if inner.qualname.startswith(prefix) and "." not in inner.qualname[len(prefix) :]:
-            # `@functools.wraps(fn)`, or an undecorated inner function that calls the task.
-            wraps = first is not None and any(_wraps(dec, first) for dec in inner.decorators)
-            calls = first is not None and any(_calls_name(call, first) for call in inner.calls)
-            if wraps or (calls and not inner.decorators):
-                names.add(inner.name)
+    nested definitions that wrap it (`@functools.wraps(fn) def inner(...)`, or an undecorated
+    inner function that calls it)."""
+    first = fn.params[0]
+    names = {first}
+    for inner in _nested(fn, module):
+        wraps = any(_wraps(dec, first) for dec in inner.decorators)
+        calls = not inner.decorators and any(_calls_name(call, first) for call in inner.calls)
+        if wraps or calls:
+            names.add(inner.name)
     for binding in fn.locals:
         if isinstance(binding.value, ir.Call) and any(
             _names(arg, names) for arg in binding.value.args

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from retrylint.frameworks.base import AdapterContext, UndecidedLog, module_imports, source_of
+from retrylint.frameworks.recognize import Recognizer
 from retrylint.model import (
     BACKOFF_ORDER,
     UNDECIDED,
@@ -41,6 +42,7 @@ from retrylint.model import (
     Location,
     Observation,
     Provenance,
+    Via,
 )
 from retrylint.python import ir
 from retrylint.python.evaluate import (
@@ -101,6 +103,7 @@ class Where:
 class _JobDecorator:
     kwargs: tuple[tuple[str, Where], ...] = ()
     splats: tuple[Where, ...] = ()
+    via: tuple[Via, ...] = ()
 
 
 @dataclass
@@ -286,6 +289,7 @@ def policy_row(
     hints: tuple[tuple[str, str], ...],
     inert: tuple[tuple[str, Location], ...] = (),
     no_policy: Provenance | None = None,
+    via: tuple[Via, ...] = (),
 ) -> EffectivePolicy:
     """One inventory row; `fields=None` is a row that sets no policy (`retry_trigger: null`)."""
     if fields is None:
@@ -308,6 +312,7 @@ def policy_row(
             undecided=log.items(),
             framework_version=version,
             suppression_lines=anchors,
+            via=via,
             hints=hints,
         )
     return EffectivePolicy(
@@ -329,6 +334,7 @@ def policy_row(
         inert_options=inert,
         framework_version=version,
         suppression_lines=anchors,
+        via=via,
         hints=hints,
     )
 
@@ -390,6 +396,7 @@ class RQAdapter:
             for cls in summary.classes:
                 if "." not in cls.qualname and analysis.is_job_class(cls, summary, 0):
                     names.add(cls.name)
+            names |= analysis.recognizer.wrapper_names(summary)
         return frozenset(names)
 
 
@@ -399,9 +406,13 @@ class _Analysis:
         self.project = ctx.project
         self.evaluator = ctx.evaluator
         self.version = ctx.version or REFERENCE_VERSION
-        # Project functions that pass their keywords on to `job` (`[frameworks.rq]
-        # task-decorators`), e.g. `@utils.task(queue=..., retry=Retry(...))`.
-        self.wrappers = frozenset(ctx.settings.task_decorators)
+        # Project functions that pass their keywords on to `job`, inferred or named in
+        # `[frameworks.rq] task-decorators`, e.g. `@utils.task(queue=..., retry=Retry(...))`.
+        self.recognizer = Recognizer(
+            ctx.project,
+            lambda expr, module: self.factory(expr, module, 0) is not None,
+            ctx.settings.task_decorators,
+        )
         # Returned Retry objects are honoured from RQ 2.1.0 (reference §3b).
         self.returns_retry = at_least(ctx.version, (2, 1), (3, 0, 0))
         self._jobs: dict[str, tuple[ir.Function, ir.ModuleSummary, _JobDecorator]] | None = None
@@ -444,7 +455,7 @@ class _Analysis:
         found = self.project.resolve(module, expr.dotted)
         if found is None:
             return None
-        if found.qualified in _JOB or found.qualified in self.wrappers:
+        if found.qualified in _JOB or self.recognizer.configured(found):
             return _JobDecorator()
         if found.kind == "class" and found.cls is not None and found.module is not None:
             return _JobDecorator() if self.is_job_class(found.cls, found.module, depth) else None
@@ -460,6 +471,17 @@ class _Analysis:
         """The options a decorator applies, or None when it does not make an RQ job."""
         if depth > 8:
             return None
+        expansion = self.recognizer.expand(expr, module)
+        if expansion is not None:
+            base = self.factory(expansion.registrar.expr, expansion.registrar.module, depth + 1)
+            if base is None:
+                return None
+            options = expansion.options
+            return _JobDecorator(
+                base.kwargs + tuple((k, Where(w.expr, w.module)) for k, w in options.kwargs),
+                base.splats + tuple(Where(w.expr, w.module) for w in options.splats),
+                expansion.via,
+            )
         if isinstance(expr, ir.Call):
             made = self.factory(expr.func, module, depth + 1)
             return _merge(made, expr, module) if made is not None else None
@@ -482,6 +504,8 @@ class _Analysis:
             self._jobs = {}
             for summary in list(self.project.loaded()):
                 for fn in summary.functions:
+                    if self.recognizer.inside_wrapper(fn, summary):
+                        continue
                     for dec in fn.decorators:
                         info = self.decorator(dec, summary)
                         if info is not None:
@@ -497,6 +521,8 @@ class _Analysis:
         for summary in self.ctx.scanned:
             uses_rq = module_imports(summary, ("rq", "django_rq"))
             for fn in summary.functions:
+                if self.recognizer.inside_wrapper(fn, summary):
+                    continue
                 info = next(
                     (i for d in fn.decorators if (i := self.decorator(d, summary)) is not None),
                     None,
@@ -598,6 +624,7 @@ class _Analysis:
             version=self.version,
             anchors=anchors,
             hints=_HINTS,
+            via=info.via if info is not None else (),
         )
 
     def _call(

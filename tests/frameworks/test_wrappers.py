@@ -78,6 +78,39 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
     # Keyword parameters the use site passes win over the wrapper's defaults; unknown ones
     # (min_backoff) travel through **options.
     "billing.export": ("dramatiq", 10, 1, "exponential", True, (1,), 1, ("shop.worker.actor",)),
+    # RQ: a factory returning `job(queue, retry=Retry(...), **kwargs)`; the use passes the queue.
+    "shop.maintenance.rebuild_search_index": (
+        "rq",
+        5,
+        3,
+        "exponential",
+        False,
+        (10, 30, 60),
+        100,
+        ("shop.queueing.background",),
+    ),
+    # Huey: `retries` is the wrapper's own parameter with a default of 2.
+    "shop.maintenance.purge_sessions": (
+        "huey",
+        10,
+        2,
+        "fixed",
+        False,
+        (30, 30),
+        60,
+        ("shop.queueing.maintenance",),
+    ),
+    # ... overridden at the use; Huey prefixes the module to `name=`.
+    "shop.maintenance.purge_carts": (
+        "huey",
+        15,
+        5,
+        "fixed",
+        False,
+        (30,) * 5,
+        150,
+        ("shop.queueing.maintenance",),
+    ),
     # No actor_name: Dramatiq names the actor after fn.__name__, which functools.wraps copies.
     "cleanup": (
         "dramatiq",
@@ -135,6 +168,12 @@ def test_options_written_in_the_wrapper_point_at_the_wrapper(
     where = rows["shop.billing.tasks.refresh_rates"].sources["max_retries"].location
     assert where is not None
     assert (where.path, where.line) == ("shop/jobs/decorator.py", 37)
+
+
+def test_a_wrapper_default_is_located_in_the_wrapper(rows: dict[str, EffectivePolicy]) -> None:
+    where = rows["shop.maintenance.purge_sessions"].sources["max_retries"].location
+    assert where is not None
+    assert (where.path, where.line) == ("shop/queueing.py", 14)
 
 
 def test_direct_use_of_the_framework_is_not_a_wrapper(tmp_path: Path) -> None:
