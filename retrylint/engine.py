@@ -195,6 +195,7 @@ def run(
     summaries, problems = _scan_python(python_files, adapters, policy, interesting, workers)
     django = _django_settings(policy, summaries)
     project = _project(summaries, root, policy, interesting)
+    _check_task_decorators(policy, project)
     evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
     versions = detect_versions(root)
     rows: list[EffectivePolicy] = []
@@ -295,7 +296,11 @@ def _scan_python(
     rl000 = UnparsableFile()
     problems: list[Finding] = []
     summaries: list[ir.ModuleSummary] = []
-    prefilter = Prefilter(a.markers for a in adapters)
+    # Configured wrappers count from the first round: their files may not name a framework.
+    configured = {
+        name.rpartition(".")[2] for s in policy.frameworks.values() for name in s.task_decorators
+    }
+    prefilter = Prefilter([*(a.markers for a in adapters), *_names_pattern(configured)])
     pending = files
     for _ in range(_MAX_ROUNDS):
         jobs: list[tuple[str, str, str, ir.Interest]] = []
@@ -326,12 +331,27 @@ def _scan_python(
             names |= adapter.project_markers(ctx)
         if not names:
             break
-        # One alternative per name, literal first, so the prefilter can look for each name.
-        alternatives = b"|".join(re.escape(n.encode()) + rb"\b" for n in sorted(names))
-        prefilter = Prefilter([re.compile(alternatives)])
+        prefilter = Prefilter(_names_pattern(names))
         pending = later
     summaries.sort(key=lambda s: s.path)
     return summaries, problems
+
+
+def _names_pattern(names: set[str]) -> list[re.Pattern[bytes]]:
+    """One alternative per name, literal first, so the prefilter can look for each name."""
+    if not names:
+        return []
+    return [re.compile(b"|".join(re.escape(n.encode()) + rb"\b" for n in sorted(names)))]
+
+
+def _check_task_decorators(policy: Policy, project: Project) -> None:
+    """A configured wrapper that names nothing would silently match no task: refuse it."""
+    for settings in policy.frameworks.values():
+        for name, error in zip(
+            settings.task_decorators, settings.task_decorator_errors, strict=True
+        ):
+            if project.resolve_qualified(name).kind not in ("function", "class", "binding"):
+                raise error
 
 
 def _resolved(path: Path) -> Path:

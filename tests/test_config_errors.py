@@ -30,6 +30,15 @@ PYPROJECT_COLUMNS = {SYNTAX_ERROR: 20 + len("tool.retrylint.")}
 # (id, policy text, line, column, message with `{prefix}` for the table path prefix)
 CASES = [
     (
+        "task-decorator-names-nothing",
+        '[frameworks.celery]\ntask-decorators = ["app.nowhere.task"]\n',
+        2,
+        20,
+        'task-decorators: "app.nowhere.task" names no function or class of the project; write '
+        'the dotted path it is imported from (such as "app.utils.task", re-exports included), '
+        "or remove the entry: wrappers are also recognised without it",
+    ),
+    (
         "toml-syntax",
         'default-category = "default"\n[categories.default\nbackoff = "fixed"\n',
         2,

@@ -16,7 +16,7 @@ import os
 import re
 import sys
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
@@ -95,6 +95,9 @@ class FrameworkSettings:
     version: str | None = None
     """Overrides the version the adapter would detect; None means detect."""
     settings_module: str | None = None
+    task_decorator_errors: tuple[ConfigError, ...] = field(default=(), compare=False)
+    """One error per `task-decorators` entry, located at its value, raised by the engine when
+    the name turns out to match no definition (only the project can tell)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,6 +443,7 @@ class _Validator:
         table = self.table(value, path, example)
         self.check_keys(table, path, _FRAMEWORK_KEYS)
         decorators: tuple[str, ...] = ()
+        unmatched: tuple[ConfigError, ...] = ()
         if "task-decorators" in table:
             key_path = (*path, "task-decorators")
             decorators = self.string_list(
@@ -447,6 +451,17 @@ class _Validator:
             )
             for number, name in enumerate(decorators):
                 self.check_dotted_name(name, (*key_path, number), '"app.utils.task"')
+            unmatched = tuple(
+                self.error(
+                    (*key_path, number),
+                    f"task-decorators: {json.dumps(name)} names no function or class of the "
+                    "project; write the dotted path it is imported from (such as "
+                    '"app.utils.task", re-exports included), or remove the entry: wrappers are '
+                    "also recognised without it",
+                    at_value=True,
+                )
+                for number, name in enumerate(decorators)
+            )
         version: str | None = None
         if "version" in table:
             raw = table["version"]
@@ -465,7 +480,7 @@ class _Validator:
                 table["settings-module"], key_path, 'settings-module = "mysite.settings"'
             )
             self.check_dotted_name(settings_module, key_path, '"mysite.settings"')
-        return FrameworkSettings(decorators, version, settings_module)
+        return FrameworkSettings(decorators, version, settings_module, unmatched)
 
     def categories(self, value: object) -> dict[str, Category]:
         table = self.table(value, ("categories",), "a table such as [categories.critical]")

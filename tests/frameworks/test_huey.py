@@ -21,31 +21,175 @@ from tests.frameworks.test_rq import adapter_items
 
 # (name, site, line) → (trigger, max_retries, backoff, jitter, delays, window, count source)
 EXPECTED: dict[tuple[str, str, int], tuple[Any, ...]] = {
-    ("app.django_tasks.after_commit", "definition", 22): ("automatic", 3, "exponential", False, (5, 15, 45), 65, "explicit"),
-    ("app.django_tasks.build_mirror", "definition", 7): ("automatic", 1, "fixed", False, (30,), 30, "explicit"),
+    ("app.django_tasks.after_commit", "definition", 22): (
+        "automatic",
+        3,
+        "exponential",
+        False,
+        (5, 15, 45),
+        65,
+        "explicit",
+    ),
+    ("app.django_tasks.build_mirror", "definition", 7): (
+        "automatic",
+        1,
+        "fixed",
+        False,
+        (30,),
+        30,
+        "explicit",
+    ),
     ("app.django_tasks.django_plain", "definition", 17): ("none", 0, None, None, (), 0, "default"),
-    ("app.django_tasks.nightly", "definition", 12): ("automatic", 2, "none", False, (0, 0), 0, "explicit"),
-    ("app.django_tasks.through_instance", "definition", 27): ("automatic", 2, "fixed", False, (4, 4), 8, "explicit"),
-    ("app.tasks.cancels", "definition", 70): ("automatic+manual", "unbounded", "none", False, None, "unbounded", "explicit"),
-    ("app.tasks.delay_without_retries", "definition", 43): ("none", 0, None, None, (), 0, "default"),
-    ("app.tasks.every_five_minutes", "definition", 58): ("automatic", 2, "fixed", False, (15, 15), 30, "explicit"),
-    ("app.tasks.fixed", "definition", 18): ("automatic", 3, "fixed", False, (10, 10, 10), 30, "explicit"),
+    ("app.django_tasks.nightly", "definition", 12): (
+        "automatic",
+        2,
+        "none",
+        False,
+        (0, 0),
+        0,
+        "explicit",
+    ),
+    ("app.django_tasks.through_instance", "definition", 27): (
+        "automatic",
+        2,
+        "fixed",
+        False,
+        (4, 4),
+        8,
+        "explicit",
+    ),
+    ("app.tasks.cancels", "definition", 70): (
+        "automatic+manual",
+        "unbounded",
+        "none",
+        False,
+        None,
+        "unbounded",
+        "explicit",
+    ),
+    ("app.tasks.delay_without_retries", "definition", 43): (
+        "none",
+        0,
+        None,
+        None,
+        (),
+        0,
+        "default",
+    ),
+    ("app.tasks.every_five_minutes", "definition", 58): (
+        "automatic",
+        2,
+        "fixed",
+        False,
+        (15, 15),
+        30,
+        "explicit",
+    ),
+    ("app.tasks.fixed", "definition", 18): (
+        "automatic",
+        3,
+        "fixed",
+        False,
+        (10, 10, 10),
+        30,
+        "explicit",
+    ),
     ("app.tasks.fixed", "enqueue", 89): ("automatic", 6, "fixed", False, (10,) * 6, 60, "explicit"),
     ("app.tasks.fixed", "enqueue", 94): ("none", 0, None, None, (), 0, "explicit"),
     ("app.tasks.fixed", "enqueue", 97): ("automatic", 2, "fixed", True, (40, 40), 80, "explicit"),
-    ("app.tasks.fractional", "definition", 38): ("automatic", "unbounded", "fixed", False, None, "unbounded", "explicit"),
-    ("app.tasks.growing", "definition", 23): ("automatic", 4, "exponential", False, (2, 4, 8, 16), 30, "explicit"),
-    ("app.tasks.growing", "enqueue", 90): ("automatic", 2, "exponential", False, (1, 2), 3, "explicit"),
+    ("app.tasks.fractional", "definition", 38): (
+        "automatic",
+        "unbounded",
+        "fixed",
+        False,
+        None,
+        "unbounded",
+        "explicit",
+    ),
+    ("app.tasks.growing", "definition", 23): (
+        "automatic",
+        4,
+        "exponential",
+        False,
+        (2, 4, 8, 16),
+        30,
+        "explicit",
+    ),
+    ("app.tasks.growing", "enqueue", 90): (
+        "automatic",
+        2,
+        "exponential",
+        False,
+        (1, 2),
+        3,
+        "explicit",
+    ),
     ("app.tasks.growing", "enqueue", 95): ("none", 0, None, None, (), 0, "explicit"),
-    ("app.tasks.in_context", "definition", 101): ("automatic", 2, "fixed", False, (20, 20), 40, "explicit"),
-    ("app.tasks.negative", "definition", 33): ("automatic", "unbounded", "none", False, None, "unbounded", "explicit"),
+    ("app.tasks.in_context", "definition", 101): (
+        "automatic",
+        2,
+        "fixed",
+        False,
+        (20, 20),
+        40,
+        "explicit",
+    ),
+    ("app.tasks.negative", "definition", 33): (
+        "automatic",
+        "unbounded",
+        "none",
+        False,
+        None,
+        "unbounded",
+        "explicit",
+    ),
     ("app.tasks.plain", "definition", 13): ("none", 0, None, None, (), 0, "default"),
-    ("app.tasks.polls", "definition", 63): ("manual", "unbounded", "fixed", False, None, "unbounded", "explicit"),
-    ("app.tasks.positional", "definition", 28): ("automatic", 2, "fixed", False, (30, 30), 60, "explicit"),
+    ("app.tasks.polls", "definition", 63): (
+        "manual",
+        "unbounded",
+        "fixed",
+        False,
+        None,
+        "unbounded",
+        "explicit",
+    ),
+    ("app.tasks.positional", "definition", 28): (
+        "automatic",
+        2,
+        "fixed",
+        False,
+        (30, 30),
+        60,
+        "explicit",
+    ),
     ("app.tasks.renamed", "definition", 48): ("automatic", 1, "none", False, (0,), 0, "explicit"),
-    ("app.tasks.retries_later", "definition", 76): ("automatic+manual", "unbounded", "undecided", False, None, "unbounded", "explicit"),
-    ("app.tasks.splatted", "definition", 53): ("automatic", 2, "fixed", False, (5, 5), 10, "explicit"),
-    ("app.tasks.via_alias", "definition", 84): ("automatic", 5, "fixed", False, (1,) * 5, 5, "explicit"),
+    ("app.tasks.retries_later", "definition", 76): (
+        "automatic+manual",
+        "unbounded",
+        "undecided",
+        False,
+        None,
+        "unbounded",
+        "explicit",
+    ),
+    ("app.tasks.splatted", "definition", 53): (
+        "automatic",
+        2,
+        "fixed",
+        False,
+        (5, 5),
+        10,
+        "explicit",
+    ),
+    ("app.tasks.via_alias", "definition", 84): (
+        "automatic",
+        5,
+        "fixed",
+        False,
+        (1,) * 5,
+        5,
+        "explicit",
+    ),
 }
 FIELDS = ("retry_trigger", "max_retries", "backoff", "jitter", "delays_seconds", "window_seconds")
 
@@ -85,7 +229,9 @@ def test_enqueue_rows_inherit_what_the_call_does_not_set(rows: dict[Any, Effecti
 
 
 def test_unbounded_notes_say_why(rows: dict[Any, EffectivePolicy]) -> None:
-    assert "never reach 0" in rows["app.tasks.negative", "definition", 33].sources["max_retries"].note
+    assert (
+        "never reach 0" in rows["app.tasks.negative", "definition", 33].sources["max_retries"].note
+    )
     polls = rows["app.tasks.polls", "definition", 63].sources["max_retries"]
     assert "RetryTask" in polls.note and polls.location is not None and polls.location.line == 66
 
@@ -155,13 +301,19 @@ def test_retry_backoff_is_ignored_before_3_3(tmp_path: Path) -> None:
     )
     report = analyze(project)
     row = rows_by_name(report)["tasks.job"]
-    assert (row.framework_version, row.backoff, row.delays_seconds) == ("3.2.0", "fixed", (10, 10, 10))
+    assert (row.framework_version, row.backoff, row.delays_seconds) == (
+        "3.2.0",
+        "fixed",
+        (10, 10, 10),
+    )
     observed = [i for i in adapter_items(project, HueyAdapter()) if isinstance(i, Observation)]
     assert [(o.kind, o.location.line, o.task) for o in observed] == [
         ("ignored-retry-option", 5, "tasks.job")
     ]
     assert "3.3.0" in observed[0].message
-    assert [(f.rule, f.location.line) for f in report.findings if f.rule == "RL503"] == [("RL503", 5)]
+    assert [(f.rule, f.location.line) for f in report.findings if f.rule == "RL503"] == [
+        ("RL503", 5)
+    ]
 
 
 def test_name_computed_at_run_time_is_null(tmp_path: Path) -> None:

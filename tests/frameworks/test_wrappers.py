@@ -228,3 +228,32 @@ def test_wrapper_without_configuration_in_another_round(tmp_path: Path) -> None:
     row = rows_by_name(analyze(root))["proj.users.rebuild"]
     assert row.max_retries == 7
     assert [v.wrapper for v in row.via] == ["proj.deco.background"]
+
+
+def test_configured_wrapper_by_its_re_exported_path(tmp_path: Path) -> None:
+    # Inference cannot see through `_registry.make(...)`; the user names the wrapper by the
+    # path they import it from (a package re-export), not the module that defines it.
+    root = write_project(
+        tmp_path,
+        {
+            "retrylint.toml": '[frameworks.celery]\ntask-decorators = ["proj.task"]\n',
+            "proj/__init__.py": "from .deco import task\n",
+            "proj/deco.py": """
+                import celery
+                from proj import _registry
+
+                def task(**options):
+                    return _registry.make(**options)
+            """,
+            "proj/_registry.py": "def make(**options): ...\n",
+            "proj/users.py": """
+                from proj import task
+
+                @task(max_retries=2, autoretry_for=(OSError,))
+                def rebuild():
+                    pass
+            """,
+        },
+    )
+    row = rows_by_name(analyze(root))["proj.users.rebuild"]
+    assert row.max_retries == 2
