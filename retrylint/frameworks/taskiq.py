@@ -41,6 +41,7 @@ from retrylint.frameworks.base import (
     exception_names,
     source_of,
 )
+from retrylint.frameworks.recognize import Recognizer, Where
 from retrylint.model import (
     UNDECIDED,
     Count,
@@ -50,6 +51,7 @@ from retrylint.model import (
     Provenance,
     Site,
     TriggerSite,
+    Via,
 )
 from retrylint.python import ir
 from retrylint.python.evaluate import Known, Sym, Unknown, Value, location_of, number
@@ -152,10 +154,11 @@ class _Task:
     module: ir.ModuleSummary  # where the function is defined
     decorator: ir.Expr  # the decorator or the register_task call
     where: ir.ModuleSummary  # where the decorator or the call is written
-    labels: tuple[tuple[str, ir.Expr], ...]
-    splats: tuple[ir.Expr, ...]
+    labels: tuple[tuple[str, Where], ...]
+    splats: tuple[Where, ...]
     broker: str | None  # the receiver as written, for messages
     broker_ref: Resolved | None
+    via: tuple[Via, ...] = ()
 
 
 class TaskiqAdapter:
@@ -190,6 +193,7 @@ class TaskiqAdapter:
             for binding in summary.bindings:
                 if "." not in binding.target and analysis.is_broker_expr(binding.value, summary):
                     names.add(binding.target)
+            names |= analysis.recognizer.wrapper_names(summary)
         return frozenset(names)
 
 
@@ -203,6 +207,11 @@ class _Analysis:
         self._everywhere: _Broker | None = None
         self.observations: list[Observation] = []
         self._observed_middlewares: set[tuple[str, int, int]] = set()
+        self.recognizer = Recognizer(
+            ctx.project,
+            lambda expr, module: self._maker(expr, module) is not None,
+            ctx.settings.task_decorators,
+        )
 
     # -- brokers -------------------------------------------------------------------------
 
@@ -494,6 +503,8 @@ class _Analysis:
     def tasks(self) -> Iterator[_Task]:
         for summary in self.ctx.scanned:
             for fn in summary.functions:
+                if self.recognizer.inside_wrapper(fn, summary):
+                    continue
                 for dec in fn.decorators:
                     task = self._decorated(fn, summary, dec)
                     if task is not None:
@@ -505,15 +516,34 @@ class _Analysis:
                     yield task
 
     def _decorated(self, fn: ir.Function, module: ir.ModuleSummary, dec: ir.Expr) -> _Task | None:
+        expansion = self.recognizer.expand(dec, module)
+        if expansion is not None:
+            made = self._maker(expansion.registrar.expr, expansion.registrar.module)
+            if made is None:
+                return None
+            options = expansion.options
+            labels = tuple(options.kwargs)
+            splats = options.splats
+            return _Task(fn, module, dec, module, labels, splats, *made, expansion.via)
         func = dec.func if isinstance(dec, ir.Call) else dec
-        if not isinstance(func, ir.Ref):
+        made = self._maker(func, module)
+        if made is None:
             return None
         kwargs = dec.kwargs if isinstance(dec, ir.Call) else ()
-        labels = tuple((kw.name, kw.value) for kw in kwargs if kw.name is not None)
-        splats = tuple(kw.value for kw in kwargs if kw.name is None)
+        labels = tuple((kw.name, Where(kw.value, module)) for kw in kwargs if kw.name is not None)
+        splats = tuple(Where(kw.value, module) for kw in kwargs if kw.name is None)
+        return _Task(fn, module, dec, module, labels, splats, *made)
+
+    def _maker(self, func: ir.Expr, module: ir.ModuleSummary) -> tuple[str, Resolved | None] | None:
+        """The broker a task decorator registers on (as written, and resolved when it can be):
+        `@broker.task`, `@shared_task`, or a receiver named like a broker."""
+        if not isinstance(func, ir.Ref):
+            return None
         found = self.project.resolve(module, func.dotted)
         if found is not None and found.qualified in _SHARED_TASK:
-            return _Task(fn, module, dec, module, labels, splats, func.text, found)
+            return func.text, found
+        if found is not None and self.recognizer.configured(found):
+            return func.text, None  # a named wrapper: its broker cannot be told
         receiver, _, attr = func.dotted.rpartition(".")
         if attr != "task" or not receiver:
             return None
@@ -526,12 +556,12 @@ class _Analysis:
                 and self.is_broker_expr(target.binding.value, target.module)
             )
         ):
-            return _Task(fn, module, dec, module, labels, splats, receiver, target)
+            return receiver, target
         # A receiver retrylint cannot follow (`self.broker`, a parameter, a factory's result).
         if "broker" in receiver.rpartition(".")[2].lower() and any(
             _imports(module, root) for root in _PACKAGES
         ):
-            return _Task(fn, module, dec, module, labels, splats, receiver, None)
+            return receiver, None
         return None
 
     def _registered(self, call: ir.Call, module: ir.ModuleSummary) -> _Task | None:
@@ -558,10 +588,12 @@ class _Analysis:
         fn_ref = self.project.resolve(module, first.dotted)
         if fn_ref is None or fn_ref.function is None or fn_ref.module is None:
             return None
-        labels = tuple((kw.name, kw.value) for kw in call.kwargs if kw.name is not None)
+        labels = tuple(
+            (kw.name, Where(kw.value, module)) for kw in call.kwargs if kw.name is not None
+        )
         if len(call.args) > 1:
-            labels = (("task_name", call.args[1]), *labels)
-        splats = tuple(kw.value for kw in call.kwargs if kw.name is None)
+            labels = (("task_name", Where(call.args[1], module)), *labels)
+        splats = tuple(Where(kw.value, module) for kw in call.kwargs if kw.name is None)
         # Reported where the function is defined, with the labels of this call.
         return _Task(
             fn_ref.function,
@@ -655,32 +687,31 @@ class _TaskBuilder:
     def _labels(self, task: _Task) -> dict[str, Option]:
         out: dict[str, Option] = {}
         for splat in task.splats:
-            value = self.evaluator.eval(splat, task.where)
+            value = self.evaluator.eval(splat.expr, splat.module)
             if isinstance(value, Known) and isinstance(value.value, dict):
                 for key, item in value.value.items():
                     if isinstance(key, str):
                         out[key] = Option(
                             key,
                             item,
-                            splat,
-                            location_of(task.where, splat.span),
+                            splat.expr,
+                            location_of(splat.module, splat.expr.span),
                             source_of(item, "explicit"),
                             f"label {key}",
-                            task.where,
+                            splat.module,
                         )
             elif isinstance(value, Unknown):
                 self.log.add("labels", value)
-        decorator_module = task.where
-        for name, expr in task.labels:
-            value = self.evaluator.eval(expr, decorator_module)
+        for name, where in task.labels:
+            value = self.evaluator.eval(where.expr, where.module)
             out[name] = Option(
                 name,
                 value,
-                expr,
-                location_of(decorator_module, expr.span),
+                where.expr,
+                location_of(where.module, where.expr.span),
                 source_of(value, "explicit"),
-                f"label {name}={expr.text}",
-                decorator_module,
+                f"label {name}={where.expr.text}",
+                where.module,
             )
         return out
 
@@ -931,6 +962,7 @@ class _TaskBuilder:
             inert_options=inert,
             framework_version=self.a.ctx.version or REFERENCE_VERSION,
             suppression_lines=anchors,
+            via=self.task.via,
             hints=_HINTS,
         )
 

@@ -111,6 +111,9 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
         150,
         ("shop.queueing.maintenance",),
     ),
+    # taskiq: the wrapper adds retry_on_error=True; max_retries=2 counts executions (one retry),
+    # re-kicked at once by SimpleRetryMiddleware.
+    "shop.reindex": ("taskiq", 13, 1, "none", False, (0,), 0, ("shop.kicks.retried",)),
     # No actor_name: Dramatiq names the actor after fn.__name__, which functools.wraps copies.
     "cleanup": (
         "dramatiq",
