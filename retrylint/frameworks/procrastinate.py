@@ -34,6 +34,7 @@ from retrylint.frameworks.base import (
     exception_names,
     source_of,
 )
+from retrylint.frameworks.recognize import Options, Recognizer
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
@@ -43,6 +44,7 @@ from retrylint.model import (
     Observation,
     Provenance,
     TriggerSite,
+    Via,
 )
 from retrylint.python import ir
 from retrylint.python.evaluate import Evaluator, Known, Unknown, Value, location_of, number
@@ -123,6 +125,7 @@ class ProcrastinateAdapter:
             for binding in summary.bindings:
                 if "." not in binding.target and analysis.app_of(binding.target, summary):
                     names.add(binding.target)
+            names |= analysis.recognizer.wrapper_names(summary)
         return frozenset(names)
 
 
@@ -133,6 +136,11 @@ class _Analysis:
         self.evaluator = ctx.evaluator
         self._apps: dict[tuple[str, str], str | None] = {}
         self._namespaces: dict[str, list[tuple[ir.Expr, ir.ModuleSummary]]] | None = None
+        self.recognizer = Recognizer(
+            ctx.project,
+            lambda expr, module: self.app_of_maker(expr, module) is not None,
+            ctx.settings.task_decorators,
+        )
 
     # -- apps ------------------------------------------------------------------------------
 
@@ -164,17 +172,31 @@ class _Analysis:
 
     def task_decorator(
         self, expr: ir.Expr, summary: ir.ModuleSummary
-    ) -> tuple[str, ir.Call | None] | None:
-        """(app identity, decorator call) when `expr` is `<app>.task` or `<app>.task(...)`."""
+    ) -> tuple[str, Options, tuple[Via, ...]] | None:
+        """(app identity, options, wrappers) when `expr` makes a task: `<app>.task`,
+        `<app>.task(...)` or a project wrapper of it."""
+        expansion = self.recognizer.expand(expr, summary)
+        if expansion is not None:
+            registrar = expansion.registrar
+            app = self.app_of_maker(registrar.expr, registrar.module)
+            return (app, expansion.options, expansion.via) if app is not None else None
         call = expr if isinstance(expr, ir.Call) else None
-        func = expr.func if isinstance(expr, ir.Call) else expr
+        app = self.app_of_maker(call.func if call is not None else expr, summary)
+        if app is None:
+            return None
+        return app, Options().merged(call, summary) if call is not None else Options(), ()
+
+    def app_of_maker(self, func: ir.Expr, summary: ir.ModuleSummary) -> str | None:
+        """The app identity of `<app>.task`, or of a configured wrapper's (undecidable) app."""
         if not isinstance(func, ir.Ref):
             return None
         receiver, _, attr = func.dotted.rpartition(".")
-        if attr != "task" or not receiver:
-            return None
-        app = self.app_of(receiver, summary)
-        return (app, call) if app is not None else None
+        if attr == "task" and receiver:
+            return self.app_of(receiver, summary)
+        found = self.project.resolve(summary, func.dotted)
+        if found is not None and self.recognizer.configured(found):
+            return found.qualified
+        return None
 
     def namespaces(self, app: str) -> list[tuple[ir.Expr, ir.ModuleSummary]]:
         """`namespace=` values of `add_tasks_from(<blueprint>, namespace=...)` calls."""
@@ -207,6 +229,8 @@ class _Analysis:
                 *(m for cls in summary.classes for m in cls.methods),
             ]
             for fn in functions:
+                if self.recognizer.inside_wrapper(fn, summary):
+                    continue
                 for dec in fn.decorators:
                     found = self.task_decorator(dec, summary)
                     if found is not None:
@@ -221,30 +245,29 @@ class _TaskBuilder:
         summary: ir.ModuleSummary,
         fn: ir.Function,
         app: str,
-        call: ir.Call | None,
+        options: Options,
+        via: tuple[Via, ...],
     ) -> None:
         self.a = analysis
         self.evaluator = analysis.evaluator
         self.summary = summary
         self.fn = fn
         self.app = app
+        self.via = via
         self.log = UndecidedLog()
         self.broad: list[TriggerSite] = []
-        self.options = self._options(call)
+        self.options = self._options(options)
 
-    def _options(self, call: ir.Call | None) -> dict[str, tuple[ir.Expr, ir.ModuleSummary]]:
+    def _options(self, options: Options) -> dict[str, tuple[ir.Expr, ir.ModuleSummary]]:
         out: dict[str, tuple[ir.Expr, ir.ModuleSummary]] = {}
-        if call is None:
-            return out
-        for kw in call.kwargs:
-            if kw.name is not None:
-                out[kw.name] = (kw.value, self.summary)
-                continue
-            items = dict_items(self.evaluator, kw.value, self.summary)
+        for splat in options.splats:
+            items = dict_items(self.evaluator, splat.expr, splat.module)
             if isinstance(items, Unknown):
                 self.log.add("options", items)
             else:
                 out.update(items)
+        for name, where in options.kwargs:
+            out[name] = (where.expr, where.module)
         return out
 
     # -- identity ----------------------------------------------------------------------------
@@ -304,6 +327,7 @@ class _TaskBuilder:
             broad_triggers=tuple(self.broad),
             framework_version=self.a.ctx.version or REFERENCE_VERSION,
             suppression_lines=anchors,
+            via=self.via,
             hints=_HINTS,
         )
 

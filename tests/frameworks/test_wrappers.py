@@ -114,6 +114,17 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
     # taskiq: the wrapper adds retry_on_error=True; max_retries=2 counts executions (one retry),
     # re-kicked at once by SimpleRetryMiddleware.
     "shop.reindex": ("taskiq", 13, 1, "none", False, (0,), 0, ("shop.kicks.retried",)),
+    # Procrastinate: the wrapper's RetryStrategy (max_attempts counts retries), the use's name=.
+    "shop.vacuum": (
+        "procrastinate",
+        13,
+        4,
+        "fixed",
+        False,
+        (5,) * 4,
+        20,
+        ("shop.pg.retrying_task",),
+    ),
     # No actor_name: Dramatiq names the actor after fn.__name__, which functools.wraps copies.
     "cleanup": (
         "dramatiq",
