@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from retrylint.frameworks.base import AdapterContext, UndecidedLog, source_of
 from retrylint.frameworks.procrastinate import dict_items
+from retrylint.frameworks.recognize import Options, Recognizer, Where
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
@@ -34,6 +35,7 @@ from retrylint.model import (
     Location,
     Observation,
     Provenance,
+    Via,
 )
 from retrylint.python import ir
 from retrylint.python.evaluate import Known, Unknown, Value, location_of, number
@@ -95,7 +97,23 @@ class TemporalAdapter:
         return _Analysis(ctx).rows()
 
     def project_markers(self, ctx: AdapterContext) -> frozenset[str]:
-        return frozenset()
+        analysis = _Analysis(ctx)
+        names: set[str] = set()
+        for summary in ctx.scanned:
+            names |= analysis.recognizer.wrapper_names(summary)
+        return frozenset(names)
+
+
+@dataclass(frozen=True, slots=True)
+class _Defn:
+    """An `@activity.defn` as used: its options (maybe through a wrapper) and its text."""
+
+    options: Options
+    text: str
+    via: tuple[Via, ...] = ()
+
+    def kwarg(self, name: str) -> Where | None:
+        return next((w for k, w in reversed(self.options.kwargs) if k == name), None)
 
 
 class _Analysis:
@@ -104,35 +122,41 @@ class _Analysis:
         self.project = ctx.project
         self.evaluator = ctx.evaluator
         self.version = ctx.version or REFERENCE_VERSION
+        self.recognizer = Recognizer(ctx.project, self._is_defn, ctx.settings.task_decorators)
 
     # -- definitions -----------------------------------------------------------------------
 
-    def defn(self, decorators: Iterable[ir.Expr], module: ir.ModuleSummary) -> ir.Expr | None:
-        """The `@activity.defn` decorator among `decorators`, if any."""
+    def defn(self, decorators: Iterable[ir.Expr], module: ir.ModuleSummary) -> _Defn | None:
+        """The `@activity.defn` decorator among `decorators` (or a project wrapper of it)."""
         for dec in decorators:
+            expansion = self.recognizer.expand(dec, module)
+            if expansion is not None:
+                return _Defn(expansion.options, dec.text, expansion.via)
             func = dec.func if isinstance(dec, ir.Call) else dec
-            if not isinstance(func, ir.Ref):
-                continue
-            found = self.project.resolve(module, func.dotted)
-            if found is not None and found.qualified in _DEFN:
-                return dec
+            if self._is_defn(func, module):
+                options = Options().merged(dec, module) if isinstance(dec, ir.Call) else Options()
+                return _Defn(options, dec.text)
         return None
 
+    def _is_defn(self, func: ir.Expr, module: ir.ModuleSummary) -> bool:
+        if not isinstance(func, ir.Ref):
+            return False
+        found = self.project.resolve(module, func.dotted)
+        return found is not None and (found.qualified in _DEFN or self.recognizer.configured(found))
+
     def defn_name(
-        self, dec: ir.Expr, default: str, module: ir.ModuleSummary, log: UndecidedLog | None
+        self, dec: _Defn, default: str, log: UndecidedLog | None
     ) -> tuple[str | None, str | None]:
         """The registered name of an activity: `name=`, else the function or class name."""
-        if not isinstance(dec, ir.Call):
-            return default, None
         dynamic = dec.kwarg("dynamic")
         if dynamic is not None:
-            value = self.evaluator.eval(dynamic, module)
+            value = self.evaluator.eval(dynamic.expr, dynamic.module)
             if isinstance(value, Known) and value.value:
                 return None, dec.text  # a dynamic activity answers to any unregistered name
         name = dec.kwarg("name")
         if name is None:
             return default, None
-        value = self.evaluator.eval(name, module)
+        value = self.evaluator.eval(name.expr, name.module)
         if isinstance(value, Known) and isinstance(value.value, str):
             return value.value, None
         if isinstance(value, Known) and value.value is None:
@@ -142,9 +166,9 @@ class _Analysis:
                 "name",
                 value
                 if isinstance(value, Unknown)
-                else Unknown(name.text, _loc(module, name.span)),
+                else Unknown(name.expr.text, _loc(name.module, name.expr.span)),
             )
-        return None, name.text
+        return None, name.expr.text
 
     def definitions(self) -> Iterator[EffectivePolicy]:
         for summary in self.ctx.scanned:
@@ -155,8 +179,8 @@ class _Analysis:
                 if dec is None:
                     continue
                 log = UndecidedLog()
-                name, expression = self.defn_name(dec, item.name, summary, log)
-                yield self._definition_row(item, summary, name, expression, log)
+                name, expression = self.defn_name(dec, item.name, log)
+                yield self._definition_row(item, summary, name, expression, log, dec.via)
 
     def _definition_row(
         self,
@@ -165,6 +189,7 @@ class _Analysis:
         name: str | None,
         expression: str | None,
         log: UndecidedLog,
+        via: tuple[Via, ...],
     ) -> EffectivePolicy:
         note = "Temporal sets activity retries where the activity is called (retry_policy=)"
         prov = Provenance("default", None, note)
@@ -187,6 +212,7 @@ class _Analysis:
             undecided=log.items(),
             framework_version=self.version,
             suppression_lines=anchors,
+            via=via,
             hints=_HINTS,
         )
 
@@ -238,13 +264,13 @@ class _Analysis:
             dec = self.defn(fn.decorators, found.module)
             if dec is None:
                 return fn.name
-            name, _ = self.defn_name(dec, fn.name, found.module, None)
+            name, _ = self.defn_name(dec, fn.name, None)
             return name if name is not None else unknown
         if found.kind == "class" and found.cls is not None and found.module:
             dec = self.defn(found.cls.decorators, found.module)
             if dec is None:
                 return found.cls.name
-            name, _ = self.defn_name(dec, found.cls.name, found.module, None)
+            name, _ = self.defn_name(dec, found.cls.name, None)
             return name if name is not None else unknown
         if found.kind == "external" and found.cls is not None and found.module is not None:
             # `Activities.method` for execute_activity_method.
@@ -254,7 +280,7 @@ class _Analysis:
                     dec = self.defn(method.decorators, found.module)
                     if dec is None:
                         return method.name
-                    name, _ = self.defn_name(dec, method.name, found.module, None)
+                    name, _ = self.defn_name(dec, method.name, None)
                     return name if name is not None else unknown
         return unknown
 

@@ -145,8 +145,8 @@ def rows() -> dict[str, EffectivePolicy]:
 
 
 def test_every_wrapped_task_is_found(rows: dict[str, EffectivePolicy]) -> None:
-    # The wrappers' own inner functions (`wrapper`, `_wrapped`) are not tasks.
-    assert sorted(rows) == sorted(EXPECTED)
+    # The wrappers' own inner functions (`wrapper`, `_wrapped`, `inner`) are not tasks.
+    assert sorted(rows) == sorted([*EXPECTED, "billing.charge", "notify"])
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -271,3 +271,21 @@ def test_configured_wrapper_by_its_re_exported_path(tmp_path: Path) -> None:
     )
     row = rows_by_name(analyze(root))["proj.users.rebuild"]
     assert row.max_retries == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "wrapper"),
+    [
+        # The use's positional argument is the wrapper's `name` parameter, passed on as name=.
+        ("billing.charge", 21, "shop.activities.billing_activity"),
+        # activity.defn(inner) with functools.wraps: registered under the user's function name.
+        ("notify", 26, "shop.activities.traced"),
+    ],
+)
+def test_temporal_activity_wrappers(
+    rows: dict[str, EffectivePolicy], name: str, line: int, wrapper: str
+) -> None:
+    row = rows[name]
+    assert (row.framework, row.site, row.location.line) == ("temporal", "definition", line)
+    assert row.retry_trigger is None  # Temporal sets retries where the activity is called
+    assert [v.wrapper for v in row.via] == [wrapper]
