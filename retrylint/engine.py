@@ -239,7 +239,7 @@ def run(
                 problems.append(UnparsableFile().finding(location, go_item.message))
             else:
                 comments[go_item.path] = go_item.suppressions
-    rows.sort(key=lambda r: (r.name or "", r.framework, r.location.path, r.location.line))
+    rows = _one_row_per_task(rows)
     assignments = tuple(policy.assign(r.name) for r in rows)
 
     whole = any(p == root for p in paths)
@@ -259,7 +259,8 @@ def run(
         for f in [*outcome.kept, *outcome.extra]
         if f.rule in selection.severities
     ]
-    final.sort(key=Finding.sort_key)
+    # An observation of one cause seen through two registrations is one finding.
+    final = sorted(dict.fromkeys(final), key=Finding.sort_key)
     return Report(
         rows=tuple(rows),
         assignments=assignments,
@@ -335,6 +336,46 @@ def _scan_python(
         pending = later
     summaries.sort(key=lambda s: s.path)
     return summaries, problems
+
+
+def _one_row_per_task(rows: list[EffectivePolicy]) -> list[EffectivePolicy]:
+    """Sorted rows, a task registered several times with the same policy (two workers listing
+    one arq job) kept once, answering to a suppression at any registration: the same row twice
+    would report every finding twice. Rows whose policies differ stay apart; their sources say
+    which registration each comes from."""
+    rows.sort(key=lambda r: (r.name or "", r.framework, r.location.path, r.location.line))
+    unique: dict[tuple[object, ...], EffectivePolicy] = {}
+    for row in rows:
+        key = _policy_key(row)
+        kept = unique.get(key)
+        if kept is None:
+            unique[key] = row
+        else:
+            lines = tuple(sorted({*kept.suppression_lines, *row.suppression_lines}))
+            unique[key] = replace(kept, suppression_lines=lines)
+    return list(unique.values())
+
+
+def _policy_key(row: EffectivePolicy) -> tuple[object, ...]:
+    """What a reader of the row sees, without where each value was written."""
+    return (
+        row.name,
+        row.name_expression,
+        row.framework,
+        row.site,
+        row.location,
+        row.retry_trigger,
+        row.max_retries,
+        row.backoff,
+        row.jitter,
+        row.delays_seconds,
+        row.delays_truncated,
+        row.window_seconds,
+        tuple(sorted((k, v.source) for k, v in row.sources.items())),
+        row.final_failure,
+        row.undecided,
+        row.via,
+    )
 
 
 def _names_pattern(names: set[str]) -> list[re.Pattern[bytes]]:
