@@ -57,10 +57,15 @@ from retrylint.model import (
 )
 from retrylint.python.evaluate import Unknown
 from retrylint.resolve.schedule import DelayFn, RetryPath, classify, combine
+from retrylint.scan.versions import GoModules, at_least
 
 KEY = "asynq"
 # The version the facts were read from (reference §0: master 785bb72, v0.26.0 + 22 commits).
 REFERENCE_VERSION = "0.26.0"
+# processor.go `handleFailedMessage`: up to v0.24.1 `IsFailure` is asked first and a "not a
+# failure" error is retried before the budget is looked at; from v0.25.0 an exhausted budget
+# (`MaxRetry(0)` included) archives first.
+BUDGET_BEFORE_IS_FAILURE = (0, 25, 0)
 DEFAULT_MAX_RETRY = 25  # client.go: defaultMaxRetry
 # A budget this large never runs out in practice (reference §11c: `math.MaxInt32`).
 HUGE_MAX_RETRY = 100_000
@@ -215,7 +220,7 @@ class _Analysis:
         self.evaluator = GoEvaluator(self.project, ctx.assume)
         self.scanned = [f for f in self.parsed if ASYNQ in f.imports.values()]
         self.flow = Flow(self.project, self.evaluator, self.scanned, sorted(sources))
-        self.version = ctx.version or _go_mod_version(ctx) or REFERENCE_VERSION
+        self.modules = GoModules(ctx.root)
         self.constructors: dict[str, str] = {}
         self.servers: dict[str, _Server] = {}
         self.handlers: list[_Handler] = []
@@ -1263,6 +1268,38 @@ class _Analysis:
             current = Scope(literal.file, literal.func, parent=current, depth=current.depth)
         return current
 
+    # -- versions ----------------------------------------------------------------------
+
+    def _version(self, path: str, log: UndecidedLog | None = None) -> str | None:
+        """The asynq version built with the code at `path`: the policy's, else the nearest
+        `go.mod`'s, else the version the facts were read from.
+
+        A `replace` by a local directory or by another module leaves it unknown (None, quoted
+        in `log` as undecided) rather than guessed; `[assume]` with the directive as quoted
+        decides it.
+        """
+        if self.ctx.version:
+            return self.ctx.version
+        found = self.modules.requirement(path.rpartition("/")[0], ASYNQ)
+        if found is None:
+            return REFERENCE_VERSION
+        if found.version is not None:
+            return found.version
+        assumed = self.ctx.assume.get(found.directive)
+        if isinstance(assumed, str) and assumed.strip():
+            return assumed.strip().removeprefix("v")
+        if log is not None:
+            log.add(
+                "framework_version", Unknown(found.directive, Location(found.path, found.line, 1))
+            )
+        return None
+
+    def _asks_is_failure_first(self, server: _Server) -> bool:
+        """Whether the server's asynq retries a "not a failure" error even with no budget left;
+        an unknown version does not claim it."""
+        version = self._version(server.file.path)
+        return version is not None and not at_least(version, BUDGET_BEFORE_IS_FAILURE, (0,))
+
     # -- rows --------------------------------------------------------------------------
 
     def _rows(self) -> Iterator[EffectivePolicy | Observation]:
@@ -1320,6 +1357,7 @@ class _Analysis:
 
     def _enqueue_row(self, site: _Site) -> tuple[EffectivePolicy, list[Observation]]:
         handler = self._match(site.name, site.location.path) if site.name is not None else None
+        version = self._version(site.location.path, site.log)
         servers, pinned = self._servers_for(site.name, site.location.path)
         delay = self._delay_for(servers, site.log)
         path = RetryPath(
@@ -1352,26 +1390,36 @@ class _Analysis:
             sources=fields.sources,
             final_failure=self._final_failure(site.queue, handler),
             undecided=site.log.items(),
-            framework_version=self.version,
+            framework_version=version,
             suppression_lines=site.anchors,
             hints=_HINTS,
         )
         observations: list[Observation] = []
         failing = sorted(
-            {s.is_failure for s in servers if s.is_failure is not None},
+            {
+                s.is_failure
+                for s in servers
+                if s.is_failure is not None
+                and (row.max_retries != 0 or self._asks_is_failure_first(s))
+            },
             key=lambda f: (f[1].path, f[1].line, f[0]),
         )
-        if failing and pinned and row.max_retries != 0:
+        if failing and pinned:
             label, where = failing[0]
             subject = f"`{site.name}`" if site.name else "this task"
+            budget = (
+                f"without using the MaxRetry budget ({row.max_retries})"
+                if row.max_retries != 0
+                else "even with MaxRetry(0) (asynq before 0.25 asks IsFailure before it looks "
+                "at the budget)"
+            )
             observations.append(
                 Observation(
                     "retries-not-counted",
                     site.location,
                     f"{subject} runs on a server whose IsFailure ({label} at {where}) can return "
-                    "false: those errors retry without using the MaxRetry budget "
-                    f"({row.max_retries}), so they retry forever, each time after the first "
-                    "retry delay",
+                    f"false: those errors retry {budget}, so they retry forever, each time after "
+                    "the first retry delay",
                     "Return true from IsFailure for errors that must end, or stop them in the "
                     "handler (return asynq.SkipRetry, or check asynq.GetRetryCount(ctx)).",
                     KEY,
@@ -1386,6 +1434,7 @@ class _Analysis:
         log = UndecidedLog()
         if handler.unknown is not None:
             log.add("name", handler.unknown)
+        version = self._version(handler.location.path, log)
         delay = self._delay_for(self._servers_for_mux(handler.mux, handler.location.path), log)
         backoff: BackoffKind | Literal["undecided"] = UNDECIDED
         if delay.custom:
@@ -1419,7 +1468,7 @@ class _Analysis:
             },
             final_failure=self._final_failure(None, handler),
             undecided=log.items(),
-            framework_version=self.version,
+            framework_version=version,
             suppression_lines=handler.anchors,
             hints=_HINTS,
         )
@@ -1646,13 +1695,3 @@ def _returned(node: Node, scope: Scope, evaluator: GoEvaluator) -> bool:
                 ):
                     return True
     return False
-
-
-def _go_mod_version(ctx: GoContext) -> str | None:
-    """The asynq version `go.mod` at the project root requires."""
-    try:
-        text = (ctx.root / "go.mod").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    match = re.search(r"github\.com/hibiken/asynq\s+v([0-9][^\s]*)", text)
-    return match.group(1) if match else None
