@@ -901,32 +901,45 @@ class _Analysis:
                 return [_TaskRef(node, scope, constructor == "NewTaskWithHeaders")]
             return self._through_call(node, scope, 0, depth, self._tasks)
         if kind == "identifier":
-            return self._through_name(node, scope, depth, self._tasks)
+            return self._through_name(node, scope, depth, self._tasks, each=self._task_slice)
         raise Undecidable(node, file)
 
     def _task_slice(self, node: Node, scope: Scope, depth: int) -> list[_TaskRef]:
+        return self._items(node, scope, depth, self._tasks)
+
+    def _items(
+        self, node: Node, scope: Scope, depth: int, one: Callable[[Node, Scope, int], list[T]]
+    ) -> list[T]:
+        """What the elements of a slice (or the values of a map) expression give, each read
+        with `one`: a literal, `append`s, a name, or what a project function returns."""
         file = scope.file
         if depth > 10:
             raise Undecidable(node, file)
+
+        def more(inner: Node, inner_scope: Scope, inner_depth: int) -> list[T]:
+            return self._items(inner, inner_scope, inner_depth, one)
+
         if node.type == "composite_literal":
-            out: list[_TaskRef] = []
+            out: list[T] = []
             body = node.child_by_field_name("body")
             for element in body.named_children if body is not None else []:
-                inner = element.named_children[0] if element.named_children else None
-                if inner is not None and element.type == "literal_element":
-                    out.extend(self._tasks(inner, scope, depth + 1))
+                value = _element_value(element)
+                if value is not None:
+                    out.extend(one(value, scope, depth + 1))
             return out
         if node.type == "call_expression" and _is_append(node, file):
             args = _args(node)
-            out = self._task_slice(args[0], scope, depth + 1) if args else []
+            out = more(args[0], scope, depth + 1) if args else []
             for item in args[1:]:
                 if _spread(node) and item is args[-1]:
-                    out.extend(self._task_slice(item, scope, depth + 1))
+                    out.extend(more(item, scope, depth + 1))
                 else:
-                    out.extend(self._tasks(item, scope, depth + 1))
+                    out.extend(one(item, scope, depth + 1))
             return out
+        if node.type == "call_expression":
+            return self._through_call(node, scope, 0, depth, more)
         if node.type == "identifier":
-            return self._through_name(node, scope, depth, self._task_slice, self._tasks)
+            return self._through_name(node, scope, depth, more, one)
         raise Undecidable(node, file)
 
     def _through_name(
@@ -936,9 +949,11 @@ class _Analysis:
         depth: int,
         follow: Callable[[Node, Scope, int], list[T]],
         single: Callable[[Node, Scope, int], list[T]] | None = None,
+        each: Callable[[Node, Scope, int], list[T]] | None = None,
     ) -> list[T]:
         """Follow a name to what it was last given; for a slice (`single` reads one appended
-        element) every assignment and `append` up to the use."""
+        element) every assignment and `append` up to the use. With `each`, a loop variable
+        of `for _, v := range xs` is every element of `xs`, read with `each`."""
         file = scope.file
         name = file.text(node)
         for current in scope.chain():
@@ -954,6 +969,9 @@ class _Analysis:
                 if single is not None:
                     return self._accumulate(name, assigns, node, current, depth, follow, single)
                 last = assigns[-1]
+                ranged = _ranged(last, node, file)
+                if each is not None and ranged is not None:
+                    return each(ranged, current, depth + 1)
                 if last.value is None:
                     raise Undecidable(node, file)
                 if last.multi:
@@ -966,6 +984,12 @@ class _Analysis:
                 bound = current.bindings.get(name)
                 if bound is None:
                     raise NeedsCaller(node, file, info, param)
+                if single is not None and not isinstance(bound, Fixed) and bound.pack:
+                    # A variadic parameter (`tasks ...*asynq.Task`): the arguments themselves.
+                    out: list[T] = []
+                    for item in bound.nodes:
+                        out.extend(single(item, bound.scope, depth + 1))
+                    return out
                 if isinstance(bound, Fixed) or bound.pack or len(bound.nodes) != 1:
                     raise Undecidable(node, file)
                 return follow(bound.nodes[0], bound.scope, depth + 1)
@@ -975,6 +999,69 @@ class _Analysis:
         if var is not None and var.value is not None and not var.index:
             return follow(var.value, Scope(var.file), depth + 1)
         raise Undecidable(node, file)
+
+    def _range_source(self, node: Node, scope: Scope) -> tuple[Node, Scope] | None:
+        """For the loop variable `v` of `for _, v := range xs`: `xs`, in its scope."""
+        name = scope.file.text(node)
+        for current in scope.chain():
+            info = current.func
+            if info is None:
+                continue
+            assigns = [
+                a
+                for a in self.evaluator.assigns(info).get(name, ())
+                if a.stmt.end_byte <= node.start_byte
+            ]
+            if assigns:
+                ranged = _ranged(assigns[-1], node, scope.file)
+                return (ranged, current) if ranged is not None else None
+            if info.param(name) is not None or name == info.receiver_name:
+                return None
+        return None
+
+    def _unbound_param(self, node: Node, scope: Scope) -> NeedsCaller | None:
+        """A name that is a parameter no call binds yet, so its callers can be tried."""
+        if node.type != "identifier":
+            return None
+        name = scope.file.text(node)
+        for current in scope.chain():
+            info = current.func
+            if info is None:
+                continue
+            if any(
+                a.stmt.end_byte <= node.start_byte
+                for a in self.evaluator.assigns(info).get(name, ())
+            ):
+                return None
+            param = info.param(name)
+            if param is not None:
+                if name in current.bindings:
+                    return None
+                return NeedsCaller(node, scope.file, info, param)
+            if name == info.receiver_name:
+                return None
+        return None
+
+    def _function_ref(self, node: Node, scope: Scope) -> FuncRef:
+        """The project function a function value names: a declared function, a literal
+        (with the scope it closes over) or a method value (`svc.NewTask`)."""
+        need = self._unbound_param(node, scope)
+        if need is not None:
+            raise need
+        ref = self.evaluator.function(node, scope)
+        if ref is not None and ref.info is not None:
+            return ref
+        if ref is None and node.type == "selector_expression":
+            operand = node.child_by_field_name("operand")
+            member = node.child_by_field_name("field")
+            owner = self.flow.type_of(operand, scope) if operand is not None else None
+            if member is not None and owner is not None and owner[0].startswith("dir:"):
+                method = self.project.package(owner[0][4:]).methods.get(
+                    (owner[1], scope.file.text(member))
+                )
+                if method is not None:
+                    return FuncRef(method, None)
+        raise Undecidable(node, scope.file)
 
     def _accumulate(
         self,
@@ -1056,28 +1143,62 @@ class _Analysis:
         depth: int,
         follow: Callable[[Node, Scope, int], list[T]],
     ) -> list[T]:
-        """What a project function returns (at result `index`), with its parameters bound."""
+        """What a project function returns (at result `index`), with its parameters bound.
+
+        The function may be a value: a parameter (`build()` in `func submit(build func()
+        *asynq.Task)`, decided at each call site), a literal called on the spot, or the loop
+        variable of `for _, build := range builders` (every element of `builders`).
+        """
         function = call.child_by_field_name("function")
         if function is None:
             raise Undecidable(call, scope.file)
         callees = self.flow.callees(call, scope)
-        if not callees:
-            raise Undecidable(call, scope.file)
-        out: list[T] = []
+        refs: list[FuncRef] = []
         for callee in callees:
             ref = FuncRef(callee, None)
             if function.type in ("identifier", "func_literal"):
                 found = self.evaluator.function(function, scope)
                 if found is not None:
                     ref = found
-            inner = self.evaluator.bind(ref, _args(call), call, scope)
-            for stmt in return_statements(callee.node):
-                expr = returned(stmt, index)
-                if expr is None:
-                    raise Undecidable(call, scope.file)
-                if expr.type == "nil":
-                    continue
-                out.extend(follow(expr, inner, depth + 1))
+            refs.append(ref)
+        if not callees and function.type == "identifier":
+            source = self._range_source(function, scope)
+            if source is None:
+                refs.append(self._function_ref(function, scope))
+            else:
+
+                def element(value: Node, value_scope: Scope, value_depth: int) -> list[T]:
+                    ref = self._function_ref(value, value_scope)
+                    return self._returns(ref, call, scope, index, value_depth, follow)
+
+                return self._items(source[0], source[1], depth + 1, element)
+        elif not callees and function.type in ("func_literal", "parenthesized_expression"):
+            refs.append(self._function_ref(function, scope))
+        out: list[T] = []
+        for ref in refs:
+            out.extend(self._returns(ref, call, scope, index, depth, follow))
+        return out
+
+    def _returns(
+        self,
+        ref: FuncRef,
+        call: Node,
+        scope: Scope,
+        index: int,
+        depth: int,
+        follow: Callable[[Node, Scope, int], list[T]],
+    ) -> list[T]:
+        """What the return statements of `ref` give at result `index`, called by `call`."""
+        assert ref.info is not None
+        inner = self.evaluator.bind(ref, _args(call), call, scope)
+        out: list[T] = []
+        for stmt in return_statements(ref.info.node):
+            expr = returned(stmt, index)
+            if expr is None:
+                raise Undecidable(call, scope.file)
+            if expr.type == "nil":
+                continue
+            out.extend(follow(expr, inner, depth + 1))
         return out
 
     def _options_from(self, args: Sequence[Node], spread: bool, scope: Scope) -> list[_Opt]:
@@ -1654,6 +1775,36 @@ def _keyed(literal: Node, scope: Scope) -> dict[str, tuple[Node, Scope]]:
         value = parts[1].named_children[0] if parts[1].named_children else parts[1]
         out[file.text(key)] = (value, scope)
     return out
+
+
+def _element_value(element: Node) -> Node | None:
+    """The expression of one element of a composite literal (`x`, `0: x` or `"k": x`)."""
+    parts = [c for c in element.named_children if c.type != "comment"]
+    if element.type == "keyed_element" and len(parts) == 2:
+        parts = [c for c in parts[1].named_children if c.type != "comment"] or [parts[1]]
+    elif element.type != "literal_element":
+        return None
+    return parts[0] if parts else None
+
+
+def _ranged(assign: Assign, use: Node, file: GoFile) -> Node | None:
+    """`xs` when `assign` is `for _, v := range xs` and `use` is `v` inside that loop.
+
+    The key (an index for a slice) is not an element; a loop variable declared with `:=` is a
+    different variable outside its loop.
+    """
+    stmt = assign.stmt
+    if stmt.type != "range_clause":
+        return None
+    left = stmt.child_by_field_name("left")
+    targets = [t for t in (left.named_children if left is not None else []) if t.type != "comment"]
+    if len(targets) != 2 or file.text(targets[1]) != file.text(use):
+        return None
+    loop = stmt.parent
+    declared = any(c.type == ":=" for c in stmt.children)
+    if loop is None or (declared and not contains(loop, use)):
+        return None
+    return stmt.child_by_field_name("right")
 
 
 def _anchors(file: GoFile, node: Node, path: tuple[CallSite, ...]) -> tuple[int, ...]:
