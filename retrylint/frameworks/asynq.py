@@ -44,7 +44,7 @@ from retrylint.golang.evaluate import (
 )
 from retrylint.golang.flow import CallSite, Flow
 from retrylint.golang.parse import GoFile, Node, find_suppressions, parse_go, walk
-from retrylint.golang.project import FuncInfo, GoProject
+from retrylint.golang.project import FuncInfo, GoProject, Param
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
@@ -338,8 +338,34 @@ class _Analysis:
             return False
         try:
             return bool(self._tasks(args[index], scope, 0))
+        except NeedsCaller as need:
+            # A wrapper's own parameter: a task when its declared type says so.
+            return self._declares_task(need.param.type, need.func.file, 0)
         except Undecidable:
             return False
+
+    def _declares_task(self, node: Node | None, file: GoFile, depth: int) -> bool:
+        """Whether a parameter type holds asynq tasks: `*asynq.Task`, a slice of them, a
+        function returning one, or a project type defined as one of these."""
+        if node is None or depth > 4:
+            return False
+        if node.type in ("slice_type", "array_type"):
+            return self._declares_task(node.child_by_field_name("element"), file, depth + 1)
+        if node.type == "function_type":
+            return self._declares_task(node.child_by_field_name("result"), file, depth + 1)
+        if node.type == "parameter_list":  # the results `(*asynq.Task, error)`
+            first = next(
+                (c for c in node.named_children if c.type == "parameter_declaration"), None
+            )
+            kind = first.child_by_field_name("type") if first is not None else None
+            return self._declares_task(kind, file, depth + 1)
+        owner = self.flow.type_expr(node, file)
+        if owner == (ASYNQ, "Task"):
+            return True
+        if owner is None or not owner[0].startswith("dir:"):
+            return False
+        declared = self.project.package(owner[0][4:]).types.get(owner[1])
+        return declared is not None and self._declares_task(declared[1], declared[0], depth + 1)
 
     # -- servers -----------------------------------------------------------------------
 
@@ -760,8 +786,11 @@ class _Analysis:
             except Undecidable as err:
                 task_opts = Unknown(err.expression, err.location)
         else:
+            # The task itself is unknown, and so is any MaxRetry it carries.
             items = log.items()
             expression = items[0].expression if items else "?"
+            if items:
+                task_opts = Unknown(items[0].expression, items[0].location)
         count, count_source = self._count(task_opts, site_opts, log, lenient)
         queue = self._queue(task_opts, site_opts)
         return _Site(
@@ -783,11 +812,16 @@ class _Analysis:
         log: UndecidedLog,
         lenient: bool,
     ) -> tuple[Count, Provenance]:
+        # Enqueue options come after the task's: a MaxRetry there wins whatever the task said.
+        overridden = isinstance(site_opts, list) and any(
+            o.kind == "MaxRetry" and not o.conditional for o in site_opts
+        )
         for opts in (task_opts, site_opts):
-            if isinstance(opts, Unknown):
+            if isinstance(opts, Unknown) and not (opts is task_opts and overridden):
                 log.add("max_retries", opts)
                 return UNDECIDED, Provenance("undecided", opts.location)
-        assert isinstance(task_opts, list) and isinstance(site_opts, list)
+        task_opts = task_opts if isinstance(task_opts, list) else []
+        assert isinstance(site_opts, list)
         candidates: list[tuple[int, Provenance] | Unknown] = [
             (DEFAULT_MAX_RETRY, Provenance("default", None, "asynq's default MaxRetry of 25"))
         ]
@@ -1019,8 +1053,8 @@ class _Analysis:
                 return None
         return None
 
-    def _unbound_param(self, node: Node, scope: Scope) -> NeedsCaller | None:
-        """A name that is a parameter no call binds yet, so its callers can be tried."""
+    def _parameter(self, node: Node, scope: Scope) -> tuple[Scope, Param] | None:
+        """The parameter an identifier names (unless a local shadows it), in its scope."""
         if node.type != "identifier":
             return None
         name = scope.file.text(node)
@@ -1035,19 +1069,28 @@ class _Analysis:
                 return None
             param = info.param(name)
             if param is not None:
-                if name in current.bindings:
-                    return None
-                return NeedsCaller(node, scope.file, info, param)
+                return current, param
             if name == info.receiver_name:
                 return None
         return None
 
     def _function_ref(self, node: Node, scope: Scope) -> FuncRef:
         """The project function a function value names: a declared function, a literal
-        (with the scope it closes over) or a method value (`svc.NewTask`)."""
-        need = self._unbound_param(node, scope)
-        if need is not None:
-            raise need
+        (with the scope it closes over) or a method value (`svc.NewTask`).
+
+        A parameter is read at its call site (raising `NeedsCaller` when none binds it yet),
+        so what cannot be decided is quoted where the caller wrote it.
+        """
+        found = self._parameter(node, scope)
+        if found is not None:
+            where, param = found
+            bound = where.bindings.get(param.name)
+            if bound is None:
+                assert where.func is not None
+                raise NeedsCaller(node, scope.file, where.func, param)
+            if isinstance(bound, Fixed) or bound.pack or len(bound.nodes) != 1:
+                raise Undecidable(node, scope.file)
+            return self._function_ref(bound.nodes[0], bound.scope)
         ref = self.evaluator.function(node, scope)
         if ref is not None and ref.info is not None:
             return ref
