@@ -195,11 +195,15 @@ class _Analysis:
         # Rows are reported for files under PATHS, but servers, handlers and wrappers are
         # read from the whole project, so a verdict does not depend on what was scanned.
         self.in_scope = frozenset(f.path for f in ctx.files)
+        # Whether an asynq file retrylint could not parse names `MaxRetry` (or could not be
+        # read at all): it may set the budget of tasks built there.
+        self.unparsed_budget = False
         sources = {**ctx.project_files(), **{f.path: f.absolute for f in ctx.files}}
         for path in sorted(sources):
             try:
                 data = sources[path].read_bytes()
             except OSError as err:
+                self.unparsed_budget = True
                 if path in self.in_scope:
                     reason = f"cannot read file: {err.strerror or err}"
                     self.problems.append(FileProblem(path, 1, 1, reason))
@@ -208,6 +212,7 @@ class _Analysis:
                 continue
             go_file, problem = parse_go(data, path)
             if problem is not None:
+                self.unparsed_budget = self.unparsed_budget or b"MaxRetry" in data
                 if path in self.in_scope:
                     self.problems.append(
                         FileProblem(problem.path, problem.line, problem.column, problem.message)
@@ -226,6 +231,7 @@ class _Analysis:
         self.handlers: list[_Handler] = []
         self.sites: list[_Site] = []
         self.consumed: set[tuple[str, int]] = set()
+        self._budget_cache: bool | None = None
 
     # -- driver ------------------------------------------------------------------------
 
@@ -786,10 +792,11 @@ class _Analysis:
             except Undecidable as err:
                 task_opts = Unknown(err.expression, err.location)
         else:
-            # The task itself is unknown, and so is any MaxRetry it carries.
+            # The task itself is unknown, and so is any MaxRetry it carries (unless the
+            # project never writes one).
             items = log.items()
             expression = items[0].expression if items else "?"
-            if items:
+            if items and self._writes_budget():
                 task_opts = Unknown(items[0].expression, items[0].location)
         count, count_source = self._count(task_opts, site_opts, log, lenient)
         queue = self._queue(task_opts, site_opts)
@@ -873,6 +880,19 @@ class _Analysis:
                 source, note=f"{source.note}: a budget that never runs out in practice"
             )
         return count, source
+
+    def _writes_budget(self) -> bool:
+        """Whether the project may build an `asynq.MaxRetry` option anywhere.
+
+        Only a file that imports asynq can, so when none of them names the function, a task
+        retrylint cannot follow still has the default budget. `info.MaxRetry` (a field of
+        `TaskInfo`) does not count.
+        """
+        if self._budget_cache is None:
+            self._budget_cache = self.unparsed_budget or any(
+                _names_max_retry(f) for f in self.scanned
+            )
+        return self._budget_cache
 
     def _queue(
         self, task_opts: list[_Opt] | Unknown, site_opts: list[_Opt] | Unknown
@@ -1818,6 +1838,27 @@ def _keyed(literal: Node, scope: Scope) -> dict[str, tuple[Node, Scope]]:
         value = parts[1].named_children[0] if parts[1].named_children else parts[1]
         out[file.text(key)] = (value, scope)
     return out
+
+
+def _names_max_retry(file: GoFile) -> bool:
+    """Whether a file refers to asynq's `MaxRetry` function (called or passed along)."""
+    if b"MaxRetry" not in file.source:
+        return False
+    aliases = file.aliases_of(ASYNQ)
+    for node in walk(file.root):
+        if node.type == "selector_expression":
+            operand = node.child_by_field_name("operand")
+            member = node.child_by_field_name("field")
+            if (
+                operand is not None
+                and member is not None
+                and file.text(member) == "MaxRetry"
+                and file.text(operand) in aliases
+            ):
+                return True
+        elif node.type == "identifier" and "." in aliases and file.text(node) == "MaxRetry":
+            return True
+    return False
 
 
 def _element_value(element: Node) -> Node | None:

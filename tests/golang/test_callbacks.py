@@ -170,3 +170,25 @@ def test_a_builder_without_callers_is_undecided(tmp_path: Path) -> None:
     # No caller decides the builder; the enqueue option still decides the budget.
     assert (row.name, row.name_expression, row.max_retries) == (None, "build", 2)
     assert [(u.field, u.expression) for u in row.undecided] == [("name", "build")]
+
+
+@pytest.mark.parametrize(
+    ("elsewhere", "count"),
+    [("", 25), ("var budget = asynq.MaxRetry(40)\n", "undecided")],
+    ids=["no-maxretry-in-the-project", "a-maxretry-somewhere"],
+)
+def test_an_unknown_task_keeps_the_default_only_when_nothing_sets_one(
+    tmp_path: Path, elsewhere: str, count: Any
+) -> None:
+    header = 'package main\n\nimport "github.com/hibiken/asynq"\n\n'
+    write_project(
+        tmp_path,
+        {
+            "send.go": header
+            + "func Send(c *asynq.Client, build func() *asynq.Task) {\n"
+            + "\tc.Enqueue(build())\n}\n",
+            "other.go": header + elsewhere,
+        },
+    )
+    (row,) = analyze(tmp_path).rows
+    assert (row.name_expression, row.max_retries) == ("build", count)
