@@ -8,7 +8,11 @@ winning), judged with the delays of the server whose mux handles that type (an e
 else the longest prefix). Handler rows carry no retry verdict.
 
 Everything asynq is recognised by the import path `github.com/hibiken/asynq`, whatever the
-alias; method names alone never count (`net/http` muxes have `HandleFunc` too).
+alias; method names alone never count (`net/http` muxes have `HandleFunc` too). A task that
+reaches `Enqueue` through a parameter (the task, its type string, a builder callback, a slice
+of builders) is followed to the callers, where its row sits. Each row carries the asynq version
+of the `go.mod` nearest its file: one repository may build several modules on different
+versions, and the server's version decides whether `IsFailure` is asked before the budget.
 """
 
 from __future__ import annotations
@@ -1056,6 +1060,8 @@ class _Analysis:
 
     def _range_source(self, node: Node, scope: Scope) -> tuple[Node, Scope] | None:
         """For the loop variable `v` of `for _, v := range xs`: `xs`, in its scope."""
+        if node.type != "identifier":
+            return None
         name = scope.file.text(node)
         for current in scope.chain():
             info = current.func
@@ -1224,18 +1230,18 @@ class _Analysis:
                 if found is not None:
                     ref = found
             refs.append(ref)
-        if not callees and function.type == "identifier":
-            source = self._range_source(function, scope)
-            if source is None:
-                refs.append(self._function_ref(function, scope))
-            else:
+        source = self._range_source(function, scope) if not callees else None
+        if source is not None:
 
-                def element(value: Node, value_scope: Scope, value_depth: int) -> list[T]:
-                    ref = self._function_ref(value, value_scope)
-                    return self._returns(ref, call, scope, index, value_depth, follow)
+            def element(value: Node, value_scope: Scope, value_depth: int) -> list[T]:
+                ref = self._function_ref(value, value_scope)
+                return self._returns(ref, call, scope, index, value_depth, follow)
 
-                return self._items(source[0], source[1], depth + 1, element)
-        elif not callees and function.type in ("func_literal", "parenthesized_expression"):
+            return self._items(source[0], source[1], depth + 1, element)
+        if not callees:
+            # A literal called on the spot, or a parameter read at its call sites.
+            if function.type != "func_literal" and self._parameter(function, scope) is None:
+                raise Undecidable(call, scope.file)
             refs.append(self._function_ref(function, scope))
         out: list[T] = []
         for ref in refs:
