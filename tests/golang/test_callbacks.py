@@ -192,3 +192,47 @@ def test_an_unknown_task_keeps_the_default_only_when_nothing_sets_one(
     )
     (row,) = analyze(tmp_path).rows
     assert (row.name_expression, row.max_retries) == ("build", count)
+
+
+def test_an_interface_enqueuer_is_known_by_the_parameter_types(tmp_path: Path) -> None:
+    # `Enqueue` on an interface of the project's own: a wrapper counts as an asynq enqueue
+    # site when what it enqueues is declared as tasks (here builders of tasks returning an
+    # error too). A parameter of any other type does not make one.
+    report = analyze(
+        write_project(
+            tmp_path,
+            {
+                "main.go": """
+                    package main
+
+                    import "github.com/hibiken/asynq"
+
+                    type Sender interface {
+                        Enqueue(t *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+                    }
+
+                    type Maker func() (*asynq.Task, error)
+
+                    type Job struct{ Name string }
+
+                    func All(s Sender, makers []Maker) {
+                        for _, make := range makers {
+                            t, _ := make()
+                            s.Enqueue(t, asynq.MaxRetry(1))
+                        }
+                    }
+
+                    func Other(s Sender, j Job) { s.Enqueue(j) }
+
+                    func one() (*asynq.Task, error) { return asynq.NewTask("a:one", nil), nil }
+
+                    func main() {
+                        var s Sender
+                        All(s, []Maker{one})
+                        Other(s, Job{Name: "x"})
+                    }
+                """
+            },
+        )
+    )
+    assert [(r.name, r.location.line, r.max_retries) for r in report.rows] == [("a:one", 26, 1)]
