@@ -8,7 +8,11 @@ winning), judged with the delays of the server whose mux handles that type (an e
 else the longest prefix). Handler rows carry no retry verdict.
 
 Everything asynq is recognised by the import path `github.com/hibiken/asynq`, whatever the
-alias; method names alone never count (`net/http` muxes have `HandleFunc` too).
+alias; method names alone never count (`net/http` muxes have `HandleFunc` too). A task that
+reaches `Enqueue` through a parameter (the task, its type string, a builder callback, a slice
+of builders) is followed to the callers, where its row sits. Each row carries the asynq version
+of the `go.mod` nearest its file: one repository may build several modules on different
+versions, and the server's version decides whether `IsFailure` is asked before the budget.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from retrylint.golang.evaluate import (
 )
 from retrylint.golang.flow import CallSite, Flow
 from retrylint.golang.parse import GoFile, Node, find_suppressions, parse_go, walk
-from retrylint.golang.project import FuncInfo, GoProject
+from retrylint.golang.project import FuncInfo, GoProject, Param
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
@@ -57,10 +61,15 @@ from retrylint.model import (
 )
 from retrylint.python.evaluate import Unknown
 from retrylint.resolve.schedule import DelayFn, RetryPath, classify, combine
+from retrylint.scan.versions import GoModules, at_least
 
 KEY = "asynq"
 # The version the facts were read from (reference §0: master 785bb72, v0.26.0 + 22 commits).
 REFERENCE_VERSION = "0.26.0"
+# processor.go `handleFailedMessage`: up to v0.24.1 `IsFailure` is asked first and a "not a
+# failure" error is retried before the budget is looked at; from v0.25.0 an exhausted budget
+# (`MaxRetry(0)` included) archives first.
+BUDGET_BEFORE_IS_FAILURE = (0, 25, 0)
 DEFAULT_MAX_RETRY = 25  # client.go: defaultMaxRetry
 # A budget this large never runs out in practice (reference §11c: `math.MaxInt32`).
 HUGE_MAX_RETRY = 100_000
@@ -190,11 +199,15 @@ class _Analysis:
         # Rows are reported for files under PATHS, but servers, handlers and wrappers are
         # read from the whole project, so a verdict does not depend on what was scanned.
         self.in_scope = frozenset(f.path for f in ctx.files)
+        # Whether an asynq file retrylint could not parse names `MaxRetry` (or could not be
+        # read at all): it may set the budget of tasks built there.
+        self.unparsed_budget = False
         sources = {**ctx.project_files(), **{f.path: f.absolute for f in ctx.files}}
         for path in sorted(sources):
             try:
                 data = sources[path].read_bytes()
             except OSError as err:
+                self.unparsed_budget = True
                 if path in self.in_scope:
                     reason = f"cannot read file: {err.strerror or err}"
                     self.problems.append(FileProblem(path, 1, 1, reason))
@@ -203,6 +216,7 @@ class _Analysis:
                 continue
             go_file, problem = parse_go(data, path)
             if problem is not None:
+                self.unparsed_budget = self.unparsed_budget or b"MaxRetry" in data
                 if path in self.in_scope:
                     self.problems.append(
                         FileProblem(problem.path, problem.line, problem.column, problem.message)
@@ -215,12 +229,13 @@ class _Analysis:
         self.evaluator = GoEvaluator(self.project, ctx.assume)
         self.scanned = [f for f in self.parsed if ASYNQ in f.imports.values()]
         self.flow = Flow(self.project, self.evaluator, self.scanned, sorted(sources))
-        self.version = ctx.version or _go_mod_version(ctx) or REFERENCE_VERSION
+        self.modules = GoModules(ctx.root)
         self.constructors: dict[str, str] = {}
         self.servers: dict[str, _Server] = {}
         self.handlers: list[_Handler] = []
         self.sites: list[_Site] = []
         self.consumed: set[tuple[str, int]] = set()
+        self._budget_cache: bool | None = None
 
     # -- driver ------------------------------------------------------------------------
 
@@ -333,8 +348,34 @@ class _Analysis:
             return False
         try:
             return bool(self._tasks(args[index], scope, 0))
+        except NeedsCaller as need:
+            # A wrapper's own parameter: a task when its declared type says so.
+            return self._declares_task(need.param.type, need.func.file, 0)
         except Undecidable:
             return False
+
+    def _declares_task(self, node: Node | None, file: GoFile, depth: int) -> bool:
+        """Whether a parameter type holds asynq tasks: `*asynq.Task`, a slice of them, a
+        function returning one, or a project type defined as one of these."""
+        if node is None or depth > 4:
+            return False
+        if node.type in ("slice_type", "array_type"):
+            return self._declares_task(node.child_by_field_name("element"), file, depth + 1)
+        if node.type == "function_type":
+            return self._declares_task(node.child_by_field_name("result"), file, depth + 1)
+        if node.type == "parameter_list":  # the results `(*asynq.Task, error)`
+            first = next(
+                (c for c in node.named_children if c.type == "parameter_declaration"), None
+            )
+            kind = first.child_by_field_name("type") if first is not None else None
+            return self._declares_task(kind, file, depth + 1)
+        owner = self.flow.type_expr(node, file)
+        if owner == (ASYNQ, "Task"):
+            return True
+        if owner is None or not owner[0].startswith("dir:"):
+            return False
+        declared = self.project.package(owner[0][4:]).types.get(owner[1])
+        return declared is not None and self._declares_task(declared[1], declared[0], depth + 1)
 
     # -- servers -----------------------------------------------------------------------
 
@@ -755,8 +796,12 @@ class _Analysis:
             except Undecidable as err:
                 task_opts = Unknown(err.expression, err.location)
         else:
+            # The task itself is unknown, and so is any MaxRetry it carries (unless the
+            # project never writes one).
             items = log.items()
             expression = items[0].expression if items else "?"
+            if items and self._writes_budget():
+                task_opts = Unknown(items[0].expression, items[0].location)
         count, count_source = self._count(task_opts, site_opts, log, lenient)
         queue = self._queue(task_opts, site_opts)
         return _Site(
@@ -778,11 +823,16 @@ class _Analysis:
         log: UndecidedLog,
         lenient: bool,
     ) -> tuple[Count, Provenance]:
+        # Enqueue options come after the task's: a MaxRetry there wins whatever the task said.
+        overridden = isinstance(site_opts, list) and any(
+            o.kind == "MaxRetry" and not o.conditional for o in site_opts
+        )
         for opts in (task_opts, site_opts):
-            if isinstance(opts, Unknown):
+            if isinstance(opts, Unknown) and not (opts is task_opts and overridden):
                 log.add("max_retries", opts)
                 return UNDECIDED, Provenance("undecided", opts.location)
-        assert isinstance(task_opts, list) and isinstance(site_opts, list)
+        task_opts = task_opts if isinstance(task_opts, list) else []
+        assert isinstance(site_opts, list)
         candidates: list[tuple[int, Provenance] | Unknown] = [
             (DEFAULT_MAX_RETRY, Provenance("default", None, "asynq's default MaxRetry of 25"))
         ]
@@ -834,6 +884,19 @@ class _Analysis:
                 source, note=f"{source.note}: a budget that never runs out in practice"
             )
         return count, source
+
+    def _writes_budget(self) -> bool:
+        """Whether the project may build an `asynq.MaxRetry` option anywhere.
+
+        Only a file that imports asynq can, so when none of them names the function, a task
+        retrylint cannot follow still has the default budget. `info.MaxRetry` (a field of
+        `TaskInfo`) does not count.
+        """
+        if self._budget_cache is None:
+            self._budget_cache = self.unparsed_budget or any(
+                _names_max_retry(f) for f in self.scanned
+            )
+        return self._budget_cache
 
     def _queue(
         self, task_opts: list[_Opt] | Unknown, site_opts: list[_Opt] | Unknown
@@ -896,32 +959,45 @@ class _Analysis:
                 return [_TaskRef(node, scope, constructor == "NewTaskWithHeaders")]
             return self._through_call(node, scope, 0, depth, self._tasks)
         if kind == "identifier":
-            return self._through_name(node, scope, depth, self._tasks)
+            return self._through_name(node, scope, depth, self._tasks, each=self._task_slice)
         raise Undecidable(node, file)
 
     def _task_slice(self, node: Node, scope: Scope, depth: int) -> list[_TaskRef]:
+        return self._items(node, scope, depth, self._tasks)
+
+    def _items(
+        self, node: Node, scope: Scope, depth: int, one: Callable[[Node, Scope, int], list[T]]
+    ) -> list[T]:
+        """What the elements of a slice (or the values of a map) expression give, each read
+        with `one`: a literal, `append`s, a name, or what a project function returns."""
         file = scope.file
         if depth > 10:
             raise Undecidable(node, file)
+
+        def more(inner: Node, inner_scope: Scope, inner_depth: int) -> list[T]:
+            return self._items(inner, inner_scope, inner_depth, one)
+
         if node.type == "composite_literal":
-            out: list[_TaskRef] = []
+            out: list[T] = []
             body = node.child_by_field_name("body")
             for element in body.named_children if body is not None else []:
-                inner = element.named_children[0] if element.named_children else None
-                if inner is not None and element.type == "literal_element":
-                    out.extend(self._tasks(inner, scope, depth + 1))
+                value = _element_value(element)
+                if value is not None:
+                    out.extend(one(value, scope, depth + 1))
             return out
         if node.type == "call_expression" and _is_append(node, file):
             args = _args(node)
-            out = self._task_slice(args[0], scope, depth + 1) if args else []
+            out = more(args[0], scope, depth + 1) if args else []
             for item in args[1:]:
                 if _spread(node) and item is args[-1]:
-                    out.extend(self._task_slice(item, scope, depth + 1))
+                    out.extend(more(item, scope, depth + 1))
                 else:
-                    out.extend(self._tasks(item, scope, depth + 1))
+                    out.extend(one(item, scope, depth + 1))
             return out
+        if node.type == "call_expression":
+            return self._through_call(node, scope, 0, depth, more)
         if node.type == "identifier":
-            return self._through_name(node, scope, depth, self._task_slice, self._tasks)
+            return self._through_name(node, scope, depth, more, one)
         raise Undecidable(node, file)
 
     def _through_name(
@@ -931,9 +1007,11 @@ class _Analysis:
         depth: int,
         follow: Callable[[Node, Scope, int], list[T]],
         single: Callable[[Node, Scope, int], list[T]] | None = None,
+        each: Callable[[Node, Scope, int], list[T]] | None = None,
     ) -> list[T]:
         """Follow a name to what it was last given; for a slice (`single` reads one appended
-        element) every assignment and `append` up to the use."""
+        element) every assignment and `append` up to the use. With `each`, a loop variable
+        of `for _, v := range xs` is every element of `xs`, read with `each`."""
         file = scope.file
         name = file.text(node)
         for current in scope.chain():
@@ -949,6 +1027,9 @@ class _Analysis:
                 if single is not None:
                     return self._accumulate(name, assigns, node, current, depth, follow, single)
                 last = assigns[-1]
+                ranged = _ranged(last, node, file)
+                if each is not None and ranged is not None:
+                    return each(ranged, current, depth + 1)
                 if last.value is None:
                     raise Undecidable(node, file)
                 if last.multi:
@@ -961,6 +1042,12 @@ class _Analysis:
                 bound = current.bindings.get(name)
                 if bound is None:
                     raise NeedsCaller(node, file, info, param)
+                if single is not None and not isinstance(bound, Fixed) and bound.pack:
+                    # A variadic parameter (`tasks ...*asynq.Task`): the arguments themselves.
+                    out: list[T] = []
+                    for item in bound.nodes:
+                        out.extend(single(item, bound.scope, depth + 1))
+                    return out
                 if isinstance(bound, Fixed) or bound.pack or len(bound.nodes) != 1:
                     raise Undecidable(node, file)
                 return follow(bound.nodes[0], bound.scope, depth + 1)
@@ -970,6 +1057,80 @@ class _Analysis:
         if var is not None and var.value is not None and not var.index:
             return follow(var.value, Scope(var.file), depth + 1)
         raise Undecidable(node, file)
+
+    def _range_source(self, node: Node, scope: Scope) -> tuple[Node, Scope] | None:
+        """For the loop variable `v` of `for _, v := range xs`: `xs`, in its scope."""
+        if node.type != "identifier":
+            return None
+        name = scope.file.text(node)
+        for current in scope.chain():
+            info = current.func
+            if info is None:
+                continue
+            assigns = [
+                a
+                for a in self.evaluator.assigns(info).get(name, ())
+                if a.stmt.end_byte <= node.start_byte
+            ]
+            if assigns:
+                ranged = _ranged(assigns[-1], node, scope.file)
+                return (ranged, current) if ranged is not None else None
+            if info.param(name) is not None or name == info.receiver_name:
+                return None
+        return None
+
+    def _parameter(self, node: Node, scope: Scope) -> tuple[Scope, Param] | None:
+        """The parameter an identifier names (unless a local shadows it), in its scope."""
+        if node.type != "identifier":
+            return None
+        name = scope.file.text(node)
+        for current in scope.chain():
+            info = current.func
+            if info is None:
+                continue
+            if any(
+                a.stmt.end_byte <= node.start_byte
+                for a in self.evaluator.assigns(info).get(name, ())
+            ):
+                return None
+            param = info.param(name)
+            if param is not None:
+                return current, param
+            if name == info.receiver_name:
+                return None
+        return None
+
+    def _function_ref(self, node: Node, scope: Scope) -> FuncRef:
+        """The project function a function value names: a declared function, a literal
+        (with the scope it closes over) or a method value (`svc.NewTask`).
+
+        A parameter is read at its call site (raising `NeedsCaller` when none binds it yet),
+        so what cannot be decided is quoted where the caller wrote it.
+        """
+        found = self._parameter(node, scope)
+        if found is not None:
+            where, param = found
+            bound = where.bindings.get(param.name)
+            if bound is None:
+                assert where.func is not None
+                raise NeedsCaller(node, scope.file, where.func, param)
+            if isinstance(bound, Fixed) or bound.pack or len(bound.nodes) != 1:
+                raise Undecidable(node, scope.file)
+            return self._function_ref(bound.nodes[0], bound.scope)
+        ref = self.evaluator.function(node, scope)
+        if ref is not None and ref.info is not None:
+            return ref
+        if ref is None and node.type == "selector_expression":
+            operand = node.child_by_field_name("operand")
+            member = node.child_by_field_name("field")
+            owner = self.flow.type_of(operand, scope) if operand is not None else None
+            if member is not None and owner is not None and owner[0].startswith("dir:"):
+                method = self.project.package(owner[0][4:]).methods.get(
+                    (owner[1], scope.file.text(member))
+                )
+                if method is not None:
+                    return FuncRef(method, None)
+        raise Undecidable(node, scope.file)
 
     def _accumulate(
         self,
@@ -1051,28 +1212,62 @@ class _Analysis:
         depth: int,
         follow: Callable[[Node, Scope, int], list[T]],
     ) -> list[T]:
-        """What a project function returns (at result `index`), with its parameters bound."""
+        """What a project function returns (at result `index`), with its parameters bound.
+
+        The function may be a value: a parameter (`build()` in `func submit(build func()
+        *asynq.Task)`, decided at each call site), a literal called on the spot, or the loop
+        variable of `for _, build := range builders` (every element of `builders`).
+        """
         function = call.child_by_field_name("function")
         if function is None:
             raise Undecidable(call, scope.file)
         callees = self.flow.callees(call, scope)
-        if not callees:
-            raise Undecidable(call, scope.file)
-        out: list[T] = []
+        refs: list[FuncRef] = []
         for callee in callees:
             ref = FuncRef(callee, None)
             if function.type in ("identifier", "func_literal"):
                 found = self.evaluator.function(function, scope)
                 if found is not None:
                     ref = found
-            inner = self.evaluator.bind(ref, _args(call), call, scope)
-            for stmt in return_statements(callee.node):
-                expr = returned(stmt, index)
-                if expr is None:
-                    raise Undecidable(call, scope.file)
-                if expr.type == "nil":
-                    continue
-                out.extend(follow(expr, inner, depth + 1))
+            refs.append(ref)
+        source = self._range_source(function, scope) if not callees else None
+        if source is not None:
+
+            def element(value: Node, value_scope: Scope, value_depth: int) -> list[T]:
+                ref = self._function_ref(value, value_scope)
+                return self._returns(ref, call, scope, index, value_depth, follow)
+
+            return self._items(source[0], source[1], depth + 1, element)
+        if not callees:
+            # A literal called on the spot, or a parameter read at its call sites.
+            if function.type != "func_literal" and self._parameter(function, scope) is None:
+                raise Undecidable(call, scope.file)
+            refs.append(self._function_ref(function, scope))
+        out: list[T] = []
+        for ref in refs:
+            out.extend(self._returns(ref, call, scope, index, depth, follow))
+        return out
+
+    def _returns(
+        self,
+        ref: FuncRef,
+        call: Node,
+        scope: Scope,
+        index: int,
+        depth: int,
+        follow: Callable[[Node, Scope, int], list[T]],
+    ) -> list[T]:
+        """What the return statements of `ref` give at result `index`, called by `call`."""
+        assert ref.info is not None
+        inner = self.evaluator.bind(ref, _args(call), call, scope)
+        out: list[T] = []
+        for stmt in return_statements(ref.info.node):
+            expr = returned(stmt, index)
+            if expr is None:
+                raise Undecidable(call, scope.file)
+            if expr.type == "nil":
+                continue
+            out.extend(follow(expr, inner, depth + 1))
         return out
 
     def _options_from(self, args: Sequence[Node], spread: bool, scope: Scope) -> list[_Opt]:
@@ -1263,6 +1458,38 @@ class _Analysis:
             current = Scope(literal.file, literal.func, parent=current, depth=current.depth)
         return current
 
+    # -- versions ----------------------------------------------------------------------
+
+    def _version(self, path: str, log: UndecidedLog | None = None) -> str | None:
+        """The asynq version built with the code at `path`: the policy's, else the nearest
+        `go.mod`'s, else the version the facts were read from.
+
+        A `replace` by a local directory or by another module leaves it unknown (None, quoted
+        in `log` as undecided) rather than guessed; `[assume]` with the directive as quoted
+        decides it.
+        """
+        if self.ctx.version:
+            return self.ctx.version
+        found = self.modules.requirement(path.rpartition("/")[0], ASYNQ)
+        if found is None:
+            return REFERENCE_VERSION
+        if found.version is not None:
+            return found.version
+        assumed = self.ctx.assume.get(found.directive)
+        if isinstance(assumed, str) and assumed.strip():
+            return assumed.strip().removeprefix("v")
+        if log is not None:
+            log.add(
+                "framework_version", Unknown(found.directive, Location(found.path, found.line, 1))
+            )
+        return None
+
+    def _asks_is_failure_first(self, server: _Server) -> bool:
+        """Whether the server's asynq retries a "not a failure" error even with no budget left;
+        an unknown version does not claim it."""
+        version = self._version(server.file.path)
+        return version is not None and not at_least(version, BUDGET_BEFORE_IS_FAILURE, (0,))
+
     # -- rows --------------------------------------------------------------------------
 
     def _rows(self) -> Iterator[EffectivePolicy | Observation]:
@@ -1320,6 +1547,7 @@ class _Analysis:
 
     def _enqueue_row(self, site: _Site) -> tuple[EffectivePolicy, list[Observation]]:
         handler = self._match(site.name, site.location.path) if site.name is not None else None
+        version = self._version(site.location.path, site.log)
         servers, pinned = self._servers_for(site.name, site.location.path)
         delay = self._delay_for(servers, site.log)
         path = RetryPath(
@@ -1352,26 +1580,36 @@ class _Analysis:
             sources=fields.sources,
             final_failure=self._final_failure(site.queue, handler),
             undecided=site.log.items(),
-            framework_version=self.version,
+            framework_version=version,
             suppression_lines=site.anchors,
             hints=_HINTS,
         )
         observations: list[Observation] = []
         failing = sorted(
-            {s.is_failure for s in servers if s.is_failure is not None},
+            {
+                s.is_failure
+                for s in servers
+                if s.is_failure is not None
+                and (row.max_retries != 0 or self._asks_is_failure_first(s))
+            },
             key=lambda f: (f[1].path, f[1].line, f[0]),
         )
-        if failing and pinned and row.max_retries != 0:
+        if failing and pinned:
             label, where = failing[0]
             subject = f"`{site.name}`" if site.name else "this task"
+            budget = (
+                f"without using the MaxRetry budget ({row.max_retries})"
+                if row.max_retries != 0
+                else "even with MaxRetry(0) (asynq before 0.25 asks IsFailure before it looks "
+                "at the budget)"
+            )
             observations.append(
                 Observation(
                     "retries-not-counted",
                     site.location,
                     f"{subject} runs on a server whose IsFailure ({label} at {where}) can return "
-                    "false: those errors retry without using the MaxRetry budget "
-                    f"({row.max_retries}), so they retry forever, each time after the first "
-                    "retry delay",
+                    f"false: those errors retry {budget}, so they retry forever, each time after "
+                    "the first retry delay",
                     "Return true from IsFailure for errors that must end, or stop them in the "
                     "handler (return asynq.SkipRetry, or check asynq.GetRetryCount(ctx)).",
                     KEY,
@@ -1386,6 +1624,7 @@ class _Analysis:
         log = UndecidedLog()
         if handler.unknown is not None:
             log.add("name", handler.unknown)
+        version = self._version(handler.location.path, log)
         delay = self._delay_for(self._servers_for_mux(handler.mux, handler.location.path), log)
         backoff: BackoffKind | Literal["undecided"] = UNDECIDED
         if delay.custom:
@@ -1419,7 +1658,7 @@ class _Analysis:
             },
             final_failure=self._final_failure(None, handler),
             undecided=log.items(),
-            framework_version=self.version,
+            framework_version=version,
             suppression_lines=handler.anchors,
             hints=_HINTS,
         )
@@ -1607,6 +1846,57 @@ def _keyed(literal: Node, scope: Scope) -> dict[str, tuple[Node, Scope]]:
     return out
 
 
+def _names_max_retry(file: GoFile) -> bool:
+    """Whether a file refers to asynq's `MaxRetry` function (called or passed along)."""
+    if b"MaxRetry" not in file.source:
+        return False
+    aliases = file.aliases_of(ASYNQ)
+    for node in walk(file.root):
+        if node.type == "selector_expression":
+            operand = node.child_by_field_name("operand")
+            member = node.child_by_field_name("field")
+            if (
+                operand is not None
+                and member is not None
+                and file.text(member) == "MaxRetry"
+                and file.text(operand) in aliases
+            ):
+                return True
+        elif node.type == "identifier" and "." in aliases and file.text(node) == "MaxRetry":
+            return True
+    return False
+
+
+def _element_value(element: Node) -> Node | None:
+    """The expression of one element of a composite literal (`x`, `0: x` or `"k": x`)."""
+    parts = [c for c in element.named_children if c.type != "comment"]
+    if element.type == "keyed_element" and len(parts) == 2:
+        parts = [c for c in parts[1].named_children if c.type != "comment"] or [parts[1]]
+    elif element.type != "literal_element":
+        return None
+    return parts[0] if parts else None
+
+
+def _ranged(assign: Assign, use: Node, file: GoFile) -> Node | None:
+    """`xs` when `assign` is `for _, v := range xs` and `use` is `v` inside that loop.
+
+    The key (an index for a slice) is not an element; a loop variable declared with `:=` is a
+    different variable outside its loop.
+    """
+    stmt = assign.stmt
+    if stmt.type != "range_clause":
+        return None
+    left = stmt.child_by_field_name("left")
+    targets = [t for t in (left.named_children if left is not None else []) if t.type != "comment"]
+    if len(targets) != 2 or file.text(targets[1]) != file.text(use):
+        return None
+    loop = stmt.parent
+    declared = any(c.type == ":=" for c in stmt.children)
+    if loop is None or (declared and not contains(loop, use)):
+        return None
+    return stmt.child_by_field_name("right")
+
+
 def _anchors(file: GoFile, node: Node, path: tuple[CallSite, ...]) -> tuple[int, ...]:
     """Lines where a suppression may sit: the row's own call and its enclosing function."""
     target_file, target = (path[-1].file, path[-1].call) if path else (file, node)
@@ -1646,13 +1936,3 @@ def _returned(node: Node, scope: Scope, evaluator: GoEvaluator) -> bool:
                 ):
                     return True
     return False
-
-
-def _go_mod_version(ctx: GoContext) -> str | None:
-    """The asynq version `go.mod` at the project root requires."""
-    try:
-        text = (ctx.root / "go.mod").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    match = re.search(r"github\.com/hibiken/asynq\s+v([0-9][^\s]*)", text)
-    return match.group(1) if match else None

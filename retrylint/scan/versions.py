@@ -1,10 +1,12 @@
 """Which version of each framework a project uses, read from its dependency files.
 
 Semantics differ between versions (Dramatiq 1.x and 2.x backoff, Huey before 3.3 ignoring
-`retry_backoff`, Celery options that exist only in 5.7), so adapters need the version. Lock files
-give exact versions and win over requirement files, which win over `pyproject.toml` constraints;
-for a constraint such as `>=5.3` the lower bound is taken. `[frameworks.<fw>] version` in the
-policy overrides all of them. Nothing here installs or imports anything.
+`retry_backoff`, Celery options that exist only in 5.7, asynq before 0.25 checking `IsFailure`
+before the retry budget), so adapters need the version. Lock files give exact versions and win
+over requirement files, which win over `pyproject.toml` constraints; for a constraint such as
+`>=5.3` the lower bound is taken. Go code takes the version from the `go.mod` nearest each file,
+since one repository may hold several modules pinning different versions. `[frameworks.<fw>]
+version` in the policy overrides all of them. Nothing here installs or imports anything.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -162,3 +165,159 @@ def at_least(version: str | None, minimum: tuple[int, ...], default: tuple[int, 
             break
         parts.append(int(match.group()))
     return tuple(parts or default) >= minimum
+
+
+# -- Go modules ---------------------------------------------------------------------------
+
+# A block such as `require (` or `replace (`; its entries follow one a line until `)`.
+_GO_BLOCK = re.compile(r"^(?P<verb>[a-z]+)\s*\($")
+_GO_VERBS = frozenset({"require", "replace"})
+
+
+@dataclass(frozen=True, slots=True)
+class GoRequirement:
+    """What the `go.mod` nearest a file says about one required module.
+
+    `version` is None when a `replace` directive swaps the module for a local directory or for
+    another module: the code that is built is then not any release of the required module, so
+    no version of it describes its behaviour.
+    """
+
+    version: str | None
+    """Without the leading `v` (`0.25.1`, or a pseudo-version `0.25.1-0.20240101-abcdef`)."""
+    directive: str
+    """The `require` or `replace` entry that decided it, without the keyword, spaces collapsed
+    (`github.com/hibiken/asynq => ../asynq`)."""
+    path: str
+    """The `go.mod`, POSIX and relative to the project root."""
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class _GoEntry:
+    tokens: tuple[str, ...]
+    line: int
+
+
+class GoModules:
+    """The nearest `go.mod` of each directory and what it requires, read once and cached.
+
+    A `go.mod` above the project root is not read: the project root bounds the search, as it
+    bounds everything else retrylint reads. A workspace (`go.work`) can raise a module's version
+    to the highest any of its modules requires; modules are read one at a time here, as they
+    are built when each is released on its own.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._nearest: dict[str, str | None] = {}
+        self._entries: dict[str, dict[str, list[_GoEntry]]] = {}
+
+    def requirement(self, directory: str, module: str) -> GoRequirement | None:
+        """The version of `module` for code in `directory` (POSIX, relative to the root), or
+        None when no `go.mod` up to the root requires it."""
+        found = self._module_dir(directory)
+        if found is None:
+            return None
+        entries = self._read(found)
+        gomod = f"{found}/go.mod" if found else "go.mod"
+        required = [e for e in entries.get("require", []) if _go_entry_module(e) == module]
+        if not required:
+            return None
+        # Listed twice, the higher version wins (minimal version selection).
+        chosen = max(required, key=lambda e: _semver_key(e.tokens[1]))
+        version = chosen.tokens[1]
+        replaces = [e for e in entries.get("replace", []) if _go_entry_module(e) == module]
+        # A replacement of this exact version wins over one of every version; of several
+        # equal ones (an error for the go command) the last is read.
+        exact = [e for e in replaces if e.tokens[1] == version]
+        general = [e for e in replaces if e.tokens[1] == "=>"]
+        chosen_replaces = exact or general
+        if not chosen_replaces:
+            return GoRequirement(_plain(version), _spaced(chosen), gomod, chosen.line)
+        replace = chosen_replaces[-1]
+        target = replace.tokens[replace.tokens.index("=>") + 1 :]
+        if len(target) == 2 and target[0] == module:
+            return GoRequirement(_plain(target[1]), _spaced(replace), gomod, replace.line)
+        return GoRequirement(None, _spaced(replace), gomod, replace.line)
+
+    def _module_dir(self, directory: str) -> str | None:
+        """The directory of the nearest `go.mod` at or above `directory`."""
+        if directory not in self._nearest:
+            here = self.root / directory if directory else self.root
+            if (here / "go.mod").is_file():
+                self._nearest[directory] = directory
+            elif not directory:
+                self._nearest[directory] = None
+            else:
+                self._nearest[directory] = self._module_dir(directory.rpartition("/")[0])
+        return self._nearest[directory]
+
+    def _read(self, directory: str) -> dict[str, list[_GoEntry]]:
+        if directory not in self._entries:
+            path = (self.root / directory if directory else self.root) / "go.mod"
+            text = _read(path)
+            self._entries[directory] = _go_entries(text) if text is not None else {}
+        return self._entries[directory]
+
+
+def _go_entries(text: str) -> dict[str, list[_GoEntry]]:
+    """`require` and `replace` entries of a `go.mod`, single-line and block forms alike.
+
+    Entries with too few tokens are dropped rather than guessed at: the go command would
+    refuse such a file anyway.
+    """
+    found: dict[str, list[_GoEntry]] = {}
+    block: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("//", 1)[0].strip()
+        if not line:
+            continue
+        if block is not None:
+            if line == ")":
+                block = None
+                continue
+            verb, tokens = block, _go_tokens(line)
+        else:
+            opened = _GO_BLOCK.match(line)
+            if opened:
+                block = opened["verb"]
+                continue
+            verb, *rest = line.split(None, 1)
+            tokens = _go_tokens(rest[0] if rest else "")
+        if verb in _GO_VERBS and _go_entry_ok(verb, tokens):
+            found.setdefault(verb, []).append(_GoEntry(tokens, number))
+    return found
+
+
+def _go_tokens(line: str) -> tuple[str, ...]:
+    return tuple(t.strip('"`') for t in line.replace("=>", " => ").split())
+
+
+def _go_entry_ok(verb: str, tokens: tuple[str, ...]) -> bool:
+    if verb == "require":
+        return len(tokens) == 2
+    if "=>" not in tokens:
+        return False
+    arrow = tokens.index("=>")
+    return arrow in (1, 2) and len(tokens) - arrow - 1 in (1, 2)
+
+
+def _go_entry_module(entry: _GoEntry) -> str:
+    return entry.tokens[0]
+
+
+def _spaced(entry: _GoEntry) -> str:
+    return " ".join(entry.tokens)
+
+
+def _plain(version: str) -> str:
+    return version.removeprefix("v")
+
+
+def _semver_key(version: str) -> tuple[tuple[int, ...], bool, str]:
+    """Orders `vX.Y.Z[-pre]` as semantic versioning does, closely enough to pick the higher of
+    two requirements: a release sorts after its pre-releases."""
+    core, _, pre = _plain(version).partition("+")[0].partition("-")
+    numbers = tuple(int(p) if p.isdigit() else 0 for p in core.split("."))
+    return numbers, not pre, pre
