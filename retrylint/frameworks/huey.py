@@ -2,9 +2,12 @@
 
 Recognised task forms: `@<huey>.task(...)`, `@<huey>.periodic_task(...)` and
 `@<huey>.context_task(...)` on any `Huey` instance (`RedisHuey`, `SqliteHuey`, a project subclass,
-djhuey's `HUEY`), found by what the receiver is; Django's `huey.contrib.djhuey` `task`,
-`periodic_task`, `db_task`, `db_periodic_task` and `on_commit_task`; and module-level aliases of
-either (`retrying = huey.task(retries=3)`). Options may be positional, as in Huey's signatures.
+djhuey's `HUEY`, django-huey's `get_queue(name)`), found by what the receiver is; Django's
+`huey.contrib.djhuey` `task`, `periodic_task`, `db_task`, `db_periodic_task` and `on_commit_task`;
+django-huey's (`django_huey`, 1.3) `task`, `periodic_task`, `context_task`, `db_task` and
+`db_periodic_task`, which pass everything but `queue=` on to the Huey instance that queue names;
+and module-level aliases of any of them (`retrying = huey.task(retries=3)`). Options may be
+positional, as in Huey's signatures. `lock_task` makes no task: it only wraps one.
 
 Facts from Huey 3.5.4's source (reference §4 and §14):
 - `retries` counts retries; the default is 0. A failure retries while `not task.retries` is
@@ -17,6 +20,14 @@ Facts from Huey 3.5.4's source (reference §4 and §14):
   `retry_backoff` per enqueue.
 - There is no jitter and no dead-letter store: after the last retry an `Error` result is kept
   (when results are on) and `SIGNAL_ERROR` handlers run.
+- The decorator's options become class attributes of a generated subclass of `task_base=`
+  (default `huey.api.Task`), so a project base class that defines `retries`, `retry_delay` or
+  `retry_backoff` (a property, a class attribute, or `self.<name> = ...` in a method) decides
+  those values at run time: they are undecided here.
+- Which Huey instance (djhuey's `HUEY`, django-huey's `queue=`) runs a task changes neither its
+  retries nor its name: a Huey instance has no retry settings, and the name is the function's
+  module and name (`module.` + `name=` or `fn.__name__`; the db wrappers keep both through
+  `functools.wraps`).
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from retrylint.frameworks.base import AdapterContext, UndecidedLog, source_of
 from retrylint.frameworks.rq import Where, locals_of, module_calls, policy_row
@@ -57,6 +69,8 @@ REFERENCE_VERSION = "3.5.4"
 
 RETRY_OPTIONS = ("retries", "retry_delay", "retry_backoff")
 _DJHUEY = "huey.contrib.djhuey"
+# django-huey (PyPI `django-huey`): module functions that take `queue=` and call that Huey.
+_DJANGO_HUEY = "django_huey"
 # Decorator makers and the names of their positional parameters.
 _TASK_ARGS = ("retries", "retry_delay", "retry_backoff", "priority", "context", "name")
 _PERIODIC_ARGS = ("validate_datetime", *_TASK_ARGS)
@@ -71,7 +85,20 @@ _DJANGO: dict[str, tuple[str, ...]] = {
     f"{_DJHUEY}.on_commit_task": _TASK_ARGS,
     f"{_DJHUEY}.periodic_task": _PERIODIC_ARGS,
     f"{_DJHUEY}.db_periodic_task": _PERIODIC_ARGS,
+    f"{_DJANGO_HUEY}.task": _TASK_ARGS,
+    f"{_DJANGO_HUEY}.db_task": _TASK_ARGS,
+    f"{_DJANGO_HUEY}.periodic_task": _PERIODIC_ARGS,
+    f"{_DJANGO_HUEY}.db_periodic_task": _PERIODIC_ARGS,
+    f"{_DJANGO_HUEY}.context_task": _METHODS["context_task"],
 }
+# Functions that return a Huey instance (django-huey's `get_queue("name")`).
+_INSTANCE_FACTORIES = frozenset({f"{_DJANGO_HUEY}.get_queue"})
+# `signal(...)` functions of the Django integrations, like `<huey>.signal(...)`.
+_SIGNAL_FUNCS = frozenset({f"{_DJHUEY}.signal", f"{_DJANGO_HUEY}.signal"})
+# Huey's own task classes, and the attributes a project `task_base=` may take over.
+_TASK_BASES = frozenset(
+    {"huey.api.Task", "huey.Task", "huey.api.PeriodicTask", "huey.PeriodicTask"}
+)
 _RETRY_TASK = frozenset({"huey.exceptions.RetryTask", "huey.RetryTask", "huey.api.RetryTask"})
 _CANCEL = frozenset(
     {"huey.exceptions.CancelExecution", "huey.CancelExecution", "huey.api.CancelExecution"}
@@ -101,10 +128,14 @@ def _is_huey_class(qualified: str) -> bool:
 
 class HueyAdapter:
     key = KEY
-    packages: tuple[str, ...] = ("huey",)
-    # A Huey file names huey (or djhuey) or one of its task decorators or retry exceptions.
+    packages: tuple[str, ...] = ("huey", _DJANGO_HUEY)
+    # A Huey file names huey (djhuey, django_huey) or one of its task decorators or exceptions.
     markers = re.compile(rb"huey\b|djhuey|db_task\b|db_periodic_task\b|RetryTask")
-    interest = ir.Interest(calls=frozenset({"s", "schedule", "signal"}), attributes=frozenset())
+    # Attributes: what a project `task_base=` class may define or set on `self`.
+    interest = ir.Interest(
+        calls=frozenset({"s", "schedule", "signal", "CancelExecution", "RetryTask"}),
+        attributes=frozenset(RETRY_OPTIONS),
+    )
 
     def analyze(self, ctx: AdapterContext) -> Iterable[EffectivePolicy | Observation]:
         return _Analysis(ctx).rows()
@@ -161,7 +192,9 @@ class _Analysis:
         if isinstance(value, ir.Call) and isinstance(value.func, ir.Ref):
             made = self.project.resolve(where, value.func.dotted)
             if made is not None and (
-                _is_huey_class(made.qualified) or self._subclass(made, depth + 1)
+                _is_huey_class(made.qualified)
+                or made.qualified in _INSTANCE_FACTORIES
+                or self._subclass(made, depth + 1)
             ):
                 return found.qualified
         return None
@@ -179,6 +212,36 @@ class _Analysis:
             ):
                 return True
         return False
+
+    def base_names(self, found: Resolved | None, depth: int = 0) -> frozenset[str] | None:
+        """Names a `task_base=` class defines above Huey's own `Task`, None if unreadable.
+
+        Class attributes, methods (a `retry_delay` property) and `self.<name> = ...` in any
+        method count; a base outside the project other than Huey's cannot be read.
+        """
+        if found is None or depth > 8:
+            return None
+        if found.qualified in _TASK_BASES:
+            return frozenset()
+        cls, module = found.cls, found.module
+        if found.kind != "class" or cls is None or module is None:
+            return None
+        names = {a.target for a in cls.attributes}
+        for method in cls.methods:
+            names.add(method.name)
+            owner = method.params[0] if method.params else None
+            for bound in method.locals:
+                head, _, attr = bound.target.partition(".")
+                if head == owner and attr and "." not in attr:
+                    names.add(attr)
+        for base in cls.bases:
+            if not isinstance(base, ir.Ref):
+                return None
+            inherited = self.base_names(self.project.resolve(module, base.dotted), depth + 1)
+            if inherited is None:
+                return None
+            names |= inherited
+        return frozenset(names)
 
     def maker(self, expr: ir.Expr, module: ir.ModuleSummary) -> tuple[str, ...] | None:
         """Positional parameter names of a task-decorator maker (`huey.task`), or None."""
@@ -248,8 +311,8 @@ class _Analysis:
                         continue
                     receiver, _, method = dec.func.dotted.rpartition(".")
                     target = self.project.resolve(summary, dec.func.dotted)
-                    djhuey = target is not None and target.qualified == f"{_DJHUEY}.signal"
-                    if not djhuey and not (
+                    django = target is not None and target.qualified in _SIGNAL_FUNCS
+                    if not django and not (
                         method == "signal" and receiver and self.instance(receiver, summary)
                     ):
                         continue
@@ -325,6 +388,7 @@ class _Builder:
         self.call_module = call_module
         self.log = UndecidedLog()
         self.options = self._options()
+        self.taken_over, self.base = self._task_base()
 
     def _options(self) -> dict[str, Where]:
         info = self.task.info
@@ -343,6 +407,33 @@ class _Builder:
                 self.log.add("options", value)
         out.update(info.options)
         return out
+
+    def _task_base(self) -> tuple[frozenset[str], Unknown | None]:
+        """The retry options a project `task_base=` class decides at run time, and its text."""
+        where = self.options.get("task_base")
+        if where is None:
+            return frozenset(), None
+        expr, module = self.a.evaluator.deref(where.expr, where.module)
+        if isinstance(expr, ir.Const) and expr.value is None:
+            return frozenset(), None
+        quoted = Unknown(f"task_base={where.expr.text}", location_of(where.module, where.expr.span))
+        found = self.a.project.resolve(module, expr.dotted) if isinstance(expr, ir.Ref) else None
+        names = self.a.base_names(found)
+        if names is None:
+            return frozenset(RETRY_OPTIONS), quoted
+        return names & frozenset(RETRY_OPTIONS), quoted if names & frozenset(
+            RETRY_OPTIONS
+        ) else None
+
+    def _taken(self, *names: str) -> Provenance | None:
+        """Undecided provenance when the task base class takes over one of `names`."""
+        taken = sorted(set(names) & self.taken_over)
+        if not taken or self.base is None:
+            return None
+        for name in taken:
+            self.log.add(name, self.base)
+        note = f"{self.base.expression} sets {' and '.join(taken)} at run time"
+        return Provenance("undecided", self.base.location, note)
 
     # -- identity ------------------------------------------------------------------------
 
@@ -389,6 +480,9 @@ class _Builder:
         return value, Provenance(source_of(value, written), location), where
 
     def count(self) -> tuple[Count, Provenance]:
+        taken = self._taken("retries")
+        if taken is not None:
+            return UNDECIDED, taken
         value, prov, _ = self.option("retries")
         if isinstance(value, Unknown):
             return UNDECIDED, prov
@@ -406,6 +500,9 @@ class _Builder:
 
     def delay(self) -> tuple[DelayFn | None, Provenance, list[Observation]]:
         """`retry_delay * retry_backoff**r` (3.3+), or the fixed `retry_delay`."""
+        taken = self._taken("retry_delay", "retry_backoff")
+        if taken is not None:
+            return None, taken, []
         delay_value, delay_prov, _ = self.option("retry_delay")
         base = number(delay_value)
         if base is None:
@@ -443,8 +540,12 @@ class _Builder:
             self.anchors(),
         )
 
-    def jitter(self) -> tuple[bool, Provenance]:
+    def jitter(self) -> tuple[bool | Literal["undecided"], Provenance]:
         """Huey never jitters; a retry_delay drawn at random per enqueue differs between tasks."""
+        taken = sorted({"retry_delay", "retry_backoff"} & self.taken_over)
+        if taken and self.base is not None:
+            note = f"{self.base.expression} sets {' and '.join(taken)} at run time"
+            return UNDECIDED, Provenance("undecided", self.base.location, note)
         where = self.overrides.get("retry_delay")
         if where is not None and mentions_random(where.expr):
             at = location_of(where.module, where.expr.span)
@@ -458,15 +559,14 @@ class _Builder:
         paths: list[RetryPath] = []
         fn, module = self.task.fn, self.task.module
         no_jitter = Provenance("default", None, "Huey never jitters retries")
-        for raised in fn.raises:
-            exc = raised.exc
+        for exc, span in self._raised():
             func = exc.func if isinstance(exc, ir.Call) else exc
             if not isinstance(func, ir.Ref):
                 continue
             found = self.a.project.resolve(module, func.dotted)
             if found is None:
                 continue
-            at = location_of(module, raised.span)
+            at = location_of(module, span)
             if found.qualified in _RETRY_TASK:
                 count_prov = Provenance(
                     "explicit", at, "RetryTask adds a retry back each time it is raised"
@@ -480,16 +580,52 @@ class _Builder:
                 if flag is None:
                     continue
                 value = self.a.evaluator.eval(flag, module, locals_of(fn))
-                if not (isinstance(value, Known) and value.value is True):
+                count: Count = UNBOUNDED
+                if isinstance(value, Unknown):
+                    # `retry=True` would repeat for ever, anything false not at all.
+                    self.log.add("retry", value)
+                    count = UNDECIDED
+                    count_prov = Provenance(
+                        "undecided",
+                        value.location,
+                        "CancelExecution(retry=...) decided at run time",
+                    )
+                elif isinstance(value, Known) and value.value is True:
+                    count_prov = Provenance(
+                        "explicit", at, "CancelExecution(retry=True) resets retries to 1 each time"
+                    )
+                else:
                     continue
-                count_prov = Provenance(
-                    "explicit", at, "CancelExecution(retry=True) resets retries to 1 each time"
-                )
                 delay, delay_prov, _ = self.delay()
+                jitter, jitter_prov = self.jitter()  # the retry waits `retry_delay`
                 paths.append(
-                    RetryPath("manual", UNBOUNDED, count_prov, delay, delay_prov, False, no_jitter)
+                    RetryPath("manual", count, count_prov, delay, delay_prov, jitter, jitter_prov)
                 )
         return paths
+
+    def _raised(self) -> list[tuple[ir.Expr, ir.Span]]:
+        """Exceptions the task raises, and where.
+
+        `exc = CancelExecution(..., retry=...)` followed by `raise exc` raises the object built
+        earlier: when the body raises a local name, the Huey exceptions it builds count too.
+        """
+        fn, module = self.task.fn, self.task.module
+        out = [(r.exc, r.span) for r in fn.raises]
+        by_name = any(
+            isinstance(r.exc, ir.Ref)
+            and "." not in r.exc.dotted
+            and self.a.project.resolve(module, r.exc.dotted) is None
+            for r in fn.raises
+        )
+        if by_name:
+            raised = {r.exc.span for r in fn.raises}
+            for call in fn.calls:
+                if call.span in raised or not isinstance(call.func, ir.Ref):
+                    continue
+                found = self.a.project.resolve(module, call.func.dotted)
+                if found is not None and found.qualified in _RETRY_TASK | _CANCEL:
+                    out.append((call, call.span))
+        return out
 
     def _retry_task_delay(
         self, exc: ir.Expr, module: ir.ModuleSummary, at: Location
