@@ -8,15 +8,17 @@ a failed job is never retried.
 
 Recognised job forms: `rq.decorators.job` and `django_rq.job` under any alias, subclasses of
 them, `partial(job, ...)` bindings and decorator aliases (`job = partial(MyJob, connection=...)`
-as in redash), and `@<ext>.job` on a Flask extension instance (`ext = RQ(app)` from Flask-RQ2
-18.3, `flask_rq2`, or Flask-RQ 1.0, `flask_rq`; neither decorator takes `retry`). Jobs enqueued
+as in redash), `@<ext>.job` on a Flask extension instance (`ext = RQ(app)` from Flask-RQ2
+18.3, `flask_rq2`, or Flask-RQ 1.0, `flask_rq`; neither decorator takes `retry`), and Flask-RQ
+0.2's module-level `flask_rq.job`. Jobs enqueued
 by dotted string are named by that string; queues returned by a call
 (`django_rq.get_queue("high").enqueue(f, retry=...)`) enqueue like any other.
 
 What `retry=` does on a job's own methods depends on the wrapper that made it: RQ's (and
 django_rq's) `.delay()` / `.enqueue()` and Flask-RQ2's `.queue()` / `.schedule()` / `.cron()`
-hand it to the function as an argument; Flask-RQ's `.enqueue()`, `.enqueue_at()` and
-`.enqueue_in()` pass it to `Queue.enqueue*`, which sets the policy (an enqueue row).
+hand it to the function as an argument; Flask-RQ 1.0's `.enqueue()`, `.enqueue_at()` and
+`.enqueue_in()`, and Flask-RQ 0.2's `.delay()`, pass it to `Queue.enqueue*`, which sets the
+policy (an enqueue row).
 
 Facts from RQ 3.0.0's source (reference §3 and §13):
 - `Retry(max, interval=0)`: `max` counts retries and must be at least 1 (`ValueError`);
@@ -101,7 +103,10 @@ _JOB_METHODS: dict[str, dict[str, str]] = {
         "enqueue_in": "queue",
         "cron_register": "argument",
     },
+    "flask_rq_0": {"delay": "queue"},
 }
+# Flask-RQ 0.2's module-level decorator: `@job` / `@job("queue")`, whose `.delay()` enqueues.
+_FLASK_RQ_0_JOB = frozenset({"flask_rq.job"})
 _WRAPPER_NAMES = {"flask_rq2": "Flask-RQ2", "flask_rq": "Flask-RQ"}
 # Enqueue methods and the position of the function argument.
 _ENQUEUE: dict[str, int] = {
@@ -505,6 +510,8 @@ class _Analysis:
             return None
         if found.qualified in _JOB or found.qualified in self.wrappers:
             return _JobDecorator()
+        if found.qualified in _FLASK_RQ_0_JOB:
+            return _JobDecorator(wrapper="flask_rq_0")
         if found.kind == "class" and found.cls is not None and found.module is not None:
             return _JobDecorator() if self.is_job_class(found.cls, found.module, depth) else None
         if found.kind == "binding" and found.binding is not None and found.module is not None:
@@ -529,6 +536,8 @@ class _Analysis:
                 "django_rq.decorators.job",
             ):
                 return _JobDecorator()  # django_rq allows a bare `@job`
+            if found is not None and found.qualified in _FLASK_RQ_0_JOB:
+                return _JobDecorator(wrapper="flask_rq_0")  # and Flask-RQ 0.2
             flask = self._flask_job(expr, module)
             if flask is not None:
                 return flask  # so do the Flask extensions: `@rq.job`
