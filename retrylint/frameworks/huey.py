@@ -226,7 +226,9 @@ class _Analysis:
         cls, module = found.cls, found.module
         if found.kind != "class" or cls is None or module is None:
             return None
-        names = {a.target for a in cls.attributes}
+        # A constant class attribute is shadowed by the instance attribute `Task.__init__`
+        # sets; anything else (`property(...)`) may take the option over.
+        names = {a.target for a in cls.attributes if not isinstance(a.value, ir.Const)}
         for method in cls.methods:
             names.add(method.name)
             owner = method.params[0] if method.params else None
@@ -408,32 +410,29 @@ class _Builder:
         out.update(info.options)
         return out
 
-    def _task_base(self) -> tuple[frozenset[str], Unknown | None]:
-        """The retry options a project `task_base=` class decides at run time, and its text."""
+    def _task_base(self) -> tuple[frozenset[str], Where | None]:
+        """The retry options a project `task_base=` class decides at run time, and the class."""
         where = self.options.get("task_base")
         if where is None:
             return frozenset(), None
         expr, module = self.a.evaluator.deref(where.expr, where.module)
         if isinstance(expr, ir.Const) and expr.value is None:
             return frozenset(), None
-        quoted = Unknown(f"task_base={where.expr.text}", location_of(where.module, where.expr.span))
         found = self.a.project.resolve(module, expr.dotted) if isinstance(expr, ir.Ref) else None
         names = self.a.base_names(found)
-        if names is None:
-            return frozenset(RETRY_OPTIONS), quoted
-        return names & frozenset(RETRY_OPTIONS), quoted if names & frozenset(
-            RETRY_OPTIONS
-        ) else None
+        taken = frozenset(RETRY_OPTIONS) if names is None else names & frozenset(RETRY_OPTIONS)
+        return taken, where if taken else None
 
-    def _taken(self, *names: str) -> Provenance | None:
-        """Undecided provenance when the task base class takes over one of `names`."""
-        taken = sorted(set(names) & self.taken_over)
-        if not taken or self.base is None:
-            return None
-        for name in taken:
-            self.log.add(name, self.base)
-        note = f"{self.base.expression} sets {' and '.join(taken)} at run time"
-        return Provenance("undecided", self.base.location, note)
+    def _taken(self, name: str, base: Where) -> tuple[Value, Provenance, Where | None]:
+        """An option the task base class sets at run time: `[assume]`d as `Base.name`, or
+        undecided."""
+        text = f"{base.expr.text}.{name}"
+        value = self.a.evaluator.eval(ir.Opaque(text, base.expr.span), base.module)
+        note = f"task_base={base.expr.text} sets {name} at run time"
+        if isinstance(value, Unknown):
+            self.log.add(name, value)
+            return value, Provenance("undecided", value.location, note), None
+        return value, Provenance("assumed", location_of(base.module, base.expr.span), note), None
 
     # -- identity ------------------------------------------------------------------------
 
@@ -460,6 +459,8 @@ class _Builder:
 
     def option(self, name: str) -> tuple[Value, Provenance, Where | None]:
         """The effective value of one option: the enqueue call, the decorator, Huey's default."""
+        if name in self.taken_over and self.base is not None:
+            return self._taken(name, self.base)  # whatever the call or decorator says
         where = self.overrides.get(name)
         written: Source = "explicit"
         if where is not None:
@@ -480,9 +481,6 @@ class _Builder:
         return value, Provenance(source_of(value, written), location), where
 
     def count(self) -> tuple[Count, Provenance]:
-        taken = self._taken("retries")
-        if taken is not None:
-            return UNDECIDED, taken
         value, prov, _ = self.option("retries")
         if isinstance(value, Unknown):
             return UNDECIDED, prov
@@ -500,15 +498,13 @@ class _Builder:
 
     def delay(self) -> tuple[DelayFn | None, Provenance, list[Observation]]:
         """`retry_delay * retry_backoff**r` (3.3+), or the fixed `retry_delay`."""
-        taken = self._taken("retry_delay", "retry_backoff")
-        if taken is not None:
-            return None, taken, []
         delay_value, delay_prov, _ = self.option("retry_delay")
         base = number(delay_value)
         if base is None:
-            if not isinstance(delay_value, Unknown):
-                loc = delay_prov.location or self.location()
-                self.log.add("retry_delay", Unknown(repr(delay_value), loc))
+            if isinstance(delay_value, Unknown):
+                return None, delay_prov, []
+            loc = delay_prov.location or self.location()
+            self.log.add("retry_delay", Unknown(repr(delay_value), loc))
             return None, Provenance("undecided", delay_prov.location), []
         backoff_value, backoff_prov, backoff_where = self.option("retry_backoff")
         observations: list[Observation] = []
@@ -544,8 +540,9 @@ class _Builder:
         """Huey never jitters; a retry_delay drawn at random per enqueue differs between tasks."""
         taken = sorted({"retry_delay", "retry_backoff"} & self.taken_over)
         if taken and self.base is not None:
-            note = f"{self.base.expression} sets {' and '.join(taken)} at run time"
-            return UNDECIDED, Provenance("undecided", self.base.location, note)
+            note = f"task_base={self.base.expr.text} sets {' and '.join(taken)} at run time"
+            at = location_of(self.base.module, self.base.expr.span)
+            return UNDECIDED, Provenance("undecided", at, note)
         where = self.overrides.get("retry_delay")
         if where is not None and mentions_random(where.expr):
             at = location_of(where.module, where.expr.span)

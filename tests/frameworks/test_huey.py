@@ -205,9 +205,9 @@ def test_task_base_and_run_time_cancel_are_quoted(rows: dict[Any, EffectivePolic
     # defines nothing Huey reads, so its task keeps the decorator's values.
     stepped = rows["app.django_huey_tasks.stepped", "definition", 54]
     assert [(u.field, u.expression, u.location.line) for u in stepped.undecided] == [
-        ("retry_delay", "task_base=SteppedTask", 53)
+        ("retry_delay", "SteppedTask.retry_delay", 53)
     ]
-    assert "sets retry_delay at run time" in stepped.sources["delays"].note
+    assert "task_base=SteppedTask sets retry_delay at run time" in stepped.sources["delays"].note
     maybe = rows["app.django_huey_tasks.maybe_again", "definition", 69]
     assert [(u.field, u.expression, u.location.line) for u in maybe.undecided] == [
         ("retry", "outcome.retry", 71)
@@ -241,3 +241,35 @@ def test_django_huey_alone_with_its_signal(tmp_path: Path) -> None:
     row = rows["jobs.tasks.sync"]
     assert (row.framework, row.max_retries, row.delays_seconds) == ("huey", 2, (4, 4))
     assert row.final_failure == "SIGNAL_ERROR handler at jobs/tasks.py:4"
+
+
+def test_task_base_option_can_be_assumed(tmp_path: Path) -> None:
+    # `[assume] "Base.retry_delay"` decides what the base class computes; jitter stays open.
+    rows = rows_by_name(
+        analyze(
+            write_project(
+                tmp_path,
+                {
+                    "retrylint.toml": '[assume]\n"Polite.retry_delay" = 45\n',
+                    "tasks.py": """
+                        from huey import RedisHuey
+                        from huey.api import Task
+
+                        huey = RedisHuey()
+
+                        class Polite(Task):
+                            def __init__(self, *args, **kwargs):
+                                super().__init__(*args, **kwargs)
+                                self.retry_delay = 45
+
+                        @huey.task(retries=2, retry_delay=5, task_base=Polite)
+                        def job():
+                            pass
+                    """,
+                },
+            )
+        )
+    )
+    row = rows["tasks.job"]
+    assert (row.max_retries, row.delays_seconds, row.jitter) == (2, (45, 45), "undecided")
+    assert row.sources["delays"].source == "assumed" and row.undecided == ()
