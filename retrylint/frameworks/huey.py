@@ -302,26 +302,34 @@ class _Analysis:
         return self._tasks
 
     def error_handlers(self) -> list[Location]:
-        """`@huey.signal(SIGNAL_ERROR)` (or `@huey.signal()`, every signal) handlers."""
+        """`@huey.signal(SIGNAL_ERROR)` (or `@huey.signal()`, every signal) handlers, and the
+        same registrations written as calls (`signal(queue=name)(handler)` in a setup
+        function), located at the call."""
         if self._handlers is not None:
             return self._handlers
         found: list[Location] = []
         for summary in list(self.project.loaded()):
             for fn in summary.functions:
-                for dec in fn.decorators:
-                    if not isinstance(dec, ir.Call) or not isinstance(dec.func, ir.Ref):
-                        continue
-                    receiver, _, method = dec.func.dotted.rpartition(".")
-                    target = self.project.resolve(summary, dec.func.dotted)
-                    django = target is not None and target.qualified in _SIGNAL_FUNCS
-                    if not django and not (
-                        method == "signal" and receiver and self.instance(receiver, summary)
-                    ):
-                        continue
-                    if not dec.args or any(self._is_error_signal(a, summary) for a in dec.args):
-                        found.append(location_of(summary, fn.span))
-        self._handlers = sorted(found)
+                if any(self._registers_error(d, summary) for d in fn.decorators):
+                    found.append(location_of(summary, fn.span))
+            for call, _ in module_calls(summary):
+                if self._registers_error(call, summary):
+                    found.append(location_of(summary, call.span))
+        self._handlers = sorted(set(found))
         return self._handlers
+
+    def _registers_error(self, expr: ir.Expr, summary: ir.ModuleSummary) -> bool:
+        """Whether `expr` is a Huey `signal(...)` call that covers SIGNAL_ERROR."""
+        if not isinstance(expr, ir.Call) or not isinstance(expr.func, ir.Ref):
+            return False
+        receiver, _, method = expr.func.dotted.rpartition(".")
+        target = self.project.resolve(summary, expr.func.dotted)
+        django = target is not None and target.qualified in _SIGNAL_FUNCS
+        if not django and not (
+            method == "signal" and receiver and self.instance(receiver, summary)
+        ):
+            return False
+        return not expr.args or any(self._is_error_signal(a, summary) for a in expr.args)
 
     def _is_error_signal(self, expr: ir.Expr, module: ir.ModuleSummary) -> bool:
         if isinstance(expr, ir.Const):

@@ -273,3 +273,38 @@ def test_task_base_option_can_be_assumed(tmp_path: Path) -> None:
     row = rows["tasks.job"]
     assert (row.max_retries, row.delays_seconds, row.jitter) == (2, (45, 45), "undecided")
     assert row.sources["delays"].source == "assumed" and row.undecided == ()
+
+
+def test_signal_registered_by_a_call(tmp_path: Path) -> None:
+    # `signal()` with no signal names covers every signal, SIGNAL_ERROR included; registered
+    # by calling the decorator in a setup function, the handler is located at that call.
+    rows = rows_by_name(
+        analyze(
+            write_project(
+                tmp_path,
+                {
+                    "jobs/__init__.py": "",
+                    "jobs/setup.py": """
+                        from django_huey import signal
+                        from huey.signals import SIGNAL_COMPLETE
+
+                        def record(signal_name, task, exc=None):
+                            pass
+
+                        def install(names):
+                            for name in names:
+                                signal(SIGNAL_COMPLETE, queue=name)(record)
+                                signal(queue=name)(record)
+                    """,
+                    "jobs/tasks.py": """
+                        from django_huey import db_task
+
+                        @db_task(retries=1, queue="jobs")
+                        def sync():
+                            pass
+                    """,
+                },
+            )
+        )
+    )
+    assert rows["jobs.tasks.sync"].final_failure == "SIGNAL_ERROR handler at jobs/setup.py:10"
