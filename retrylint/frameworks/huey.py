@@ -2,9 +2,12 @@
 
 Recognised task forms: `@<huey>.task(...)`, `@<huey>.periodic_task(...)` and
 `@<huey>.context_task(...)` on any `Huey` instance (`RedisHuey`, `SqliteHuey`, a project subclass,
-djhuey's `HUEY`), found by what the receiver is; Django's `huey.contrib.djhuey` `task`,
-`periodic_task`, `db_task`, `db_periodic_task` and `on_commit_task`; and module-level aliases of
-either (`retrying = huey.task(retries=3)`). Options may be positional, as in Huey's signatures.
+djhuey's `HUEY`, django-huey's `get_queue(name)`), found by what the receiver is; Django's
+`huey.contrib.djhuey` `task`, `periodic_task`, `db_task`, `db_periodic_task` and `on_commit_task`;
+django-huey's (`django_huey`, 1.3) `task`, `periodic_task`, `context_task`, `db_task` and
+`db_periodic_task`, which pass everything but `queue=` on to the Huey instance that queue names;
+and module-level aliases of any of them (`retrying = huey.task(retries=3)`). Options may be
+positional, as in Huey's signatures. `lock_task` makes no task: it only wraps one.
 
 Facts from Huey 3.5.4's source (reference §4 and §14):
 - `retries` counts retries; the default is 0. A failure retries while `not task.retries` is
@@ -17,6 +20,14 @@ Facts from Huey 3.5.4's source (reference §4 and §14):
   `retry_backoff` per enqueue.
 - There is no jitter and no dead-letter store: after the last retry an `Error` result is kept
   (when results are on) and `SIGNAL_ERROR` handlers run.
+- The decorator's options become class attributes of a generated subclass of `task_base=`
+  (default `huey.api.Task`), so a project base class that defines `retries`, `retry_delay` or
+  `retry_backoff` (a property, a class attribute, or `self.<name> = ...` in a method) decides
+  those values at run time: they are undecided here.
+- Which Huey instance (djhuey's `HUEY`, django-huey's `queue=`) runs a task changes neither its
+  retries nor its name: a Huey instance has no retry settings, and the name is the function's
+  module and name (`module.` + `name=` or `fn.__name__`; the db wrappers keep both through
+  `functools.wraps`).
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from retrylint.frameworks.base import AdapterContext, UndecidedLog, source_of
 from retrylint.frameworks.recognize import Recognizer
@@ -59,6 +71,8 @@ REFERENCE_VERSION = "3.5.4"
 
 RETRY_OPTIONS = ("retries", "retry_delay", "retry_backoff")
 _DJHUEY = "huey.contrib.djhuey"
+# django-huey (PyPI `django-huey`): module functions that take `queue=` and call that Huey.
+_DJANGO_HUEY = "django_huey"
 # Decorator makers and the names of their positional parameters.
 _TASK_ARGS = ("retries", "retry_delay", "retry_backoff", "priority", "context", "name")
 _PERIODIC_ARGS = ("validate_datetime", *_TASK_ARGS)
@@ -73,7 +87,20 @@ _DJANGO: dict[str, tuple[str, ...]] = {
     f"{_DJHUEY}.on_commit_task": _TASK_ARGS,
     f"{_DJHUEY}.periodic_task": _PERIODIC_ARGS,
     f"{_DJHUEY}.db_periodic_task": _PERIODIC_ARGS,
+    f"{_DJANGO_HUEY}.task": _TASK_ARGS,
+    f"{_DJANGO_HUEY}.db_task": _TASK_ARGS,
+    f"{_DJANGO_HUEY}.periodic_task": _PERIODIC_ARGS,
+    f"{_DJANGO_HUEY}.db_periodic_task": _PERIODIC_ARGS,
+    f"{_DJANGO_HUEY}.context_task": _METHODS["context_task"],
 }
+# Functions that return a Huey instance (django-huey's `get_queue("name")`).
+_INSTANCE_FACTORIES = frozenset({f"{_DJANGO_HUEY}.get_queue"})
+# `signal(...)` functions of the Django integrations, like `<huey>.signal(...)`.
+_SIGNAL_FUNCS = frozenset({f"{_DJHUEY}.signal", f"{_DJANGO_HUEY}.signal"})
+# Huey's own task classes, and the attributes a project `task_base=` may take over.
+_TASK_BASES = frozenset(
+    {"huey.api.Task", "huey.Task", "huey.api.PeriodicTask", "huey.PeriodicTask"}
+)
 _RETRY_TASK = frozenset({"huey.exceptions.RetryTask", "huey.RetryTask", "huey.api.RetryTask"})
 _CANCEL = frozenset(
     {"huey.exceptions.CancelExecution", "huey.CancelExecution", "huey.api.CancelExecution"}
@@ -104,10 +131,14 @@ def _is_huey_class(qualified: str) -> bool:
 
 class HueyAdapter:
     key = KEY
-    packages: tuple[str, ...] = ("huey",)
-    # A Huey file names huey (or djhuey) or one of its task decorators or retry exceptions.
+    packages: tuple[str, ...] = ("huey", _DJANGO_HUEY)
+    # A Huey file names huey (djhuey, django_huey) or one of its task decorators or exceptions.
     markers = re.compile(rb"huey\b|djhuey|db_task\b|db_periodic_task\b|RetryTask")
-    interest = ir.Interest(calls=frozenset({"s", "schedule", "signal"}), attributes=frozenset())
+    # Attributes: what a project `task_base=` class may define or set on `self`.
+    interest = ir.Interest(
+        calls=frozenset({"s", "schedule", "signal", "CancelExecution", "RetryTask"}),
+        attributes=frozenset(RETRY_OPTIONS),
+    )
 
     def analyze(self, ctx: AdapterContext) -> Iterable[EffectivePolicy | Observation]:
         return _Analysis(ctx).rows()
@@ -170,7 +201,9 @@ class _Analysis:
         if isinstance(value, ir.Call) and isinstance(value.func, ir.Ref):
             made = self.project.resolve(where, value.func.dotted)
             if made is not None and (
-                _is_huey_class(made.qualified) or self._subclass(made, depth + 1)
+                _is_huey_class(made.qualified)
+                or made.qualified in _INSTANCE_FACTORIES
+                or self._subclass(made, depth + 1)
             ):
                 return found.qualified
         return None
@@ -188,6 +221,38 @@ class _Analysis:
             ):
                 return True
         return False
+
+    def base_names(self, found: Resolved | None, depth: int = 0) -> frozenset[str] | None:
+        """Names a `task_base=` class defines above Huey's own `Task`, None if unreadable.
+
+        Class attributes, methods (a `retry_delay` property) and `self.<name> = ...` in any
+        method count; a base outside the project other than Huey's cannot be read.
+        """
+        if found is None or depth > 8:
+            return None
+        if found.qualified in _TASK_BASES:
+            return frozenset()
+        cls, module = found.cls, found.module
+        if found.kind != "class" or cls is None or module is None:
+            return None
+        # A constant class attribute is shadowed by the instance attribute `Task.__init__`
+        # sets; anything else (`property(...)`) may take the option over.
+        names = {a.target for a in cls.attributes if not isinstance(a.value, ir.Const)}
+        for method in cls.methods:
+            names.add(method.name)
+            owner = method.params[0] if method.params else None
+            for bound in method.locals:
+                head, _, attr = bound.target.partition(".")
+                if head == owner and attr and "." not in attr:
+                    names.add(attr)
+        for base in cls.bases:
+            if not isinstance(base, ir.Ref):
+                return None
+            inherited = self.base_names(self.project.resolve(module, base.dotted), depth + 1)
+            if inherited is None:
+                return None
+            names |= inherited
+        return frozenset(names)
 
     def maker(self, expr: ir.Expr, module: ir.ModuleSummary) -> tuple[str, ...] | None:
         """Positional parameter names of a task-decorator maker (`huey.task`), or None."""
@@ -258,26 +323,34 @@ class _Analysis:
         return self._tasks
 
     def error_handlers(self) -> list[Location]:
-        """`@huey.signal(SIGNAL_ERROR)` (or `@huey.signal()`, every signal) handlers."""
+        """`@huey.signal(SIGNAL_ERROR)` (or `@huey.signal()`, every signal) handlers, and the
+        same registrations written as calls (`signal(queue=name)(handler)` in a setup
+        function), located at the call."""
         if self._handlers is not None:
             return self._handlers
         found: list[Location] = []
         for summary in list(self.project.loaded()):
             for fn in summary.functions:
-                for dec in fn.decorators:
-                    if not isinstance(dec, ir.Call) or not isinstance(dec.func, ir.Ref):
-                        continue
-                    receiver, _, method = dec.func.dotted.rpartition(".")
-                    target = self.project.resolve(summary, dec.func.dotted)
-                    djhuey = target is not None and target.qualified == f"{_DJHUEY}.signal"
-                    if not djhuey and not (
-                        method == "signal" and receiver and self.instance(receiver, summary)
-                    ):
-                        continue
-                    if not dec.args or any(self._is_error_signal(a, summary) for a in dec.args):
-                        found.append(location_of(summary, fn.span))
-        self._handlers = sorted(found)
+                if any(self._registers_error(d, summary) for d in fn.decorators):
+                    found.append(location_of(summary, fn.span))
+            for call, _ in module_calls(summary):
+                if self._registers_error(call, summary):
+                    found.append(location_of(summary, call.span))
+        self._handlers = sorted(set(found))
         return self._handlers
+
+    def _registers_error(self, expr: ir.Expr, summary: ir.ModuleSummary) -> bool:
+        """Whether `expr` is a Huey `signal(...)` call that covers SIGNAL_ERROR."""
+        if not isinstance(expr, ir.Call) or not isinstance(expr.func, ir.Ref):
+            return False
+        receiver, _, method = expr.func.dotted.rpartition(".")
+        target = self.project.resolve(summary, expr.func.dotted)
+        django = target is not None and target.qualified in _SIGNAL_FUNCS
+        if not django and not (
+            method == "signal" and receiver and self.instance(receiver, summary)
+        ):
+            return False
+        return not expr.args or any(self._is_error_signal(a, summary) for a in expr.args)
 
     def _is_error_signal(self, expr: ir.Expr, module: ir.ModuleSummary) -> bool:
         if isinstance(expr, ir.Const):
@@ -346,6 +419,7 @@ class _Builder:
         self.call_module = call_module
         self.log = UndecidedLog()
         self.options = self._options()
+        self.taken_over, self.base = self._task_base()
 
     def _options(self) -> dict[str, Where]:
         info = self.task.info
@@ -364,6 +438,30 @@ class _Builder:
                 self.log.add("options", value)
         out.update(info.options)
         return out
+
+    def _task_base(self) -> tuple[frozenset[str], Where | None]:
+        """The retry options a project `task_base=` class decides at run time, and the class."""
+        where = self.options.get("task_base")
+        if where is None:
+            return frozenset(), None
+        expr, module = self.a.evaluator.deref(where.expr, where.module)
+        if isinstance(expr, ir.Const) and expr.value is None:
+            return frozenset(), None
+        found = self.a.project.resolve(module, expr.dotted) if isinstance(expr, ir.Ref) else None
+        names = self.a.base_names(found)
+        taken = frozenset(RETRY_OPTIONS) if names is None else names & frozenset(RETRY_OPTIONS)
+        return taken, where if taken else None
+
+    def _taken(self, name: str, base: Where) -> tuple[Value, Provenance, Where | None]:
+        """An option the task base class sets at run time: `[assume]`d as `Base.name`, or
+        undecided."""
+        text = f"{base.expr.text}.{name}"
+        value = self.a.evaluator.eval(ir.Opaque(text, base.expr.span), base.module)
+        note = f"task_base={base.expr.text} sets {name} at run time"
+        if isinstance(value, Unknown):
+            self.log.add(name, value)
+            return value, Provenance("undecided", value.location, note), None
+        return value, Provenance("assumed", location_of(base.module, base.expr.span), note), None
 
     # -- identity ------------------------------------------------------------------------
 
@@ -390,6 +488,8 @@ class _Builder:
 
     def option(self, name: str) -> tuple[Value, Provenance, Where | None]:
         """The effective value of one option: the enqueue call, the decorator, Huey's default."""
+        if name in self.taken_over and self.base is not None:
+            return self._taken(name, self.base)  # whatever the call or decorator says
         where = self.overrides.get(name)
         written: Source = "explicit"
         if where is not None:
@@ -430,9 +530,10 @@ class _Builder:
         delay_value, delay_prov, _ = self.option("retry_delay")
         base = number(delay_value)
         if base is None:
-            if not isinstance(delay_value, Unknown):
-                loc = delay_prov.location or self.location()
-                self.log.add("retry_delay", Unknown(repr(delay_value), loc))
+            if isinstance(delay_value, Unknown):
+                return None, delay_prov, []
+            loc = delay_prov.location or self.location()
+            self.log.add("retry_delay", Unknown(repr(delay_value), loc))
             return None, Provenance("undecided", delay_prov.location), []
         backoff_value, backoff_prov, backoff_where = self.option("retry_backoff")
         observations: list[Observation] = []
@@ -464,8 +565,13 @@ class _Builder:
             self.anchors(),
         )
 
-    def jitter(self) -> tuple[bool, Provenance]:
+    def jitter(self) -> tuple[bool | Literal["undecided"], Provenance]:
         """Huey never jitters; a retry_delay drawn at random per enqueue differs between tasks."""
+        taken = sorted({"retry_delay", "retry_backoff"} & self.taken_over)
+        if taken and self.base is not None:
+            note = f"task_base={self.base.expr.text} sets {' and '.join(taken)} at run time"
+            at = location_of(self.base.module, self.base.expr.span)
+            return UNDECIDED, Provenance("undecided", at, note)
         where = self.overrides.get("retry_delay")
         if where is not None and mentions_random(where.expr):
             at = location_of(where.module, where.expr.span)
@@ -479,15 +585,14 @@ class _Builder:
         paths: list[RetryPath] = []
         fn, module = self.task.fn, self.task.module
         no_jitter = Provenance("default", None, "Huey never jitters retries")
-        for raised in fn.raises:
-            exc = raised.exc
+        for exc, span in self._raised():
             func = exc.func if isinstance(exc, ir.Call) else exc
             if not isinstance(func, ir.Ref):
                 continue
             found = self.a.project.resolve(module, func.dotted)
             if found is None:
                 continue
-            at = location_of(module, raised.span)
+            at = location_of(module, span)
             if found.qualified in _RETRY_TASK:
                 count_prov = Provenance(
                     "explicit", at, "RetryTask adds a retry back each time it is raised"
@@ -501,16 +606,52 @@ class _Builder:
                 if flag is None:
                     continue
                 value = self.a.evaluator.eval(flag, module, locals_of(fn))
-                if not (isinstance(value, Known) and value.value is True):
+                count: Count = UNBOUNDED
+                if isinstance(value, Unknown):
+                    # `retry=True` would repeat for ever, anything false not at all.
+                    self.log.add("retry", value)
+                    count = UNDECIDED
+                    count_prov = Provenance(
+                        "undecided",
+                        value.location,
+                        "CancelExecution(retry=...) decided at run time",
+                    )
+                elif isinstance(value, Known) and value.value is True:
+                    count_prov = Provenance(
+                        "explicit", at, "CancelExecution(retry=True) resets retries to 1 each time"
+                    )
+                else:
                     continue
-                count_prov = Provenance(
-                    "explicit", at, "CancelExecution(retry=True) resets retries to 1 each time"
-                )
                 delay, delay_prov, _ = self.delay()
+                jitter, jitter_prov = self.jitter()  # the retry waits `retry_delay`
                 paths.append(
-                    RetryPath("manual", UNBOUNDED, count_prov, delay, delay_prov, False, no_jitter)
+                    RetryPath("manual", count, count_prov, delay, delay_prov, jitter, jitter_prov)
                 )
         return paths
+
+    def _raised(self) -> list[tuple[ir.Expr, ir.Span]]:
+        """Exceptions the task raises, and where.
+
+        `exc = CancelExecution(..., retry=...)` followed by `raise exc` raises the object built
+        earlier: when the body raises a local name, the Huey exceptions it builds count too.
+        """
+        fn, module = self.task.fn, self.task.module
+        out = [(r.exc, r.span) for r in fn.raises]
+        by_name = any(
+            isinstance(r.exc, ir.Ref)
+            and "." not in r.exc.dotted
+            and self.a.project.resolve(module, r.exc.dotted) is None
+            for r in fn.raises
+        )
+        if by_name:
+            raised = {r.exc.span for r in fn.raises}
+            for call in fn.calls:
+                if call.span in raised or not isinstance(call.func, ir.Ref):
+                    continue
+                found = self.a.project.resolve(module, call.func.dotted)
+                if found is not None and found.qualified in _RETRY_TASK | _CANCEL:
+                    out.append((call, call.span))
+        return out
 
     def _retry_task_delay(
         self, exc: ir.Expr, module: ir.ModuleSummary, at: Location

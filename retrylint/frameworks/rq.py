@@ -8,7 +8,17 @@ a failed job is never retried.
 
 Recognised job forms: `rq.decorators.job` and `django_rq.job` under any alias, subclasses of
 them, `partial(job, ...)` bindings and decorator aliases (`job = partial(MyJob, connection=...)`
-as in redash). Jobs enqueued by dotted string are named by that string.
+as in redash), `@<ext>.job` on a Flask extension instance (`ext = RQ(app)` from Flask-RQ2
+18.3, `flask_rq2`, or Flask-RQ 1.0, `flask_rq`; neither decorator takes `retry`), and Flask-RQ
+0.2's module-level `flask_rq.job`. Jobs enqueued
+by dotted string are named by that string; queues returned by a call
+(`django_rq.get_queue("high").enqueue(f, retry=...)`) enqueue like any other.
+
+What `retry=` does on a job's own methods depends on the wrapper that made it: RQ's (and
+django_rq's) `.delay()` / `.enqueue()` and Flask-RQ2's `.queue()` / `.schedule()` / `.cron()`
+hand it to the function as an argument; Flask-RQ 1.0's `.enqueue()`, `.enqueue_at()` and
+`.enqueue_in()`, and Flask-RQ 0.2's `.delay()`, pass it to `Queue.enqueue*`, which sets the
+policy (an enqueue row).
 
 Facts from RQ 3.0.0's source (reference §3 and §13):
 - `Retry(max, interval=0)`: `max` counts retries and must be at least 1 (`ValueError`);
@@ -76,6 +86,30 @@ _JOB = frozenset({"rq.decorators.job", "django_rq.job", "django_rq.decorators.jo
 _RETRY = frozenset({"rq.Retry", "rq.job.Retry", "rq.retry.Retry"})
 _JOB_CLASS = frozenset({"rq.job.Job", "rq.Job"})
 _PARTIAL = frozenset({"functools.partial"})
+# Flask extensions whose `.job` decorator makes RQ jobs, by the wrapper kind they make.
+_FLASK_EXTENSIONS: dict[str, str] = {
+    "flask_rq2.RQ": "flask_rq2",
+    "flask_rq2.app.RQ": "flask_rq2",
+    "flask_rq.RQ": "flask_rq",
+    "flask_rq._extension.RQ": "flask_rq",
+}
+# A job's own methods and what each does with `retry=`: "argument" hands it to the function,
+# "queue" passes it to `Queue.enqueue*` (the function is the receiver; the other positional
+# arguments are the function's, after `when` for the timed forms).
+_JOB_METHODS: dict[str, dict[str, str]] = {
+    "rq": {"delay": "argument", "enqueue": "argument"},
+    "flask_rq2": {"queue": "argument", "schedule": "argument", "cron": "argument"},
+    "flask_rq": {
+        "enqueue": "queue",
+        "enqueue_at": "queue",
+        "enqueue_in": "queue",
+        "cron_register": "argument",
+    },
+    "flask_rq_0": {"delay": "queue"},
+}
+# Flask-RQ 0.2's module-level decorator: `@job` / `@job("queue")`, whose `.delay()` enqueues.
+_FLASK_RQ_0_JOB = frozenset({"flask_rq.job"})
+_WRAPPER_NAMES = {"flask_rq2": "Flask-RQ2", "flask_rq": "Flask-RQ"}
 # Enqueue methods and the position of the function argument.
 _ENQUEUE: dict[str, int] = {
     "enqueue": 0,
@@ -104,6 +138,8 @@ class _JobDecorator:
     kwargs: tuple[tuple[str, Where], ...] = ()
     splats: tuple[Where, ...] = ()
     via: tuple[Via, ...] = ()
+    # Which wrapper made the job: a key of `_JOB_METHODS`.
+    wrapper: str = "rq"
 
 
 @dataclass
@@ -360,9 +396,12 @@ def _schedule(values: Sequence[float], count: Count, returned: bool) -> tuple[De
 
 class RQAdapter:
     key = KEY
-    packages: tuple[str, ...] = ("rq", "django_rq")
-    # An RQ file imports rq (or django_rq), builds a Retry, decorates with @job or enqueues.
-    markers = re.compile(rb"import rq|from rq|rq\.|django_rq|@job\b|\.enqueue(?:_call|_at|_in)?\(")
+    packages: tuple[str, ...] = ("rq", "django_rq", "flask_rq2", "flask_rq")
+    # An RQ file imports rq (django_rq, flask_rq, flask_rq2), builds a Retry, decorates with
+    # @job or enqueues.
+    markers = re.compile(
+        rb"import rq|from rq|rq\.|django_rq|flask_rq|@job\b|\.enqueue(?:_call|_at|_in)?\("
+    )
     interest = ir.Interest(
         calls=frozenset(
             {
@@ -375,6 +414,11 @@ class RQAdapter:
                 "create",
                 "delay",
                 "partial",
+                # Flask-RQ2 and Flask-RQ job methods.
+                "queue",
+                "schedule",
+                "cron",
+                "cron_register",
             }
         ),
         attributes=frozenset(),
@@ -391,6 +435,7 @@ class RQAdapter:
                 if "." not in binding.target and (
                     analysis.factory(binding.value, summary, 0) is not None
                     or analysis.decorator(binding.value, summary) is not None
+                    or analysis.flask_extension(binding.target, summary) is not None
                 ):
                     names.add(binding.target)
             for cls in summary.classes:
@@ -439,10 +484,29 @@ class _Analysis:
                 return True
         return False
 
+    def flask_extension(self, dotted: str, module: ir.ModuleSummary) -> str | None:
+        """The wrapper kind of a Flask RQ extension instance a name refers to, or None."""
+        found = self.project.resolve(module, dotted)
+        if found is None or found.binding is None or found.module is None:
+            return None
+        value, where = self.evaluator.deref(found.binding.value, found.module)
+        if not isinstance(value, ir.Call) or not isinstance(value.func, ir.Ref):
+            return None
+        made = self.project.resolve(where, value.func.dotted)
+        return _FLASK_EXTENSIONS.get(made.qualified) if made is not None else None
+
+    def _flask_job(self, expr: ir.Ref, module: ir.ModuleSummary) -> _JobDecorator | None:
+        """`<ext>.job` on a Flask-RQ / Flask-RQ2 extension."""
+        receiver, _, method = expr.dotted.rpartition(".")
+        kind = self.flask_extension(receiver, module) if method == "job" and receiver else None
+        return _JobDecorator(wrapper=kind) if kind is not None else None
+
     def factory(self, expr: ir.Expr, module: ir.ModuleSummary, depth: int) -> _JobDecorator | None:
         """A callable that makes a job decorator: `job`, a subclass, `partial(job, ...)`."""
         if depth > 8:
             return None
+        if isinstance(expr, ir.Ref) and (flask := self._flask_job(expr, module)) is not None:
+            return flask
         if isinstance(expr, ir.Call):
             if isinstance(expr.func, ir.Ref) and expr.args:
                 target = self.project.resolve(module, expr.func.dotted)
@@ -457,6 +521,8 @@ class _Analysis:
             return None
         if found.qualified in _JOB or self.recognizer.configured(found):
             return _JobDecorator()
+        if found.qualified in _FLASK_RQ_0_JOB:
+            return _JobDecorator(wrapper="flask_rq_0")
         if found.kind == "class" and found.cls is not None and found.module is not None:
             return _JobDecorator() if self.is_job_class(found.cls, found.module, depth) else None
         if found.kind == "binding" and found.binding is not None and found.module is not None:
@@ -481,6 +547,7 @@ class _Analysis:
                 base.kwargs + tuple((k, Where(w.expr, w.module)) for k, w in options.kwargs),
                 base.splats + tuple(Where(w.expr, w.module) for w in options.splats),
                 expansion.via,
+                base.wrapper,
             )
         if isinstance(expr, ir.Call):
             made = self.factory(expr.func, module, depth + 1)
@@ -492,6 +559,11 @@ class _Analysis:
                 "django_rq.decorators.job",
             ):
                 return _JobDecorator()  # django_rq allows a bare `@job`
+            if found is not None and found.qualified in _FLASK_RQ_0_JOB:
+                return _JobDecorator(wrapper="flask_rq_0")  # and Flask-RQ 0.2
+            flask = self._flask_job(expr, module)
+            if flask is not None:
+                return flask  # so do the Flask extensions: `@rq.job`
             if found is not None and found.kind == "binding" and found.binding and found.module:
                 value = found.binding.value
                 if isinstance(value, ir.Call) and not _is_partial(value):
@@ -519,7 +591,7 @@ class _Analysis:
         jobs = self.jobs()
         helpers = self._retry_helpers()
         for summary in self.ctx.scanned:
-            uses_rq = module_imports(summary, ("rq", "django_rq"))
+            uses_rq = module_imports(summary, RQAdapter.packages)
             for fn in summary.functions:
                 if self.recognizer.inside_wrapper(fn, summary):
                     continue
@@ -539,7 +611,7 @@ class _Analysis:
         """Functions whose returned Retry is a `retry=` value, not a job's own retry request."""
         found: set[str] = set()
         for summary in list(self.project.loaded()):
-            if not module_imports(summary, ("rq", "django_rq")):
+            if not module_imports(summary, RQAdapter.packages):
                 continue
             for call, scope in module_calls(summary):
                 retry = kwarg_where(
@@ -635,30 +707,27 @@ class _Analysis:
         uses_rq: bool,
         jobs: Mapping[str, tuple[ir.Function, ir.ModuleSummary, _JobDecorator]],
     ) -> Iterator[EffectivePolicy | Observation]:
-        if not isinstance(call.func, ir.Ref):
-            return
-        receiver, _, method = call.func.dotted.rpartition(".")
         local = locals_of(fn, call.span.line)
-        if method in ("delay", "enqueue") and receiver:
-            target = self.project.resolve(summary, receiver)
-            if target is not None and target.qualified in jobs:
-                # `f.delay(..., retry=...)`: the decorator's method hands `retry` to f.
-                retry = kwarg_where(call, "retry", summary, self.ctx, local)
-                if retry is not None:
-                    yield Observation(
-                        "ignored-retry-option",
-                        location_of(retry.module, retry.expr.span),
-                        f"`{target.qualified}.{method}(..., retry=...)` passes retry to the "
-                        "job function as an argument: the @job decorator's methods do not "
-                        "read it, so RQ keeps the decorator's retry policy",
-                        "Pass retry=Retry(...) to @job(...), or enqueue with "
-                        "queue.enqueue(f, ..., retry=Retry(...)).",
-                        KEY,
-                        target.qualified,
-                        "enqueue",
-                        (call.span.line,),
-                    )
+        if isinstance(call.func, ir.Opaque):
+            # A queue returned by a call or an index: `get_queue("high").enqueue(f, ...)`.
+            receiver, _, method = call.func.text.rpartition(".")
+            if not receiver.endswith((")", "]")) or method not in _ENQUEUE or method == "create":
                 return
+            receiver = ""
+        elif isinstance(call.func, ir.Ref):
+            receiver, _, method = call.func.dotted.rpartition(".")
+        else:
+            return
+        target = self.project.resolve(summary, receiver) if receiver else None
+        job = jobs.get(target.qualified) if target is not None else None
+        does = _JOB_METHODS[job[2].wrapper].get(method) if job is not None else None
+        if target is not None and does == "argument":
+            yield from self._retry_argument(call, target.qualified, method, job, summary, local)
+            return
+        if target is not None and does == "queue":
+            # Flask-RQ's `f.enqueue(...)`: `Queue.enqueue*(f, ...)` with the same keywords.
+            yield from self._enqueue_row(call, summary, local, None, target.qualified)
+            return
         if method not in _ENQUEUE:
             return
         if method == "create":
@@ -672,9 +741,67 @@ class _Analysis:
         is_retry = isinstance(given.expr, ir.Call) and self._is_retry(given.expr, given.module)
         if not (uses_rq or is_retry):
             return
-        func = _func_arg(call, _ENQUEUE[method])
+        yield from self._enqueue_row(call, summary, local, _func_arg(call, _ENQUEUE[method]))
+
+    def _retry_argument(
+        self,
+        call: ir.Call,
+        job_name: str,
+        method: str,
+        job: tuple[ir.Function, ir.ModuleSummary, _JobDecorator] | None,
+        summary: ir.ModuleSummary,
+        local: Local | None,
+    ) -> Iterator[Observation]:
+        """`f.delay(..., retry=...)`: the wrapper's method hands `retry` to f."""
+        retry = kwarg_where(call, "retry", summary, self.ctx, local)
+        if retry is None or job is None:
+            return
+        wrapper = job[2].wrapper
+        said = (
+            f"`{job_name}.{method}(..., retry=...)` passes retry to the job function as an argument"
+        )
+        if wrapper == "rq":
+            message = (
+                f"{said}: the @job decorator's methods do not read it, so RQ keeps the "
+                "decorator's retry policy"
+            )
+            fix = "Pass retry=Retry(...) to @job(...), or enqueue with "
+        else:
+            message = (
+                f"{said}: {_WRAPPER_NAMES[wrapper]}'s job methods do not read it and its job "
+                "decorator takes no retry, so the job is not retried"
+            )
+            fix = "Enqueue with "
+        yield Observation(
+            "ignored-retry-option",
+            location_of(retry.module, retry.expr.span),
+            message,
+            fix + "queue.enqueue(f, ..., retry=Retry(...)).",
+            KEY,
+            job_name,
+            "enqueue",
+            (call.span.line,),
+        )
+
+    def _enqueue_row(
+        self,
+        call: ir.Call,
+        summary: ir.ModuleSummary,
+        local: Local | None,
+        func: ir.Expr | None,
+        job_name: str | None = None,
+    ) -> Iterator[EffectivePolicy | Observation]:
+        """The row of a call that enqueues with `retry=`: the job is the `func` argument, or
+        `job_name` when the job is the call's receiver."""
+        retry = kwarg_where(call, "retry", summary, self.ctx, local)
+        if retry is None:
+            return
         log = UndecidedLog()
-        name, name_expression = self._job_name(func, summary, local, log, call)
+        name, name_expression = (
+            (job_name, None)
+            if job_name is not None
+            else self._job_name(func, summary, local, log, call)
+        )
         policy = self.policy(retry, "automatic", log, per_call=True)
         for obs in policy.observations:
             yield replace(obs, task=name, site="enqueue", anchor_lines=(call.span.line,))
@@ -966,7 +1093,7 @@ def _merge(base: _JobDecorator, call: ir.Call, module: ir.ModuleSummary) -> _Job
             splats.append(Where(kw.value, module))
         else:
             kwargs.append((kw.name, Where(kw.value, module)))
-    return _JobDecorator(tuple(kwargs), tuple(splats))
+    return _JobDecorator(tuple(kwargs), tuple(splats), base.via, base.wrapper)
 
 
 # Framework-aware advice the neutral rules quote.

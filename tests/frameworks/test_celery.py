@@ -200,6 +200,17 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
         "explicit",
         "nowhere",
     ),
+    "proj.current.on_current": (
+        "automatic",
+        4,
+        "exponential",
+        True,
+        (5, 10, 20, 40),
+        75,
+        "explicit",
+        "nowhere",
+    ),
+    "proj.current.polled": ("manual", 3, "fixed", False, (30, 30, 30), 90, "default", "nowhere"),
     "proj.decorators.aliased": (
         "automatic",
         6,

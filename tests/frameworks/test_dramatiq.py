@@ -597,6 +597,53 @@ def test_django_dramatiq_settings(tmp_path: Path) -> None:
     assert job.final_failure == RABBIT
 
 
+def test_django_dramatiq_middleware_instance(tmp_path: Path) -> None:
+    # django_dramatiq keeps MIDDLEWARE entries that are objects as they are: a configured
+    # Retries sets the budget and backoff of every actor that does not set its own. Actors are
+    # declared with plain @dramatiq.actor; the broker is the one the settings build.
+    rows = _rows(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/settings.py": """
+                from dramatiq.middleware import Retries
+
+                INSTALLED_APPS = ["django_dramatiq", "shop"]
+                DRAMATIQ_BROKER = {
+                    "BROKER": "dramatiq.brokers.redis.RedisBroker",
+                    "MIDDLEWARE": [
+                        "dramatiq.middleware.AgeLimit",
+                        Retries(max_retries=4, min_backoff=1000),
+                        "django_dramatiq.middleware.DbConnectionsMiddleware",
+                    ],
+                }
+            """,
+            "shop/__init__.py": "",
+            "shop/tasks.py": """
+                import dramatiq
+
+                @dramatiq.actor
+                def plain():
+                    pass
+
+                @dramatiq.actor(max_retries=2)
+                def own_count():
+                    pass
+            """,
+        },
+    )
+    expected = {
+        "plain": ("automatic", 4, "exponential", True, (2, 4, 8, 16), 30),
+        "own_count": ("automatic", 2, "exponential", True, (2, 4), 6),
+    }
+    for name, values in expected.items():
+        row = rows[name]
+        assert tuple(getattr(row, f) for f in FIELDS) == values
+        assert row.final_failure == "dead-letter queue default.XQ (kept 7d)"
+    plain = rows["plain"].sources["max_retries"]
+    assert plain.source == "config" and "MIDDLEWARE of DRAMATIQ_BROKER" in plain.note
+
+
 def test_retry_when_lambdas(tmp_path: Path) -> None:
     rows = _rows(
         tmp_path,

@@ -4,7 +4,8 @@
 Expected values were worked out by hand from Huey 3.5.4's source: `retries` counts retries
 (default 0), `retry_delay` is fixed unless `retry_backoff` multiplies it after each retry (3.3+),
 a negative or fractional count never reaches 0, `RetryTask` and `CancelExecution(retry=True)`
-never use up the budget, and nothing keeps a task whose retries ran out.
+never use up the budget, and nothing keeps a task whose retries ran out. The Django wrappers
+(huey's djhuey, django-huey 1.3) pass their options to the Huey instance's `task()` unchanged.
 """
 
 from __future__ import annotations
@@ -21,6 +22,106 @@ from tests.frameworks.test_rq import adapter_items
 
 # (name, site, line) → (trigger, max_retries, backoff, jitter, delays, window, count source)
 EXPECTED: dict[tuple[str, str, int], tuple[Any, ...]] = {
+    ("app.django_huey_tasks.digest", "definition", 38): ("none", 0, None, None, (), 0, "default"),
+    ("app.django_huey_tasks.fetch_media", "definition", 18): (
+        "automatic",
+        2,
+        "fixed",
+        False,
+        (30, 30),
+        60,
+        "explicit",
+    ),
+    ("app.django_huey_tasks.in_context", "definition", 49): (
+        "automatic",
+        2,
+        "fixed",
+        False,
+        (3, 3),
+        6,
+        "explicit",
+    ),
+    ("app.django_huey_tasks.labelled", "definition", 59): (
+        "automatic",
+        2,
+        "fixed",
+        False,
+        (7, 7),
+        14,
+        "explicit",
+    ),
+    ("app.django_huey_tasks.locked", "definition", 44): (
+        "automatic",
+        4,
+        "none",
+        False,
+        (0, 0, 0, 0),
+        0,
+        "explicit",
+    ),
+    ("app.django_huey_tasks.maybe_again", "definition", 69): (
+        "manual",
+        "undecided",
+        "none",
+        False,
+        None,
+        "undecided",
+        "undecided",
+    ),
+    ("app.django_huey_tasks.no_retries", "definition", 23): (
+        "none",
+        0,
+        None,
+        None,
+        (),
+        0,
+        "default",
+    ),
+    ("app.django_huey_tasks.positional", "definition", 28): (
+        "automatic",
+        3,
+        "fixed",
+        False,
+        (10, 10, 10),
+        30,
+        "explicit",
+    ),
+    ("app.django_huey_tasks.renamed_job", "definition", 64): (
+        "automatic",
+        1,
+        "none",
+        False,
+        (0,),
+        0,
+        "explicit",
+    ),
+    ("app.django_huey_tasks.stepped", "definition", 54): (
+        "automatic",
+        3,
+        "undecided",
+        "undecided",
+        None,
+        "undecided",
+        "explicit",
+    ),
+    ("app.django_huey_tasks.sweep", "definition", 33): (
+        "automatic",
+        1,
+        "fixed",
+        False,
+        (5,),
+        5,
+        "explicit",
+    ),
+    ("app.django_huey_tasks.via_instance", "definition", 79): (
+        "automatic",
+        1,
+        "fixed",
+        False,
+        (2,),
+        2,
+        "explicit",
+    ),
     ("app.django_tasks.after_commit", "definition", 22): (
         "automatic",
         3,
@@ -40,6 +141,15 @@ EXPECTED: dict[tuple[str, str, int], tuple[Any, ...]] = {
         "explicit",
     ),
     ("app.django_tasks.django_plain", "definition", 17): ("none", 0, None, None, (), 0, "default"),
+    ("app.django_tasks.one_at_a_time", "definition", 33): (
+        "automatic",
+        2,
+        "none",
+        False,
+        (0, 0),
+        0,
+        "explicit",
+    ),
     ("app.django_tasks.nightly", "definition", 12): (
         "automatic",
         2,
@@ -336,3 +446,113 @@ def test_name_computed_at_run_time_is_null(tmp_path: Path) -> None:
     (row,) = report.rows
     assert row.name is None and row.name_expression == 'PREFIX + "job"'
     assert [u.field for u in row.undecided] == ["name"]
+
+
+def test_task_base_and_run_time_cancel_are_quoted(rows: dict[Any, EffectivePolicy]) -> None:
+    # SteppedTask defines a retry_delay property: the waits exist only at run time. LabelledTask
+    # defines nothing Huey reads, so its task keeps the decorator's values.
+    stepped = rows["app.django_huey_tasks.stepped", "definition", 54]
+    assert [(u.field, u.expression, u.location.line) for u in stepped.undecided] == [
+        ("retry_delay", "SteppedTask.retry_delay", 53)
+    ]
+    assert "task_base=SteppedTask sets retry_delay at run time" in stepped.sources["delays"].note
+    maybe = rows["app.django_huey_tasks.maybe_again", "definition", 69]
+    assert [(u.field, u.expression, u.location.line) for u in maybe.undecided] == [
+        ("retry", "outcome.retry", 71)
+    ]
+
+
+def test_django_huey_alone_with_its_signal(tmp_path: Path) -> None:
+    # A project that imports only django_huey still gets the Huey adapter; its `signal()`
+    # registers on the queue's Huey instance like `huey.signal()`.
+    rows = rows_by_name(
+        analyze(
+            write_project(
+                tmp_path,
+                {
+                    "jobs/__init__.py": "",
+                    "jobs/tasks.py": """
+                        from django_huey import db_task, signal
+
+                        @signal("error", queue="jobs")
+                        def keep_failure(signal, task, exc=None):
+                            pass
+
+                        @db_task(retries=2, retry_delay=4, queue="jobs")
+                        def sync():
+                            pass
+                    """,
+                },
+            )
+        )
+    )
+    row = rows["jobs.tasks.sync"]
+    assert (row.framework, row.max_retries, row.delays_seconds) == ("huey", 2, (4, 4))
+    assert row.final_failure == "SIGNAL_ERROR handler at jobs/tasks.py:4"
+
+
+def test_task_base_option_can_be_assumed(tmp_path: Path) -> None:
+    # `[assume] "Base.retry_delay"` decides what the base class computes; jitter stays open.
+    rows = rows_by_name(
+        analyze(
+            write_project(
+                tmp_path,
+                {
+                    "retrylint.toml": '[assume]\n"Polite.retry_delay" = 45\n',
+                    "tasks.py": """
+                        from huey import RedisHuey
+                        from huey.api import Task
+
+                        huey = RedisHuey()
+
+                        class Polite(Task):
+                            def __init__(self, *args, **kwargs):
+                                super().__init__(*args, **kwargs)
+                                self.retry_delay = 45
+
+                        @huey.task(retries=2, retry_delay=5, task_base=Polite)
+                        def job():
+                            pass
+                    """,
+                },
+            )
+        )
+    )
+    row = rows["tasks.job"]
+    assert (row.max_retries, row.delays_seconds, row.jitter) == (2, (45, 45), "undecided")
+    assert row.sources["delays"].source == "assumed" and row.undecided == ()
+
+
+def test_signal_registered_by_a_call(tmp_path: Path) -> None:
+    # `signal()` with no signal names covers every signal, SIGNAL_ERROR included; registered
+    # by calling the decorator in a setup function, the handler is located at that call.
+    rows = rows_by_name(
+        analyze(
+            write_project(
+                tmp_path,
+                {
+                    "jobs/__init__.py": "",
+                    "jobs/setup.py": """
+                        from django_huey import signal
+                        from huey.signals import SIGNAL_COMPLETE
+
+                        def record(signal_name, task, exc=None):
+                            pass
+
+                        def install(names):
+                            for name in names:
+                                signal(SIGNAL_COMPLETE, queue=name)(record)
+                                signal(queue=name)(record)
+                    """,
+                    "jobs/tasks.py": """
+                        from django_huey import db_task
+
+                        @db_task(retries=1, queue="jobs")
+                        def sync():
+                            pass
+                    """,
+                },
+            )
+        )
+    )
+    assert rows["jobs.tasks.sync"].final_failure == "SIGNAL_ERROR handler at jobs/setup.py:10"

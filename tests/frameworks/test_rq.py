@@ -87,6 +87,127 @@ EXPECTED: dict[tuple[str, str, int], tuple[Any, ...]] = {
         "explicit",
         YEAR,
     ),
+    ("jobs.flask_jobs.legacy_bare", "definition", 8): (
+        "none",
+        0,
+        None,
+        None,
+        (),
+        0,
+        "default",
+        YEAR,
+    ),
+    ("jobs.flask_jobs.legacy_bare", "enqueue", 35): (
+        "automatic",
+        4,
+        "fixed",
+        False,
+        (10,) * 4,
+        40,
+        "explicit",
+        YEAR,
+    ),
+    ("jobs.flask_jobs.legacy_called", "definition", 13): (
+        "none",
+        0,
+        None,
+        None,
+        (),
+        0,
+        "default",
+        YEAR,
+    ),
+    ("jobs.flask_jobs.modern_bare", "definition", 18): (
+        "none",
+        0,
+        None,
+        None,
+        (),
+        0,
+        "default",
+        YEAR,
+    ),
+    ("jobs.flask_jobs.modern_bare", "enqueue", 36): (
+        "automatic",
+        1,
+        "none",
+        False,
+        (0,),
+        0,
+        "explicit",
+        YEAR,
+    ),
+    ("jobs.flask_jobs.modern_called", "definition", 23): (
+        "none",
+        0,
+        None,
+        None,
+        (),
+        0,
+        "default",
+        YEAR,
+    ),
+    ("jobs.flask_jobs.modern_called", "enqueue", 31): (
+        "automatic",
+        2,
+        "fixed",
+        False,
+        (30, 30),
+        60,
+        "explicit",
+        YEAR,
+    ),
+    ("jobs.flask_jobs.modern_called", "enqueue", 32): (
+        "automatic",
+        3,
+        "exponential",
+        False,
+        (5, 25, 125),
+        155,
+        "explicit",
+        YEAR,
+    ),
+    ("jobs.flask_rq_legacy.bare", "definition", 7): ("none", 0, None, None, (), 0, "default", YEAR),
+    ("jobs.flask_rq_legacy.on_low", "definition", 12): (
+        "none",
+        0,
+        None,
+        None,
+        (),
+        0,
+        "default",
+        YEAR,
+    ),
+    ("jobs.flask_rq_legacy.on_low", "enqueue", 18): (
+        "automatic",
+        3,
+        "exponential",
+        False,
+        (10, 100, 1000),
+        1110,
+        "explicit",
+        YEAR,
+    ),
+    ("jobs.tasks.plain", "enqueue", 9): (
+        "automatic",
+        3,
+        "exponential",
+        False,
+        (1, 4, 16),
+        21,
+        "explicit",
+        YEAR,
+    ),
+    ("jobs.tasks.plain", "enqueue", 10): (
+        "automatic",
+        3,
+        "fixed",
+        False,
+        (2, 2, 2),
+        6,
+        "explicit",
+        YEAR,
+    ),
     ("jobs.tasks.bare_django", "definition", 66): ("none", 0, None, None, (), 0, "default", YEAR),
     ("jobs.tasks.first_repeats", "definition", 26): (
         "automatic",
@@ -357,6 +478,8 @@ def test_ignored_options_are_observed() -> None:
         ("ignored-retry-option", "jobs/tasks.py", 46, "jobs.tasks.float_interval"),
         # fixed.delay(retry=...): the decorator's method passes retry to the function.
         ("ignored-retry-option", "jobs/tasks.py", 96, "jobs.tasks.fixed"),
+        # Flask-RQ2's .queue(retry=...) does the same.
+        ("ignored-retry-option", "jobs/flask_jobs.py", 29, "jobs.flask_jobs.legacy_called"),
     }
 
 
@@ -366,7 +489,9 @@ def test_ignored_options_are_reported() -> None:
     if "RL503" not in RULES:
         pytest.skip("RL503 is not registered yet")
     report = analyze(FIXTURES / "rq")
-    assert sorted(f.location.line for f in report.findings if f.rule == "RL503") == [46, 96]
+    assert sorted(
+        (f.location.path, f.location.line) for f in report.findings if f.rule == "RL503"
+    ) == [("jobs/flask_jobs.py", 29), ("jobs/tasks.py", 46), ("jobs/tasks.py", 96)]
 
 
 def test_returned_retry_needs_rq_2_1(tmp_path: Path) -> None:
@@ -388,3 +513,13 @@ def test_returned_retry_needs_rq_2_1(tmp_path: Path) -> None:
     )
     row = rows["jobs.poll"]
     assert (row.retry_trigger, row.max_retries, row.framework_version) == ("none", 0, "2.0.0")
+
+
+def test_flask_rq2_queue_retry_is_a_job_argument() -> None:
+    (observed,) = [
+        o
+        for o in adapter_items(FIXTURES / "rq", RQAdapter())
+        if isinstance(o, Observation) and o.location.path == "jobs/flask_jobs.py"
+    ]
+    assert "Flask-RQ2's job methods do not read it" in observed.message
+    assert "the job is not retried" in observed.message
