@@ -93,6 +93,11 @@ class _Wrapper:
     registrar: Where
     inner_form: Form
     popped: frozenset[str] = field(default=frozenset())
+    # Leading parameters a use does not bind: the decorated function, or a class's `self`.
+    skip: int = 0
+    # A wrapper class keeps its options on the instance (`self.opts = opts` in `__init__`)
+    # and passes them on in `__call__` (`**self.opts`): attribute → parameter.
+    stored: tuple[tuple[str, str], ...] = ()
 
 
 # An adapter's answer to "does this callable register a task of my framework?", for the
@@ -165,9 +170,8 @@ class Recognizer:
     ) -> Options:
         """The options the registering call receives, given what the use site passed."""
         sig = wrapper.signature
-        names = list(sig.params)
-        if wrapper.form == "decorator" and names:
-            names = names[1:]  # the decorated function itself
+        names = list(sig.params)[wrapper.skip :]
+        stored = dict(wrapper.stored)
         bound: dict[str, Where] = {
             kw.name: Where(kw.value, wrapper.module) for kw in sig.defaults if kw.name
         }
@@ -184,6 +188,8 @@ class Recognizer:
         splats: list[Where] = []
         for kw in wrapper.call.kwargs:
             value = kw.value
+            if isinstance(value, ir.Ref) and value.dotted in stored:
+                value = ir.Ref(stored[value.dotted], value.text, value.span)
             if kw.name is None:
                 if isinstance(value, ir.Ref) and value.dotted == sig.star_kwarg:
                     kwargs.extend(bag)
@@ -205,11 +211,49 @@ class Recognizer:
         if not isinstance(expr, ir.Ref) or depth > MAX_DEPTH:
             return None
         found = self.project.resolve(module, expr.dotted)
-        if found is None or found.kind != "function":
+        if found is None or found.module is None:
             return None
-        if found.function is None or found.module is None:
+        if found.kind == "class" and found.cls is not None and form == "factory":
+            return self.wrapper_class(found.cls, found.module, depth)
+        if found.kind != "function" or found.function is None:
             return None
         return self.wrapper(found.function, found.module, form, depth)
+
+    def wrapper_class(
+        self, cls: ir.Class, module: ir.ModuleSummary, depth: int = 0
+    ) -> _Wrapper | None:
+        """`@Wrapper(...)`: `__init__` takes the options, `__call__(self, fn)` registers."""
+        key: tuple[str, str, Form] = (module.module, cls.qualname, "factory")
+        if key in self._cache:
+            return self._cache[key]
+        self._cache[key] = None
+        methods = {m.name: m for m in cls.methods}
+        call, init = methods.get("__call__"), methods.get("__init__")
+        found: _Wrapper | None = None
+        if call is not None and len(call.params) > 1 and depth <= MAX_DEPTH:
+            registration = self._registration(call, module, depth, first=call.params[1])
+            if registration is not None:
+                via = Via(f"{module.module}.{cls.qualname}", location_of(module, cls.name_span))
+                signature = init or _NO_INIT
+                stored = tuple(
+                    (b.target, b.value.dotted)
+                    for b in signature.locals
+                    if b.target.startswith("self.") and isinstance(b.value, ir.Ref)
+                )
+                found = _Wrapper(
+                    via,
+                    "factory",
+                    signature,
+                    module,
+                    registration[0],
+                    registration[1],
+                    registration[2],
+                    _popped(signature, signature.star_kwarg),
+                    skip=1,
+                    stored=stored,
+                )
+        self._cache[key] = found
+        return found
 
     def inside_wrapper(self, fn: ir.Function, module: ir.ModuleSummary) -> bool:
         """Whether `fn` is defined inside a wrapper: `@shared_task(**kw) def inner` there is
@@ -255,7 +299,7 @@ class Recognizer:
             if own is None:
                 return None
             call, registrar, inner_form = own
-            return _Wrapper(via, form, fn, module, call, registrar, inner_form, popped)
+            return _Wrapper(via, form, fn, module, call, registrar, inner_form, popped, skip=1)
         # `@wrapper(...)`: returns the decorator a registrar makes (`return shared_task(**kw)`).
         for ret in fn.returns:
             if isinstance(ret, ir.Call) and self._registers(ret.func, module, "factory", depth):
@@ -274,16 +318,17 @@ class Recognizer:
         return None
 
     def _registration(
-        self, fn: ir.Function, module: ir.ModuleSummary, depth: int
+        self, fn: ir.Function, module: ir.ModuleSummary, depth: int, first: str | None = None
     ) -> tuple[ir.Call, Where, Form] | None:
         """The call in `fn` that registers `fn`'s first parameter (or a function wrapping it).
 
         Three shapes: `registrar(task, **opts)`, `registrar(**opts)(task)`, and a nested
         `@registrar(**opts)` definition (usually also `@functools.wraps(task)`).
         """
-        if not fn.params:
+        first = first or (fn.params[0] if fn.params else None)
+        if first is None:
             return None
-        carried = _carriers(fn, module)
+        carried = _carriers(fn, module, first)
         for call in fn.calls:
             if not call.args or not _names(call.args[0], carried):
                 continue
@@ -308,6 +353,22 @@ class Recognizer:
         return self.wrapper_at(expr, module, form, depth + 1) is not None
 
 
+# A wrapper class without `__init__` takes no options.
+_NO_INIT = ir.Function(
+    "__init__",
+    "__init__",
+    ("self",),
+    (),
+    ir.Span(1, 1, 1, 1),
+    ir.Span(1, 1, 1, 1),
+    (),
+    (),
+    (),
+    (),
+    False,
+)
+
+
 def _nested(fn: ir.Function, module: ir.ModuleSummary) -> Iterable[ir.Function]:
     """Functions defined directly in `fn`'s body."""
     prefix = f"{fn.qualname}.<locals>."
@@ -316,11 +377,10 @@ def _nested(fn: ir.Function, module: ir.ModuleSummary) -> Iterable[ir.Function]:
             yield inner
 
 
-def _carriers(fn: ir.Function, module: ir.ModuleSummary) -> frozenset[str]:
-    """Names in `fn` that stand for the function it was given: the first parameter, and
+def _carriers(fn: ir.Function, module: ir.ModuleSummary, first: str) -> frozenset[str]:
+    """Names in `fn` that stand for the function it was given (its parameter `first`), and
     nested definitions that wrap it (`@functools.wraps(fn) def inner(...)`, or an undecorated
     inner function that calls it)."""
-    first = fn.params[0]
     names = {first}
     for inner in _nested(fn, module):
         wraps = any(_wraps(dec, first) for dec in inner.decorators)

@@ -378,7 +378,14 @@ class _BodyCollector(cst.CSTVisitor):
             changed = False
             for index, (target, node) in enumerate(self._assigns):
                 wanted = target in used or target.rpartition(".")[2] in self.interest.attributes
-                if index in kept or not wanted:
+                # `self.options = options` in a wrapper class's `__init__`: the options a
+                # later `__call__` passes on.
+                stored = (
+                    "." in target
+                    and isinstance(node.value, cst.Name)
+                    and node.value.value in self.params
+                )
+                if index in kept or not (wanted or stored):
                     continue
                 self.conv.seek(0)
                 value = self.conv.expr(node.value)

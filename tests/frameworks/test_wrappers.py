@@ -125,6 +125,18 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
         20,
         ("shop.pg.retrying_task",),
     ),
+    # A wrapper class: `__init__` keeps the options, `__call__` registers; the retry is the
+    # wrapper's own `task.retry(countdown=30)`, so the trigger is manual.
+    "shop.sync_stock": (
+        "celery",
+        27,
+        4,
+        "fixed",
+        False,
+        (30,) * 4,
+        120,
+        ("shop.guarded.guarded_task",),
+    ),
     # No actor_name: Dramatiq names the actor after fn.__name__, which functools.wraps copies.
     "cleanup": (
         "dramatiq",
@@ -156,7 +168,7 @@ def test_effective_policy(rows: dict[str, EffectivePolicy], name: str) -> None:
     assert row.framework == framework
     assert row.site == "definition"
     assert row.location.line == line
-    assert row.retry_trigger == "automatic"
+    assert row.retry_trigger == ("manual" if name == "shop.sync_stock" else "automatic")
     assert row.max_retries == count
     assert row.backoff == backoff
     assert row.jitter == jitter
