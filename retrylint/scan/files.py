@@ -248,7 +248,7 @@ class _Walker:
                     verdict = self._judge_folder(path, entry.name, rel, chain)
                     if verdict in ("enter", "test"):
                         tests = folder.tests or verdict == "test"
-                        child_rel = None if rel is None else rel + "/"
+                        child_rel = None if rel is None else f"{rel}/" if rel else ""
                         subfolders.append(_Folder(path, child_rel, chain, tests))
                     elif verdict in ("gitignore", "exclude"):
                         self.skipped_folders[self._display(path, rel)] = verdict
