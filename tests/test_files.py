@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pathspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from retrylint.cli import app
 from retrylint.engine import _project_go_files
-from retrylint.scan.files import Discovery, FileRules, discover, is_test_file
+from retrylint.scan.files import Discovery, FileRules, _Patterns, discover, is_test_file
 from tests.conftest import analyze, write_project
 
 TASK = """\
@@ -339,6 +342,30 @@ def test_gitignore_handling_agrees_with_git(tmp_path: Path) -> None:
     assert scanned(tmp_path) == by_git
     assert "gen/keep.py" in by_git and "gen/a.py" not in by_git
     assert "lib/sub/sub/four.py" not in by_git and "app/cache/deep/keep.py" not in by_git
+
+
+PATTERN_PIECES = st.sampled_from(["a", "b", "/", "*", "**", "?", "[ab]", "[!a]", "!", "\\", "."])
+PATH_PIECES = st.sampled_from(["a", "b", "ab", "ba", ".a", "[x]", "*"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(PATTERN_PIECES, min_size=1, max_size=6).map("".join), max_size=5),
+    st.lists(st.lists(PATH_PIECES, min_size=1, max_size=4).map("/".join), max_size=8),
+    st.booleans(),
+)
+def test_the_combined_regex_only_answers_no_match(
+    lines: list[str], paths: list[str], folders: bool
+) -> None:
+    """The one-regex shortcut must never disagree with pathspec itself."""
+    try:
+        spec = pathspec.GitIgnoreSpec.from_lines(lines)
+    except (ValueError, re.error):
+        return  # refused in the policy, dropped from a .gitignore
+    patterns = _Patterns.of(spec)
+    assert patterns.any_match is not None
+    for path in (p + "/" if folders else p for p in paths):
+        assert patterns.verdict(path) == spec.check_file(path).include
 
 
 # --- exclude and extend-exclude ---------------------------------------------------------------

@@ -176,12 +176,51 @@ def discover(paths: Sequence[Path], root: Path, rules: FileRules) -> Discovery:
 
 
 @dataclass(frozen=True, slots=True)
+class _Patterns:
+    """A gitignore-style spec, plus one regex that says whether any of its patterns matches.
+
+    No pattern matches almost every path, and pathspec tries the patterns one by one: with a
+    50-line `.gitignore`, that made discovery of a 40,000-file tree 2.5 times slower. The
+    combined regex answers "none" in one call; pathspec still decides when one does match.
+    """
+
+    spec: pathspec.GitIgnoreSpec
+    any_match: re.Pattern[str] | None
+    """None when the patterns cannot be combined: every path then goes to pathspec."""
+
+    @classmethod
+    def of(cls, spec: pathspec.GitIgnoreSpec) -> _Patterns:
+        sources: list[str] = []
+        for pattern in spec.patterns:
+            if pattern.include is None:
+                continue  # a blank line or a comment
+            if not isinstance(pattern, pathspec.RegexPattern) or pattern.regex is None:
+                return cls(spec, None)
+            source = pattern.regex.pattern
+            if not isinstance(source, str):
+                return cls(spec, None)
+            # Alternatives cannot share a group name; the groups only mark directories.
+            sources.append(re.sub(r"\(\?P<\w+>", "(?:", source))
+        try:
+            return cls(spec, re.compile("|".join(f"(?:{s})" for s in sources) or "(?!)"))
+        except re.error:
+            return cls(spec, None)
+
+    def verdict(self, path: str) -> bool | None:
+        """True: ignored; False: re-included by a `!` pattern; None: no pattern matches."""
+        if self.any_match is not None and self.any_match.search(path) is None:
+            return None
+        include: bool | None = self.spec.check_file(path).include
+        return include
+
+
+@dataclass(frozen=True, slots=True)
 class _Ignore:
     """One `.gitignore` file: its patterns match paths relative to its folder."""
 
     prefix: str
     """The folder's absolute path with a trailing separator."""
-    spec: pathspec.GitIgnoreSpec
+    patterns: _Patterns
 
 
 # Matching rules, deepest `.gitignore` last.
@@ -206,6 +245,7 @@ class _Walker:
         self.root = str(root)
         self.root_prefix = os.path.join(self.root, "")
         self.rules = rules
+        self.exclude = _Patterns.of(rules.exclude)
         self.found: dict[str, SourceFile] = {}
         self.skipped_files: dict[str, SkipReason] = {}
         self.skipped_folders: dict[str, SkipReason] = {}
@@ -321,12 +361,12 @@ class _Walker:
         self, path: str, rel: str | None, chain: _Chain, *, is_dir: bool
     ) -> SkipReason | None:
         mark = "/" if is_dir else ""
-        if rel is not None and self.rules.exclude.match_file(rel + mark):
+        if rel is not None and self.exclude.verdict(rel + mark):
             return "exclude"
         for ignore in reversed(chain):  # the deepest file that has a say wins
-            verdict = ignore.spec.check_file(_posix(path[len(ignore.prefix) :]) + mark)
-            if verdict.include is not None:
-                return "gitignore" if verdict.include else None
+            verdict = ignore.patterns.verdict(_posix(path[len(ignore.prefix) :]) + mark)
+            if verdict is not None:
+                return "gitignore" if verdict else None
         return None
 
     def _test(self, name: str) -> bool:
@@ -403,7 +443,7 @@ def _read_gitignore(directory: str) -> _Ignore | None:
         spec = pathspec.GitIgnoreSpec.from_lines(lines)
     except (ValueError, re.error):
         spec = pathspec.GitIgnoreSpec.from_lines(line for line in lines if _valid(line))
-    return _Ignore(os.path.join(directory, ""), spec)
+    return _Ignore(os.path.join(directory, ""), _Patterns.of(spec))
 
 
 def _valid(line: str) -> bool:
