@@ -14,7 +14,7 @@ import re
 import stat
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from retrylint import suppressions
@@ -44,7 +44,7 @@ from retrylint.rules import RULES
 from retrylint.rules.base import RuleContext
 from retrylint.rules.rl000_unparsable_file import UnparsableFile
 from retrylint.scan import pool
-from retrylint.scan.files import SourceFile, discover, module_name, relative
+from retrylint.scan.files import FileRules, Skipped, SourceFile, discover, module_name, relative
 from retrylint.scan.prefilter import Prefilter
 from retrylint.scan.python_parse import ParseProblem
 from retrylint.scan.versions import detect as detect_versions
@@ -106,6 +106,8 @@ class Report:
     policy: Policy
     # Findings a suppression comment silenced, with its reason (SARIF lists them as such).
     suppressed_findings: tuple[tuple[Finding, str], ...] = ()
+    # What discovery left out by reason; `files_skipped` is these files plus the RL000 ones.
+    skipped: Skipped = field(default_factory=Skipped)
 
     def count(self, at_least: str) -> int:
         """Findings at or above a severity; RL002 never counts (CONTRACTS §6)."""
@@ -173,8 +175,9 @@ def run(
     root = policy.root
     # Resolved like the project root, so a path through a symlink names the same files.
     paths = [_resolved(Path(p)) for p in paths]
-    files, unreadable = discover(paths, root, policy.exclude_spec())
-    missing = [u for u in unreadable if u.reason == "no such file or directory"]
+    discovery = discover(paths, root, _file_rules(policy))
+    files = discovery.files
+    missing = [u for u in discovery.unreadable if u.reason == "no such file or directory"]
     if missing:
         raise UsageError(f"{missing[0].path}: no such file or directory")
     adapters = [
@@ -276,8 +279,9 @@ def run(
             )
         ),
         files_scanned=len(files) - len(problems),
-        files_skipped=len(problems),
+        files_skipped=len(problems) + discovery.skipped.file_count,
         policy=policy,
+        skipped=discovery.skipped,
     )
 
 
@@ -405,8 +409,12 @@ def _resolved(path: Path) -> Path:
 
 def _project_go_files(root: Path, policy: Policy) -> dict[str, Path]:
     """Every `.go` file of the project, for facts that live outside PATHS."""
-    files, _ = discover([root], root, policy.exclude_spec())
+    files = discover([root], root, _file_rules(policy)).files
     return {f.path: f.absolute for f in files if f.language == "go"}
+
+
+def _file_rules(policy: Policy) -> FileRules:
+    return FileRules(policy.exclude_spec(), policy.include_tests, policy.respect_gitignore)
 
 
 def _with_severity(finding: Finding, severity: Severity) -> Finding:

@@ -139,11 +139,11 @@ def sweep(target: Path, parse_all: bool, workers: int) -> Result:
 
 def _parse_everything(target: Path, workers: int, result: Result) -> None:
     """Every `.py` file under `target` through the pool, whatever the prefilter would say."""
-    import pathspec
+    from retrylint.scan.files import FileRules, discover
 
-    from retrylint.scan.files import discover
-
-    files, _ = discover([target], target, pathspec.PathSpec.from_lines("gitwildmatch", []))
+    # Every file means test code and ignored files too: a parser crash hides anywhere.
+    rules = FileRules(include_tests=True, respect_gitignore=False)
+    files = discover([target], target, rules).files
     interest = functools.reduce(operator.or_, (a.interest for a in PYTHON_ADAPTERS))
     jobs: list[pool.Job] = [
         (str(f.absolute), f.path, f.path.removesuffix(".py").replace("/", "."), interest)

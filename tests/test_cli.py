@@ -162,7 +162,10 @@ def test_demo_exits_1_and_shows_every_core_rule() -> None:
     assert result.stderr == ""
     found = text_codes(result.stdout)
     assert set(CORE_CODES) <= set(found)
-    assert result.stdout.rstrip().splitlines()[-1].startswith("Found ")
+    *_, summary, skipped = result.stdout.rstrip().splitlines()
+    assert summary.startswith("Found ")
+    # shop/legacy_tasks.py is excluded by the demo's policy; shop/broken.py is RL000.
+    assert skipped == "Skipped 2 files (1 excluded, 1 unparsable)."
 
 
 def test_demo_relative_paths_in_text() -> None:
@@ -291,7 +294,14 @@ def test_json_validates_and_summary_matches() -> None:
     assert summary["by_rule"] == dict(Counter(f["rule"] for f in findings))
     assert summary["undecided"] == sum(f["rule"] == "RL002" for f in findings)
     assert summary["tasks"] == len(DEMO_TASKS)
-    assert summary["files_skipped"] == sum(f["rule"] == "RL000" for f in findings)
+    unparsable = sum(f["rule"] == "RL000" for f in findings)
+    assert summary["files_skipped_by_reason"] == {
+        "test": 0,
+        "gitignore": 0,
+        "exclude": 1,
+        "unparsable": unparsable,
+    }
+    assert summary["files_skipped"] == unparsable + 1
     assert summary["suppressed"] == 0
     keys = [
         (f["path"], f["line"], f["column"], f["rule"], f["task"] or "", f["message"])

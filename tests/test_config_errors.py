@@ -117,6 +117,38 @@ CASES = [
         "surrounding spaces); keep one of the two entries",
     ),
     (
+        "include-tests-wrong-type",
+        'include-tests = "yes"\n',
+        1,
+        17,
+        '{prefix}include-tests must be true or false, not the string "yes"; '
+        "write include-tests = true",
+    ),
+    (
+        "respect-gitignore-wrong-type",
+        "respect-gitignore = []\n",
+        1,
+        21,
+        "{prefix}respect-gitignore must be true or false, not an array; "
+        "write respect-gitignore = false",
+    ),
+    (
+        "extend-exclude-wrong-type",
+        "extend-exclude = { dir = true }\n",
+        1,
+        18,
+        "{prefix}extend-exclude must be an array of strings, not a table; "
+        'write extend-exclude = ["generated/"]',
+    ),
+    (
+        "extend-exclude-bad-pattern",
+        'extend-exclude = ["gen/", "[z-a]"]\n',
+        1,
+        27,
+        '"[z-a]" is not a valid gitignore-style pattern; write a pattern such as "build/" or '
+        '"**/migrations/*.py"',
+    ),
+    (
         "unquoted-dotted-task-key",
         '[categories.default]\nbackoff = "fixed"\n[tasks]\napp.tasks.x = "default"\n',
         4,

@@ -328,6 +328,9 @@ def write_module(root: Path, text: str, name: str = "tasks.py") -> Path:
 
 POLICY_KEYS = (
     "exclude",
+    "extend-exclude",
+    "include-tests",
+    "respect-gitignore",
     "source-roots",
     "default-category",
     "frameworks",

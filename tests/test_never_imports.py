@@ -155,6 +155,8 @@ def hostile(tmp_path: Path, listener: socket.socket) -> tuple[Path, Path]:
             """
         ),
         "setup.py": trace("setup") + "from celery import Task  # task\n",
+        # Test code is skipped by default; here conftest.py must be read, and not run, too.
+        "retrylint.toml": "include-tests = true\n",
     }
     for n in range(GENERATED):
         files[f"{PACKAGE}/generated_{n:02d}.py"] = trace(f"generated_{n:02d}") + textwrap.dedent(

@@ -151,6 +151,37 @@ def test_full_policy(tmp_path: Path) -> None:
     }
 
 
+def test_file_keys_default_to_scanning_no_tests_and_honouring_gitignore(tmp_path: Path) -> None:
+    policy = load(tmp_path, "[rules]\n")
+    assert (policy.extend_exclude, policy.include_tests, policy.respect_gitignore) == ((), False, True)
+    builtin = load_policy(
+        None, known_rules=KNOWN_RULES, known_frameworks=KNOWN_FRAMEWORKS, cwd=tmp_path
+    )
+    assert (builtin.extend_exclude, builtin.include_tests, builtin.respect_gitignore) == (
+        (),
+        False,
+        True,
+    )
+
+
+def test_file_keys_are_read(tmp_path: Path) -> None:
+    policy = load(
+        tmp_path,
+        """\
+        exclude = ["gen/"]
+        extend-exclude = ["!gen/keep.py", "legacy/"]
+        include-tests = true
+        respect-gitignore = false
+        """,
+    )
+    assert policy.extend_exclude == ("!gen/keep.py", "legacy/")
+    assert policy.include_tests and not policy.respect_gitignore
+    spec = policy.exclude_spec()
+    # One list, `exclude` first: a negation in `extend-exclude` re-includes.
+    assert spec.match_file("gen/a.py") and not spec.match_file("gen/keep.py")
+    assert spec.match_file("legacy/x.py") and not spec.match_file("app/x.py")
+
+
 def test_exclude_spec_uses_gitignore_semantics(tmp_path: Path) -> None:
     spec = load(tmp_path, 'exclude = ["migrations/", "*_pb2.py", "!keep_pb2.py"]').exclude_spec()
     assert spec.match_file("app/migrations/0001.py")
@@ -438,6 +469,60 @@ REFUSALS = [
         18,
         '"!" is not a valid gitignore-style pattern; write a pattern such as "build/" or '
         '"**/migrations/*.py"',
+    ),
+    (
+        "exclude-bad-range",
+        'exclude = ["[z-a].py"]\n',
+        1,
+        12,
+        '"[z-a].py" is not a valid gitignore-style pattern; write a pattern such as "build/" or '
+        '"**/migrations/*.py"',
+    ),
+    (
+        "extend-exclude-wrong-type",
+        'extend-exclude = "generated/"\n',
+        1,
+        18,
+        'extend-exclude must be an array of strings, not the string "generated/"; '
+        'write extend-exclude = ["generated/"]',
+    ),
+    (
+        "extend-exclude-element-wrong-type",
+        'extend-exclude = ["a", false]\n',
+        1,
+        24,
+        "extend-exclude[1] must be a string, not the boolean false; "
+        'write extend-exclude = ["generated/"]',
+    ),
+    (
+        "extend-exclude-invalid-pattern",
+        'extend-exclude = ["!"]\n',
+        1,
+        19,
+        '"!" is not a valid gitignore-style pattern; write a pattern such as "build/" or '
+        '"**/migrations/*.py"',
+    ),
+    (
+        "include-tests-wrong-type",
+        'include-tests = "yes"\n',
+        1,
+        17,
+        'include-tests must be true or false, not the string "yes"; write include-tests = true',
+    ),
+    (
+        "respect-gitignore-wrong-type",
+        "respect-gitignore = 0\n",
+        1,
+        21,
+        "respect-gitignore must be true or false, not the integer 0; "
+        "write respect-gitignore = false",
+    ),
+    (
+        "include-tests-misspelled",
+        "include-test = true\n",
+        1,
+        1,
+        'unknown key "include-test" at the top level; write "include-tests" instead',
     ),
     (
         "source-root-absolute",

@@ -41,6 +41,7 @@ from retrylint.report.text_report import (
     render_inventory_table,
 )
 from retrylint.rules import RULES
+from retrylint.scan.files import Skipped
 
 SARIF_SCHEMA = Path(__file__).parents[2] / "shared" / "data" / "sarif-schema-2.1.0.json"
 TASKS = "app/tasks.py"
@@ -257,6 +258,8 @@ def test_check_json_matches_schema_and_contract(report: Report) -> None:
         "undecided": 1,
         "files_scanned": 4,
         "files_skipped": 1,
+        "files_skipped_by_reason": {"test": 0, "gitignore": 0, "exclude": 0, "unparsable": 1},
+        "folders_skipped_by_reason": {"gitignore": 0, "exclude": 0},
         "tasks": 5,
     }
     rl101 = document["findings"][2]
@@ -463,13 +466,40 @@ def test_check_text_keeps_brackets(report: Report) -> None:
     )
     assert "retrylint.toml:7:1: RL402 [warning] [tasks] glob `legacy.*`" in out
     assert out.rstrip().endswith(
-        "Found 1 error, 4 warnings, 1 note (1 undecided) in 5 tasks; 2 suppressed."
+        "Found 1 error, 4 warnings, 1 note (1 undecided) in 5 tasks; 2 suppressed.\n"
+        "Skipped 1 file (1 unparsable)."
     )
 
 
 def test_check_text_clean(empty: Report) -> None:
     clean = Report((SEND_EMAIL,), (None,), (), 0, 3, 0, empty.policy)
     assert _text(render_check_text, clean) == "All checks passed: 1 task, 3 files.\n"
+
+
+def test_skipped_files_and_folders_are_counted_by_reason(empty: Report) -> None:
+    skipped = Skipped(files={"test": 200, "gitignore": 9, "exclude": 1}, folders={"gitignore": 4})
+    report = replace(empty, files_scanned=12, files_skipped=213, skipped=skipped)
+    summary = json.loads(render_check(report))["summary"]
+    _validate(json.loads(render_check(report)), "check.schema.json")
+    assert summary["files_skipped_by_reason"] == {
+        "test": 200,
+        "gitignore": 9,
+        "exclude": 1,
+        "unparsable": 3,
+    }
+    assert summary["folders_skipped_by_reason"] == {"gitignore": 4, "exclude": 0}
+    assert _text(render_check_text, report) == (
+        "All checks passed: 0 tasks, 12 files.\n"
+        "Skipped 213 files (200 test files, 9 ignored by .gitignore, 1 excluded, 3 unparsable) "
+        "and 4 folders (4 ignored by .gitignore).\n"
+    )
+
+
+def test_skipped_line_names_only_what_happened(empty: Report) -> None:
+    one_folder = replace(empty, skipped=Skipped(folders={"exclude": 1}))
+    assert _text(render_check_text, one_folder).endswith("\nSkipped 1 folder (1 excluded).\n")
+    one_test = replace(empty, files_skipped=1, skipped=Skipped(files={"test": 1}))
+    assert _text(render_check_text, one_test).endswith("\nSkipped 1 file (1 test file).\n")
 
 
 def test_check_text_trailing_backslash_does_not_escape_markup(policy: Policy) -> None:

@@ -42,6 +42,9 @@ BUILTIN_CATEGORY = Category(
 
 _TOP_KEYS = (
     "exclude",
+    "extend-exclude",
+    "include-tests",
+    "respect-gitignore",
     "source-roots",
     "default-category",
     "frameworks",
@@ -124,6 +127,10 @@ class Policy:
     builtin: bool
     """True when the built-in categories apply: no config file, or one without [categories]."""
     exclude: tuple[str, ...]
+    extend_exclude: tuple[str, ...]
+    include_tests: bool
+    """Scan test code too (CONTRACTS §1 lists what counts as test code)."""
+    respect_gitignore: bool
     source_roots: tuple[str, ...]
     """Normalized POSIX directories relative to `root` ("src", never "./src/")."""
     default_category: str | None
@@ -164,12 +171,14 @@ class Policy:
         )
 
     def exclude_spec(self) -> pathspec.GitIgnoreSpec:
-        """The `exclude` patterns with git's semantics, matched against root-relative paths.
+        """`exclude` then `extend-exclude` with git's semantics, matched against root-relative
+        paths. Both only add to what discovery leaves out (CONTRACTS §1), so they are one list;
+        in that order a `!` pattern in `extend-exclude` can re-include what `exclude` named.
 
         `GitIgnoreSpec` rather than `PathSpec.from_lines("gitwildmatch", ...)`: the factory
         name is deprecated in pathspec 1.x and warns on every call.
         """
-        return pathspec.GitIgnoreSpec.from_lines(self.exclude)
+        return pathspec.GitIgnoreSpec.from_lines((*self.exclude, *self.extend_exclude))
 
     def _matching_entry(self, name: str) -> TaskEntry | None:
         best: TaskEntry | None = None
@@ -265,6 +274,9 @@ def _builtin_policy(root: Path) -> Policy:
         path=None,
         builtin=True,
         exclude=(),
+        extend_exclude=(),
+        include_tests=False,
+        respect_gitignore=True,
         source_roots=(),
         default_category=BUILTIN_CATEGORY.name,
         enabled_frameworks=None,
@@ -359,7 +371,10 @@ class _Validator:
             root=root,
             path=self.config_name,
             builtin=not has_categories,
-            exclude=self.exclude(table.get("exclude", [])),
+            exclude=self.patterns(table, "exclude", '["migrations/", "*_pb2.py"]'),
+            extend_exclude=self.patterns(table, "extend-exclude", '["generated/"]'),
+            include_tests=self.boolean(table, (), "include-tests"),
+            respect_gitignore=self.boolean(table, (), "respect-gitignore", default=True),
             source_roots=self.source_roots(table.get("source-roots", [])),
             default_category=default_category,
             enabled_frameworks=enabled,
@@ -373,13 +388,14 @@ class _Validator:
 
     # --- sections -------------------------------------------------------------------------
 
-    def exclude(self, value: object) -> tuple[str, ...]:
-        path: KeyPath = ("exclude",)
-        patterns = self.string_list(value, path, 'exclude = ["migrations/", "*_pb2.py"]')
+    def patterns(self, table: dict[str, object], key: str, example: str) -> tuple[str, ...]:
+        path: KeyPath = (key,)
+        patterns = self.string_list(table.get(key, []), path, f"{key} = {example}")
         for number, pattern in enumerate(patterns):
             try:
                 pathspec.GitIgnoreSpec.from_lines([pattern])
-            except ValueError:
+            # A bad range such as "[z-a]" fails in `re`, not in pathspec's own checks.
+            except (ValueError, re.error):
                 raise self.error(
                     (*path, number),
                     f"{json.dumps(pattern)} is not a valid gitignore-style pattern; "
@@ -565,10 +581,14 @@ class _Validator:
             at_value=True,
         )
 
-    def boolean(self, category: dict[str, object], path: KeyPath, key: str) -> bool:
-        value = category.get(key, False)
+    def boolean(
+        self, table: dict[str, object], path: KeyPath, key: str, *, default: bool = False
+    ) -> bool:
+        value = table.get(key, default)
         if not isinstance(value, bool):
-            raise self.wrong_type((*path, key), value, "true or false", f"{key} = true")
+            # The example writes the value that changes something: the default needs no line.
+            example = f"{key} = {_toml(not default)}"
+            raise self.wrong_type((*path, key), value, "true or false", example)
         return value
 
     def duration(self, category: dict[str, object], path: KeyPath, key: str) -> float | None:

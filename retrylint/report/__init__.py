@@ -7,9 +7,22 @@ the same findings in the same order. Only `text_report` imports rich.
 from __future__ import annotations
 
 from retrylint.model import Finding
+from retrylint.scan.files import FOLDER_REASONS, SKIP_REASONS, Skipped
 
 SOURCE_FIELDS: tuple[str, ...] = ("max_retries", "backoff", "jitter", "delays", "window")
 """The keys of `EffectivePolicy.sources` that CONTRACTS §4 publishes, in reading order."""
+
+
+def files_skipped_by_reason(files_skipped: int, skipped: Skipped) -> dict[str, int]:
+    """Every reason a file was skipped, zeros kept, in reading order; the counts add up to
+    `files_skipped`, whose remainder after the discovery rules is the RL000 files."""
+    counts: dict[str, int] = {reason: skipped.files.get(reason, 0) for reason in SKIP_REASONS}
+    return {**counts, "unparsable": files_skipped - sum(counts.values())}
+
+
+def folders_skipped_by_reason(skipped: Skipped) -> dict[str, int]:
+    """Every reason a folder was not entered, zeros kept, in reading order."""
+    return {reason: skipped.folders.get(reason, 0) for reason in FOLDER_REASONS}
 
 
 def message_with_fix(finding: Finding) -> str:

@@ -13,7 +13,12 @@ from typing import TypeAlias
 
 from retrylint.engine import Report
 from retrylint.model import Assignment, EffectivePolicy, Finding
-from retrylint.report import SOURCE_FIELDS, plain_number
+from retrylint.report import (
+    SOURCE_FIELDS,
+    files_skipped_by_reason,
+    folders_skipped_by_reason,
+    plain_number,
+)
 
 SCHEMA_VERSION = 1
 """Bumped whenever a key of either document changes meaning or disappears."""
@@ -35,6 +40,10 @@ def render_check(report: Report) -> str:
             "undecided": by_rule["RL002"],
             "files_scanned": report.files_scanned,
             "files_skipped": report.files_skipped,
+            "files_skipped_by_reason": dict(
+                files_skipped_by_reason(report.files_skipped, report.skipped)
+            ),
+            "folders_skipped_by_reason": dict(folders_skipped_by_reason(report.skipped)),
             "tasks": len(report.rows),
         },
     }

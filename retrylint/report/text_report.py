@@ -23,6 +23,7 @@ from rich.text import Text
 
 from retrylint.engine import Report
 from retrylint.model import UNBOUNDED, UNDECIDED, Assignment, EffectivePolicy, Finding
+from retrylint.report import files_skipped_by_reason, folders_skipped_by_reason
 
 # A cell is a run of typed pieces, so the rich and Markdown renderers can each style "undecided"
 # and "unbounded" their own way and protect user text by their own rules.
@@ -55,6 +56,11 @@ _KIND_STYLES: dict[Kind, str] = {
 _UNITS: tuple[tuple[str, int], ...] = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 _ABSENT: Cell = (("absent", "—"),)
+_SKIP_WORDS = {
+    "gitignore": "ignored by .gitignore",
+    "exclude": "excluded",
+    "unparsable": "unparsable",
+}
 
 MARKDOWN_LEGEND = (
     "Each row is a task definition, or an enqueue site that sets its own retry policy. "
@@ -75,6 +81,9 @@ def render_check_text(report: Report, console: Console) -> None:
     if report.findings:
         console.print()
     console.print(_summary(report), soft_wrap=True)
+    skipped = _skipped(report)
+    if skipped:
+        console.print(Text(skipped), soft_wrap=True)
 
 
 def render_inventory_table(report: Report, console: Console) -> None:
@@ -247,6 +256,28 @@ def _summary(report: Report) -> Text:
     counts = ", ".join(_plural(severities[s], s) for s in ("error", "warning", "note"))
     # The undecided count is always shown: a run that could not read anything must not look clean.
     return Text(f"Found {counts} ({undecided} undecided) in {tasks}{suppressed}.")
+
+
+def _skipped(report: Report) -> str:
+    """The line under the summary, such as "Skipped 212 files (200 test files, 12 ignored by
+    .gitignore) and 1 folder (1 excluded)."
+
+    Said on every run that skipped something, so that code left out by surprise (a production
+    package named `testing/`, a gitignored source folder) gets noticed.
+    """
+    parts: list[str] = []
+    for noun, counts in (
+        ("file", files_skipped_by_reason(report.files_skipped, report.skipped)),
+        ("folder", folders_skipped_by_reason(report.skipped)),
+    ):
+        reasons = [
+            _plural(n, "test file") if r == "test" else f"{n} {_SKIP_WORDS[r]}"
+            for r, n in counts.items()
+            if n
+        ]
+        if reasons:
+            parts.append(f"{_plural(sum(counts.values()), noun)} ({', '.join(reasons)})")
+    return f"Skipped {' and '.join(parts)}." if parts else ""
 
 
 def _plural(count: int, noun: str) -> str:

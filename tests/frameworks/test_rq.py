@@ -448,7 +448,7 @@ def test_suppression_lines(rows: dict[tuple[str, str, int], EffectivePolicy]) ->
 def adapter_items(root: Path, adapter: Any) -> list[Any]:
     """Run one adapter on a project directly, to see its observations too."""
     from retrylint.config.policy import discover_config, load_policy
-    from retrylint.engine import _context, _project, _scan_python
+    from retrylint.engine import _context, _file_rules, _project, _scan_python
     from retrylint.frameworks import FRAMEWORKS, PYTHON_ADAPTERS
     from retrylint.rules import RULES
     from retrylint.scan.files import discover
@@ -457,7 +457,7 @@ def adapter_items(root: Path, adapter: Any) -> list[Any]:
     policy = load_policy(
         discover_config(root), known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=root
     )
-    files, _ = discover([root], root, policy.exclude_spec())
+    files = discover([root], root, _file_rules(policy)).files
     interest = functools.reduce(operator.or_, (a.interest for a in PYTHON_ADAPTERS))
     summaries, _ = _scan_python(list(files), PYTHON_ADAPTERS, policy, interest, 1)
     project = _project(summaries, root, policy, interest)
