@@ -17,10 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import pathspec
-
 from retrylint import suppressions
-from retrylint.config.locate import TomlIndex
 from retrylint.config.policy import FrameworkSettings, Policy
 from retrylint.frameworks import GO_ADAPTERS, PYTHON_ADAPTERS
 from retrylint.frameworks.base import (
@@ -35,7 +32,6 @@ from retrylint.model import (
     SEVERITY_RANK,
     Assignment,
     EffectivePolicy,
-    EmptyScan,
     Finding,
     Location,
     Observation,
@@ -49,7 +45,8 @@ from retrylint.rules import RULES
 from retrylint.rules.base import RuleContext
 from retrylint.rules.rl000_unparsable_file import UnparsableFile
 from retrylint.scan import pool
-from retrylint.scan.files import SourceFile, Unreadable, discover, module_name, relative
+from retrylint.scan.empty import explain_empty_scan
+from retrylint.scan.files import SourceFile, discover, module_name, relative
 from retrylint.scan.prefilter import Prefilter
 from retrylint.scan.python_parse import ParseProblem
 from retrylint.scan.versions import detect as detect_versions
@@ -254,7 +251,7 @@ def run(
         all_names=frozenset(r.name for r in rows if r.name),
         observations=observations,
         silent_frameworks=collect_silent_frameworks(adapters, summaries, project, rows),
-        empty_scan=None if files else _empty_scan(paths, policy, unreadable),
+        empty_scan=None if files else explain_empty_scan(paths, root, policy.path, unreadable),
     )
     raw: list[Finding] = list(problems)
     for code in sorted(selection.severities):
@@ -339,53 +336,6 @@ def _scan_python(
         pending = later
     summaries.sort(key=lambda s: s.path)
     return summaries, problems
-
-
-def _empty_scan(paths: Sequence[Path], policy: Policy, unreadable: list[Unreadable]) -> EmptyScan:
-    """Why a run read no file at all, for RL004: a run that checked nothing must not pass.
-
-    Located at the `exclude` key when that is what emptied the run (the fix goes there), else
-    at the first PATH.
-    """
-    root = policy.root
-    shown = tuple(relative(p, root) for p in paths)
-    at_path = Location(shown[0], 1, 1)
-    others = [u.path for u in unreadable if u.reason == "not a .py or .go file"]
-    if others and len(others) == len(paths):
-        names = ", ".join(f"`{o}`" for o in others)
-        verb = "is not a .py or .go file" if len(others) == 1 else "are not .py or .go files"
-        return EmptyScan(
-            at_path, shown, f"{names} {verb}", "Pass the .py or .go files or directories to check."
-        )
-    unexcluded, _ = discover(paths, root, pathspec.GitIgnoreSpec.from_lines([]))
-    if unexcluded and policy.path is not None:
-        count = len(unexcluded)
-        which = "the only .py/.go file" if count == 1 else f"all {count} .py/.go files"
-        return EmptyScan(
-            _exclude_location(policy, policy.path),
-            shown,
-            f"{which} there {'matches' if count == 1 else 'match'} the `exclude` patterns of "
-            f"{policy.path}",
-            "Narrow `exclude` so it no longer matches the task code, or pass other paths.",
-        )
-    return EmptyScan(
-        at_path,
-        shown,
-        "there is no .py or .go file there outside virtualenvs, caches and build, dist, "
-        "vendor and node_modules directories",
-        "Pass the directories that hold the task code.",
-    )
-
-
-def _exclude_location(policy: Policy, config: str) -> Location:
-    """Where `exclude` is written in the config file (its top, if it cannot be read now)."""
-    try:
-        text = (policy.root / config).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return Location(config, 1, 1)
-    prefix = ("tool", "retrylint") if config.rsplit("/", 1)[-1] == "pyproject.toml" else ()
-    position = TomlIndex(text).key((*prefix, "exclude"))
-    return Location(config, position.line, position.column)
 
 
 def _resolved(path: Path) -> Path:
