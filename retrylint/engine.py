@@ -27,6 +27,7 @@ from retrylint.frameworks.base import (
     PythonAdapter,
     module_imports,
 )
+from retrylint.frameworks.silent import collect_silent_frameworks
 from retrylint.model import (
     SEVERITY_RANK,
     Assignment,
@@ -44,6 +45,7 @@ from retrylint.rules import RULES
 from retrylint.rules.base import RuleContext
 from retrylint.rules.rl000_unparsable_file import UnparsableFile
 from retrylint.scan import pool
+from retrylint.scan.empty import explain_empty_scan
 from retrylint.scan.files import FileRules, Skipped, SourceFile, discover, module_name, relative
 from retrylint.scan.prefilter import Prefilter
 from retrylint.scan.python_parse import ParseProblem
@@ -252,6 +254,8 @@ def run(
         whole_inventory=whole,
         all_names=frozenset(r.name for r in rows if r.name),
         observations=observations,
+        silent_frameworks=collect_silent_frameworks(adapters, summaries, project, rows),
+        empty_scan=None if files else explain_empty_scan(paths, root, policy.path, discovery),
     )
     raw: list[Finding] = list(problems)
     for code in sorted(selection.severities):

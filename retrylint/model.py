@@ -157,6 +157,40 @@ class Observation:
 
 
 @dataclass(frozen=True, slots=True)
+class SilentFramework:
+    """A framework that scanned modules import but that gave no row in the whole run (RL004).
+
+    Per run, not per module: a module that only enqueues or configures the framework is normal
+    as long as some task of that framework was found anywhere.
+    """
+
+    framework: str
+    location: Location
+    """The first importing module's (by path) first import of the framework."""
+    modules: tuple[str, ...]
+    """Paths of the scanned modules that import it, sorted."""
+    decorators: tuple[tuple[str, int], ...]
+    """Decorators in those modules that retrylint does not recognise, as dotted names with
+    how many functions carry each, most used first."""
+    wrappers: tuple[str, ...]
+    """The subset of `decorators` defined in the project: what `task-decorators` can name."""
+    retry_library: bool = False
+    """A library that retries inside a call (tenacity, backoff, stamina) rather than a task
+    queue: its rows are retry sites, and its adapter infers wrappers without `task-decorators`."""
+
+
+@dataclass(frozen=True, slots=True)
+class EmptyScan:
+    """A run that scanned no file at all (RL004), with the reason in words."""
+
+    location: Location
+    paths: tuple[str, ...]
+    """The PATHS of the run, relative to the project root."""
+    reason: str
+    fix: str
+
+
+@dataclass(frozen=True, slots=True)
 class Category:
     """A named set of bounds from the policy file; a bound left out is not enforced."""
 

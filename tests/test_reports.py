@@ -489,7 +489,7 @@ def test_skipped_files_and_folders_are_counted_by_reason(empty: Report) -> None:
     }
     assert summary["folders_skipped_by_reason"] == {"gitignore": 4, "exclude": 0}
     assert _text(render_check_text, report) == (
-        "All checks passed: 0 tasks, 12 files.\n"
+        "No tasks found: 12 files scanned.\n"
         "Skipped 213 files (200 test files, 9 ignored by .gitignore, 1 excluded, 3 unparsable) "
         "and 4 folders (4 ignored by .gitignore).\n"
     )
@@ -500,6 +500,21 @@ def test_skipped_line_names_only_what_happened(empty: Report) -> None:
     assert _text(render_check_text, one_folder).endswith("\nSkipped 1 folder (1 excluded).\n")
     one_test = replace(empty, files_skipped=1, skipped=Skipped(files={"test": 1}))
     assert _text(render_check_text, one_test).endswith("\nSkipped 1 file (1 test file).\n")
+
+
+def test_check_text_without_tasks_never_passes(empty: Report) -> None:
+    """Nothing checked is not a pass, with or without findings (RL004 usually explains why)."""
+    assert _text(render_check_text, replace(empty, files_scanned=3)) == (
+        "No tasks found: 3 files scanned.\n"
+    )
+    suppressed = replace(empty, files_scanned=1, suppressed=2)
+    assert _text(render_check_text, suppressed) == "No tasks found: 1 file scanned; 2 suppressed.\n"
+    warning = _finding("RL004", 1, "celery is imported by a.py", location=Location("a.py", 1, 1))
+    out = _text(render_check_text, replace(empty, findings=(warning,), files_scanned=2))
+    assert "All checks passed" not in out
+    assert out.endswith(
+        "Found 0 errors, 1 warning, 0 notes (0 undecided); no tasks found, 2 files scanned.\n"
+    )
 
 
 def test_check_text_trailing_backslash_does_not_escape_markup(policy: Policy) -> None:
@@ -544,7 +559,19 @@ def test_inventory_table(report: Report) -> None:
 
 
 def test_inventory_table_empty(empty: Report) -> None:
-    assert _text(render_inventory_table, empty) == "No tasks found.\n"
+    assert _text(render_inventory_table, replace(empty, files_scanned=3)) == (
+        "No tasks found: 3 files scanned.\n"
+    )
+
+
+def test_inventory_markdown_empty(empty: Report) -> None:
+    out = render_inventory_markdown(replace(empty, files_scanned=1))
+    assert "\nNo tasks found: 1 file scanned.\n" in out
+    assert "| task |" not in out
+
+
+def test_inventory_json_empty(empty: Report) -> None:
+    assert json.loads(render_inventory(empty)) == {"schema_version": 1, "tasks": []}
 
 
 def test_inventory_table_styles_undecided_and_unbounded(report: Report) -> None:

@@ -88,7 +88,7 @@ def render_check_text(report: Report, console: Console) -> None:
 
 def render_inventory_table(report: Report, console: Console) -> None:
     if not report.rows:
-        console.print("No tasks found.", highlight=False)
+        console.print(_no_tasks(report), highlight=False)
         return
     table = Table(box=box.SIMPLE_HEAD, highlight=False)
     longest = max(len(row.name or row.name_expression or "") for row in report.rows)
@@ -172,7 +172,7 @@ def render_inventory_markdown(report: Report) -> str:
             )
         )
     else:
-        lines.append("No tasks found.")
+        lines.append(_no_tasks(report))
     lines.extend(["", "## Undecided values", ""])
     undecided: list[tuple[Cell, ...]] = [
         (
@@ -246,16 +246,27 @@ def _finding_line(finding: Finding) -> Text:
 def _summary(report: Report) -> Text:
     suppressed = f"; {report.suppressed} suppressed" if report.suppressed else ""
     tasks = _plural(len(report.rows), "task")
+    files = _plural(report.files_scanned, "file")
     if not report.findings:
-        files = _plural(report.files_scanned, "file")
+        if not report.rows:
+            # Nothing was checked, so nothing passed: an empty run must not read as a clean one.
+            return Text.assemble(
+                ("No tasks found:", "bold yellow"), f" {files} scanned{suppressed}."
+            )
         return Text.assemble(
             ("All checks passed:", "bold green"), f" {tasks}, {files}{suppressed}."
         )
     severities = Counter(f.severity for f in report.findings)
     undecided = sum(1 for f in report.findings if f.rule == "RL002")
     counts = ", ".join(_plural(severities[s], s) for s in ("error", "warning", "note"))
+    scope = f" in {tasks}" if report.rows else f"; no tasks found, {files} scanned"
     # The undecided count is always shown: a run that could not read anything must not look clean.
-    return Text(f"Found {counts} ({undecided} undecided) in {tasks}{suppressed}.")
+    return Text(f"Found {counts} ({undecided} undecided){scope}{suppressed}.")
+
+
+def _no_tasks(report: Report) -> str:
+    """An empty inventory says how much was read: "nothing scanned" is not "nothing found"."""
+    return f"No tasks found: {_plural(report.files_scanned, 'file')} scanned."
 
 
 def _skipped(report: Report) -> str:

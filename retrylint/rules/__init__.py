@@ -11,6 +11,7 @@ from retrylint.rules.rl000_unparsable_file import UnparsableFile
 from retrylint.rules.rl001_unused_suppression import UnusedSuppression
 from retrylint.rules.rl002_undecided_retry_option import UndecidedRetryOption
 from retrylint.rules.rl003_suppression_without_reason import SuppressionWithoutReason
+from retrylint.rules.rl004_no_tasks_found import NoTasksFound
 from retrylint.rules.rl101_unbounded_retries import UnboundedRetries
 from retrylint.rules.rl102_retry_limit_out_of_policy import RetryLimitOutOfPolicy
 from retrylint.rules.rl103_implicit_retry_default import ImplicitRetryDefault
@@ -50,6 +51,7 @@ RULES: dict[str, Rule] = _registry(
     UnusedSuppression(),
     UndecidedRetryOption(),
     SuppressionWithoutReason(),
+    NoTasksFound(),
     UnboundedRetries(),
     RetryLimitOutOfPolicy(),
     ImplicitRetryDefault(),

@@ -15,10 +15,12 @@ from retrylint.config.policy import Policy
 from retrylint.model import (
     Assignment,
     EffectivePolicy,
+    EmptyScan,
     Finding,
     Location,
     Observation,
     Severity,
+    SilentFramework,
 )
 
 
@@ -41,6 +43,9 @@ class RuleContext:
     # Every task name found in the project, in or out of scope, for whole-inventory rules.
     all_names: frozenset[str]
     observations: Sequence[Observation] = ()
+    # RL004's evidence: frameworks imported without a single row, and a run that read no file.
+    silent_frameworks: Sequence[SilentFramework] = ()
+    empty_scan: EmptyScan | None = None
 
 
 class Rule(Protocol):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import gc
 import os
 import pickle
 import stat
@@ -144,6 +145,11 @@ def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
+class WorkerExhausted(Exception):
+    """The worker cannot start a parse thread any more: not the file's fault, so the file is
+    tried again in a fresh worker."""
+
+
 def in_parse_thread(function: Callable[[], T]) -> T:
     """Run `function` in a fresh thread with a large stack and a fixed recursion limit.
 
@@ -166,7 +172,17 @@ def in_parse_thread(function: Callable[[], T]) -> T:
     sys.setrecursionlimit(_RECURSION_LIMIT)
     try:
         thread = threading.Thread(target=target, name="retrylint-parse", daemon=True)
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError:
+            # No address space left for the stack, usually garbage of an earlier file that
+            # ran out of memory under the cap: collect it and try once more.
+            gc.collect()
+            thread = threading.Thread(target=target, name="retrylint-parse", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError as err:
+                raise WorkerExhausted(str(err)) from None
         thread.join()
     finally:
         sys.setrecursionlimit(previous_limit)
@@ -327,7 +343,7 @@ class _Round:
             for future in sorted(done, key=lambda f: self.running[f][0]):
                 index, _started = self.running.pop(future)
                 error = future.exception()
-                if isinstance(error, BrokenProcessPool):
+                if isinstance(error, BrokenProcessPool | WorkerExhausted):
                     suspects.append(index)
                 elif error is not None:
                     job = self.jobs[index]
