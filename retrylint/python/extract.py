@@ -13,6 +13,7 @@ import bisect
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
 
 import libcst as cst
 
@@ -383,7 +384,10 @@ class Extractor:
         self._path = path
         self._dotted = dotted
         self._interest = interest
-        self._package = dotted if path.endswith("__init__.py") else dotted.rpartition(".")[0]
+        # Relative imports are resolved once the whole file is read: the deepest of them
+        # proves how deep the module's own name is (CONTRACTS §3).
+        self._relative: list[tuple[ir.Import, int, str]] = []
+        self._level = 0
 
     def summary(self, suppressions: tuple[ir.Suppression, ...] = ()) -> ir.ModuleSummary:
         sink = _Sink([], [], [], [], [])
@@ -397,11 +401,25 @@ class Extractor:
             code = self._module.code_for_node(stmt)
             ctx = _Context(self._module, _Statement(code, offset), bool(words.search(code)))
             self._statement(stmt, _Converter(ctx), sink, "")
+            if not isinstance(stmt, cst.SimpleStatementLine) and _RELATIVE.search(code):
+                # Function-level and class-level imports prove the depth too.
+                finder = _RelativeLevel()
+                stmt.visit(finder)
+                self._level = max(self._level, finder.level)
             offset += code.count("\n")
+        dotted = deepened(self._dotted, self._path, self._level)
+        package = dotted if self._path.endswith("__init__.py") else dotted.rpartition(".")[0]
+        resolved = {
+            id(imp): _relative_target(package, up, rest) for imp, up, rest in self._relative
+        }
+        imports = [
+            replace(imp, target=resolved[id(imp)]) if id(imp) in resolved else imp
+            for imp in sink.imports
+        ]
         return ir.ModuleSummary(
             path=self._path,
-            module=self._dotted,
-            imports=tuple(sink.imports),
+            module=dotted,
+            imports=tuple(imports),
             bindings=tuple(sink.bindings),
             calls=tuple(sink.calls),
             functions=tuple(sink.functions),
@@ -465,21 +483,25 @@ class Extractor:
                     yield ir.Import(head, head, span)
             return
         base = (dotted_name(node.module) or "") if node.module is not None else ""
-        if node.relative:
-            package = self._package.split(".") if self._package else []
-            up = len(node.relative) - 1
-            package = package[: len(package) - up] if up else package
-            base = ".".join([*package, base] if base else package)
+        level = len(node.relative)
+        self._level = max(self._level, level)
+        found: list[tuple[ir.Import, str]] = []
         if isinstance(node.names, cst.ImportStar):
             # Settings modules lean on `from .base import *`; lookups follow it.
-            yield ir.Import("*", base, span)
-            return
-        for alias in node.names:
-            name = dotted_name(alias.name) or ""
-            local = name
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                local = alias.asname.name.value
-            yield ir.Import(local, f"{base}.{name}" if base else name, span)
+            found.append((ir.Import("*", base, span), base))
+        else:
+            for alias in node.names:
+                name = dotted_name(alias.name) or ""
+                local = name
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    local = alias.asname.name.value
+                target = f"{base}.{name}" if base else name
+                found.append((ir.Import(local, target, span), target))
+        for imp, target in found:
+            if level:
+                # The target is completed when the module's own name is known.
+                self._relative.append((imp, level - 1, target))
+            yield imp
 
     # -- definitions ----------------------------------------------------------------------
 
@@ -568,6 +590,54 @@ class Extractor:
             name_span=name_span,
         )
         yield from inner
+
+
+# `from .x import y` / `from ..x import y` anywhere in a statement's text. A match inside a
+# string only costs a walk of that statement; the tree decides.
+_RELATIVE = re.compile(r"\bfrom[\s\\]+\.")
+
+
+class _RelativeLevel(cst.CSTVisitor):
+    """The deepest relative import (`from ...x import y` is 3) anywhere in a statement."""
+
+    def __init__(self) -> None:
+        self.level = 0
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        self.level = max(self.level, len(node.relative))
+        return False
+
+
+def _relative_target(package: str, up: int, rest: str) -> str:
+    """`from <dots><rest> import ...` in `package`, with `up` = dots - 1."""
+    parts = package.split(".") if package else []
+    parts = parts[: len(parts) - up] if up else parts
+    return ".".join([*parts, rest] if rest else parts)
+
+
+def deepened(dotted: str, path: str, level: int) -> str:
+    """`dotted`, made as deep as a relative import of `level` dots proves it is.
+
+    `from ...x import y` in `a/b/c/d.py` only works when `d` is at least `a.b.c.d` (its package
+    has 3 parts); the missing parts are the directories above, taken from `path` (relative to
+    the project root, so the name never reaches above it). An `__init__.py` is its own package.
+    """
+    if level <= 0:
+        return dotted
+    parts = list(PurePosixPath(path).with_suffix("").parts)
+    is_init = bool(parts) and parts[-1] == "__init__"
+    if is_init:
+        parts = parts[:-1]
+    need = level if is_init else level + 1
+    have = len(dotted.split(".")) if dotted else 0
+    if need <= have:
+        return dotted
+    tail: list[str] = []
+    for part in reversed(parts):
+        if part in ("..", ".", "", "/") or len(tail) == need:
+            break
+        tail.append(part)
+    return ".".join(reversed(tail)) if len(tail) > have else dotted
 
 
 def _keyword(node: cst.FunctionDef | cst.ClassDef) -> str:
