@@ -204,11 +204,28 @@ class _Converter:
         if isinstance(node, cst.UnaryOperation):
             op = _UNARY_OPS[type(node.operator)]
             return ir.Unary(op, self.expr(node.expression, d), text, span)
+        if isinstance(node, cst.FormattedString):
+            return self._fstring(node, text, span, d)
         if isinstance(node, cst.Subscript) and len(node.slice) == 1:
             index = node.slice[0].slice
             if isinstance(index, cst.Index):
                 return ir.Subscript(self.expr(node.value, d), self.expr(index.value, d), text, span)
         return ir.Opaque(text, span)
+
+    def _fstring(self, node: cst.FormattedString, text: str, span: ir.Span, depth: int) -> ir.Expr:
+        parts: list[ir.Expr] = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                if "\\" in part.value:
+                    return ir.Opaque(text, span)  # escapes: not worth decoding by hand
+                literal = part.value.replace("{{", "{").replace("}}", "}")
+                parts.append(ir.Const(literal, literal, span))
+            elif isinstance(part, cst.FormattedStringExpression):
+                value = self.expr(part.expression, depth)
+                if part.conversion is not None or part.format_spec or part.equal is not None:
+                    value = ir.Opaque(self.text(part), value.span)
+                parts.append(value)
+        return ir.FString(tuple(parts), text, span)
 
     def _element(self, el: cst.BaseElement, depth: int) -> ir.Expr:
         if isinstance(el, cst.StarredElement):
@@ -263,14 +280,24 @@ class _BodyCollector(cst.CSTVisitor):
     extractor visits them as definitions of their own so their decorators are seen.
     """
 
-    def __init__(self, conv: _Converter, params: frozenset[str], interest: ir.Interest) -> None:
+    def __init__(
+        self,
+        conv: _Converter,
+        params: frozenset[str],
+        interest: ir.Interest,
+        every_return: bool = False,
+    ) -> None:
         self.conv = conv
         self.params = params
         self.interest = interest
         self.calls: list[ir.Call] = []
         self.raises: list[ir.Raise] = []
         self.returns: list[ir.Expr] = []
-        self._assigns: list[tuple[str, cst.Assign]] = []
+        # For functions named in `interest.returns`: every return value, and every other way
+        # a local name is rebound (as an opaque binding), so straight-line code can be told
+        # from code whose result depends on control flow.
+        self._every_return = every_return
+        self._assigns: list[tuple[str, cst.Assign | cst.CSTNode]] = []
         self.nested: list[cst.FunctionDef | cst.ClassDef] = []
         # Pre-order visits start at non-decreasing offsets; each search begins just after the
         # previous node's start so a repeated text (`f(g(), g())`) finds its own occurrence.
@@ -334,7 +361,17 @@ class _BodyCollector(cst.CSTVisitor):
 
     def visit_Return(self, node: cst.Return) -> bool:
         value = node.value
-        if isinstance(value, cst.Name) or (isinstance(value, cst.Call) and self._wanted(value)):
+        if self._every_return:
+            # Located from the `return` keyword: a short value (`name`) would otherwise be
+            # found in the signature.
+            self.conv.seek(self._next)
+            _, span, _ = self.conv.located(node)
+            if value is None:
+                self.returns.append(ir.Const(None, "return", span))
+            else:
+                self.returns.append(self.conv.expr(value))
+            self._next = self.conv.last_start + 1
+        elif isinstance(value, cst.Name) or (isinstance(value, cst.Call) and self._wanted(value)):
             self.returns.append(self._convert(value))
         return True
 
@@ -342,6 +379,44 @@ class _BodyCollector(cst.CSTVisitor):
         target = dotted_name(node.targets[0].target) if len(node.targets) == 1 else None
         if target is not None:
             self._assigns.append((target, node))
+        elif self._every_return:
+            for each in node.targets:
+                self._rebinds(each.target, node)
+        return True
+
+    def _rebinds(self, target: cst.CSTNode, node: cst.CSTNode) -> None:
+        if self._every_return:
+            for name in _target_names(target) if isinstance(target, cst.BaseExpression) else ():
+                self._assigns.append((name, node))
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> bool:
+        self._rebinds(node.target, node)
+        return True
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
+        self._rebinds(node.target, node)
+        return True
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> bool:
+        self._rebinds(node.target, node)
+        return True
+
+    def visit_For(self, node: cst.For) -> bool:
+        self._rebinds(node.target, node)
+        return True
+
+    def visit_AsName(self, node: cst.AsName) -> bool:
+        # `with ... as x`, `except E as x`, `import a as x`
+        self._rebinds(node.name, node)
+        return True
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> bool:
+        if node.asname is None:  # `import a.b` binds `a`; `from m import x` binds `x`
+            self._rebinds(cst.Name(node.evaluated_name.partition(".")[0]), node)
+        return True
+
+    def visit_Del(self, node: cst.Del) -> bool:
+        self._rebinds(node.target, node)
         return True
 
     def locals(self) -> tuple[ir.Binding, ...]:
@@ -360,7 +435,11 @@ class _BodyCollector(cst.CSTVisitor):
                 if index in kept or not wanted:
                     continue
                 self.conv.seek(0)
-                value = self.conv.expr(node.value)
+                if isinstance(node, cst.Assign):
+                    value = self.conv.expr(node.value)
+                else:  # a rebinding retrylint does not follow: `x += 1`, `for x in ...`
+                    text, span, _ = self.conv.located(node)
+                    value = ir.Opaque(text, span)
                 kept[index] = ir.Binding(target, value, value.span)
                 used.update(ir.ref_heads(value))
                 changed = True
@@ -394,7 +473,8 @@ class Extractor:
         offset = sum(self._module.code_for_node(line).count("\n") for line in self._module.header)
         # One- and two-letter names (`s`, `si`) would match nearly any text; they still select
         # calls inside bodies that are walked for a longer name.
-        names = {n for n in self._interest.calls | self._interest.attributes if len(n) > 2}
+        interest = self._interest
+        names = {n for n in interest.calls | interest.attributes | interest.returns if len(n) > 2}
         alternatives = "|".join(sorted(map(re.escape, names)))
         words = re.compile(rf"\b(?:{alternatives})\b")
         for stmt in self._module.body:
@@ -518,8 +598,9 @@ class Extractor:
             for p in (node.params.star_arg, node.params.star_kwarg)
             if isinstance(p, cst.Param)
         ]
-        collector = _BodyCollector(conv, frozenset((*params, *star)), self._interest)
-        if node.decorators or conv.mentions_interesting:
+        every_return = node.name.value in self._interest.returns
+        collector = _BodyCollector(conv, frozenset((*params, *star)), self._interest, every_return)
+        if node.decorators or conv.mentions_interesting or every_return:
             node.body.visit(collector)
         qualname = f"{prefix}{node.name.value}"
         func = ir.Function(
