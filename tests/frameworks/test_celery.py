@@ -740,3 +740,30 @@ def test_unreadable_app_base_leaves_the_name_undecided(tmp_path: Path) -> None:
     assert rows[14].name is None
     assert [(u.expression, u.location.line) for u in rows[14].undecided] == [("NamingMixin", 4)]
     assert rows[18].name == "app.two"
+
+
+def test_name_in_an_f_string_of_constants_is_decided(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path,
+        {
+            "t.py": """
+                from celery import shared_task
+
+                PREFIX = "jobs"
+                VERSION = 2
+
+                @shared_task(name=f"{PREFIX}.v{VERSION}.sync")
+                def sync():
+                    pass
+
+                @shared_task(name=f"{PREFIX!r}.check")
+                def check():
+                    pass
+            """
+        },
+    )
+    rows = {row.location.line: row for row in analyze(root).rows}
+    assert (rows[7].name, rows[7].name_expression) == ("jobs.v2.sync", None)
+    # A conversion or a format spec is not computed.
+    assert (rows[11].name, rows[11].name_expression) == (None, 'f"{PREFIX!r}.check"')
+    assert [(u.field, u.expression) for u in rows[11].undecided] == [("name", "{PREFIX!r}")]
