@@ -513,11 +513,13 @@ class _Analysis:
             default_name = target.function.qualname  # the code imported the string itself
         name: str | None = default_name
         name_expression: str | None = None
-        if name_expr is not None:
-            value = self.evaluator.eval(name_expr, module)
-            if isinstance(value, Known) and isinstance(value.value, str):
-                name = value.value
-            elif not (isinstance(value, Known) and value.value is None):
+        # `name or coroutine.__qualname__` (`func`), `name or 'cron:' + ...` (`cron`): a falsy
+        # name= counts as none.
+        given = self.evaluator.eval(name_expr, module) if name_expr is not None else None
+        if name_expr is not None and not (isinstance(given, Known) and not given.value):
+            if isinstance(given, Known) and isinstance(given.value, str):
+                name = given.value
+            else:
                 name, name_expression = None, name_expr.text
         elif kind == "cron" and name is not None:
             name = f"cron:{name}"  # arq names cron jobs 'cron:' + the coroutine's name

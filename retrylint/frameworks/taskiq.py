@@ -510,6 +510,9 @@ class _Analysis:
             return None
         kwargs = dec.kwargs if isinstance(dec, ir.Call) else ()
         labels = tuple((kw.name, kw.value) for kw in kwargs if kw.name is not None)
+        if isinstance(dec, ir.Call) and dec.args:
+            # `@broker.task("name")`: the first parameter of `AsyncBroker.task` is task_name.
+            labels = (("task_name", dec.args[0]), *labels)
         splats = tuple(kw.value for kw in kwargs if kw.name is None)
         found = self.project.resolve(module, func.dotted)
         if found is not None and found.qualified in _SHARED_TASK:
@@ -687,6 +690,8 @@ class _TaskBuilder:
     # -- identity ------------------------------------------------------------------------
 
     def name(self) -> tuple[str | None, str | None]:
+        """taskiq/abc/broker.py `AsyncBroker.task`: `task_name`, else `module:__name__` (only
+        `None` falls back; an empty string is a name)."""
         opt = self.labels.get("task_name")
         if opt is None or (isinstance(opt.value, Known) and opt.value.value is None):
             prefix = self.task.module.module
