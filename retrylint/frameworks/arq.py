@@ -34,7 +34,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from retrylint.frameworks.base import AdapterContext, Option, UndecidedLog, draws_random, source_of
+from retrylint.frameworks.base import (
+    AdapterContext,
+    Option,
+    UndecidedLog,
+    draws_random,
+    method_ref,
+    source_of,
+)
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
@@ -547,6 +554,14 @@ class _Analysis:
             found = self.project.resolve(module, expr.dotted)
             if found is not None and found.function is not None:
                 return found, found.function.qualname
+            method = method_ref(self.ctx, expr, module)
+            if method is not None:
+                # `Jobs.rebuild`: a (static) method's `__qualname__` includes its class.
+                qualified = f"{method.defining_module.module}.{method.qualname}"
+                resolved = Resolved(
+                    "function", qualified, method.defining_module, function=method.method
+                )
+                return resolved, method.qualname
             if found is not None and found.kind == "external":
                 return None, found.qualified.rpartition(".")[2]
         if isinstance(value, Sym):

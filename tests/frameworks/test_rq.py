@@ -19,7 +19,7 @@ import pytest
 from retrylint.frameworks.rq import RQAdapter
 from retrylint.model import EffectivePolicy, Observation
 from retrylint.python.evaluate import Evaluator
-from tests.conftest import FIXTURES, analyze, rows_by_name, write_project
+from tests.conftest import FIXTURES, analyze, name_rows, rows_by_name, write_project
 
 YEAR = "FailedJobRegistry (kept 1 year)"
 # (name, site, line) → (trigger, max_retries, backoff, jitter, delays, window, count source,
@@ -181,3 +181,19 @@ def test_returned_retry_needs_rq_2_1(tmp_path: Path) -> None:
     )
     row = rows["jobs.poll"]
     assert (row.retry_trigger, row.max_retries, row.framework_version) == ("none", 0, "2.0.0")
+
+
+def test_names_as_rq_stores_them() -> None:
+    """`func_name` (rq/utils.py `resolve_function_reference`); fixtures/names/rq. The module of
+    a file in a namespace directory inside a package includes that directory."""
+    at = "svc/ns/enqueue.py"
+    assert name_rows(FIXTURES / "names" / "rq") == [
+        (at, 17, "svc.work.resize", None, (), "enqueue"),
+        (at, 18, "svc.ns.enqueue.nightly", None, (), "enqueue"),
+        (at, 19, "svc.reports.build", None, (), "enqueue"),
+        (at, 20, "send", None, (), "enqueue"),
+        (at, 21, "svc.work.Mailer.render", None, (), "enqueue"),
+        (at, 22, "flush", None, (), "enqueue"),
+        (at, 23, "svc.work.Mailer.render", None, (), "enqueue"),
+        (at, 24, "__call__", None, (), "enqueue"),
+    ]
