@@ -18,6 +18,15 @@ Precedence, from Celery's source and verified by running it (reference §1g and 
 - `self.retry(max_retries=None)` falls back to the class value: only a class-level `None`
   is unbounded.
 
+Names (app/base.py `_task_from_fun`, `register_task`; utils/imports.py `gen_task_name`): a truthy
+`name=` (or a class-based task's own or inherited `name`), else `app.gen_task_name(__name__,
+__module__)`. Celery's own gives `module.function`, and `main.function` for a task of `__main__`
+(`pkg/__main__.py` run with `python -m`). An app class overriding `gen_task_name` is followed
+when every `return` gives the same string from `name`, `module`, constants and locals bound
+once (`super().gen_task_name(...)` goes on up the classes); a shared task, or a class-based task
+registered nowhere retrylint sees, is named by every app of the project, and apps that disagree
+leave the name undecided.
+
 Not recognised (reported as undecided where it matters): annotation objects with an
 `annotate()` method, attributes set on a task after definition, and tasks registered under a
 name computed at run time.

@@ -9,6 +9,12 @@ module level (`x = dramatiq.actor(fn, ...)`, `dramatiq.Actor(fn, ..., options={.
 subclass's own `Meta` never merges its parent's); a class whose own `Meta` says `abstract = True`
 is not an actor.
 
+Names (actor.py `actor`): `actor_name or fn.__name__`. A function or class has its own name; a
+callable instance (`dramatiq.actor(SomeTask())`, and a GenericActor, which Dramatiq instantiates)
+has the `__name__` its class defines as an attribute or a constant property (GenericActor's
+property gives the class name); a class defining none would fail at import with AttributeError,
+which the row's undecided name says.
+
 Brokers are recognised by type (`RedisBroker`, `RabbitmqBroker`, `StubBroker`, `Broker`, project
 subclasses, other `dramatiq*` packages' `...Broker` classes, and factory functions returning one).
 Their middleware is the default stack (which contains `Retries` and `AgeLimit`) when built
