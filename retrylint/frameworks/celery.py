@@ -720,11 +720,13 @@ class _Analysis:
         if len(params) < 2:
             return whole
         local: dict[str, ir.Expr | Value] = {params[0]: Known(name), params[1]: Known(module)}
-        targets = [b.target for b in method.locals]
         for binding in method.locals:
             # A parameter rebound, or a local bound twice: the result depends on control flow.
-            if binding.target in params[:2] or targets.count(binding.target) > 1:
-                return Unknown(binding.value.text, location_of(cls_module, binding.span))
+            # The (last) rebinding is quoted.
+            again = [b for b in method.locals if b.target == binding.target]
+            if binding.target in params[:2] or len(again) > 1:
+                last = again[-1]
+                return Unknown(last.value.text, location_of(cls_module, last.span))
             local[binding.target] = binding.value
         if method.raises:
             raised = method.raises[0].exc

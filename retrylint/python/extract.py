@@ -439,6 +439,9 @@ class _BodyCollector(cst.CSTVisitor):
                     value = self.conv.expr(node.value)
                 else:  # a rebinding retrylint does not follow: `x += 1`, `for x in ...`
                     text, span, _ = self.conv.located(node)
+                    if isinstance(node, cst.For):  # the loop's header, not its body
+                        text = f"for {self.conv.text(node.target)} in {self.conv.text(node.iter)}"
+                        span = ir.Span(span.line, span.column, span.line, span.column + len(text))
                     value = ir.Opaque(text, span)
                 kept[index] = ir.Binding(target, value, value.span)
                 used.update(ir.ref_heads(value))

@@ -767,3 +767,73 @@ def test_name_in_an_f_string_of_constants_is_decided(tmp_path: Path) -> None:
     # A conversion or a format spec is not computed.
     assert (rows[11].name, rows[11].name_expression) == (None, 'f"{PREFIX!r}.check"')
     assert [(u.field, u.expression) for u in rows[11].undecided] == [("name", "{PREFIX!r}")]
+
+
+def test_base_and_task_cls_names_never_name_a_decorated_task(tmp_path: Path) -> None:
+    """`_task_from_fun` passes the generated name to `type()`, over any `name` a base has."""
+    root = write_project(
+        tmp_path,
+        {
+            "w.py": """
+                from celery import Celery, Task
+
+                class Named(Task):
+                    name = "base.name"
+
+                app = Celery("w", task_cls=Named)
+
+                @app.task
+                def via_task_cls():
+                    pass
+
+                @app.task(base=Named)
+                def via_base():
+                    pass
+            """,
+        },
+    )
+    assert sorted(r.name or "" for r in analyze(root).rows) == ["w.via_base", "w.via_task_cls"]
+
+
+def test_rebinding_in_gen_task_name_is_undecided(tmp_path: Path) -> None:
+    """Any rebinding of a name the result depends on (`+=`, a loop) makes it control flow."""
+    root = write_project(
+        tmp_path,
+        {
+            "w.py": """
+                from celery import Celery
+
+                class Suffixed(Celery):
+                    def gen_task_name(self, name, module):
+                        name += ".v2"
+                        return name
+
+                class Looping(Celery):
+                    def gen_task_name(self, name, module):
+                        prefix = "a"
+                        for prefix in ("b", "c"):
+                            pass
+                        return prefix + name
+
+                first = Suffixed("first")
+                second = Looping("second")
+
+                @first.task
+                def one():
+                    pass
+
+                @second.task
+                def two():
+                    pass
+            """,
+        },
+    )
+    rows = {row.location.line: row for row in analyze(root).rows}
+    assert [(r.name, r.name_expression) for _, r in sorted(rows.items())] == [
+        (None, "Suffixed.gen_task_name('one', 'w')"),
+        (None, "Looping.gen_task_name('two', 'w')"),
+    ]
+    # Quoted where the rebinding (or the first of two bindings) is written.
+    assert [(u.expression, u.location.line) for u in rows[19].undecided] == [('name += ".v2"', 5)]
+    loop = 'for prefix in ("b", "c")'
+    assert [(u.expression, u.location.line) for u in rows[23].undecided] == [(loop, 11)]
