@@ -14,6 +14,7 @@ import pytest
 
 from retrylint.python import ir
 from retrylint.python.extract import deepened, extract
+from retrylint.python.project import ModuleLocator
 from retrylint.scan.files import module_name
 from tests.conftest import analyze, rows_by_name, write_project
 
@@ -171,3 +172,14 @@ def test_tasks_in_namespace_directories_are_named_in_full(tmp_path: Path) -> Non
     build = rows["portal.projects.jobs.build.build"]
     assert build.max_retries == 4 and build.sources["max_retries"].source == "explicit"
     assert rows["ops.cron.sweep.sweep"].max_retries == 2
+
+
+def test_locator_finds_modules_in_namespace_directories(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path, ["pkg/__init__.py", "pkg/ns/deeper/mod.py", "pkg/ns/deeper/sub/__init__.py"]
+    )
+    locator = ModuleLocator(root, [root])
+    assert locator.find("pkg.ns.deeper.mod") == root / "pkg/ns/deeper/mod.py"
+    assert locator.find("pkg.ns.deeper.sub") == root / "pkg/ns/deeper/sub/__init__.py"
+    # A namespace directory itself is no file: resolution goes on with a shorter prefix.
+    assert locator.find("pkg.ns") is None
