@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
 
 import pathspec
@@ -133,9 +133,9 @@ def module_name(rel_path: str, root: Path, source_roots: Sequence[str]) -> str:
     count. A relative import in the file can prove the name deeper still; extraction applies
     that (`retrylint.python.extract`).
     """
-    parts = list(PurePosixPath(rel_path).with_suffix("").parts)
-    for src in sorted(source_roots, key=lambda s: -len(PurePosixPath(s).parts)):
-        src_parts = PurePosixPath(src).parts if src not in ("", ".") else ()
+    parts = list(Path(rel_path).with_suffix("").parts)
+    for src in sorted(source_roots, key=lambda s: -len(Path(s).parts)):
+        src_parts = Path(src).parts if src not in ("", ".") else ()
         if tuple(parts[: len(src_parts)]) == src_parts and len(parts) > len(src_parts):
             parts = parts[len(src_parts) :]
             break
