@@ -39,3 +39,23 @@ def write_project(tmp_path: Path, files: dict[str, str]) -> Path:
 @pytest.fixture(scope="session")
 def celery_fixture() -> dict[str, EffectivePolicy]:
     return rows_by_name(analyze(FIXTURES / "celery"))
+
+
+NameRow = tuple[str, int, str | None, str | None, tuple[tuple[str, str, str, int], ...], str]
+
+
+def name_rows(root: Path) -> list[NameRow]:
+    """Every row's naming fields, in (path, line, name) order: path, line, name,
+    name_expression, undecided values as (field, expression, path, line), site."""
+    rows = [
+        (
+            row.location.path,
+            row.location.line,
+            row.name,
+            row.name_expression,
+            tuple((u.field, u.expression, u.location.path, u.location.line) for u in row.undecided),
+            row.site,
+        )
+        for row in analyze(root).rows
+    ]
+    return sorted(rows, key=lambda r: (r[0], r[1], r[2] or "", r[3] or ""))

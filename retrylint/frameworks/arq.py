@@ -34,7 +34,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from retrylint.frameworks.base import AdapterContext, Option, UndecidedLog, draws_random, source_of
+from retrylint.frameworks.base import (
+    AdapterContext,
+    Option,
+    UndecidedLog,
+    draws_random,
+    method_ref,
+    source_of,
+)
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
@@ -513,11 +520,13 @@ class _Analysis:
             default_name = target.function.qualname  # the code imported the string itself
         name: str | None = default_name
         name_expression: str | None = None
-        if name_expr is not None:
-            value = self.evaluator.eval(name_expr, module)
-            if isinstance(value, Known) and isinstance(value.value, str):
-                name = value.value
-            elif not (isinstance(value, Known) and value.value is None):
+        # `name or coroutine.__qualname__` (`func`), `name or 'cron:' + ...` (`cron`): a falsy
+        # name= counts as none.
+        given = self.evaluator.eval(name_expr, module) if name_expr is not None else None
+        if name_expr is not None and not (isinstance(given, Known) and not given.value):
+            if isinstance(given, Known) and isinstance(given.value, str):
+                name = given.value
+            else:
                 name, name_expression = None, name_expr.text
         elif kind == "cron" and name is not None:
             name = f"cron:{name}"  # arq names cron jobs 'cron:' + the coroutine's name
@@ -545,6 +554,14 @@ class _Analysis:
             found = self.project.resolve(module, expr.dotted)
             if found is not None and found.function is not None:
                 return found, found.function.qualname
+            method = method_ref(self.ctx, expr, module)
+            if method is not None:
+                # `Jobs.rebuild`: a (static) method's `__qualname__` includes its class.
+                qualified = f"{method.defining_module.module}.{method.qualname}"
+                resolved = Resolved(
+                    "function", qualified, method.defining_module, function=method.method
+                )
+                return resolved, method.qualname
             if found is not None and found.kind == "external":
                 return None, found.qualified.rpartition(".")[2]
         if isinstance(value, Sym):

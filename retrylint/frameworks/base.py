@@ -224,3 +224,62 @@ def draws_random(expr: ir.Expr, local: dict[str, ir.Expr | Value], depth: int) -
         ):
             return True
     return False
+
+
+@dataclass(frozen=True, slots=True)
+class MethodRef:
+    """`Cls.method`, or `obj.method` with `obj` bound at module level to `Cls(...)`.
+
+    `owner` is the class written (or instantiated), `defining` the project class whose body
+    has the method (the owner or a base), which gives the function its `__qualname__`.
+    """
+
+    owner: ir.Class
+    owner_module: ir.ModuleSummary
+    defining: ir.Class
+    defining_module: ir.ModuleSummary
+    method: ir.Function
+    via_instance: bool
+
+    @property
+    def is_classmethod(self) -> bool:
+        return any(d.text == "classmethod" for d in self.method.decorators)
+
+    @property
+    def is_bound(self) -> bool:
+        """Python hands out a bound method: through an instance (unless a staticmethod), or a
+        classmethod through anything."""
+        static = any(d.text == "staticmethod" for d in self.method.decorators)
+        return self.is_classmethod or (self.via_instance and not static)
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.defining.qualname}.{self.method.name}"
+
+
+def method_ref(ctx: AdapterContext, expr: ir.Ref, module: ir.ModuleSummary) -> MethodRef | None:
+    """The project method a dotted name reaches through a class or an instance, or None."""
+    head, _, attr = expr.dotted.rpartition(".")
+    if not head:
+        return None
+    owner = ctx.project.resolve(module, head)
+    via_instance = False
+    if owner is not None and owner.kind == "binding" and owner.binding and owner.module:
+        value, value_module = ctx.evaluator.deref(owner.binding.value, owner.module)
+        if not isinstance(value, ir.Call) or not isinstance(value.func, ir.Ref):
+            return None
+        owner = ctx.project.resolve(value_module, value.func.dotted)
+        via_instance = True
+    if owner is None or owner.kind != "class" or owner.cls is None or owner.module is None:
+        return None
+    chain = [(owner.cls, owner.module)]
+    for cls, cls_module in chain:
+        method = next((m for m in cls.methods if m.name == attr), None)
+        if method is not None:
+            return MethodRef(owner.cls, owner.module, cls, cls_module, method, via_instance)
+        for base in cls.bases:
+            if isinstance(base, ir.Ref) and len(chain) < 12:
+                found = ctx.project.resolve(cls_module, base.dotted)
+                if found is not None and found.kind == "class" and found.cls and found.module:
+                    chain.append((found.cls, found.module))
+    return None

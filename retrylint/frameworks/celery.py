@@ -18,6 +18,15 @@ Precedence, from Celery's source and verified by running it (reference §1g and 
 - `self.retry(max_retries=None)` falls back to the class value: only a class-level `None`
   is unbounded.
 
+Names (app/base.py `_task_from_fun`, `register_task`; utils/imports.py `gen_task_name`): a truthy
+`name=` (or a class-based task's own or inherited `name`), else `app.gen_task_name(__name__,
+__module__)`. Celery's own gives `module.function`, and `main.function` for a task of `__main__`
+(`pkg/__main__.py` run with `python -m`). An app class overriding `gen_task_name` is followed
+when every `return` gives the same string from `name`, `module`, constants and locals bound
+once (`super().gen_task_name(...)` goes on up the classes); a shared task, or a class-based task
+registered nowhere retrylint sees, is named by every app of the project, and apps that disagree
+leave the name undecided.
+
 Not recognised (reported as undecided where it matters): annotation objects with an
 `annotate()` method, attributes set on a task after definition, and tasks registered under a
 name computed at run time.
@@ -192,6 +201,8 @@ class CeleryAdapter:
         attributes=RETRY_OPTIONS
         | _OTHER_OPTIONS
         | frozenset({*_ANNOTATION_KEYS, "CELERY_TASK_ANNOTATIONS"}),
+        # An app class's own task naming (`class MyCelery(Celery): def gen_task_name`).
+        returns=frozenset({"gen_task_name"}),
     )
 
     def analyze(self, ctx: AdapterContext) -> Iterable[EffectivePolicy | Observation]:
@@ -234,6 +245,9 @@ class _Analysis:
         self._app_cache: dict[tuple[str, str], str | None] = {}
         self._task_class_cache: dict[str, bool] = {}
         self._failure_handlers: list[tuple[Location, str | None]] | None = None
+        self._namers: dict[tuple[str, int, int], _Namer] = {}
+        self._every_app: list[_Namer] | None = None
+        self._overridden: bool | None = None
 
     # -- recognising apps ----------------------------------------------------------------
 
@@ -536,6 +550,243 @@ class _Analysis:
         elif isinstance(value, Sym):
             app.config_modules.append((value.qualified, namespace))
 
+    # -- task names ----------------------------------------------------------------------
+
+    def generated_name(
+        self, apps: list[_Namer] | None, name: str, module: str
+    ) -> tuple[Value, str]:
+        """What `app.gen_task_name(name, module)` returns, for the app(s) the task is registered
+        with; None means every app of the project (a shared task, `current_app`, a class-based
+        task registered nowhere retrylint can see). Several apps that disagree: undecided.
+
+        Also the call as it happens at run time (`MyCelery.gen_task_name('add', 'proj.tasks')`),
+        the name expression of a row whose name stays undecided."""
+        # `python -m pkg` runs `pkg/__main__.py` as `__main__`, the module name Celery replaces
+        # with the app's `main` (celery/utils/imports.py: gen_task_name).
+        if not module or module == "__main__" or module.endswith(".__main__"):
+            module = "__main__"
+        if apps is None:
+            apps = self.every_app() if module == "__main__" or self.overridden() else []
+        if not apps:
+            return _celery_default(None, name, module), ""
+        values = [self._name_by(namer, 0, name, module, 0) for namer in apps]
+
+        def call(namer: _Namer) -> str:
+            return f"{namer.call.func.text}.gen_task_name({name!r}, {module!r})"
+
+        for namer, value in zip(apps, values, strict=True):
+            if not (isinstance(value, Known) and isinstance(value.value, str)):
+                return value, call(namer)
+        if len({v.value for v in values if isinstance(v, Known)}) == 1:
+            return values[0], call(apps[0])
+        odd = next(n for n, v in zip(apps, values, strict=True) if v != values[0])
+        return Unknown(call(odd), odd.location), call(odd)
+
+    def namer(self, call: ir.Call, module: ir.ModuleSummary) -> _Namer:
+        """How the app made by `call` names tasks: its `main`, and the classes it is made from
+        that could override `gen_task_name`, in method resolution order up to `Celery`."""
+        key = (module.path, call.span.line, call.span.column)
+        cached = self._namers.get(key)
+        if cached is not None:
+            return cached
+        main_expr = call.args[0] if call.args else call.kwarg("main")
+        main: Value = Known(None)
+        if isinstance(main_expr, ir.Starred) or (main_expr is None and call.splats):
+            main = Unknown(call.text, location_of(module, call.span))
+        elif main_expr is not None:
+            main = self.evaluator.eval(main_expr, module)
+        steps: list[tuple[ir.Class, ir.ModuleSummary] | _Where] = []
+        seen: set[str] = set()
+
+        def walk(expr: ir.Expr, mod: ir.ModuleSummary, depth: int) -> bool:
+            """Adds the classes `expr` names; True once `Celery` (or a class retrylint cannot
+            read) is reached, where the search for an override ends."""
+            found = self.project.resolve(mod, expr.dotted) if isinstance(expr, ir.Ref) else None
+            if found is not None and found.qualified in _APP_CLASSES:
+                return True
+            if isinstance(expr, ir.Ref) and expr.dotted == "object" and found is None:
+                return False
+            if (
+                depth > 12
+                or found is None
+                or found.kind != "class"
+                or found.cls is None
+                or found.module is None
+            ):
+                steps.append(_Where(expr, mod))
+                return True
+            key = f"{found.module.module}.{found.cls.qualname}"
+            if key in seen:
+                return False
+            seen.add(key)
+            steps.append((found.cls, found.module))
+            cls_module = found.module
+            return any(walk(base, cls_module, depth + 1) for base in found.cls.bases)
+
+        walk(call.func, module, 0)
+        namer = _Namer(call, location_of(module, call.span), main, tuple(steps))
+        self._namers[key] = namer
+        return namer
+
+    def app_namers(self, app: str | None) -> list[_Namer] | None:
+        """The namer of a task's app; None when it is whichever app is current."""
+        each = self.apps.get(app) if app is not None else None
+        if each is None or each.call is None or each.module is None:
+            return None
+        return [self.namer(each.call, each.module)]
+
+    def every_app(self) -> list[_Namer]:
+        """Every `Celery(...)` bound at module level in the parsed modules (or made by a factory
+        such a binding calls), without registering them as apps of decorated tasks."""
+        if self._every_app is None:
+            found: dict[tuple[str, int, int], _Namer] = {}
+            for summary in list(self.project.loaded()):
+                for binding in summary.bindings:
+                    if "." in binding.target or not isinstance(binding.value, ir.Call):
+                        continue
+                    created = self._creates_app(binding.value, summary, 0)
+                    if created is not None:
+                        namer = self.namer(created.call, created.module)
+                        span = created.call.span
+                        found[(created.module.path, span.line, span.column)] = namer
+            self._every_app = [found[k] for k in sorted(found)]
+        return self._every_app
+
+    def overridden(self) -> bool:
+        """Whether any parsed class defines `gen_task_name`: only then can an app other than
+        the task's own change a task name, so only then are all apps looked for."""
+        if self._overridden is None:
+            self._overridden = any(
+                method.name == "gen_task_name"
+                for summary in self.project.loaded()
+                for cls in summary.classes
+                for method in cls.methods
+            )
+        return self._overridden
+
+    def registered_by(self, cls: ir.Class, summary: ir.ModuleSummary) -> list[_Namer] | None:
+        """The apps a class-based task is registered with (`app.register_task(MyTask())`,
+        `app.tasks.register(...)`); None when unknown (every app of the project applies)."""
+        qualified = f"{summary.module}.{cls.qualname}"
+        namers: list[_Namer] = []
+        for module in list(self.project.loaded()):
+            calls = [*module.calls, *(c for fn in module.functions for c in fn.calls)]
+            for call in calls:
+                if not isinstance(call.func, ir.Ref) or not call.args:
+                    continue
+                receiver, _, method = call.func.dotted.rpartition(".")
+                if method == "register" and receiver.endswith(".tasks"):
+                    receiver = receiver.removesuffix(".tasks")
+                elif method != "register_task":
+                    continue
+                arg = call.args[0]
+                named = arg.func if isinstance(arg, ir.Call) else arg
+                if not isinstance(named, ir.Ref) or not receiver:
+                    continue
+                found = self.project.resolve(module, named.dotted)
+                if found is None or found.qualified != qualified:
+                    continue
+                app = self._creation_of(receiver, module)
+                if app is None:
+                    return None  # registered with an app retrylint cannot name
+                namers.append(self.namer(app.call, app.module))
+        return namers or None
+
+    def _creation_of(self, dotted: str, summary: ir.ModuleSummary) -> _Creation | None:
+        """The `Celery(...)` call a name is bound to (like `app_of`, without registering)."""
+        found = self.project.resolve(summary, dotted)
+        if found is None or found.kind != "binding" or found.binding is None:
+            return None
+        if found.module is None:
+            return None
+        value, module = self.evaluator.deref(found.binding.value, found.module)
+        if not isinstance(value, ir.Call):
+            return None
+        return self._creates_app(value, module, 0)
+
+    def _name_by(self, namer: _Namer, start: int, name: str, module: str, depth: int) -> Value:
+        """`gen_task_name(name, module)` of one app, from its class `start` in the MRO on."""
+        for index in range(start, len(namer.steps)):
+            step = namer.steps[index]
+            if isinstance(step, _Where):
+                # A base class retrylint cannot read may define gen_task_name.
+                return Unknown(step.expr.text, location_of(step.module, step.expr.span))
+            cls, cls_module = step
+            method = next((m for m in cls.methods if m.name == "gen_task_name"), None)
+            if method is not None:
+                return self._override(namer, index, method, cls_module, name, module, depth)
+        return _celery_default(namer, name, module)
+
+    def _override(
+        self,
+        namer: _Namer,
+        index: int,
+        method: ir.Function,
+        cls_module: ir.ModuleSummary,
+        name: str,
+        module: str,
+        depth: int,
+    ) -> Value:
+        """An app class's own `gen_task_name`, computed when its body is straight-line: every
+        `return` gives the same string from `name`, `module`, constants and once-bound locals
+        (a `super().gen_task_name(...)` call continues in the next class)."""
+        cls = namer.steps[index]
+        assert not isinstance(cls, _Where)
+        whole = Unknown(
+            f"{cls[0].name}.gen_task_name({name!r}, {module!r})",
+            location_of(cls_module, method.name_span),
+        )
+        static = [d for d in method.decorators if d.text == "staticmethod"]
+        if depth > 8 or len(static) != len(method.decorators):
+            return whole
+        params = method.params if static else method.params[1:]
+        if len(params) < 2:
+            return whole
+        local: dict[str, ir.Expr | Value] = {params[0]: Known(name), params[1]: Known(module)}
+        for binding in method.locals:
+            # A parameter rebound, or a local bound twice: the result depends on control flow.
+            # The (last) rebinding is quoted.
+            again = [b for b in method.locals if b.target == binding.target]
+            if binding.target in params[:2] or len(again) > 1:
+                last = again[-1]
+                return Unknown(last.value.text, location_of(cls_module, last.span))
+            local[binding.target] = binding.value
+        if method.raises:
+            raised = method.raises[0].exc
+            return Unknown(raised.text, location_of(cls_module, raised.span))
+        if not method.returns:
+            return whole
+        results: list[Value] = []
+        for ret in method.returns:
+            delegated = _delegation(ret, cls_module, self)
+            if delegated is None:
+                results.append(self.evaluator.eval(ret, cls_module, local))
+                continue
+            kind, args = delegated
+            values = [self.evaluator.eval(arg, cls_module, local) for arg in args]
+            known = [v.value for v in values if isinstance(v, Known)]
+            if len(known) != 2 or not isinstance(known[0], str):
+                bad = next((v for v in values if isinstance(v, Unknown)), None)
+                results.append(bad or Unknown(ret.text, location_of(cls_module, ret.span)))
+                continue
+            inner_module = known[1] if isinstance(known[1], str) else ""
+            if known[1] is not None and not isinstance(known[1], str):
+                results.append(Unknown(ret.text, location_of(cls_module, ret.span)))
+            elif kind == "super":
+                results.append(self._name_by(namer, index + 1, known[0], inner_module, depth + 1))
+            else:
+                results.append(_celery_default(namer, known[0], inner_module))
+        for value in results:
+            if isinstance(value, Unknown):
+                return value
+            if not (isinstance(value, Known) and isinstance(value.value, str)):
+                return Unknown(method.returns[0].text, location_of(cls_module, method.span))
+        first = results[0]
+        if any(r != first for r in results):
+            differing = next(r for r, v in zip(method.returns, results, strict=True) if v != first)
+            return Unknown(differing.text, location_of(cls_module, differing.span))
+        return first
+
     # -- rows ----------------------------------------------------------------------------
 
     def rows(self) -> Iterator[EffectivePolicy | Observation]:
@@ -654,6 +905,62 @@ class _Analysis:
         return out[:1] if len(out) == 1 or app in self.apps else []
 
 
+@dataclass(frozen=True)
+class _Namer:
+    """How one app names a task that has no `name`: Celery's `gen_task_name` with the app's
+    `main`, unless a class in `steps` (the app's classes from the project, in method resolution
+    order up to `Celery`) overrides it; a `_Where` step is a base retrylint cannot read."""
+
+    call: ir.Call
+    location: Location
+    main: Value
+    steps: tuple[tuple[ir.Class, ir.ModuleSummary] | _Where, ...]
+
+
+_SUPER_CALL = re.compile(r"super\([^()]*\)\s*\.\s*gen_task_name")
+_CELERY_GEN = frozenset(
+    {
+        "celery.Celery.gen_task_name",
+        "celery.app.Celery.gen_task_name",
+        "celery.app.base.Celery.gen_task_name",
+        "celery.utils.gen_task_name",
+        "celery.utils.imports.gen_task_name",
+    }
+)
+
+
+def _delegation(
+    expr: ir.Expr, module: ir.ModuleSummary, analysis: _Analysis
+) -> tuple[Literal["super", "celery"], tuple[ir.Expr, ...]] | None:
+    """`super().gen_task_name(name, module)` (the next class decides) or Celery's own
+    `Celery.gen_task_name(self, name, module)` / `gen_task_name(app, name, module)`: the
+    two arguments that become `name` and `module`. Keywords are not followed."""
+    if not isinstance(expr, ir.Call) or expr.kwargs:
+        return None
+    if isinstance(expr.func, ir.Opaque) and _SUPER_CALL.fullmatch(expr.func.text):
+        return ("super", expr.args) if len(expr.args) == 2 else None
+    if isinstance(expr.func, ir.Ref) and len(expr.args) == 3:
+        found = analysis.project.resolve(module, expr.func.dotted)
+        if found is not None and found.qualified in _CELERY_GEN:
+            return "celery", expr.args[1:]
+    return None
+
+
+def _celery_default(namer: _Namer | None, name: str, module: str) -> Value:
+    """celery/utils/imports.py `gen_task_name`: `module.name`, except that a task of the
+    `__main__` module is named after the app's `main` when it has one."""
+    module = module or "__main__"
+    if module == "__main__" and namer is not None:
+        main = namer.main
+        if isinstance(main, Unknown):
+            return main
+        if isinstance(main, Known) and isinstance(main.value, str) and main.value:
+            return Known(f"{main.value}.{name}")
+        if not isinstance(main, Known) or main.value:
+            return Unknown(f"{namer.call.text} (main)", namer.location)
+    return Known(".".join(p for p in (module, name) if p))
+
+
 def _has_key(expr: ir.DictExpr, key: str) -> bool:
     return any(isinstance(k, ir.Const) and k.value == key for k, _ in expr.items)
 
@@ -712,6 +1019,7 @@ class _TaskBuilder:
         self.info = info
         self.log = UndecidedLog()
         self.evaluator = analysis.evaluator
+        self._named: tuple[str | None, str | None] | None = None
         self.decorator_opts = self._decorator_options() if info is not None else {}
         app = info.app if info is not None else None
         bases: list[ir.Expr] = []
@@ -894,24 +1202,61 @@ class _TaskBuilder:
     # -- identity ------------------------------------------------------------------------
 
     def name_value(self) -> str | None:
-        opt = self.decorator_opts.get("name") or self.own.get("name")
-        if opt is None:
-            return self._default_name()
-        if isinstance(opt.value, Known) and isinstance(opt.value.value, str):
-            return opt.value.value
-        return None
-
-    def _default_name(self) -> str:
-        prefix = f"{self.summary.module}." if self.summary.module else ""
-        return prefix + self.definition.name
+        return self._identity()[0]
 
     def name_expression(self) -> str | None:
-        opt = self.decorator_opts.get("name") or self.own.get("name")
-        if opt is not None and self.name_value() is None:
-            if isinstance(opt.value, Unknown):
-                self.log.add("name", opt.value)
-            return opt.text
+        return self._identity()[1]
+
+    def _name_option(self) -> Option | None:
+        """`name=` on the decorator; for a class-based task its own or inherited `name`
+        attribute (a `base=` class's `name` never names a decorated function: Celery passes
+        the generated name to `type()`)."""
+        if isinstance(self.definition, ir.Function):
+            return self.decorator_opts.get("name")
+        if "name" in self.own:
+            return self.own["name"]
+        for cls, module, _ in self.chain[: self._own_chain]:
+            for attr in reversed(cls.attributes):
+                if attr.target == "name":
+                    value = self.evaluator.eval(attr.value, module)
+                    loc = location_of(module, attr.value.span)
+                    return Option("name", value, attr.value, loc, source_of(value, "inherited"))
         return None
+
+    def _identity(self) -> tuple[str | None, str | None]:
+        """The registered name, or None and the expression that computes it.
+
+        Celery keeps a truthy `name` and otherwise asks the app: `name or
+        app.gen_task_name(fun.__name__, fun.__module__)` (app/base.py `_task_from_fun`;
+        `register_task` does the same with the class's `__name__` and `__module__`).
+        """
+        if self._named is not None:
+            return self._named
+        opt = self._name_option()
+        value: Value | None = opt.value if opt is not None else None
+        if opt is not None and not (isinstance(value, Known) and not value.value):
+            if isinstance(value, Known) and isinstance(value.value, str):
+                self._named = (value.value, None)
+            else:
+                if isinstance(value, Unknown):
+                    self.log.add("name", value)
+                self._named = (None, opt.text)
+            return self._named
+        apps: list[_Namer] | None
+        if isinstance(self.definition, ir.Class):
+            apps = self.a.registered_by(self.definition, self.summary)
+        else:
+            apps = self.a.app_namers(self.info.app if self.info is not None else None)
+        generated, call = self.a.generated_name(apps, self.definition.name, self.summary.module)
+        if isinstance(generated, Known) and isinstance(generated.value, str):
+            self._named = (generated.value, None)
+        else:
+            unknown = (
+                generated if isinstance(generated, Unknown) else Unknown(call, self.row_location())
+            )
+            self.log.add("name", unknown)
+            self._named = (None, call)
+        return self._named
 
     def row_location(self) -> Location:
         span = self.definition.name_span

@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from retrylint.frameworks.base import AdapterContext, UndecidedLog, source_of
+from retrylint.frameworks.base import AdapterContext, UndecidedLog, method_ref, source_of
 from retrylint.frameworks.procrastinate import dict_items
 from retrylint.model import (
     UNBOUNDED,
@@ -365,6 +365,18 @@ class _Site:
         if isinstance(func, ir.Ref) and not (
             self.local and func.dotted.partition(".")[0] in self.local
         ):
+            # django_q/utils.py `get_func_repr`: `module.__name__` for a function (a method
+            # reached through its class too), `module.Class.__name__` for a classmethod; any
+            # other bound method prints as `str(func)`, which names no task.
+            method = method_ref(self.a.ctx, func, self.summary)
+            if method is not None and method.is_classmethod:
+                owner = f"{method.owner_module.module}.{method.owner.name}"
+                return f"{owner}.{method.method.name}", None
+            if method is not None and not method.is_bound:
+                return f"{method.defining_module.module}.{method.method.name}", None
+            if method is not None:
+                self.log.add("name", Unknown(func.text, location_of(self.summary, func.span)))
+                return None, f"str({func.text})"
             found = self.a.project.resolve(self.summary, func.dotted)
             if found is not None and found.kind == "function" and found.module is not None:
                 assert found.function is not None

@@ -9,6 +9,12 @@ module level (`x = dramatiq.actor(fn, ...)`, `dramatiq.Actor(fn, ..., options={.
 subclass's own `Meta` never merges its parent's); a class whose own `Meta` says `abstract = True`
 is not an actor.
 
+Names (actor.py `actor`): `actor_name or fn.__name__`. A function or class has its own name; a
+callable instance (`dramatiq.actor(SomeTask())`, and a GenericActor, which Dramatiq instantiates)
+has the `__name__` its class defines as an attribute or a constant property (GenericActor's
+property gives the class name); a class defining none would fail at import with AttributeError,
+which the row's undecided name says.
+
 Brokers are recognised by type (`RedisBroker`, `RabbitmqBroker`, `StubBroker`, `Broker`, project
 subclasses, other `dramatiq*` packages' `...Broker` classes, and factory functions returning one).
 Their middleware is the default stack (which contains `Retries` and `AgeLimit`) when built
@@ -208,13 +214,15 @@ class _Actor:
 
     module: ir.ModuleSummary
     qualified: str
-    default_name: str
+    default_name: str | None  # `fn.__name__`; None when it cannot be decided
     location: Location
     anchors: tuple[int, ...]
     options: dict[str, Option]
     bodies: list[tuple[ir.Function, ir.ModuleSummary]]
     problems: list[tuple[str, Unknown]] = field(default_factory=list)
     via: tuple[Via, ...] = ()
+    # Without a default name: the name expression, and what could not be decided.
+    name_problem: tuple[str, Unknown] | None = None
 
 
 class DramatiqAdapter:
@@ -239,7 +247,9 @@ class DramatiqAdapter:
                 "StubBroker",
             }
         ),
-        attributes=_ATTRIBUTES,
+        attributes=_ATTRIBUTES | {"__name__"},
+        # `__name__` as a property of a callable class (`dramatiq.actor(SomeTask())`).
+        returns=frozenset({"__name__"}),
     )
 
     def analyze(self, ctx: AdapterContext) -> Iterable[EffectivePolicy | Observation]:
@@ -470,6 +480,8 @@ class _Analysis:
                 meta_cls, meta_module, own = meta
                 source: Source = "explicit" if own else "inherited"
                 for attr in meta_cls.attributes:
+                    if attr.target.startswith("_"):
+                        continue  # generic_actor skips these: `vars(meta)` minus `_` names
                     value = self.evaluator.eval(attr.value, meta_module)
                     if attr.target == "abstract":
                         abstract = own and isinstance(value, Known) and bool(value.value)
@@ -486,14 +498,20 @@ class _Analysis:
             if not abstract:
                 anchors = tuple(sorted({d.span.line for d in cls.decorators} | {cls.span.line}))
                 bodies = [(m, mod) for c, mod in self.class_chain(cls, summary) for m in c.methods]
+                # The actor is made from an instance: GenericActor's `__name__` property gives
+                # the class name unless a class overrides it.
+                named = self.dunder_name(cls, summary, cls.name, 0)
+                at = location_of(summary, cls.name_span)
+                default, problem = _instance_name(named, f"{cls.name}()", cls.name, at)
                 actor = _Actor(
                     summary,
                     key,
-                    cls.name,
+                    default,
                     location_of(summary, cls.name_span),
                     anchors,
                     options,
                     bodies,
+                    name_problem=problem,
                 )
         self._actor_cache[key] = actor
         return actor
@@ -526,13 +544,11 @@ class _Analysis:
             elif nested is not None and isinstance(nested.value, Unknown):
                 problems.append(("options", nested.value))
         fn_expr = call.args[0]
-        default_name = "<lambda>" if fn_expr.text.startswith("lambda") else fn_expr.text
+        default_name, name_problem = self.callable_name(fn_expr, summary, 0)
         bodies: list[tuple[ir.Function, ir.ModuleSummary]] = []
         if isinstance(fn_expr, ir.Ref):
-            default_name = fn_expr.dotted.rpartition(".")[2]
             resolved = self.project.resolve(summary, fn_expr.dotted)
             if resolved is not None and resolved.function is not None and resolved.module:
-                default_name = resolved.function.name
                 bodies.append((resolved.function, resolved.module))
         actor = _Actor(
             summary,
@@ -543,9 +559,109 @@ class _Analysis:
             options,
             bodies,
             problems,
+            name_problem=name_problem,
         )
         self._actor_cache[key] = actor
         return actor
+
+    # -- actor names -------------------------------------------------------------------------
+
+    def callable_name(
+        self, expr: ir.Expr, module: ir.ModuleSummary, depth: int
+    ) -> tuple[str | None, tuple[str, Unknown] | None]:
+        """`fn.__name__` of what `dramatiq.actor(fn)` is given: Dramatiq names the actor
+        `actor_name or fn.__name__` (dramatiq/actor.py `actor`). A function or class has its
+        own name; an instance (`SomeTask()`) has the `__name__` its class defines, and none
+        at all otherwise (an AttributeError at import)."""
+        at = location_of(module, expr.span)
+        if expr.text.startswith("lambda"):
+            return "<lambda>", None
+        if isinstance(expr, ir.Call):
+            return self._instance(expr, module, depth)
+        if not isinstance(expr, ir.Ref) or depth > 8:
+            return None, (f"{expr.text}.__name__", Unknown(expr.text, at))
+        found = self.project.resolve(module, expr.dotted)
+        if found is None:
+            # Not bound in the module (a star import, a builtin): the last part of the name.
+            return expr.dotted.rpartition(".")[2], None
+        if found.kind == "function" and found.function is not None:
+            return found.function.name, None
+        if found.kind == "class" and found.cls is not None:
+            return found.cls.name, None
+        if found.kind == "binding" and found.binding is not None and found.module is not None:
+            value, value_module = self.evaluator.deref(found.binding.value, found.module)
+            return self.callable_name(value, value_module, depth + 1)
+        if found.kind == "external":
+            # An object of another package (or an attribute of one): its own name.
+            return found.qualified.rpartition(".")[2], None
+        return None, (f"{expr.text}.__name__", Unknown(expr.text, at))
+
+    def _instance(
+        self, call: ir.Call, module: ir.ModuleSummary, depth: int
+    ) -> tuple[str | None, tuple[str, Unknown] | None]:
+        """`dramatiq.actor(SomeTask())`: the instance's `__name__`, from its class."""
+        expression = f"{call.text}.__name__"
+        at = location_of(module, call.span)
+        found = (
+            self.project.resolve(module, call.func.dotted)
+            if isinstance(call.func, ir.Ref)
+            else None
+        )
+        if found is None or found.kind != "class" or found.cls is None or found.module is None:
+            # A factory's result or a class retrylint cannot read.
+            return None, (expression, Unknown(call.text, at))
+        named = self.dunder_name(found.cls, found.module, found.cls.name, depth)
+        return _instance_name(named, call.text, found.cls.name, at)
+
+    def dunder_name(
+        self, cls: ir.Class, module: ir.ModuleSummary, concrete: str, depth: int
+    ) -> Value | None:
+        """The `__name__` an instance of `cls` has (`concrete` is the instantiated class):
+        a class attribute or a property of the class or a project base; GenericActor's
+        property gives the class name. None when no class defines one."""
+        if depth > 12:
+            return Unknown(cls.name, location_of(module, cls.name_span))
+        for attr in reversed(cls.attributes):
+            if attr.target == "__name__":
+                return self.evaluator.eval(attr.value, module)
+        prop = next((m for m in cls.methods if m.name == "__name__"), None)
+        if prop is not None:
+            return self._name_property(prop, module, concrete)
+        for base in cls.bases:
+            found = self.project.resolve(module, base.dotted) if isinstance(base, ir.Ref) else None
+            if found is not None and found.qualified in _GENERIC:
+                return Known(concrete)
+            if isinstance(base, ir.Ref) and base.dotted == "object" and found is None:
+                continue
+            if found is None or found.kind != "class" or found.cls is None or found.module is None:
+                # A base retrylint cannot read may define `__name__`.
+                return Unknown(base.text, location_of(module, base.span))
+            inherited = self.dunder_name(found.cls, found.module, concrete, depth + 1)
+            if inherited is not None:
+                return inherited
+        return None
+
+    def _name_property(self, prop: ir.Function, module: ir.ModuleSummary, concrete: str) -> Value:
+        """`@property def __name__(self)`: every return must give the same string
+        (`type(self).__name__` and `self.__class__.__name__` are the instance's class name)."""
+        whole = Unknown(f"{concrete}().__name__", location_of(module, prop.name_span))
+        if [d.text for d in prop.decorators] != ["property"] or not prop.params:
+            return whole
+        own = prop.params[0]
+        values: list[Value] = []
+        for ret in prop.returns:
+            text = re.sub(r"\s+", "", ret.text)
+            if text in (f"type({own}).__name__", f"{own}.__class__.__name__"):
+                values.append(Known(concrete))
+            else:
+                values.append(self.evaluator.eval(ret, module))
+        for value in values:
+            if isinstance(value, Unknown):
+                return value
+        if not values or any(v != values[0] for v in values):
+            return whole
+        first = values[0]
+        return first if isinstance(first, Known) and isinstance(first.value, str) else whole
 
     def actor_for(self, found: Resolved) -> _Actor | None:
         """The actor a resolved name refers to (for enqueue sites)."""
@@ -1207,8 +1323,12 @@ class _Builder:
         for what, unknown in self.actor.problems:
             self.log.add(what, unknown)
         option = self.actor.options.get("actor_name")
-        if option is None or (isinstance(option.value, Known) and option.value.value is None):
+        # `actor_name or fn.__name__`: a falsy actor_name falls back too.
+        if option is None or (isinstance(option.value, Known) and not option.value.value):
             self.name = self.actor.default_name
+            if self.name is None and self.actor.name_problem is not None:
+                self.name_expression, unknown = self.actor.name_problem
+                self.log.add("name", unknown)
         elif isinstance(option.value, Known) and isinstance(option.value.value, str):
             self.name = option.value.value
         else:
@@ -1868,6 +1988,19 @@ def _signature(broker: _Broker) -> tuple[object, ...]:
         tuple((m.kind, m.where.expr.text if m.where is not None else None) for m in broker.stack),
         broker.unknown is None,
     )
+
+
+def _instance_name(
+    named: Value | None, instance: str, cls_name: str, at: Location
+) -> tuple[str | None, tuple[str, Unknown] | None]:
+    """A decided `__name__`, or the name expression of a row whose name stays undecided and
+    what to quote (the instance, written at `at`, unless a value was not decided)."""
+    if isinstance(named, Known) and isinstance(named.value, str):
+        return named.value, None
+    expression = f"{instance}.__name__"
+    if named is None:
+        expression += f" ({cls_name} defines no __name__: AttributeError at import)"
+    return None, (expression, named if isinstance(named, Unknown) else Unknown(instance, at))
 
 
 def _default_option(name: str, default: object) -> Option:

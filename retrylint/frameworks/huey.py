@@ -472,10 +472,11 @@ class _Builder:
         if given is None:
             return prefix + self.task.fn.name, None
         value = self.a.evaluator.eval(given.expr, given.module)
+        # huey/api.py `TaskWrapper.create_task`: `if not name: name = func.__name__`.
+        if isinstance(value, Known) and not value.value:
+            return prefix + self.task.fn.name, None
         if isinstance(value, Known) and isinstance(value.value, str):
             return prefix + value.value, None
-        if isinstance(value, Known) and value.value is None:
-            return prefix + self.task.fn.name, None
         unknown = (
             value
             if isinstance(value, Unknown)

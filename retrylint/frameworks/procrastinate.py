@@ -135,7 +135,7 @@ class _Analysis:
         self.project = ctx.project
         self.evaluator = ctx.evaluator
         self._apps: dict[tuple[str, str], str | None] = {}
-        self._namespaces: dict[str, list[tuple[ir.Expr, ir.ModuleSummary]]] | None = None
+        self._namespaces: dict[str, list[_Namespace]] | None = None
         self.recognizer = Recognizer(
             ctx.project,
             lambda expr, module: self.app_of_maker(expr, module) is not None,
@@ -198,8 +198,9 @@ class _Analysis:
             return found.qualified
         return None
 
-    def namespaces(self, app: str) -> list[tuple[ir.Expr, ir.ModuleSummary]]:
-        """`namespace=` values of `add_tasks_from(<blueprint>, namespace=...)` calls."""
+    def namespaces(self, app: str) -> list[_Namespace]:
+        """`namespace=` values of `add_tasks_from(<blueprint>, namespace=...)` calls, with the
+        app or blueprint the tasks are added to (itself added to another one, maybe)."""
         if self._namespaces is None:
             self._namespaces = {}
             for summary in list(self.project.loaded()):
@@ -216,8 +217,11 @@ class _Analysis:
                     namespace = call.kwarg("namespace")
                     if namespace is None and len(call.args) > 1:
                         namespace = call.args[1]
+                    receiver = call.func.dotted.rpartition(".")[0]
+                    into = self.app_of(receiver, summary) if receiver else None
                     if blueprint is not None and namespace is not None:
-                        self._namespaces.setdefault(blueprint, []).append((namespace, summary))
+                        entry = _Namespace(namespace, summary, into)
+                        self._namespaces.setdefault(blueprint, []).append(entry)
         return self._namespaces.get(app, [])
 
     # -- rows ------------------------------------------------------------------------------
@@ -236,6 +240,15 @@ class _Analysis:
                     if found is not None:
                         yield _TaskBuilder(self, summary, fn, *found).build()
                         break
+
+
+@dataclass(frozen=True, slots=True)
+class _Namespace:
+    """`<into>.add_tasks_from(<blueprint>, namespace=<expr>)`."""
+
+    expr: ir.Expr
+    module: ir.ModuleSummary
+    into: str | None
 
 
 class _TaskBuilder:
@@ -273,31 +286,34 @@ class _TaskBuilder:
     # -- identity ----------------------------------------------------------------------------
 
     def name(self) -> tuple[str | None, str | None]:
-        base: str | None
-        expression: str | None = None
+        # procrastinate/tasks.py `Task`: `name if name else self.full_path` (`module.__name__`).
+        prefix = f"{self.summary.module}." if self.summary.module else ""
+        base = prefix + self.fn.name
         if "name" in self.options:
             expr, module = self.options["name"]
             value = self.evaluator.eval(expr, module)
-            if isinstance(value, Known) and isinstance(value.value, str):
+            if isinstance(value, Known) and isinstance(value.value, str) and value.value:
                 base = value.value
-            else:
+            elif not (isinstance(value, Known) and not value.value):
                 if isinstance(value, Unknown):
                     self.log.add("name", value)
                 return None, expr.text
-        else:
-            prefix = f"{self.summary.module}." if self.summary.module else ""
-            base = prefix + self.fn.name
-        namespaces = self.a.namespaces(self.app)
-        if len(namespaces) == 1:
-            expr, module = namespaces[0]
-            value = self.evaluator.eval(expr, module)
-            if isinstance(value, Known) and isinstance(value.value, str):
-                return (f"{value.value}:{base}" if value.value else base), None
-            if isinstance(value, Unknown):
-                self.log.add("name", value)
-            expression = f"{expr.text} + ':' + {base!r}"
-            return None, expression
-        return base, expression
+        # Each `add_tasks_from(blueprint, namespace=ns)` prefixes `ns:` (utils.add_namespace),
+        # blueprints added to blueprints once per level.
+        app: str | None = self.app
+        for _ in range(8):
+            namespaces = self.a.namespaces(app) if app is not None else []
+            if len(namespaces) != 1:
+                break
+            (namespace,) = namespaces
+            value = self.evaluator.eval(namespace.expr, namespace.module)
+            if not (isinstance(value, Known) and isinstance(value.value, str)):
+                if isinstance(value, Unknown):
+                    self.log.add("name", value)
+                return None, f"{namespace.expr.text} + ':' + {base!r}"
+            base = f"{value.value}:{base}" if value.value else base
+            app = namespace.into
+        return base, None
 
     # -- policy ------------------------------------------------------------------------------
 

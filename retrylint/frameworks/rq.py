@@ -41,7 +41,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from retrylint.frameworks.base import AdapterContext, UndecidedLog, module_imports, source_of
+from retrylint.frameworks.base import (
+    AdapterContext,
+    UndecidedLog,
+    method_ref,
+    module_imports,
+    source_of,
+)
 from retrylint.frameworks.recognize import Recognizer
 from retrylint.model import (
     BACKOFF_ORDER,
@@ -839,7 +845,9 @@ class _Analysis:
         log: UndecidedLog,
         call: ir.Call,
     ) -> tuple[str | None, str | None]:
-        """RQ's `func_name`: `module.qualname` for a function, the string for a dotted path."""
+        """RQ's `func_name` (rq/utils.py `resolve_function_reference`): `module.qualname` for a
+        function, the string for a dotted path, `__name__` alone for a bound method (the
+        instance travels with the job), `__call__` for a callable instance."""
         if func is None:
             unknown = Unknown(call.text, location_of(summary, call.span))
             log.add("name", unknown)
@@ -847,7 +855,14 @@ class _Analysis:
         target = deref(Where(func, summary, local), self.ctx)
         if isinstance(target.expr, ir.Const) and isinstance(target.expr.value, str):
             return target.expr.value, None
+        if isinstance(target.expr, ir.Call) and self._instance_class(target) is not None:
+            return "__call__", None
         if isinstance(target.expr, ir.Ref):
+            method = method_ref(self.ctx, target.expr, target.module)
+            if method is not None:
+                if method.is_bound:
+                    return method.method.name, None
+                return f"{method.defining_module.module}.{method.qualname}", None
             found = self.project.resolve(target.module, target.expr.dotted)
             if found is not None and found.kind in ("function", "external"):
                 return found.qualified, None
@@ -863,6 +878,25 @@ class _Analysis:
             else Unknown(func.text, location_of(summary, func.span)),
         )
         return None, func.text
+
+    def _instance_class(self, target: Where) -> ir.Class | None:
+        """The project class `target` instantiates, when that class (or a base) is callable."""
+        call = target.expr
+        if not isinstance(call, ir.Call) or not isinstance(call.func, ir.Ref):
+            return None
+        found = self.project.resolve(target.module, call.func.dotted)
+        if found is None or found.kind != "class" or found.cls is None or found.module is None:
+            return None
+        chain = [(found.cls, found.module)]
+        for cls, module in chain:
+            if any(m.name == "__call__" for m in cls.methods):
+                return found.cls
+            for base in cls.bases:
+                if isinstance(base, ir.Ref) and len(chain) < 12:
+                    more = self.project.resolve(module, base.dotted)
+                    if more is not None and more.cls is not None and more.module is not None:
+                        chain.append((more.cls, more.module))
+        return None
 
     # -- policies ------------------------------------------------------------------------
 

@@ -25,7 +25,13 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from retrylint.frameworks.base import AdapterContext, UndecidedLog, module_imports, source_of
+from retrylint.frameworks.base import (
+    AdapterContext,
+    UndecidedLog,
+    method_ref,
+    module_imports,
+    source_of,
+)
 from retrylint.frameworks.rq import (
     Where,
     deref,
@@ -232,10 +238,15 @@ class _Analysis:
         expr, module = where.expr, where.module
         at = location_of(module, expr.span)
         if isinstance(expr, ir.Const) and isinstance(expr.value, str):
-            # litestar-saq imports a dotted string; the function's qualname is its last part.
-            return _Registered(
-                expr.value.rpartition(".")[2].rpartition(":")[2], None, at, (at.line,)
-            )
+            # litestar-saq imports a dotted string and registers the object's `__qualname__`:
+            # a project function's own, else (outside the project) the string's last part.
+            imported = self.project.resolve_qualified(expr.value.replace(":", "."))
+            last = expr.value.rpartition(".")[2].rpartition(":")[2]
+            if imported.function is not None:
+                return _Registered(imported.function.qualname, None, at, (at.line,))
+            if imported.cls is not None and any(m.name == last for m in imported.cls.methods):
+                return _Registered(f"{imported.cls.qualname}.{last}", None, at, (at.line,))
+            return _Registered(last, None, at, (at.line,))
         if isinstance(expr, ir.Ref):
             found = self.project.resolve(module, expr.dotted)
             if found is not None and found.function is not None and found.module is not None:
@@ -245,9 +256,14 @@ class _Analysis:
                     anchors = tuple(sorted({d.span.line for d in fn.decorators} | {fn.span.line}))
                     return _Registered(fn.qualname, None, loc, anchors)
                 return _Registered(fn.qualname, None, at, (at.line,))
+            last = expr.dotted.rpartition(".")[2]
+            method = method_ref(self.ctx, expr, module)
+            if method is not None:
+                # `Class.method` / `obj.method`: `__qualname__` includes the defining class.
+                return _Registered(method.qualname, None, at, (at.line,))
             if found is None or found.kind == "external":
                 # Imported inside a function, or from outside the project: the last name part.
-                return _Registered(expr.dotted.rpartition(".")[2], None, at, (at.line,))
+                return _Registered(last, None, at, (at.line,))
         return _Registered(None, expr.text, at, (at.line,))
 
     def _job_name(

@@ -531,6 +531,9 @@ class _Analysis:
             return None
         kwargs = dec.kwargs if isinstance(dec, ir.Call) else ()
         labels = tuple((kw.name, Where(kw.value, module)) for kw in kwargs if kw.name is not None)
+        if isinstance(dec, ir.Call) and dec.args:
+            # `@broker.task("name")`: the first parameter of `AsyncBroker.task` is task_name.
+            labels = (("task_name", Where(dec.args[0], module)), *labels)
         splats = tuple(Where(kw.value, module) for kw in kwargs if kw.name is None)
         return _Task(fn, module, dec, module, labels, splats, *made)
 
@@ -718,6 +721,8 @@ class _TaskBuilder:
     # -- identity ------------------------------------------------------------------------
 
     def name(self) -> tuple[str | None, str | None]:
+        """taskiq/abc/broker.py `AsyncBroker.task`: `task_name`, else `module:__name__` (only
+        `None` falls back; an empty string is a name)."""
         opt = self.labels.get("task_name")
         if opt is None or (isinstance(opt.value, Known) and opt.value.value is None):
             prefix = self.task.module.module

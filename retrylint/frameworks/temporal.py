@@ -157,10 +157,11 @@ class _Analysis:
         if name is None:
             return default, None
         value = self.evaluator.eval(name.expr, name.module)
+        # temporalio/activity.py `defn`: `name or fn.__name__`.
+        if isinstance(value, Known) and not value.value:
+            return default, None
         if isinstance(value, Known) and isinstance(value.value, str):
             return value.value, None
-        if isinstance(value, Known) and value.value is None:
-            return default, None
         if log is not None:
             log.add(
                 "name",

@@ -1,11 +1,12 @@
 """The single authority on whether an expression has a value without running it.
 
 Accepted: literals, containers of them, module constants bound once (followed across modules),
-unary and binary arithmetic, `timedelta(...)`, subscripts of known containers, and `[assume]`
-values. The retry number (`self.request.retries`) may appear as a variable, which turns the
-result into a `Formula` of the retry index: that is how a countdown written in code becomes a
-delay sequence. Everything else is `Unknown`, carrying the exact sub-expression to quote.
-Exponentiation and shifts are bounded so hostile code cannot make the analyzer hang.
+unary and binary arithmetic, string concatenation, f-strings of strings and integers,
+`timedelta(...)`, subscripts of known containers, and `[assume]` values. The retry number
+(`self.request.retries`) may appear as a variable, which turns the result into a `Formula` of the
+retry index: that is how a countdown written in code becomes a delay sequence. Everything else is
+`Unknown`, carrying the exact sub-expression to quote. Exponentiation and shifts are bounded so
+hostile code cannot make the analyzer hang.
 """
 
 from __future__ import annotations
@@ -151,6 +152,8 @@ class Evaluator:
             return _subscript(sub(expr.value), sub(expr.index), unknown)
         if isinstance(expr, ir.Call):
             return self._call(expr, summary, sub, unknown)
+        if isinstance(expr, ir.FString):
+            return _fstring([sub(part) for part in expr.parts], unknown)
         return unknown
 
     def _ref(
@@ -336,6 +339,24 @@ def _binop(op: str, left: Value, right: Value, unknown: Unknown) -> Value:
     except (ArithmeticError, ValueError):
         return unknown
     return unknown
+
+
+def _fstring(parts: list[Value], unknown: Unknown) -> Value:
+    """The text of an f-string whose fields are strings or integers (their `str()` is exact)."""
+    bad = _first_unknown(*parts)
+    if bad is not None:
+        return bad
+    out: list[str] = []
+    for part in parts:
+        if not isinstance(part, Known):
+            return unknown
+        if isinstance(part.value, str):
+            out.append(part.value)
+        elif isinstance(part.value, int) and not isinstance(part.value, bool):
+            out.append(str(part.value))
+        else:
+            return unknown
+    return Known("".join(out), any(_assumed(p) for p in parts))
 
 
 def _formula_op(op: str, left: Value, right: Value, assumed: bool, unknown: Unknown) -> Value:

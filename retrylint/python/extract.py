@@ -13,6 +13,7 @@ import bisect
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
 
 import libcst as cst
 
@@ -203,11 +204,28 @@ class _Converter:
         if isinstance(node, cst.UnaryOperation):
             op = _UNARY_OPS[type(node.operator)]
             return ir.Unary(op, self.expr(node.expression, d), text, span)
+        if isinstance(node, cst.FormattedString):
+            return self._fstring(node, text, span, d)
         if isinstance(node, cst.Subscript) and len(node.slice) == 1:
             index = node.slice[0].slice
             if isinstance(index, cst.Index):
                 return ir.Subscript(self.expr(node.value, d), self.expr(index.value, d), text, span)
         return ir.Opaque(text, span)
+
+    def _fstring(self, node: cst.FormattedString, text: str, span: ir.Span, depth: int) -> ir.Expr:
+        parts: list[ir.Expr] = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                if "\\" in part.value:
+                    return ir.Opaque(text, span)  # escapes: not worth decoding by hand
+                literal = part.value.replace("{{", "{").replace("}}", "}")
+                parts.append(ir.Const(literal, literal, span))
+            elif isinstance(part, cst.FormattedStringExpression):
+                value = self.expr(part.expression, depth)
+                if part.conversion is not None or part.format_spec or part.equal is not None:
+                    value = ir.Opaque(self.text(part), value.span)
+                parts.append(value)
+        return ir.FString(tuple(parts), text, span)
 
     def _element(self, el: cst.BaseElement, depth: int) -> ir.Expr:
         if isinstance(el, cst.StarredElement):
@@ -268,6 +286,7 @@ class _BodyCollector(cst.CSTVisitor):
         params: frozenset[str],
         interest: ir.Interest,
         star_kwargs: frozenset[str] = frozenset(),
+        every_return: bool = False,
     ) -> None:
         self.conv = conv
         # Names that carry a task or its options: parameters (the enclosing functions' too, as
@@ -279,7 +298,11 @@ class _BodyCollector(cst.CSTVisitor):
         self.calls: list[ir.Call] = []
         self.raises: list[ir.Raise] = []
         self.returns: list[ir.Expr] = []
-        self._assigns: list[tuple[str, cst.Assign]] = []
+        # For functions named in `interest.returns`: every return value, and every other way
+        # a local name is rebound (as an opaque binding), so straight-line code can be told
+        # from code whose result depends on control flow.
+        self._every_return = every_return
+        self._assigns: list[tuple[str, cst.Assign | cst.CSTNode]] = []
         self.nested: list[cst.FunctionDef | cst.ClassDef] = []
         # Pre-order visits start at non-decreasing offsets; each search begins just after the
         # previous node's start so a repeated text (`f(g(), g())`) finds its own occurrence.
@@ -355,7 +378,17 @@ class _BodyCollector(cst.CSTVisitor):
 
     def visit_Return(self, node: cst.Return) -> bool:
         value = node.value
-        if isinstance(value, cst.Name) or (isinstance(value, cst.Call) and self._wanted(value)):
+        if self._every_return:
+            # Located from the `return` keyword: a short value (`name`) would otherwise be
+            # found in the signature.
+            self.conv.seek(self._next)
+            _, span, _ = self.conv.located(node)
+            if value is None:
+                self.returns.append(ir.Const(None, "return", span))
+            else:
+                self.returns.append(self.conv.expr(value))
+            self._next = self.conv.last_start + 1
+        elif isinstance(value, cst.Name) or (isinstance(value, cst.Call) and self._wanted(value)):
             self.returns.append(self._convert(value))
         return True
 
@@ -363,6 +396,44 @@ class _BodyCollector(cst.CSTVisitor):
         target = dotted_name(node.targets[0].target) if len(node.targets) == 1 else None
         if target is not None:
             self._assigns.append((target, node))
+        elif self._every_return:
+            for each in node.targets:
+                self._rebinds(each.target, node)
+        return True
+
+    def _rebinds(self, target: cst.CSTNode, node: cst.CSTNode) -> None:
+        if self._every_return:
+            for name in _target_names(target) if isinstance(target, cst.BaseExpression) else ():
+                self._assigns.append((name, node))
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> bool:
+        self._rebinds(node.target, node)
+        return True
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
+        self._rebinds(node.target, node)
+        return True
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> bool:
+        self._rebinds(node.target, node)
+        return True
+
+    def visit_For(self, node: cst.For) -> bool:
+        self._rebinds(node.target, node)
+        return True
+
+    def visit_AsName(self, node: cst.AsName) -> bool:
+        # `with ... as x`, `except E as x`, `import a as x`
+        self._rebinds(node.name, node)
+        return True
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> bool:
+        if node.asname is None:  # `import a.b` binds `a`; `from m import x` binds `x`
+            self._rebinds(cst.Name(node.evaluated_name.partition(".")[0]), node)
+        return True
+
+    def visit_Del(self, node: cst.Del) -> bool:
+        self._rebinds(node.target, node)
         return True
 
     def locals(self) -> tuple[ir.Binding, ...]:
@@ -382,13 +453,21 @@ class _BodyCollector(cst.CSTVisitor):
                 # later `__call__` passes on.
                 stored = (
                     "." in target
+                    and isinstance(node, cst.Assign)
                     and isinstance(node.value, cst.Name)
                     and node.value.value in self.params
                 )
                 if index in kept or not (wanted or stored):
                     continue
                 self.conv.seek(0)
-                value = self.conv.expr(node.value)
+                if isinstance(node, cst.Assign):
+                    value = self.conv.expr(node.value)
+                else:  # a rebinding retrylint does not follow: `x += 1`, `for x in ...`
+                    text, span, _ = self.conv.located(node)
+                    if isinstance(node, cst.For):  # the loop's header, not its body
+                        text = f"for {self.conv.text(node.target)} in {self.conv.text(node.iter)}"
+                        span = ir.Span(span.line, span.column, span.line, span.column + len(text))
+                    value = ir.Opaque(text, span)
                 kept[index] = ir.Binding(target, value, value.span)
                 used.update(ir.ref_heads(value))
                 changed = True
@@ -412,25 +491,43 @@ class Extractor:
         self._path = path
         self._dotted = dotted
         self._interest = interest
-        self._package = dotted if path.endswith("__init__.py") else dotted.rpartition(".")[0]
+        # Relative imports are resolved once the whole file is read: the deepest of them
+        # proves how deep the module's own name is (CONTRACTS §3).
+        self._relative: list[tuple[ir.Import, int, str]] = []
+        self._level = 0
 
     def summary(self, suppressions: tuple[ir.Suppression, ...] = ()) -> ir.ModuleSummary:
         sink = _Sink([], [], [], [], [])
         offset = sum(self._module.code_for_node(line).count("\n") for line in self._module.header)
         # One- and two-letter names (`s`, `si`) would match nearly any text; they still select
         # calls inside bodies that are walked for a longer name.
-        names = {n for n in self._interest.calls | self._interest.attributes if len(n) > 2}
+        interest = self._interest
+        names = {n for n in interest.calls | interest.attributes | interest.returns if len(n) > 2}
         alternatives = "|".join(sorted(map(re.escape, names)))
         words = re.compile(rf"\b(?:{alternatives})\b")
         for stmt in self._module.body:
             code = self._module.code_for_node(stmt)
             ctx = _Context(self._module, _Statement(code, offset), bool(words.search(code)))
             self._statement(stmt, _Converter(ctx), sink, "")
+            if not isinstance(stmt, cst.SimpleStatementLine) and _RELATIVE.search(code):
+                # Function-level and class-level imports prove the depth too.
+                finder = _RelativeLevel()
+                stmt.visit(finder)
+                self._level = max(self._level, finder.level)
             offset += code.count("\n")
+        dotted = deepened(self._dotted, self._path, self._level)
+        package = dotted if self._path.endswith("__init__.py") else dotted.rpartition(".")[0]
+        resolved = {
+            id(imp): _relative_target(package, up, rest) for imp, up, rest in self._relative
+        }
+        imports = [
+            replace(imp, target=resolved[id(imp)]) if id(imp) in resolved else imp
+            for imp in sink.imports
+        ]
         return ir.ModuleSummary(
             path=self._path,
-            module=self._dotted,
-            imports=tuple(sink.imports),
+            module=dotted,
+            imports=tuple(imports),
             bindings=tuple(sink.bindings),
             calls=tuple(sink.calls),
             functions=tuple(sink.functions),
@@ -494,21 +591,25 @@ class Extractor:
                     yield ir.Import(head, head, span)
             return
         base = (dotted_name(node.module) or "") if node.module is not None else ""
-        if node.relative:
-            package = self._package.split(".") if self._package else []
-            up = len(node.relative) - 1
-            package = package[: len(package) - up] if up else package
-            base = ".".join([*package, base] if base else package)
+        level = len(node.relative)
+        self._level = max(self._level, level)
+        found: list[tuple[ir.Import, str]] = []
         if isinstance(node.names, cst.ImportStar):
             # Settings modules lean on `from .base import *`; lookups follow it.
-            yield ir.Import("*", base, span)
-            return
-        for alias in node.names:
-            name = dotted_name(alias.name) or ""
-            local = name
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                local = alias.asname.name.value
-            yield ir.Import(local, f"{base}.{name}" if base else name, span)
+            found.append((ir.Import("*", base, span), base))
+        else:
+            for alias in node.names:
+                name = dotted_name(alias.name) or ""
+                local = name
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    local = alias.asname.name.value
+                target = f"{base}.{name}" if base else name
+                found.append((ir.Import(local, target, span), target))
+        for imp, target in found:
+            if level:
+                # The target is completed when the module's own name is known.
+                self._relative.append((imp, level - 1, target))
+            yield imp
 
     # -- definitions ----------------------------------------------------------------------
 
@@ -541,7 +642,8 @@ class Extractor:
         star = [s for s in (star_arg, star_kwarg) if s is not None]
         carried = closure | frozenset((*params, *kwonly, *star))
         star_kwargs = closure_kwargs | ({star_kwarg} if star_kwarg else set())
-        collector = _BodyCollector(conv, carried, self._interest, star_kwargs)
+        every_return = node.name.value in self._interest.returns
+        collector = _BodyCollector(conv, carried, self._interest, star_kwargs, every_return)
         # Every body is walked: any function may be a project wrapper of a task decorator
         # (`def actor(**options): ... dramatiq.actor(fn, **options)`), whatever it mentions.
         node.body.visit(collector)
@@ -619,6 +721,54 @@ class Extractor:
             name_span=name_span,
         )
         yield from inner
+
+
+# `from .x import y` / `from ..x import y` anywhere in a statement's text. A match inside a
+# string only costs a walk of that statement; the tree decides.
+_RELATIVE = re.compile(r"\bfrom[\s\\]+\.")
+
+
+class _RelativeLevel(cst.CSTVisitor):
+    """The deepest relative import (`from ...x import y` is 3) anywhere in a statement."""
+
+    def __init__(self) -> None:
+        self.level = 0
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        self.level = max(self.level, len(node.relative))
+        return False
+
+
+def _relative_target(package: str, up: int, rest: str) -> str:
+    """`from <dots><rest> import ...` in `package`, with `up` = dots - 1."""
+    parts = package.split(".") if package else []
+    parts = parts[: len(parts) - up] if up else parts
+    return ".".join([*parts, rest] if rest else parts)
+
+
+def deepened(dotted: str, path: str, level: int) -> str:
+    """`dotted`, made as deep as a relative import of `level` dots proves it is.
+
+    `from ...x import y` in `a/b/c/d.py` only works when `d` is at least `a.b.c.d` (its package
+    has 3 parts); the missing parts are the directories above, taken from `path` (relative to
+    the project root, so the name never reaches above it). An `__init__.py` is its own package.
+    """
+    if level <= 0:
+        return dotted
+    parts = list(PurePosixPath(path).with_suffix("").parts)
+    is_init = bool(parts) and parts[-1] == "__init__"
+    if is_init:
+        parts = parts[:-1]
+    need = level if is_init else level + 1
+    have = len(dotted.split(".")) if dotted else 0
+    if need <= have:
+        return dotted
+    tail: list[str] = []
+    for part in reversed(parts):
+        if part in ("..", ".", "", "/") or len(tail) == need:
+            break
+        tail.append(part)
+    return ".".join(reversed(tail)) if len(tail) > have else dotted
 
 
 def _keyword(node: cst.FunctionDef | cst.ClassDef) -> str:

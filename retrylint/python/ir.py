@@ -22,15 +22,23 @@ class Interest:
     """What the adapters need from a file, so extraction can skip everything else.
 
     `calls` are final names of calls to keep from function bodies (`retry`, `delay`);
-    `attributes` are class attribute names to keep (`max_retries`). A statement that mentions
-    none of them, has no decorator and is a `def` or `class` gets only approximate positions.
+    `attributes` are class attribute names to keep (`max_retries`); `returns` are names of
+    functions and methods (`gen_task_name`) whose every `return` value, and every rebinding of a
+    local name, is kept, so their result can be computed when the body is straight-line. A
+    statement that mentions none of them, has no decorator and is a `def` or `class` gets only
+    approximate positions.
     """
 
     calls: frozenset[str]
     attributes: frozenset[str]
+    returns: frozenset[str] = frozenset()
 
     def __or__(self, other: Interest) -> Interest:
-        return Interest(self.calls | other.calls, self.attributes | other.attributes)
+        return Interest(
+            self.calls | other.calls,
+            self.attributes | other.attributes,
+            self.returns | other.returns,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +156,22 @@ class Opaque:
     span: Span
 
 
-Expr: TypeAlias = Const | Ref | Call | Seq | DictExpr | BinOp | Unary | Subscript | Starred | Opaque
+@dataclass(frozen=True, slots=True)
+class FString:
+    """An f-string: its literal text as `Const` parts and each `{expr}` as that expression.
+
+    A replacement field with a conversion (`!r`), a format spec or `=` is an `Opaque` part, so
+    only the plain `str()` of each value is ever computed.
+    """
+
+    parts: tuple[Expr, ...]
+    text: str
+    span: Span
+
+
+Expr: TypeAlias = (
+    Const | Ref | Call | Seq | DictExpr | BinOp | Unary | Subscript | Starred | FString | Opaque
+)
 
 
 def ref_heads(expr: Expr) -> Iterator[str]:
@@ -177,6 +200,9 @@ def ref_heads(expr: Expr) -> Iterator[str]:
     elif isinstance(expr, Subscript):
         yield from ref_heads(expr.value)
         yield from ref_heads(expr.index)
+    elif isinstance(expr, FString):
+        for part in expr.parts:
+            yield from ref_heads(part)
 
 
 @dataclass(frozen=True, slots=True)

@@ -459,22 +459,32 @@ def _posix(path: str) -> str:
 
 
 def module_name(rel_path: str, root: Path, source_roots: Sequence[str]) -> str:
-    """The dotted module name of a file (CONTRACTS §3).
+    """The dotted module name of a file, from the file system alone (CONTRACTS §3).
 
-    With `source-roots`, the nearest (longest) containing root wins; without, the name starts
-    at the highest ancestor directory reached through `__init__.py` files.
+    With `source-roots`, the nearest (longest) containing root wins. Without, the name starts
+    at the highest ancestor directory that has an `__init__.py`, and directories without one
+    between it and the file are part of the name: Python imports them as namespace packages
+    (`pkg/sub/tasks/jobs.py` with only `pkg/__init__.py` and `pkg/sub/__init__.py` is
+    `pkg.sub.tasks.jobs`). A directory chain with no `__init__.py` at all leaves the stem alone,
+    as a script folder is put on `sys.path` itself. Only directories inside the project root
+    count. A relative import in the file can prove the name deeper still; extraction applies
+    that (`retrylint.python.extract`).
     """
     parts = list(Path(rel_path).with_suffix("").parts)
     for src in sorted(source_roots, key=lambda s: -len(Path(s).parts)):
         src_parts = Path(src).parts if src not in ("", ".") else ()
-        if tuple(parts[: len(src_parts)]) == src_parts:
+        if tuple(parts[: len(src_parts)]) == src_parts and len(parts) > len(src_parts):
             parts = parts[len(src_parts) :]
             break
     else:
         directory = (root / rel_path).parent
         keep = 1
-        while (directory / "__init__.py").is_file() and keep < len(parts):
-            keep += 1
+        # `parts[-1 - up]` names `directory`, the ancestor `up` levels above the file.
+        for up in range(1, len(parts)):
+            if parts[-1 - up] in ("..", "."):
+                break
+            if (directory / "__init__.py").is_file():
+                keep = up + 1
             directory = directory.parent
         parts = parts[-keep:]
     if parts and parts[-1] == "__init__":

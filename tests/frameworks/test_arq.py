@@ -16,7 +16,7 @@ from retrylint.frameworks.arq import ArqAdapter
 from retrylint.model import EffectivePolicy
 from retrylint.python import ir
 from retrylint.scan.python_parse import parse_python
-from tests.conftest import FIXTURES, analyze, rows_by_name, write_project
+from tests.conftest import FIXTURES, analyze, name_rows, rows_by_name, write_project
 
 
 def _keeps_star_forwarding() -> bool:
@@ -308,3 +308,20 @@ def test_enqueue_bound_to_a_name_is_one_row(tmp_path: Path) -> None:
     )
     (row,) = [r for r in report.rows if r.site == "enqueue"]
     assert (row.name, row.max_retries, row.delays_seconds) == ("job", 3, (1, 1, 1))
+
+
+def test_names_as_arq_registers_them() -> None:
+    """`name or coroutine.__qualname__` (a string: the string), cron `name or 'cron:' + ...`;
+    fixtures/names/arq. Rows are located at the coroutine."""
+    at = "jobs/work.py"
+    assert name_rows(FIXTURES / "names" / "arq") == [
+        (at, 7, "cron:jobs.work.send", None, (), "definition"),
+        (at, 7, "send", None, (), "definition"),
+        (at, 11, "daily_report", None, (), "definition"),
+        (at, 11, "report", None, (), "definition"),
+        (at, 11, "reports", None, (), "definition"),
+        (at, 15, "cron:sweep", None, (), "definition"),
+        (at, 19, "cron:tidy", None, (), "definition"),
+        (at, 19, "jobs.work.tidy", None, (), "definition"),
+        (at, 25, "Jobs.rebuild", None, (), "definition"),
+    ]

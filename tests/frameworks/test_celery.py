@@ -540,3 +540,311 @@ def test_ignored_options_are_observed(tmp_path: Path) -> None:
     assert [(f.rule, f.location.line) for f in report.findings if f.rule == "RL503"] == [
         ("RL503", 3)
     ]
+
+
+# -- names (CONTRACTS §3; fixtures/names/celery) --------------------------------------------
+
+# (path, line) → (name, name_expression, undecided as (field, expression, path, line))
+NAMES: dict[tuple[str, int], tuple[str | None, str | None, tuple[tuple[str, str, str, int], ...]]]
+NAMES = {
+    ("shop/tasks.py", 18): ("shop.tasks.default_rule", None, ()),
+    ("shop/tasks.py", 23): ("orders.explicit", None, ()),
+    ("shop/tasks.py", 28): ("none_name", None, ()),
+    ("shop/tasks.py", 33): ("shop.tasks.empty_name", None, ()),
+    ("shop/tasks.py", 38): ("bare_name", None, ()),
+    ("shop/tasks.py", 43): ("shop.tasks/slashed", None, ()),
+    ("shop/tasks.py", 48): ("job:shop.tasks.formatted_name", None, ()),
+    ("shop/tasks.py", 53): ("jobs.delegated", None, ()),
+    ("shop/tasks.py", 58): ("inherited_rule", None, ()),
+    ("shop/tasks.py", 63): (
+        None,
+        "Trimmed.gen_task_name('trimmed_name', 'shop.tasks')",
+        (("name", "module[:-6]", "shop/apps.py", 41),),
+    ),
+    ("shop/tasks.py", 68): (
+        None,
+        "Either.gen_task_name('branchy', 'shop.tasks')",
+        (("name", '"other." + name', "shop/apps.py", 49),),
+    ),
+    ("shop/tasks.py", 73): ("same_either_way", None, ()),
+    ("shop/tasks.py", 78): (
+        None,
+        "Shouting.gen_task_name('shouted', 'shop.tasks')",
+        (("name", "name.upper()", "shop/apps.py", 61),),
+    ),
+    ("shop/classes.py", 13): ("reports.own", None, ()),
+    ("shop/classes.py", 20): ("reports.base", None, ()),
+    ("shop/classes.py", 25): ("Unnamed", None, ()),
+    ("shop/classes.py", 32): ("shop.classes.PlainlyRegistered", None, ()),
+    ("shop/__main__.py", 8): ("shop.from_main", None, ()),
+}
+
+
+@pytest.fixture(scope="module")
+def celery_names() -> dict[tuple[str, int], EffectivePolicy]:
+    report = analyze(FIXTURES / "names" / "celery")
+    return {(row.location.path, row.location.line): row for row in report.rows}
+
+
+def test_every_named_task_is_found(celery_names: dict[tuple[str, int], EffectivePolicy]) -> None:
+    assert sorted(celery_names) == sorted(NAMES)
+
+
+@pytest.mark.parametrize("where", sorted(NAMES))
+def test_name_as_the_app_registers_it(
+    celery_names: dict[tuple[str, int], EffectivePolicy], where: tuple[str, int]
+) -> None:
+    row = celery_names[where]
+    name, expression, undecided = NAMES[where]
+    assert (row.name, row.name_expression) == (name, expression)
+    assert (
+        tuple((u.field, u.expression, u.location.path, u.location.line) for u in row.undecided)
+        == undecided
+    )
+    assert (row.framework, row.site, row.retry_trigger) == ("celery", "definition", "none")
+
+
+def test_shared_task_follows_the_only_app_class(tmp_path: Path) -> None:
+    """A shared task registers with every app; with one app in the project, its rule names it."""
+    root = write_project(
+        tmp_path,
+        {
+            "core/__init__.py": "",
+            "core/worker.py": """
+                from celery import Celery
+
+                class Named(Celery):
+                    def gen_task_name(self, name, module):
+                        return "core." + name
+
+                app = Named("core")
+            """,
+            "core/jobs.py": """
+                from celery import shared_task
+
+                @shared_task(max_retries=2, autoretry_for=(OSError,))
+                def sync():
+                    pass
+            """,
+        },
+    )
+    (row,) = analyze(root).rows
+    assert (row.name, row.name_expression, row.undecided) == ("core.sync", None, ())
+    assert row.max_retries == 2
+
+
+def test_shared_task_with_disagreeing_apps_is_undecided(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path,
+        {
+            "a.py": """
+                from celery import Celery
+
+                class Short(Celery):
+                    def gen_task_name(self, name, module):
+                        return name
+
+                first = Short("first")
+                second = Celery("second")
+            """,
+            "b.py": """
+                from celery import shared_task
+
+                @shared_task
+                def job():
+                    pass
+            """,
+        },
+    )
+    (row,) = analyze(root).rows
+    assert row.name is None
+    # The app whose name differs from the first app's is quoted, where it is created.
+    assert row.name_expression == "Celery.gen_task_name('job', 'b')"
+    ((field, expression, path, line),) = (
+        (u.field, u.expression, u.location.path, u.location.line) for u in row.undecided
+    )
+    assert (field, expression, path, line) == ("name", row.name_expression, "a.py", 8)
+
+
+def test_without_an_override_shared_tasks_keep_celerys_rule(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path,
+        {
+            "a.py": """
+                from celery import Celery
+
+                first = Celery("first")
+                second = Celery("second")
+            """,
+            "b.py": """
+                from celery import shared_task
+
+                @shared_task
+                def job():
+                    pass
+            """,
+        },
+    )
+    (row,) = analyze(root).rows
+    assert (row.name, row.name_expression, row.undecided) == ("b.job", None, ())
+
+
+def test_main_module_without_main_and_with_an_unknown_main(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path,
+        {
+            "tool/__init__.py": "",
+            "tool/__main__.py": """
+                from celery import Celery
+
+                anonymous = Celery()
+                computed = Celery(NAME)
+
+                @anonymous.task
+                def first():
+                    pass
+
+                @computed.task
+                def second():
+                    pass
+            """,
+        },
+    )
+    rows = {row.location.line: row for row in analyze(root).rows}
+    # No `main`: Celery keeps the `__main__` module name.
+    assert (rows[7].name, rows[7].name_expression) == ("__main__.first", None)
+    assert rows[11].name is None
+    assert rows[11].name_expression == "Celery.gen_task_name('second', '__main__')"
+    ((field, expression),) = ((u.field, u.expression) for u in rows[11].undecided)
+    assert (field, expression) == ("name", "NAME")
+
+
+def test_unreadable_app_base_leaves_the_name_undecided(tmp_path: Path) -> None:
+    """A base class retrylint cannot read, ahead of Celery, may define gen_task_name."""
+    root = write_project(
+        tmp_path,
+        {
+            "app.py": """
+                from celery import Celery
+                from vendor_lib import NamingMixin
+
+                class App(NamingMixin, Celery):
+                    pass
+
+                class Later(Celery, NamingMixin):  # Celery's method comes first
+                    pass
+
+                app = App("x")
+                later = Later("y")
+
+                @app.task
+                def one():
+                    pass
+
+                @later.task
+                def two():
+                    pass
+            """,
+        },
+    )
+    rows = {row.location.line: row for row in analyze(root).rows}
+    assert rows[14].name is None
+    assert [(u.expression, u.location.line) for u in rows[14].undecided] == [("NamingMixin", 4)]
+    assert rows[18].name == "app.two"
+
+
+def test_name_in_an_f_string_of_constants_is_decided(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path,
+        {
+            "t.py": """
+                from celery import shared_task
+
+                PREFIX = "jobs"
+                VERSION = 2
+
+                @shared_task(name=f"{PREFIX}.v{VERSION}.sync")
+                def sync():
+                    pass
+
+                @shared_task(name=f"{PREFIX!r}.check")
+                def check():
+                    pass
+            """
+        },
+    )
+    rows = {row.location.line: row for row in analyze(root).rows}
+    assert (rows[7].name, rows[7].name_expression) == ("jobs.v2.sync", None)
+    # A conversion or a format spec is not computed.
+    assert (rows[11].name, rows[11].name_expression) == (None, 'f"{PREFIX!r}.check"')
+    assert [(u.field, u.expression) for u in rows[11].undecided] == [("name", "{PREFIX!r}")]
+
+
+def test_base_and_task_cls_names_never_name_a_decorated_task(tmp_path: Path) -> None:
+    """`_task_from_fun` passes the generated name to `type()`, over any `name` a base has."""
+    root = write_project(
+        tmp_path,
+        {
+            "w.py": """
+                from celery import Celery, Task
+
+                class Named(Task):
+                    name = "base.name"
+
+                app = Celery("w", task_cls=Named)
+
+                @app.task
+                def via_task_cls():
+                    pass
+
+                @app.task(base=Named)
+                def via_base():
+                    pass
+            """,
+        },
+    )
+    assert sorted(r.name or "" for r in analyze(root).rows) == ["w.via_base", "w.via_task_cls"]
+
+
+def test_rebinding_in_gen_task_name_is_undecided(tmp_path: Path) -> None:
+    """Any rebinding of a name the result depends on (`+=`, a loop) makes it control flow."""
+    root = write_project(
+        tmp_path,
+        {
+            "w.py": """
+                from celery import Celery
+
+                class Suffixed(Celery):
+                    def gen_task_name(self, name, module):
+                        name += ".v2"
+                        return name
+
+                class Looping(Celery):
+                    def gen_task_name(self, name, module):
+                        prefix = "a"
+                        for prefix in ("b", "c"):
+                            pass
+                        return prefix + name
+
+                first = Suffixed("first")
+                second = Looping("second")
+
+                @first.task
+                def one():
+                    pass
+
+                @second.task
+                def two():
+                    pass
+            """,
+        },
+    )
+    rows = {row.location.line: row for row in analyze(root).rows}
+    assert [(r.name, r.name_expression) for _, r in sorted(rows.items())] == [
+        (None, "Suffixed.gen_task_name('one', 'w')"),
+        (None, "Looping.gen_task_name('two', 'w')"),
+    ]
+    # Quoted where the rebinding (or the first of two bindings) is written.
+    assert [(u.expression, u.location.line) for u in rows[19].undecided] == [('name += ".v2"', 5)]
+    loop = 'for prefix in ("b", "c")'
+    assert [(u.expression, u.location.line) for u in rows[23].undecided] == [(loop, 11)]

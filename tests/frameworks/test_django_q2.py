@@ -16,7 +16,7 @@ import pytest
 
 from retrylint.frameworks.django_q2 import FAILURE_CACHED, FAILURE_ROW
 from retrylint.model import EffectivePolicy
-from tests.conftest import FIXTURES, analyze, write_project
+from tests.conftest import FIXTURES, analyze, name_rows, write_project
 
 RETRIES = ("automatic", 3, "fixed", False, (90, 90, 90), 270, "config", FAILURE_ROW)
 NEVER = ("none", 0, None, None, (), 0, "explicit", FAILURE_ROW)
@@ -213,3 +213,15 @@ def test_split_settings_are_found_without_the_settings_module(tmp_path: Path) ->
     assert (row.max_retries, row.delays_seconds, row.window_seconds) == (2, (30, 30), 60)
     assert row.sources["max_retries"].location is not None
     assert row.sources["max_retries"].location.path == "conf/components/queue.py"
+
+
+def test_names_as_django_q2_prints_them() -> None:
+    """`get_func_repr(func)` (django_q/utils.py); fixtures/names/django_q2."""
+    at = "office/jobs.py"
+    assert name_rows(FIXTURES / "names" / "django_q2") == [
+        (at, 33, "office.jobs.cleanup", None, (), "enqueue"),
+        (at, 34, "office.reports.daily", None, (), "enqueue"),
+        (at, 35, "office.jobs.refund", None, (), "enqueue"),
+        (at, 36, "office.jobs.Invoices.audit", None, (), "enqueue"),
+        (at, 37, None, "str(billing.charge)", (("name", "billing.charge", at, 37),), "enqueue"),
+    ]

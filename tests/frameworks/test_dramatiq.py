@@ -751,3 +751,79 @@ def test_empty_list_then_add_and_global_add(tmp_path: Path) -> None:
     (duplicate,) = [o for o in _observations(root) if o.kind == "duplicate-retry-middleware"]
     assert duplicate.location.line == 17
     assert "Retries is already on this broker (b.py:7)" in duplicate.message
+
+
+# -- names (CONTRACTS §3; fixtures/names/dramatiq) ------------------------------------------
+
+_NO_NAME = "Anonymous().__name__ (Anonymous defines no __name__: AttributeError at import)"
+# (path, line) → (name, name_expression, undecided as (field, expression, path, line), site)
+NAMES: dict[tuple[str, int], tuple[Any, ...]] = {
+    ("jobs/actors.py", 11): ("plain", None, (), "definition"),
+    ("jobs/actors.py", 16): ("billing.charge", None, (), "definition"),
+    ("jobs/actors.py", 21): ("empty_name", None, (), "definition"),
+    ("jobs/actors.py", 62): ("resize_image", None, (), "definition"),
+    ("jobs/actors.py", 63): ("Thumbnail", None, (), "definition"),
+    ("jobs/actors.py", 64): (
+        None,
+        _NO_NAME,
+        (("name", "Anonymous()", "jobs/actors.py", 64),),
+        "definition",
+    ),
+    ("jobs/actors.py", 65): (
+        None,
+        "Computed().__name__",
+        (("name", "make_handler()", "jobs/actors.py", 47),),
+        "definition",
+    ),
+    ("jobs/actors.py", 66): ("resize_image", None, (), "definition"),
+    ("jobs/actors.py", 67): (
+        None,
+        "Vendored().__name__",
+        (("name", "VendorCallable", "jobs/actors.py", 57),),
+        "definition",
+    ),
+    ("jobs/actors.py", 68): ("Resize", None, (), "definition"),
+    ("jobs/actors.py", 69): ("cleanup", None, (), "definition"),
+    ("jobs/actors.py", 71): ("resize_image", None, (), "definition"),
+    ("jobs/actors.py", 72): (
+        None,
+        "make_handler().__name__",
+        (("name", "make_handler()", "jobs/actors.py", 72),),
+        "definition",
+    ),
+    ("jobs/actors.py", 73): ("anon", None, (), "definition"),
+    ("jobs/generic.py", 7): ("Export", None, (), "definition"),
+    ("jobs/generic.py", 12): ("exports.renamed", None, (), "definition"),
+    ("jobs/generic.py", 20): ("dunder_export", None, (), "definition"),
+    ("jobs/enqueue.py", 7): ("resize_image", None, (), "enqueue"),
+    ("jobs/enqueue.py", 8): (
+        None,
+        _NO_NAME,
+        (("name", "Anonymous()", "jobs/actors.py", 64),),
+        "enqueue",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def dramatiq_names() -> dict[tuple[str, int], EffectivePolicy]:
+    report = analyze(FIXTURES / "names" / "dramatiq")
+    return {(row.location.path, row.location.line): row for row in report.rows}
+
+
+def test_every_named_actor_is_found(dramatiq_names: dict[tuple[str, int], EffectivePolicy]) -> None:
+    assert sorted(dramatiq_names) == sorted(NAMES)
+
+
+@pytest.mark.parametrize("where", sorted(NAMES))
+def test_name_as_dramatiq_registers_it(
+    dramatiq_names: dict[tuple[str, int], EffectivePolicy], where: tuple[str, int]
+) -> None:
+    row = dramatiq_names[where]
+    name, expression, undecided, site = NAMES[where]
+    assert (row.name, row.name_expression) == (name, expression)
+    assert (
+        tuple((u.field, u.expression, u.location.path, u.location.line) for u in row.undecided)
+        == undecided
+    )
+    assert (row.framework, row.site) == ("dramatiq", site)

@@ -17,7 +17,7 @@ import pytest
 
 from retrylint.frameworks.huey import HueyAdapter
 from retrylint.model import EffectivePolicy, Observation
-from tests.conftest import FIXTURES, analyze, rows_by_name, write_project
+from tests.conftest import FIXTURES, analyze, name_rows, rows_by_name, write_project
 from tests.frameworks.test_rq import adapter_items
 
 # (name, site, line) → (trigger, max_retries, backoff, jitter, delays, window, count source)
@@ -556,3 +556,15 @@ def test_signal_registered_by_a_call(tmp_path: Path) -> None:
         )
     )
     assert rows["jobs.tasks.sync"].final_failure == "SIGNAL_ERROR handler at jobs/setup.py:10"
+
+
+def test_names_as_huey_registers_them() -> None:
+    """`module.` + (name= or the function name); fixtures/names/huey, whose task module is in a
+    namespace directory inside the `shop` package."""
+    at = "shop/tasks/orders.py"
+    assert name_rows(FIXTURES / "names" / "huey") == [
+        (at, 10, "shop.tasks.orders.plain", None, (), "definition"),
+        (at, 15, "shop.tasks.orders.charge_card", None, (), "definition"),
+        (at, 20, "shop.tasks.orders.empty", None, (), "definition"),
+        (at, 25, "shop.tasks.orders.sweep", None, (), "definition"),
+    ]

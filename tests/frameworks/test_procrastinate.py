@@ -15,7 +15,7 @@ import pytest
 
 from retrylint.frameworks.procrastinate import FINAL_FAILURE
 from retrylint.model import EffectivePolicy
-from tests.conftest import FIXTURES, analyze, rows_by_name, write_project
+from tests.conftest import FIXTURES, analyze, name_rows, rows_by_name, write_project
 
 # name → (trigger, max_retries, backoff, jitter, delays, window, max_retries source)
 EXPECTED: dict[str, tuple[Any, ...]] = {
@@ -222,3 +222,17 @@ def test_app_imported_from_another_module(tmp_path: Path) -> None:
         )
     )
     assert rows["proj.jobs.sync_accounts"].max_retries == 5
+
+
+def test_names_as_procrastinate_registers_them() -> None:
+    """`name` if truthy else `module.__name__`, then one `namespace:` per `add_tasks_from`
+    level; fixtures/names/procrastinate."""
+    at = "jobs/tasks.py"
+    assert name_rows(FIXTURES / "names" / "procrastinate") == [
+        (at, 12, "jobs.tasks.plain", None, (), "definition"),
+        (at, 17, "exports.run", None, (), "definition"),
+        (at, 22, "jobs.tasks.empty", None, (), "definition"),
+        (at, 27, "jobs.tasks.none_name", None, (), "definition"),
+        (at, 32, "a:b:jobs.tasks.nested", None, (), "definition"),
+        (at, 37, "a:direct", None, (), "definition"),
+    ]

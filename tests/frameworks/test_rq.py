@@ -19,7 +19,7 @@ import pytest
 from retrylint.frameworks.rq import RQAdapter
 from retrylint.model import EffectivePolicy, Observation
 from retrylint.python.evaluate import Evaluator
-from tests.conftest import FIXTURES, analyze, rows_by_name, write_project
+from tests.conftest import FIXTURES, analyze, name_rows, rows_by_name, write_project
 
 YEAR = "FailedJobRegistry (kept 1 year)"
 # (name, site, line) → (trigger, max_retries, backoff, jitter, delays, window, count source,
@@ -523,3 +523,19 @@ def test_flask_rq2_queue_retry_is_a_job_argument() -> None:
     ]
     assert "Flask-RQ2's job methods do not read it" in observed.message
     assert "the job is not retried" in observed.message
+
+
+def test_names_as_rq_stores_them() -> None:
+    """`func_name` (rq/utils.py `resolve_function_reference`); fixtures/names/rq. The module of
+    a file in a namespace directory inside a package includes that directory."""
+    at = "svc/ns/enqueue.py"
+    assert name_rows(FIXTURES / "names" / "rq") == [
+        (at, 17, "svc.work.resize", None, (), "enqueue"),
+        (at, 18, "svc.ns.enqueue.nightly", None, (), "enqueue"),
+        (at, 19, "svc.reports.build", None, (), "enqueue"),
+        (at, 20, "send", None, (), "enqueue"),
+        (at, 21, "svc.work.Mailer.render", None, (), "enqueue"),
+        (at, 22, "flush", None, (), "enqueue"),
+        (at, 23, "svc.work.Mailer.render", None, (), "enqueue"),
+        (at, 24, "__call__", None, (), "enqueue"),
+    ]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from retrylint.model import EffectivePolicy
-from tests.conftest import FIXTURES, analyze, write_project
+from tests.conftest import FIXTURES, analyze, name_rows, write_project
 
 # (name, site, path, line) → (trigger, max_retries, backoff, jitter, delays, window, count source,
 # final failure)
@@ -313,3 +313,16 @@ def test_worker_positional_functions_and_settings_reference(tmp_path: Path) -> N
         )
     )
     assert sorted((r.name, r.location.line) for r in report.rows) == [("a", 3), ("bee", 10)]
+
+
+def test_names_as_saq_registers_them() -> None:
+    """`__qualname__` (of the defining class for methods), or a tuple's alias;
+    fixtures/names/saq."""
+    at = "svc/worker.py"
+    assert name_rows(FIXTURES / "names" / "saq") == [
+        (at, 8, "send", None, (), "definition"),
+        (at, 28, "mail", None, (), "definition"),
+        (at, 29, "Reports.build", None, (), "definition"),
+        (at, 30, "Reports.build", None, (), "definition"),
+        (at, 31, "Reports.build", None, (), "definition"),
+    ]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from retrylint.model import EffectivePolicy
-from tests.conftest import FIXTURES, analyze, rows_by_name, write_project
+from tests.conftest import FIXTURES, analyze, name_rows, rows_by_name, write_project
 
 # name → (trigger, max_retries, backoff, jitter, delays, window, max_retries source)
 EXPECTED: dict[str, tuple[Any, ...]] = {
@@ -300,3 +300,15 @@ def test_shared_broker_and_factory_broker_use_the_one_middleware(tmp_path: Path)
     assert rows["jobs:shared"].delays_seconds == (5, 10, 30)
     assert rows["jobs:made"].delays_seconds == (5, 10)
     assert rows["jobs:made"].backoff == "exponential"
+
+
+def test_names_as_taskiq_registers_them() -> None:
+    """`task_name` (also positional), else `module:__name__`; fixtures/names/taskiq."""
+    at = "app/tasks.py"
+    assert name_rows(FIXTURES / "names" / "taskiq") == [
+        (at, 9, "app.tasks:plain", None, (), "definition"),
+        (at, 14, "emails.send", None, (), "definition"),
+        (at, 19, "positional.name", None, (), "definition"),
+        (at, 24, "app.tasks:none_name", None, (), "definition"),
+        (at, 28, "app.tasks:registered", None, (), "definition"),
+    ]

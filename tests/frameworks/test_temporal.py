@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from retrylint.model import EffectivePolicy
-from tests.conftest import FIXTURES, analyze, write_project
+from tests.conftest import FIXTURES, analyze, name_rows, write_project
 
 DEFAULT_WAITS = (1, 2, 4, 8, 16, 32, 64, 100)
 UNBOUNDED = ("automatic", "unbounded", "exponential", False, None, "unbounded")
@@ -199,3 +199,14 @@ def test_activity_names_through_aliases_and_modules(tmp_path: Path) -> None:
     assert enqueued == ["Refund", "ledger.post"]
     defined = sorted(r.name or "" for r in rows if r.site == "definition")
     assert defined == ["Refund", "ledger.post"]
+
+
+def test_names_as_temporal_registers_them() -> None:
+    """`name or fn.__name__` (temporalio/activity.py `defn`); fixtures/names/temporal."""
+    at = "acts/activities.py"
+    assert name_rows(FIXTURES / "names" / "temporal") == [
+        (at, 7, "plain", None, (), "definition"),
+        (at, 12, "charge-card", None, (), "definition"),
+        (at, 17, "empty", None, (), "definition"),
+        (at, 23, "method", None, (), "definition"),
+    ]

@@ -16,7 +16,7 @@ import pytest
 
 from retrylint.engine import Report
 from retrylint.model import EffectivePolicy
-from tests.conftest import FIXTURES, analyze, rows_by_name, write_project
+from tests.conftest import FIXTURES, analyze, name_rows, rows_by_name, write_project
 
 RETRY_ERROR = "RetryError raised to the caller"
 RERAISED = "the last exception, re-raised to the caller (reraise=True)"
@@ -641,3 +641,14 @@ def test_nested_retry_loop_can_be_suppressed(tmp_path: Path) -> None:
     report = analyze(project)
     assert not [f for f in report.findings if f.rule in ("RL501", "RL001")]
     assert report.suppressed == 1
+
+
+def test_retry_sites_are_named_module_qualname() -> None:
+    """tenacity, backoff and stamina sites: `module.qualname` (tenacity's own
+    `get_callback_name`); the module is in a namespace directory inside `lib`."""
+    at = "lib/clients/http.py"
+    assert name_rows(FIXTURES / "names" / "retry") == [
+        (at, 10, "lib.clients.http.fetch", None, (), "definition"),
+        (at, 16, "lib.clients.http.Client.get", None, (), "definition"),
+        (at, 22, "lib.clients.http.outer.<locals>.inner", None, (), "definition"),
+    ]
