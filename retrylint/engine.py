@@ -19,7 +19,7 @@ from pathlib import Path
 
 from retrylint import suppressions
 from retrylint.config.policy import FrameworkSettings, Policy
-from retrylint.frameworks import GO_ADAPTERS, PYTHON_ADAPTERS
+from retrylint.frameworks import DISTRIBUTIONS, FRAMEWORK_INFO, GO_ADAPTERS, PYTHON_ADAPTERS
 from retrylint.frameworks.base import (
     AdapterContext,
     FileProblem,
@@ -202,7 +202,7 @@ def run(
     project = _project(summaries, root, policy, interesting)
     _check_task_decorators(policy, project)
     evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
-    versions = detect_versions(root)
+    versions = detect_versions(root, DISTRIBUTIONS)
     rows: list[EffectivePolicy] = []
     observations: list[Observation] = []
     for adapter in adapters:
@@ -255,6 +255,7 @@ def run(
         all_names=frozenset(r.name for r in rows if r.name),
         observations=observations,
         silent_frameworks=collect_silent_frameworks(adapters, summaries, project, rows),
+        frameworks=FRAMEWORK_INFO,
         empty_scan=None if files else explain_empty_scan(paths, root, policy.path, discovery),
     )
     raw: list[Finding] = list(problems)

@@ -48,6 +48,16 @@ class Location:
 
 
 @dataclass(frozen=True, slots=True)
+class FrameworkInfo:
+    """What reports and version detection need to know of a framework, declared by its
+    adapter so that adding a framework touches no other module."""
+
+    display: str  # how messages spell it ("Celery", "RQ")
+    distribution: str | None  # the PyPI distribution whose pinned version is read, if any
+    in_process: bool  # a retry library (retries inside one call), not a task queue
+
+
+@dataclass(frozen=True, slots=True)
 class Via:
     """A project wrapper a task is declared through (`@cron_task` → `shared_task`), so the
     inventory shows why a function counts as a task."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from retrylint.frameworks import DISTRIBUTIONS
 from retrylint.scan.versions import at_least, detect
 
 
@@ -13,7 +14,11 @@ def test_requirements_pins_and_lower_bounds(tmp_path: Path) -> None:
     )
     (tmp_path / "requirements").mkdir()
     (tmp_path / "requirements" / "prod.txt").write_text("huey~=3.2.0\n", encoding="utf-8")
-    assert detect(tmp_path) == {"celery": "5.3.6", "dramatiq": "1.17", "huey": "3.2.0"}
+    assert detect(tmp_path, DISTRIBUTIONS) == {
+        "celery": "5.3.6",
+        "dramatiq": "1.17",
+        "huey": "3.2.0",
+    }
 
 
 def test_lock_file_beats_requirements(tmp_path: Path) -> None:
@@ -23,7 +28,7 @@ def test_lock_file_beats_requirements(tmp_path: Path) -> None:
         '[[package]]\nname = "temporalio"\nversion = "1.35.0"\n',
         encoding="utf-8",
     )
-    assert detect(tmp_path) == {"celery": "5.6.3", "temporal": "1.35.0"}
+    assert detect(tmp_path, DISTRIBUTIONS) == {"celery": "5.6.3", "temporal": "1.35.0"}
 
 
 def test_pipfile_lock_and_pyproject(tmp_path: Path) -> None:
@@ -35,13 +40,13 @@ def test_pipfile_lock_and_pyproject(tmp_path: Path) -> None:
         '[tool.poetry.dependencies]\nsaq = "^0.22"\n',
         encoding="utf-8",
     )
-    assert detect(tmp_path) == {"rq": "2.1.0", "django-q2": "1.7", "saq": "0.22"}
+    assert detect(tmp_path, DISTRIBUTIONS) == {"rq": "2.1.0", "django-q2": "1.7", "saq": "0.22"}
 
 
 def test_broken_files_are_ignored(tmp_path: Path) -> None:
     (tmp_path / "poetry.lock").write_text("[[package]\n", encoding="utf-8")
     (tmp_path / "Pipfile.lock").write_text("{not json", encoding="utf-8")
-    assert detect(tmp_path) == {}
+    assert detect(tmp_path, DISTRIBUTIONS) == {}
 
 
 def test_at_least_uses_the_default_when_unknown() -> None:

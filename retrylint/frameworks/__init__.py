@@ -1,4 +1,5 @@
-"""The adapter registry: one line per framework, in CONTRACTS §8 order."""
+"""The adapter registry: one line per framework, in CONTRACTS §8 order; everything else the
+engine, reports and version detection know of a framework comes from its adapter."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from retrylint.frameworks.stamina import StaminaAdapter
 from retrylint.frameworks.taskiq import TaskiqAdapter
 from retrylint.frameworks.temporal import TemporalAdapter
 from retrylint.frameworks.tenacity import TenacityAdapter
+from retrylint.model import FrameworkInfo
 
 PYTHON_ADAPTERS: tuple[PythonAdapter, ...] = (
     CeleryAdapter(),
@@ -34,6 +36,16 @@ PYTHON_ADAPTERS: tuple[PythonAdapter, ...] = (
     StaminaAdapter(),
 )
 GO_ADAPTERS: tuple[GoAdapter, ...] = (AsynqAdapter(),)
+
+# Display names, PyPI distributions and kinds, as each adapter declares them.
+FRAMEWORK_INFO: dict[str, FrameworkInfo] = {
+    **{a.key: a.info for a in PYTHON_ADAPTERS},
+    **{a.key: a.info for a in GO_ADAPTERS},
+}
+# PyPI distributions whose pinned versions are read from dependency files.
+DISTRIBUTIONS: dict[str, str] = {
+    key: info.distribution for key, info in FRAMEWORK_INFO.items() if info.distribution
+}
 
 FRAMEWORKS: tuple[str, ...] = (
     "celery",

@@ -47,6 +47,7 @@ from retrylint.model import (
     UNDECIDED,
     Count,
     EffectivePolicy,
+    FrameworkInfo,
     Location,
     Observation,
     Provenance,
@@ -140,6 +141,7 @@ class _Raise:
 
 class ArqAdapter:
     key = KEY
+    info = FrameworkInfo("arq", "arq", in_process=False)
     packages: tuple[str, ...] = ("arq",)
     # A file that imports arq, defines worker settings (a class body assigning `functions`),
     # or reads the try counter.

@@ -55,6 +55,7 @@ from retrylint.model import (
     BackoffKind,
     Count,
     EffectivePolicy,
+    FrameworkInfo,
     Location,
     Observation,
     Provenance,
@@ -185,6 +186,7 @@ class _Site:
 
 class AsynqAdapter:
     key = KEY
+    info = FrameworkInfo("asynq", None, in_process=False)
     markers = re.compile(rb"github\.com/hibiken/asynq")
 
     def analyze_go(self, ctx: GoContext) -> Iterable[GoItem]:

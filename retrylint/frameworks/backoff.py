@@ -52,7 +52,14 @@ from retrylint.frameworks.tenacity import (
     site_name,
     source_for,
 )
-from retrylint.model import EffectivePolicy, Location, Observation, Provenance, TriggerSite
+from retrylint.model import (
+    EffectivePolicy,
+    FrameworkInfo,
+    Location,
+    Observation,
+    Provenance,
+    TriggerSite,
+)
 from retrylint.python import ir
 from retrylint.python.evaluate import Known, Sym, Unknown, location_of, number
 
@@ -124,6 +131,7 @@ _HINTS: tuple[tuple[str, str], ...] = (
 
 class BackoffAdapter:
     key = KEY
+    info = FrameworkInfo("backoff", "backoff", in_process=True)
     packages: tuple[str, ...] = ("backoff",)
     markers = re.compile(rb"import backoff\b|from backoff\b|backoff\.on_")
     interest = ir.Interest(

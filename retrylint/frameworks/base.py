@@ -16,6 +16,7 @@ from typing import Protocol
 from retrylint.config.policy import FrameworkSettings
 from retrylint.model import (
     EffectivePolicy,
+    FrameworkInfo,
     Location,
     Observation,
     Provenance,
@@ -92,6 +93,7 @@ GoItem = EffectivePolicy | Observation | FileProblem | FileSuppressions
 
 class GoAdapter(Protocol):
     key: str
+    info: FrameworkInfo
     # Bytes a `.go` file must contain to be read at all (the import path).
     markers: re.Pattern[bytes]
 
@@ -101,6 +103,7 @@ class GoAdapter(Protocol):
 class PythonAdapter(Protocol):
     # The framework string of CONTRACTS §8.
     key: str
+    info: FrameworkInfo
     # Import roots whose presence in a module means the framework is in use.
     packages: tuple[str, ...]
     # Cheap byte pattern a file must contain before it is parsed for this adapter. Every

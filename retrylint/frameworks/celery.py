@@ -56,6 +56,7 @@ from retrylint.model import (
     UNDECIDED,
     Count,
     EffectivePolicy,
+    FrameworkInfo,
     Location,
     Observation,
     Provenance,
@@ -173,6 +174,7 @@ class _Decorator:
 
 class CeleryAdapter:
     key = KEY
+    info = FrameworkInfo("Celery", "celery", in_process=False)
     packages: tuple[str, ...] = ("celery",)
     # A task file names a task maker (`.task`, `shared_task`), a Task class, or app config.
     # Aliases and project base classes defined elsewhere come from `project_markers`.

@@ -35,6 +35,7 @@ from retrylint.model import (
     UNDECIDED,
     Count,
     EffectivePolicy,
+    FrameworkInfo,
     Location,
     Observation,
     Provenance,
@@ -98,6 +99,7 @@ class _Cluster:
 
 class DjangoQ2Adapter:
     key = KEY
+    info = FrameworkInfo("django-q2", "django-q2", in_process=False)
     packages: tuple[str, ...] = ("django_q",)
     # Call sites import django_q; the settings hold Q_CLUSTER; the Django entry points name
     # the settings module.

@@ -62,6 +62,7 @@ from retrylint.model import (
     UNDECIDED,
     Count,
     EffectivePolicy,
+    FrameworkInfo,
     Location,
     Observation,
     Provenance,
@@ -227,6 +228,7 @@ class _Actor:
 
 class DramatiqAdapter:
     key = KEY
+    info = FrameworkInfo("Dramatiq", "dramatiq", in_process=False)
     packages: tuple[str, ...] = ("dramatiq",)
     # Actor and broker files import dramatiq; enqueue sites may only name the send methods, and
     # class-based actors may only name GenericActor through a project base (project_markers).

@@ -46,6 +46,7 @@ from retrylint.model import (
     UNDECIDED,
     Count,
     EffectivePolicy,
+    FrameworkInfo,
     Location,
     Observation,
     Provenance,
@@ -131,6 +132,7 @@ def _is_huey_class(qualified: str) -> bool:
 
 class HueyAdapter:
     key = KEY
+    info = FrameworkInfo("Huey", "huey", in_process=False)
     packages: tuple[str, ...] = ("huey", _DJANGO_HUEY)
     # A Huey file names huey (djhuey, django_huey) or one of its task decorators or exceptions.
     markers = re.compile(rb"huey\b|djhuey|db_task\b|db_periodic_task\b|RetryTask")

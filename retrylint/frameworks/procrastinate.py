@@ -40,6 +40,7 @@ from retrylint.model import (
     UNDECIDED,
     Count,
     EffectivePolicy,
+    FrameworkInfo,
     Location,
     Observation,
     Provenance,
@@ -104,6 +105,7 @@ class _Setting:
 
 class ProcrastinateAdapter:
     key = KEY
+    info = FrameworkInfo("Procrastinate", "procrastinate", in_process=False)
     packages: tuple[str, ...] = ("procrastinate",)
     # A task file names the package, a decorator on an app (`@app.task`), or a strategy; the
     # Django entry points are read for DJANGO_SETTINGS_MODULE (settings hold retry values).

@@ -55,6 +55,7 @@ from retrylint.model import (
     BackoffKind,
     Count,
     EffectivePolicy,
+    FrameworkInfo,
     Location,
     Observation,
     Provenance,
@@ -402,6 +403,7 @@ def _schedule(values: Sequence[float], count: Count, returned: bool) -> tuple[De
 
 class RQAdapter:
     key = KEY
+    info = FrameworkInfo("RQ", "rq", in_process=False)
     packages: tuple[str, ...] = ("rq", "django_rq", "flask_rq2", "flask_rq")
     # An RQ file imports rq (django_rq, flask_rq, flask_rq2), builds a Retry, decorates with
     # @job or enqueues.

@@ -45,6 +45,7 @@ from retrylint.model import (
     UNDECIDED,
     Count,
     EffectivePolicy,
+    FrameworkInfo,
     Location,
     Observation,
     Provenance,
@@ -85,6 +86,7 @@ class _Registered:
 
 class SaqAdapter:
     key = KEY
+    info = FrameworkInfo("SAQ", "saq", in_process=False)
     packages: tuple[str, ...] = PACKAGES
     # A SAQ file imports saq or litestar_saq, or builds a cron job or a queue config.
     markers = re.compile(rb"import saq|from saq|saq\.|litestar_saq|CronJob\b|QueueConfig\b")

@@ -43,7 +43,14 @@ from retrylint.frameworks.tenacity import (
     site_name,
     source_for,
 )
-from retrylint.model import EffectivePolicy, Location, Observation, Provenance, TriggerSite
+from retrylint.model import (
+    EffectivePolicy,
+    FrameworkInfo,
+    Location,
+    Observation,
+    Provenance,
+    TriggerSite,
+)
 from retrylint.python import ir
 from retrylint.python.evaluate import location_of
 
@@ -100,6 +107,7 @@ _HINTS: tuple[tuple[str, str], ...] = (
 
 class StaminaAdapter:
     key = KEY
+    info = FrameworkInfo("stamina", "stamina", in_process=True)
     packages: tuple[str, ...] = ("stamina",)
     markers = re.compile(rb"stamina\b")
     interest = ir.Interest(

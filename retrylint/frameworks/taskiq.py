@@ -46,6 +46,7 @@ from retrylint.model import (
     UNDECIDED,
     Count,
     EffectivePolicy,
+    FrameworkInfo,
     Location,
     Observation,
     Provenance,
@@ -163,6 +164,7 @@ class _Task:
 
 class TaskiqAdapter:
     key = KEY
+    info = FrameworkInfo("taskiq", "taskiq", in_process=False)
     packages: tuple[str, ...] = _PACKAGES
     # A file naming taskiq (imports of taskiq and its broker plugins), a retry middleware, or
     # a kick. Brokers imported from project modules come from `project_markers`.

@@ -32,6 +32,7 @@ from retrylint.model import (
     UNDECIDED,
     Count,
     EffectivePolicy,
+    FrameworkInfo,
     Location,
     Observation,
     Provenance,
@@ -83,6 +84,7 @@ class _Written:
 
 class TemporalAdapter:
     key = KEY
+    info = FrameworkInfo("Temporal", "temporalio", in_process=False)
     packages: tuple[str, ...] = ("temporalio",)
     # Activity and workflow modules import the SDK by name.
     markers = re.compile(rb"temporalio")

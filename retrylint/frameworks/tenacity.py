@@ -50,6 +50,7 @@ from retrylint.model import (
     UNDECIDED,
     Count,
     EffectivePolicy,
+    FrameworkInfo,
     Location,
     Observation,
     Provenance,
@@ -1017,6 +1018,7 @@ _CONDITION_FIX = "Pass a retry= condition that can say yes, or remove the retry 
 
 class TenacityAdapter:
     key = KEY
+    info = FrameworkInfo("tenacity", "tenacity", in_process=True)
     packages: tuple[str, ...] = ("tenacity",)
     markers = re.compile(rb"tenacity\b")
     interest = ir.Interest(

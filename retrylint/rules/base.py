@@ -7,8 +7,8 @@ framework-aware advice into the rows (`EffectivePolicy.hints`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
 from retrylint.config.policy import Policy
@@ -17,6 +17,7 @@ from retrylint.model import (
     EffectivePolicy,
     EmptyScan,
     Finding,
+    FrameworkInfo,
     Location,
     Observation,
     Severity,
@@ -46,6 +47,16 @@ class RuleContext:
     # RL004's evidence: frameworks imported without a single row, and a run that read no file.
     silent_frameworks: Sequence[SilentFramework] = ()
     empty_scan: EmptyScan | None = None
+    # What each adapter declares of its framework (display name, retry library or task queue).
+    frameworks: Mapping[str, FrameworkInfo] = field(default_factory=dict)
+
+    def display(self, framework: str) -> str:
+        info = self.frameworks.get(framework)
+        return info.display if info is not None else framework
+
+    def in_process(self, framework: str) -> bool:
+        info = self.frameworks.get(framework)
+        return info is not None and info.in_process
 
 
 class Rule(Protocol):

@@ -8,19 +8,7 @@ from typing import ClassVar
 from retrylint.model import UNBOUNDED, EffectivePolicy, Finding
 from retrylint.rules.base import RuleContext, RuleMeta, label, task_finding
 
-# Rows of these frameworks retry inside one call; every other framework's rows are tasks.
-_IN_PROCESS = frozenset({"tenacity", "backoff", "stamina"})
 _TIMES = "\N{MULTIPLICATION SIGN}"
-# How messages spell framework names (the framework strings of CONTRACTS §8 otherwise).
-_DISPLAY = {
-    "celery": "Celery",
-    "dramatiq": "Dramatiq",
-    "rq": "RQ",
-    "huey": "Huey",
-    "procrastinate": "Procrastinate",
-    "saq": "SAQ",
-    "temporal": "Temporal",
-}
 
 
 def _executions(row: EffectivePolicy) -> int | str:
@@ -33,8 +21,7 @@ def _executions(row: EffectivePolicy) -> int | str:
     return "undecided"
 
 
-def _phrase(amount: int | str, framework: str, noun: str) -> str:
-    name = _DISPLAY.get(framework, framework)
+def _phrase(amount: int | str, name: str, noun: str) -> str:
     if isinstance(amount, int):
         return f"{amount} {name} {noun}{'' if amount == 1 else 's'}"
     if amount == "unbounded":
@@ -55,7 +42,7 @@ class NestedRetryLoop:
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         tasks: dict[tuple[str, int], list[EffectivePolicy]] = {}
         for row, _ in ctx.rows:
-            if row.framework in _IN_PROCESS or row.site != "definition":
+            if ctx.in_process(row.framework) or row.site != "definition":
                 continue
             # A task that never retries is a single retry layer, not a nested one. Tasks whose
             # retries are set where they are called (`retry_trigger` null) still count.
@@ -63,12 +50,12 @@ class NestedRetryLoop:
                 continue
             tasks.setdefault((row.location.path, row.location.line), []).append(row)
         for row, _ in ctx.rows:
-            if row.framework not in _IN_PROCESS or row.site != "definition" or not row.retries:
+            if not ctx.in_process(row.framework) or row.site != "definition" or not row.retries:
                 continue
             for task in tasks.get((row.location.path, row.location.line), []):
-                yield self._finding(row, task)
+                yield self._finding(ctx, row, task)
 
-    def _finding(self, inner: EffectivePolicy, task: EffectivePolicy) -> Finding:
+    def _finding(self, ctx: RuleContext, inner: EffectivePolicy, task: EffectivePolicy) -> Finding:
         attempts = _executions(inner)
         runs: int | str = "caller" if task.retry_trigger is None else _executions(task)
         if isinstance(attempts, int) and isinstance(runs, int):
@@ -78,13 +65,13 @@ class NestedRetryLoop:
         else:
             total = "an undecided number of executions"
         task_name = f"`{task.name}`" if task.name else "the task"
-        outer = _DISPLAY.get(task.framework, task.framework)
+        outer = ctx.display(task.framework)
         return task_finding(
             self.meta,
             inner,
             f"{label(inner)} retries inside the {outer} task {task_name}: "
-            f"{_phrase(attempts, inner.framework, 'attempt')} {_TIMES} "
-            f"{_phrase(runs, task.framework, 'run')} = {total}",
+            f"{_phrase(attempts, ctx.display(inner.framework), 'attempt')} {_TIMES} "
+            f"{_phrase(runs, outer, 'run')} = {total}",
             "Keep one retry layer: let the task framework retry and drop the decorator, or "
             "make the task itself not retry.",
         )

@@ -23,22 +23,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-# Distribution names on PyPI for each framework string (CONTRACTS §8).
-DISTRIBUTIONS: dict[str, str] = {
-    "celery": "celery",
-    "dramatiq": "dramatiq",
-    "rq": "rq",
-    "huey": "huey",
-    "arq": "arq",
-    "taskiq": "taskiq",
-    "procrastinate": "procrastinate",
-    "saq": "saq",
-    "django-q2": "django-q2",
-    "temporal": "temporalio",
-    "tenacity": "tenacity",
-    "backoff": "backoff",
-    "stamina": "stamina",
-}
 _REQUIREMENT = re.compile(
     r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*"
     r"(?P<op>===|==|~=|>=|>)\s*(?P<version>[0-9][0-9A-Za-z.*+!-]*)"
@@ -46,11 +30,12 @@ _REQUIREMENT = re.compile(
 _MAX_FILE = 5_000_000
 
 
+# Normalized PyPI distribution name → framework string.
+Wanted = Mapping[str, str]
+
+
 def _normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
-
-
-_WANTED = {_normalize(dist): key for key, dist in DISTRIBUTIONS.items()}
 
 
 def _read(path: Path) -> str | None:
@@ -62,18 +47,18 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _from_requirement_lines(lines: Iterable[str]) -> dict[str, str]:
+def _from_requirement_lines(lines: Iterable[str], wanted: Wanted) -> dict[str, str]:
     found: dict[str, str] = {}
     for line in lines:
         match = _REQUIREMENT.match(line.split("#", 1)[0])
         if match:
-            key = _WANTED.get(_normalize(match["name"]))
+            key = wanted.get(_normalize(match["name"]))
             if key is not None:
                 found.setdefault(key, match["version"].rstrip(".*"))
     return found
 
 
-def _from_toml_lock(text: str) -> dict[str, str]:
+def _from_toml_lock(text: str, wanted: Wanted) -> dict[str, str]:
     """poetry.lock and uv.lock: `[[package]]` tables with `name` and `version`."""
     try:
         document = tomllib.loads(text)
@@ -83,14 +68,14 @@ def _from_toml_lock(text: str) -> dict[str, str]:
     packages = document.get("package", [])
     for package in packages if isinstance(packages, list) else []:
         if isinstance(package, dict):
-            key = _WANTED.get(_normalize(str(package.get("name", ""))))
+            key = wanted.get(_normalize(str(package.get("name", ""))))
             version = package.get("version")
             if key is not None and isinstance(version, str):
                 found.setdefault(key, version)
     return found
 
 
-def _from_pipfile_lock(text: str) -> dict[str, str]:
+def _from_pipfile_lock(text: str, wanted: Wanted) -> dict[str, str]:
     try:
         document = json.loads(text)
     except ValueError:
@@ -99,14 +84,14 @@ def _from_pipfile_lock(text: str) -> dict[str, str]:
     for section in ("default", "develop"):
         entries = document.get(section, {}) if isinstance(document, dict) else {}
         for name, spec in entries.items() if isinstance(entries, dict) else []:
-            key = _WANTED.get(_normalize(name))
+            key = wanted.get(_normalize(name))
             version = spec.get("version") if isinstance(spec, dict) else None
             if key is not None and isinstance(version, str):
                 found.setdefault(key, version.lstrip("="))
     return found
 
 
-def _from_pyproject(text: str) -> dict[str, str]:
+def _from_pyproject(text: str, wanted: Wanted) -> dict[str, str]:
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError:
@@ -124,11 +109,13 @@ def _from_pyproject(text: str) -> dict[str, str]:
         version = spec.get("version") if isinstance(spec, dict) else spec
         if isinstance(version, str):
             lines.append(f"{name}>={version.lstrip('^~=>< ')}")
-    return _from_requirement_lines(lines)
+    return _from_requirement_lines(lines, wanted)
 
 
-def detect(root: Path) -> dict[str, str]:
-    """Framework string → version, from the dependency files at the project root."""
+def detect(root: Path, distributions: Mapping[str, str]) -> dict[str, str]:
+    """Framework string → version, from the dependency files at the project root;
+    `distributions` maps framework strings to their PyPI distribution names."""
+    wanted = {_normalize(dist): key for key, dist in distributions.items()}
     found: dict[str, str] = {}
 
     def merge(more: Mapping[str, str]) -> None:
@@ -142,17 +129,17 @@ def detect(root: Path) -> dict[str, str]:
     ):
         text = _read(root / name)
         if text is not None:
-            merge(parse(text))
+            merge(parse(text, wanted))
     requirement_files = sorted(root.glob("requirements*.txt")) + sorted(
         root.glob("requirements/*.txt")
     )
     for path in requirement_files:
         text = _read(path)
         if text is not None:
-            merge(_from_requirement_lines(text.splitlines()))
+            merge(_from_requirement_lines(text.splitlines(), wanted))
     text = _read(root / "pyproject.toml")
     if text is not None:
-        merge(_from_pyproject(text))
+        merge(_from_pyproject(text, wanted))
     return found
 
 

@@ -449,7 +449,7 @@ def adapter_items(root: Path, adapter: Any) -> list[Any]:
     """Run one adapter on a project directly, to see its observations too."""
     from retrylint.config.policy import discover_config, load_policy
     from retrylint.engine import _context, _file_rules, _project, _scan_python
-    from retrylint.frameworks import FRAMEWORKS, PYTHON_ADAPTERS
+    from retrylint.frameworks import DISTRIBUTIONS, FRAMEWORKS, PYTHON_ADAPTERS
     from retrylint.rules import RULES
     from retrylint.scan.files import discover
     from retrylint.scan.versions import detect
@@ -462,7 +462,9 @@ def adapter_items(root: Path, adapter: Any) -> list[Any]:
     summaries, _ = _scan_python(list(files), PYTHON_ADAPTERS, policy, interest, 1)
     project = _project(summaries, root, policy, interest)
     evaluator = Evaluator(project, policy.assume)
-    ctx = _context(adapter, project, evaluator, tuple(summaries), policy, None, detect(root))
+    ctx = _context(
+        adapter, project, evaluator, tuple(summaries), policy, None, detect(root, DISTRIBUTIONS)
+    )
     return list(adapter.analyze(ctx))
 
 
