@@ -55,6 +55,9 @@ class FrameworkInfo:
     display: str  # how messages spell it ("Celery", "RQ")
     distribution: str | None  # the PyPI distribution whose pinned version is read, if any
     in_process: bool  # a retry library (retries inside one call), not a task queue
+    # Names just below the package a module may import without declaring any retry (an
+    # exception to catch, a type, a test switch): such an import is no evidence for RL004.
+    incidental: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

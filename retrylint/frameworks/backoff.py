@@ -131,7 +131,13 @@ _HINTS: tuple[tuple[str, str], ...] = (
 
 class BackoffAdapter:
     key = KEY
-    info = FrameworkInfo("backoff", "backoff", in_process=True)
+    # backoff 2.2: `backoff.types.Details` types handlers.
+    info = FrameworkInfo(
+        "backoff",
+        "backoff",
+        in_process=True,
+        incidental=frozenset({"types"}),
+    )
     packages: tuple[str, ...] = ("backoff",)
     markers = re.compile(rb"import backoff\b|from backoff\b|backoff\.on_")
     interest = ir.Interest(

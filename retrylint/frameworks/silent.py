@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import builtins
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from fnmatch import fnmatchcase
 
 from retrylint.frameworks import PYTHON_ADAPTERS
@@ -43,20 +43,10 @@ NOT_TASK_DECORATORS: tuple[str, ...] = (
 """Decorators (fnmatch patterns over the resolved dotted name) never listed as task wrappers."""
 
 # Retry libraries are utilities: a module may import one only to catch its exception, to type a
-# callback or to switch retries off in tests, and then legitimately yields no row. An import
-# whose first segment below the package is one of these declares nothing, so it is not evidence.
-# Task queues have no such list: a project that imports a task queue and declares no task
-# anywhere in the run is exactly what RL004 is for.
-_INCIDENTAL: Mapping[str, frozenset[str]] = {
-    # tenacity 9.2 `__init__.py`: the two exceptions and the callback argument type.
-    "tenacity": frozenset({"RetryError", "TryAgain", "RetryCallState"}),
-    # backoff 2.2: `backoff.types.Details` types handlers.
-    "backoff": frozenset({"types"}),
-    # stamina 26.1: the activity and test switches, and the hooks module.
-    "stamina": frozenset(
-        {"instrumentation", "is_active", "is_testing", "set_active", "set_testing"}
-    ),
-}
+# callback or to switch retries off in tests, and then legitimately yields no row; such imports
+# (`FrameworkInfo.incidental`, declared by each adapter) are not evidence. Task queues declare
+# none: a project that imports a task queue and declares no task anywhere in the run is exactly
+# what RL004 is for.
 
 
 def collect_silent_frameworks(
@@ -102,7 +92,7 @@ def collect_silent_frameworks(
                 modules=tuple(s.path for s, _ in importers),
                 decorators=decorators,
                 wrappers=tuple(name for name, _ in decorators if name in in_project),
-                retry_library=adapter.key in _INCIDENTAL,
+                retry_library=adapter.info.in_process,
             )
         )
     return tuple(silent)
@@ -110,7 +100,7 @@ def collect_silent_frameworks(
 
 def _first_import(summary: ir.ModuleSummary, adapter: PythonAdapter) -> ir.Import | None:
     """The module's first import of the framework that can declare something, by position."""
-    incidental = _INCIDENTAL.get(adapter.key, frozenset())
+    incidental = adapter.info.incidental
     for imp in sorted(summary.imports, key=lambda i: (i.span.line, i.span.column)):
         for package in adapter.packages:
             if imp.target == package:

@@ -107,7 +107,15 @@ _HINTS: tuple[tuple[str, str], ...] = (
 
 class StaminaAdapter:
     key = KEY
-    info = FrameworkInfo("stamina", "stamina", in_process=True)
+    # stamina 26.1: the activity and test switches, and the hooks module.
+    info = FrameworkInfo(
+        "stamina",
+        "stamina",
+        in_process=True,
+        incidental=frozenset(
+            {"instrumentation", "is_active", "is_testing", "set_active", "set_testing"}
+        ),
+    )
     packages: tuple[str, ...] = ("stamina",)
     markers = re.compile(rb"stamina\b")
     interest = ir.Interest(

@@ -1018,7 +1018,13 @@ _CONDITION_FIX = "Pass a retry= condition that can say yes, or remove the retry 
 
 class TenacityAdapter:
     key = KEY
-    info = FrameworkInfo("tenacity", "tenacity", in_process=True)
+    # tenacity 9.2 `__init__.py`: the two exceptions and the callback argument type.
+    info = FrameworkInfo(
+        "tenacity",
+        "tenacity",
+        in_process=True,
+        incidental=frozenset({"RetryError", "TryAgain", "RetryCallState"}),
+    )
     packages: tuple[str, ...] = ("tenacity",)
     markers = re.compile(rb"tenacity\b")
     interest = ir.Interest(
