@@ -38,7 +38,7 @@ import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from retrylint.frameworks.base import (
@@ -50,7 +50,7 @@ from retrylint.frameworks.base import (
     exception_names,
     source_of,
 )
-from retrylint.frameworks.recognize import Recognizer
+from retrylint.frameworks.recognize import Options, Recognizer, Where
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
@@ -62,7 +62,6 @@ from retrylint.model import (
     Provenance,
     Source,
     TriggerSite,
-    Via,
 )
 from retrylint.python import ir
 from retrylint.python.evaluate import (
@@ -134,14 +133,6 @@ _OTHER_OPTIONS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Where:
-    """An IR expression together with the module it is written in."""
-
-    expr: ir.Expr
-    module: ir.ModuleSummary
-
-
 _Factory = tuple[ir.Function, ir.ModuleSummary, str]  # function, its module, local app name
 
 
@@ -157,7 +148,7 @@ class _App:
     identity: str
     module: ir.ModuleSummary | None
     call: ir.Call | None
-    annotations: list[_Where] = field(default_factory=list)
+    annotations: list[Where] = field(default_factory=list)
     config_modules: list[tuple[str, str]] = field(default_factory=list)  # (module, namespace)
     factories: list[_Factory] = field(default_factory=list)
 
@@ -165,11 +156,9 @@ class _App:
 @dataclass(frozen=True, slots=True)
 class _Decorator:
     app: str | None  # identity of the app, None for shared tasks
-    kwargs: tuple[tuple[str, _Where], ...]
-    splats: tuple[_Where, ...]
-    # A configured wrapper (function or class) whose own code may retry for the task.
+    options: Options = field(default_factory=Options)
+    # A wrapper (function or class) whose own code may retry for the task.
     wrapper: Resolved | None = None
-    via: tuple[Via, ...] = ()
 
 
 class CeleryAdapter:
@@ -347,16 +336,9 @@ class _Analysis:
             base = self.factory(expansion.registrar.expr, expansion.registrar.module, depth + 1)
             if base is None:
                 return None
-            options = expansion.options
             # The outermost wrapper's own code may retry for the task it makes.
-            wrapper = self.project.resolve_qualified(expansion.via[0].wrapper)
-            return _Decorator(
-                base.app,
-                base.kwargs + tuple((k, _Where(w.expr, w.module)) for k, w in options.kwargs),
-                base.splats + tuple(_Where(w.expr, w.module) for w in options.splats),
-                base.wrapper or wrapper,
-                expansion.via,
-            )
+            wrapper = base.wrapper or self.project.resolve_qualified(expansion.via[0].wrapper)
+            return _Decorator(base.app, base.options.extended(expansion), wrapper)
         if isinstance(expr, ir.Call):
             factory = self.factory(expr.func, summary, depth + 1)
             if factory is not None:
@@ -389,9 +371,9 @@ class _Analysis:
         found = self.project.resolve(summary, expr.dotted)
         if found is not None:
             if found.qualified in _SHARED:
-                return _Decorator(None, (), ())
+                return _Decorator(None)
             if self.recognizer.configured(found):
-                return _Decorator(None, (), (), found)
+                return _Decorator(None, wrapper=found)
             if found.kind == "binding" and found.binding is not None and found.module is not None:
                 value = found.binding.value
                 if isinstance(value, ir.Ref | ir.Call) and not _is_applied_call(value):
@@ -400,7 +382,7 @@ class _Analysis:
         if attr == "task" and receiver:
             app = self.app_of(receiver, summary)
             if app is not None:
-                return _Decorator(app, (), ())
+                return _Decorator(app)
         return None
 
     # -- classes -------------------------------------------------------------------------
@@ -436,10 +418,10 @@ class _Analysis:
 
     def class_chain(
         self, bases: Iterable[ir.Expr], module: ir.ModuleSummary, source: Source
-    ) -> tuple[list[tuple[ir.Class, ir.ModuleSummary, Source]], list[_Where]]:
+    ) -> tuple[list[tuple[ir.Class, ir.ModuleSummary, Source]], list[Where]]:
         """Classes whose attributes a task inherits, nearest first; plus bases we cannot see."""
         chain: list[tuple[ir.Class, ir.ModuleSummary, Source]] = []
-        blind: list[_Where] = []
+        blind: list[Where] = []
         seen: set[str] = set()
 
         def walk(exprs: Iterable[ir.Expr], mod: ir.ModuleSummary, depth: int) -> None:
@@ -448,7 +430,7 @@ class _Analysis:
                     return
                 found = self.resolve_class(expr, mod)
                 if found is None:
-                    blind.append(_Where(expr, mod))
+                    blind.append(Where(expr, mod))
                     continue
                 if found.kind == "class" and found.cls is not None and found.module is not None:
                     key = f"{found.module.module}.{found.cls.qualname}"
@@ -458,7 +440,7 @@ class _Analysis:
                     chain.append((found.cls, found.module, source))
                     walk(found.cls.bases, found.module, depth + 1)
                 elif not _is_known_root(found.qualified, expr, self, mod):
-                    blind.append(_Where(expr, mod))
+                    blind.append(Where(expr, mod))
 
         walk(bases, module, 0)
         return chain, blind
@@ -499,7 +481,7 @@ class _Analysis:
                 for key in keys:
                     found = self.project.resolve(module, key)
                     if found is not None and found.binding is not None and found.module:
-                        each.annotations.append(_Where(found.binding.value, found.module))
+                        each.annotations.append(Where(found.binding.value, found.module))
 
     def _app_in(self, summary: ir.ModuleSummary, receiver: str) -> str | None:
         return self.app_of(receiver, summary)
@@ -512,7 +494,7 @@ class _Analysis:
         if attr in _ANNOTATION_KEYS and receiver.endswith(".conf"):
             app = app_of(receiver[: -len(".conf")])
             if app is not None:
-                self.apps[app].annotations.append(_Where(binding.value, summary))
+                self.apps[app].annotations.append(Where(binding.value, summary))
 
     def _config_call(
         self, call: ir.Call, summary: ir.ModuleSummary, app_of: Callable[[str], str | None]
@@ -527,13 +509,13 @@ class _Analysis:
                 return
             for kw in call.kwargs:
                 if kw.name in _ANNOTATION_KEYS:
-                    self.apps[app].annotations.append(_Where(kw.value, summary))
+                    self.apps[app].annotations.append(Where(kw.value, summary))
             for arg in call.args:
                 target, module = self.evaluator.deref(arg, summary)
                 if isinstance(target, ir.DictExpr):
                     for k, v in target.items:
                         if isinstance(k, ir.Const) and k.value in _ANNOTATION_KEYS:
-                            self.apps[app].annotations.append(_Where(v, module))
+                            self.apps[app].annotations.append(Where(v, module))
         elif method == "config_from_object" and call.args:
             app = app_of(receiver)
             if app is None:
@@ -597,7 +579,7 @@ class _Analysis:
             main = Unknown(call.text, location_of(module, call.span))
         elif main_expr is not None:
             main = self.evaluator.eval(main_expr, module)
-        steps: list[tuple[ir.Class, ir.ModuleSummary] | _Where] = []
+        steps: list[tuple[ir.Class, ir.ModuleSummary] | Where] = []
         seen: set[str] = set()
 
         def walk(expr: ir.Expr, mod: ir.ModuleSummary, depth: int) -> bool:
@@ -615,7 +597,7 @@ class _Analysis:
                 or found.cls is None
                 or found.module is None
             ):
-                steps.append(_Where(expr, mod))
+                steps.append(Where(expr, mod))
                 return True
             key = f"{found.module.module}.{found.cls.qualname}"
             if key in seen:
@@ -710,7 +692,7 @@ class _Analysis:
         """`gen_task_name(name, module)` of one app, from its class `start` in the MRO on."""
         for index in range(start, len(namer.steps)):
             step = namer.steps[index]
-            if isinstance(step, _Where):
+            if isinstance(step, Where):
                 # A base class retrylint cannot read may define gen_task_name.
                 return Unknown(step.expr.text, location_of(step.module, step.expr.span))
             cls, cls_module = step
@@ -733,7 +715,7 @@ class _Analysis:
         `return` gives the same string from `name`, `module`, constants and once-bound locals
         (a `super().gen_task_name(...)` call continues in the next class)."""
         cls = namer.steps[index]
-        assert not isinstance(cls, _Where)
+        assert not isinstance(cls, Where)
         whole = Unknown(
             f"{cls[0].name}.gen_task_name({name!r}, {module!r})",
             location_of(cls_module, method.name_span),
@@ -889,21 +871,21 @@ class _Analysis:
         self._failure_handlers = sorted(found, key=lambda item: (item[0], item[1] or ""))
         return self._failure_handlers
 
-    def annotations_for(self, app: str | None) -> list[_Where]:
+    def annotations_for(self, app: str | None) -> list[Where]:
         if app is not None and app in self.apps and self.apps[app].annotations:
             return self.apps[app].annotations
         # A shared task binds to every app; with one configured app its annotations apply.
         configured = [a for a in self.apps.values() if a.annotations]
         return configured[0].annotations if len(configured) == 1 else []
 
-    def task_cls_for(self, app: str | None) -> list[_Where]:
+    def task_cls_for(self, app: str | None) -> list[Where]:
         apps = [self.apps[app]] if app in self.apps else list(self.apps.values())
-        out: list[_Where] = []
+        out: list[Where] = []
         for candidate in apps:
             if candidate.call is not None and candidate.module is not None:
                 value = candidate.call.kwarg("task_cls")
                 if value is not None:
-                    out.append(_Where(value, candidate.module))
+                    out.append(Where(value, candidate.module))
         return out[:1] if len(out) == 1 or app in self.apps else []
 
 
@@ -911,12 +893,12 @@ class _Analysis:
 class _Namer:
     """How one app names a task that has no `name`: Celery's `gen_task_name` with the app's
     `main`, unless a class in `steps` (the app's classes from the project, in method resolution
-    order up to `Celery`) overrides it; a `_Where` step is a base retrylint cannot read."""
+    order up to `Celery`) overrides it; a `Where` step is a base retrylint cannot read."""
 
     call: ir.Call
     location: Location
     main: Value
-    steps: tuple[tuple[ir.Class, ir.ModuleSummary] | _Where, ...]
+    steps: tuple[tuple[ir.Class, ir.ModuleSummary] | Where, ...]
 
 
 _SUPER_CALL = re.compile(r"super\([^()]*\)\s*\.\s*gen_task_name")
@@ -995,14 +977,7 @@ def _is_applied_call(expr: ir.Expr) -> bool:
 
 
 def _merge(base: _Decorator, call: ir.Call, summary: ir.ModuleSummary) -> _Decorator:
-    kwargs = list(base.kwargs)
-    splats = list(base.splats)
-    for kw in call.kwargs:
-        if kw.name is None:
-            splats.append(_Where(kw.value, summary))
-        else:
-            kwargs.append((kw.name, _Where(kw.value, summary)))
-    return _Decorator(base.app, tuple(kwargs), tuple(splats), base.wrapper, base.via)
+    return replace(base, options=base.options.merged(call, summary))
 
 
 class _TaskBuilder:
@@ -1051,7 +1026,7 @@ class _TaskBuilder:
     def _decorator_options(self) -> dict[str, Option]:
         assert self.info is not None
         out: dict[str, Option] = {}
-        for splat in self.info.splats:
+        for splat in self.info.options.splats:
             value = self.evaluator.eval(splat.expr, splat.module)
             if isinstance(value, Known) and isinstance(value.value, dict):
                 for key, item in value.value.items():
@@ -1067,7 +1042,7 @@ class _TaskBuilder:
                         )
             elif isinstance(value, Unknown):
                 self.log.add("options", value)
-        for name, where in self.info.kwargs:
+        for name, where in self.info.options.kwargs:
             value = self.evaluator.eval(where.expr, where.module)
             loc = location_of(where.module, where.expr.span)
             out[name] = Option(
@@ -1120,7 +1095,7 @@ class _TaskBuilder:
                     star = self._annotation_options(entry.value["*"], where, "*")
         return [layer for layer in (star, named) if layer]
 
-    def _annotation_options(self, value: object, where: _Where, entry: str) -> dict[str, Option]:
+    def _annotation_options(self, value: object, where: Where, entry: str) -> dict[str, Option]:
         out: dict[str, Option] = {}
         if isinstance(value, Known) and isinstance(value.value, dict):
             for key, item in value.value.items():
@@ -1137,7 +1112,7 @@ class _TaskBuilder:
                     )
         return out
 
-    def _dict_item(self, where: _Where, keys: tuple[str, ...]) -> _Where:
+    def _dict_item(self, where: Where, keys: tuple[str, ...]) -> Where:
         """The expression written for `where[keys...]`, or `where` itself when not literal."""
         expr, module = self.evaluator.deref(where.expr, where.module)
         for key in keys:
@@ -1152,7 +1127,7 @@ class _TaskBuilder:
                 v for k, v in reversed(expr.items) if isinstance(k, ir.Const) and k.value == key
             )
             expr, module = self.evaluator.deref(value, module)
-            where = _Where(value, module)
+            where = Where(value, module)
         return where
 
     def _chain_options(self) -> dict[str, Option]:
@@ -1603,7 +1578,7 @@ class _TaskBuilder:
             inert_options=inert,
             framework_version=self.a.ctx.version or REFERENCE_VERSION,
             suppression_lines=anchors,
-            via=self.info.via if self.info is not None else (),
+            via=self.info.options.via if self.info is not None else (),
             hints=_HINTS,
         )
 

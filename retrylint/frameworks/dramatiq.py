@@ -56,7 +56,7 @@ from retrylint.frameworks.base import (
     module_imports,
     source_of,
 )
-from retrylint.frameworks.recognize import Recognizer
+from retrylint.frameworks.recognize import Options, Recognizer, Where
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
@@ -155,18 +155,9 @@ _SLIP_THRESHOLDS: dict[str, float] = {
 
 
 @dataclass(frozen=True, slots=True)
-class _Where:
-    """An expression with the module it is written in and, inside a function, that function."""
-
-    expr: ir.Expr
-    module: ir.ModuleSummary
-    fn: ir.Function | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class _Middleware:
     kind: Literal["retries", "age_limit"]
-    where: _Where | None  # the constructor call; None for an instance of the default stack
+    where: Where | None  # the constructor call; None for an instance of the default stack
     note: str
 
 
@@ -200,13 +191,6 @@ def _default_broker() -> _Broker:
 def _default_stack(owner: str) -> list[_Middleware]:
     note = f"the default middleware of {owner}"
     return [_Middleware("age_limit", None, note), _Middleware("retries", None, note)]
-
-
-@dataclass(frozen=True, slots=True)
-class _Decorator:
-    kwargs: tuple[tuple[str, _Where], ...]
-    splats: tuple[_Where, ...]
-    via: tuple[Via, ...] = ()
 
 
 @dataclass
@@ -288,7 +272,7 @@ class _Analysis:
         self.version = ctx.version or REFERENCE_VERSION
         self.scanned_paths = frozenset(s.path for s in ctx.scanned)
         self.brokers: dict[str, _Broker] = {}
-        self._global_targets: list[tuple[str, _Where]] = []
+        self._global_targets: list[tuple[str, Where]] = []
         self._global: _Broker | Unknown | None = None
         self._generic_cache: dict[str, bool] = {}
         self._actor_cache: dict[str, _Actor | None] = {}
@@ -296,7 +280,7 @@ class _Analysis:
 
     # -- recognising actor decorators --------------------------------------------------------
 
-    def factory(self, expr: ir.Expr, summary: ir.ModuleSummary, depth: int) -> _Decorator | None:
+    def factory(self, expr: ir.Expr, summary: ir.ModuleSummary, depth: int) -> Options | None:
         """A callable that makes an actor decorator: `dramatiq.actor`, a wrapper, a partial."""
         if depth > 8:
             return None
@@ -306,7 +290,7 @@ class _Analysis:
                 target = self.project.resolve(summary, func.dotted)
                 if target is not None and target.qualified in _PARTIAL:
                     inner = self.factory(expr.args[0], summary, depth + 1)
-                    return _merge(inner, expr, summary) if inner is not None else None
+                    return inner.merged(expr, summary) if inner is not None else None
             return None
         if not isinstance(expr, ir.Ref):
             return None
@@ -314,35 +298,26 @@ class _Analysis:
         if found is None:
             return None
         if found.qualified in _ACTOR_FUNCS or self.recognizer.configured(found):
-            return _Decorator((), ())
+            return Options()
         if found.kind == "binding" and found.binding is not None and found.module is not None:
             value = found.binding.value
             if isinstance(value, ir.Ref) or _is_partial(value):
                 return self.factory(value, found.module, depth + 1)
         return None
 
-    def decorator(
-        self, expr: ir.Expr, summary: ir.ModuleSummary, depth: int = 0
-    ) -> _Decorator | None:
+    def decorator(self, expr: ir.Expr, summary: ir.ModuleSummary, depth: int = 0) -> Options | None:
         """The actor options a decorator applies, or None when it does not make an actor."""
         if depth > 8:
             return None
         expansion = self.recognizer.expand(expr, summary)
         if expansion is not None:
             base = self.factory(expansion.registrar.expr, expansion.registrar.module, depth + 1)
-            if base is None:
-                return None
-            options = expansion.options
-            return _Decorator(
-                base.kwargs + tuple((k, _Where(w.expr, w.module)) for k, w in options.kwargs),
-                base.splats + tuple(_Where(w.expr, w.module) for w in options.splats),
-                expansion.via,
-            )
+            return base.extended(expansion) if base is not None else None
         if isinstance(expr, ir.Call):
             if expr.args and not _is_partial(expr):
                 return None  # `dramatiq.actor(fn)` is an actor, not a decorator
             made = self.factory(expr.func, summary, depth + 1)
-            return _merge(made, expr, summary) if made is not None else None
+            return made.merged(expr, summary) if made is not None else None
         made = self.factory(expr, summary, depth + 1)
         if made is not None:
             return made
@@ -532,14 +507,14 @@ class _Analysis:
         key = f"{summary.module}.{target}" if target else f"{summary.module}:{call.span.line}"
         if key in self._actor_cache:
             return self._actor_cache[key]
-        info = _merge(_Decorator((), ()), call, summary)
+        info = Options().merged(call, summary)
         options, problems = self._decorator_options(info)
         if found.qualified in _ACTOR_CLASSES:
             nested = options.pop("options", None)
             if nested is not None and isinstance(nested.value, Known):
                 inner = nested.value.value
                 if isinstance(inner, dict):
-                    where = _Where(nested.expr or call, nested.module or summary)
+                    where = Where(nested.expr or call, nested.module or summary)
                     for name, value in inner.items():
                         if isinstance(name, str):
                             options[name] = self._item_option(where, name, value)
@@ -680,7 +655,7 @@ class _Analysis:
         return None
 
     def _decorator_options(
-        self, info: _Decorator
+        self, info: Options
     ) -> tuple[dict[str, Option], list[tuple[str, Unknown]]]:
         out: dict[str, Option] = {}
         problems: list[tuple[str, Unknown]] = []
@@ -697,7 +672,7 @@ class _Analysis:
         return out, problems
 
     def option_at(
-        self, name: str, where: _Where, source: Source = "explicit", note: str = ""
+        self, name: str, where: Where, source: Source = "explicit", note: str = ""
     ) -> Option:
         value = self.evaluator.eval(where.expr, where.module, _scope(where.fn, where.module))
         return Option(
@@ -710,7 +685,7 @@ class _Analysis:
             where.module,
         )
 
-    def _item_option(self, where: _Where, key: str, value: Value) -> Option:
+    def _item_option(self, where: Where, key: str, value: Value) -> Option:
         """An option taken from a dict (`**OPTIONS`, `options={...}`), located at its value."""
         expr, module = self.evaluator.deref(where.expr, where.module)
         item: ir.Expr = expr
@@ -742,29 +717,29 @@ class _Analysis:
             for binding in summary.bindings:
                 if "." not in binding.target:
                     self.broker_of(
-                        _Where(binding.value, summary), f"{summary.module}.{binding.target}"
+                        Where(binding.value, summary), f"{summary.module}.{binding.target}"
                     )
             for fn in summary.functions:
                 for local in fn.locals:
                     if "." not in local.target:
                         self.broker_of(
-                            _Where(local.value, summary, fn),
+                            Where(local.value, summary, fn),
                             _local_identity(summary, fn, local.target),
                         )
         for summary in modules:
             # `broker.middleware = [...]` replaces the whole list.
             for binding in summary.bindings:
-                self._stack_assignment(binding, _Where(binding.value, summary))
+                self._stack_assignment(binding, Where(binding.value, summary))
             for fn in summary.functions:
                 for local in fn.locals:
-                    self._stack_assignment(local, _Where(local.value, summary, fn))
-        later: list[tuple[ir.Call, _Where]] = []
+                    self._stack_assignment(local, Where(local.value, summary, fn))
+        later: list[tuple[ir.Call, Where]] = []
         for summary in modules:
             for call in summary.calls:
-                later.extend(self._broker_call(_Where(call, summary)))
+                later.extend(self._broker_call(Where(call, summary)))
             for fn in summary.functions:
                 for call in fn.calls:
-                    later.extend(self._broker_call(_Where(call, summary, fn)))
+                    later.extend(self._broker_call(Where(call, summary, fn)))
         self._django_broker()
         # `dramatiq.get_broker().add_middleware(...)`: known once every set_broker is.
         chosen = self.global_broker()
@@ -772,16 +747,16 @@ class _Analysis:
             for call, where in later:
                 self._add_middleware(chosen, call, where)
 
-    def _stack_assignment(self, binding: ir.Binding, value: _Where) -> None:
+    def _stack_assignment(self, binding: ir.Binding, value: Where) -> None:
         receiver, _, attr = binding.target.rpartition(".")
         if attr != "middleware" or not receiver:
             return
-        identity = self.broker_of(_Where(_ref(receiver, value.expr), value.module, value.fn))
+        identity = self.broker_of(Where(_ref(receiver, value.expr), value.module, value.fn))
         broker = self.brokers.get(identity) if identity is not None else None
         if broker is not None:
             self._read_stack(broker, value, ".middleware =")
 
-    def _broker_call(self, where: _Where) -> Iterator[tuple[ir.Call, _Where]]:
+    def _broker_call(self, where: Where) -> Iterator[tuple[ir.Call, Where]]:
         """Registers `add_middleware` and `set_broker` calls; yields those on the global one."""
         call = where.expr
         if not isinstance(call, ir.Call) or not call.args:
@@ -798,7 +773,7 @@ class _Analysis:
             return
         receiver, _, method = call.func.dotted.rpartition(".")
         if method == "add_middleware" and receiver:
-            identity = self.broker_of(_Where(_ref(receiver, call), where.module, where.fn))
+            identity = self.broker_of(Where(_ref(receiver, call), where.module, where.fn))
             if identity == _GLOBAL:
                 yield call, where
             elif identity is not None and identity in self.brokers:
@@ -806,14 +781,14 @@ class _Analysis:
         elif call.func.dotted.rpartition(".")[2] == "set_broker":
             target = self.project.resolve(where.module, call.func.dotted)
             if target is not None and target.qualified in _SET_BROKER:
-                arg = _Where(call.args[0], where.module, where.fn)
+                arg = Where(call.args[0], where.module, where.fn)
                 identity = self.broker_of(arg)
                 self._global_targets.append((identity or "", arg))
 
-    def _add_middleware(self, broker: _Broker, call: ir.Call, where: _Where) -> None:
+    def _add_middleware(self, broker: _Broker, call: ir.Call, where: Where) -> None:
         if broker.unknown is not None:
             return
-        item = _Where(call.args[0], where.module, where.fn)
+        item = Where(call.args[0], where.module, where.fn)
         middleware = self._middleware(
             item, f"add_middleware at {item.module.path}:{call.span.line}"
         )
@@ -822,7 +797,7 @@ class _Analysis:
         elif isinstance(middleware, Unknown):
             broker.unknown = middleware
 
-    def broker_of(self, where: _Where, identity: str | None = None, depth: int = 0) -> str | None:
+    def broker_of(self, where: Where, identity: str | None = None, depth: int = 0) -> str | None:
         """The identity of the broker an expression evaluates to, registering it once."""
         if depth > 10:
             return None
@@ -832,7 +807,7 @@ class _Analysis:
                 local = _local(fn, expr.dotted)
                 if local is not None:
                     return self.broker_of(
-                        _Where(local.value, module, fn),
+                        Where(local.value, module, fn),
                         _local_identity(module, fn, expr.dotted),
                         depth + 1,
                     )
@@ -847,7 +822,7 @@ class _Analysis:
             if found.qualified in self.brokers:
                 return found.qualified
             return self.broker_of(
-                _Where(found.binding.value, found.module), found.qualified, depth + 1
+                Where(found.binding.value, found.module), found.qualified, depth + 1
             )
         if not isinstance(expr, ir.Call) or not isinstance(expr.func, ir.Ref):
             return None
@@ -865,7 +840,7 @@ class _Analysis:
         if target.kind == "function" and target.function is not None and target.module is not None:
             factory = target.function
             for ret in factory.returns:
-                found_id = self.broker_of(_Where(ret, target.module, factory), None, depth + 1)
+                found_id = self.broker_of(Where(ret, target.module, factory), None, depth + 1)
                 if found_id is not None:
                     return found_id
         return None
@@ -893,7 +868,7 @@ class _Analysis:
                             return kind
         return None
 
-    def _new_broker(self, identity: str, kind: str, where: _Where, target: Resolved) -> _Broker:
+    def _new_broker(self, identity: str, kind: str, where: Where, target: Resolved) -> _Broker:
         call = where.expr
         assert isinstance(call, ir.Call)
         cls = target.qualified.rpartition(".")[2]
@@ -910,10 +885,10 @@ class _Analysis:
             broker.stack = _default_stack(label)
             broker.default_stack = True
         else:
-            self._read_stack(broker, _Where(listed, where.module, where.fn), "middleware=")
+            self._read_stack(broker, Where(listed, where.module, where.fn), "middleware=")
         return broker
 
-    def _read_stack(self, broker: _Broker, listed: _Where, how: str) -> None:
+    def _read_stack(self, broker: _Broker, listed: Where, how: str) -> None:
         """Replace a broker's middleware with a list expression (`middleware=[...]`)."""
         broker.stack, broker.unknown, broker.default_stack = [], None, False
         expr, module, fn = self._deref(listed)
@@ -923,7 +898,7 @@ class _Analysis:
             return
         if isinstance(expr, ir.Seq):
             for item in expr.items:
-                found = self._middleware(_Where(item, module, fn), f"{how} of {broker.label}")
+                found = self._middleware(Where(item, module, fn), f"{how} of {broker.label}")
                 if isinstance(found, _Middleware):
                     broker.stack.append(found)
                 elif isinstance(found, Unknown):
@@ -962,7 +937,7 @@ class _Analysis:
             if len({c.binding.value.text for c in known if c.binding is not None}) > 1:
                 assert found.binding is not None and found.module is not None
                 # Settings that disagree: the global broker is undecided, quoting one of them.
-                self._global_targets.append(("", _Where(found.binding.value, found.module)))
+                self._global_targets.append(("", Where(found.binding.value, found.module)))
                 return
         if found.binding is None or found.module is None:
             return
@@ -971,7 +946,7 @@ class _Analysis:
         label = f"DRAMATIQ_BROKER at {location}"
         broker = _Broker(f"{found.qualified}", label, "other", location)
         self.brokers[broker.identity] = broker
-        self._global_targets.append((broker.identity, _Where(found.binding.value, found.module)))
+        self._global_targets.append((broker.identity, Where(found.binding.value, found.module)))
         if not isinstance(expr, ir.DictExpr):
             broker.unknown = Unknown(
                 found.binding.value.text, location_of(found.module, found.binding.value.span)
@@ -992,7 +967,7 @@ class _Analysis:
         listed = entries.get("MIDDLEWARE")
         if listed is None:
             return  # `broker_settings.get("MIDDLEWARE", [])`: no middleware, no retries
-        items, items_module, _ = self._deref(_Where(listed, where_module))
+        items, items_module, _ = self._deref(Where(listed, where_module))
         if not isinstance(items, ir.Seq):
             broker.unknown = Unknown(listed.text, location_of(where_module, listed.span))
             return
@@ -1003,7 +978,7 @@ class _Analysis:
                 if kind is not None:
                     broker.stack.append(_Middleware(kind, None, f"MIDDLEWARE of {label}"))
                 continue
-            found_item = self._middleware(_Where(item, items_module), f"MIDDLEWARE of {label}")
+            found_item = self._middleware(Where(item, items_module), f"MIDDLEWARE of {label}")
             if isinstance(found_item, _Middleware):
                 broker.stack.append(found_item)
             elif isinstance(found_item, Unknown):
@@ -1011,12 +986,12 @@ class _Analysis:
                 return
 
     def _middleware(
-        self, where: _Where, note: str
+        self, where: Where, note: str
     ) -> _Middleware | Unknown | Literal["default"] | None:
         """A Retries or AgeLimit instance, "default" for the default stack, None for others."""
         expr, module, fn = self._deref(where)
         if isinstance(expr, ir.Starred):
-            inner = self._middleware(_Where(expr.value, module, fn), note)
+            inner = self._middleware(Where(expr.value, module, fn), note)
             if inner is None or isinstance(inner, Unknown):
                 return inner
             return Unknown(expr.text, location_of(module, expr.span))
@@ -1025,7 +1000,7 @@ class _Analysis:
             if target is not None:
                 kind = self._middleware_kind(target, 0)
                 if kind is not None:
-                    return _Middleware(kind, _Where(expr, module, fn), note)
+                    return _Middleware(kind, Where(expr, module, fn), note)
                 if target.kind != "external" or target.qualified.startswith("dramatiq"):
                     return None
         verdict = _opaque_stack(expr)
@@ -1057,7 +1032,7 @@ class _Analysis:
                             return kind
         return None
 
-    def _deref(self, where: _Where) -> tuple[ir.Expr, ir.ModuleSummary, ir.Function | None]:
+    def _deref(self, where: Where) -> tuple[ir.Expr, ir.ModuleSummary, ir.Function | None]:
         expr, module, fn = where.expr, where.module, where.fn
         for _ in range(12):
             if isinstance(expr, ir.Ref) and fn is not None:
@@ -1077,7 +1052,7 @@ class _Analysis:
         """The broker actors without `broker=` are declared on."""
         if self._global is not None:
             return self._global
-        candidates: list[tuple[str, _Where]] = []
+        candidates: list[tuple[str, Where]] = []
         for identity, where in self._global_targets:
             if identity not in {c for c, _ in candidates}:
                 candidates.append((identity, where))
@@ -1104,7 +1079,7 @@ class _Analysis:
         option = actor.options.get("broker")
         if option is None or option.expr is None or option.module is None:
             return self.global_broker()
-        identity = self.broker_of(_Where(option.expr, option.module))
+        identity = self.broker_of(Where(option.expr, option.module))
         if identity == _GLOBAL:
             return self.global_broker()
         if identity is not None and identity in self.brokers:
@@ -1172,9 +1147,9 @@ class _Analysis:
                 if isinstance(value, Known) and isinstance(value.value, dict):
                     for key, item in value.value.items():
                         if isinstance(key, str) and key in RETRY_OPTIONS:
-                            out[key] = self._item_option(_Where(kw.value, summary, fn), key, item)
+                            out[key] = self._item_option(Where(kw.value, summary, fn), key, item)
             elif kw.name in RETRY_OPTIONS:
-                out[kw.name] = self.option_at(kw.name, _Where(kw.value, summary, fn))
+                out[kw.name] = self.option_at(kw.name, Where(kw.value, summary, fn))
         return out
 
     def broker_observations(self) -> Iterator[Observation]:
@@ -1186,7 +1161,7 @@ class _Analysis:
                 assert isinstance(limit.where.expr, ir.Call)
                 expr = limit.where.expr.kwarg("max_age")
                 if expr is not None:
-                    where = _Where(expr, limit.where.module, limit.where.fn)
+                    where = Where(expr, limit.where.module, limit.where.fn)
                     slip = _slip(self.option_at("max_age", where, "config"), None, None, None)
                     if slip is not None:
                         yield from self.emit(slip)
@@ -1201,7 +1176,7 @@ class _Analysis:
                     expr = call.kwarg(name)
                     if expr is None:
                         continue
-                    option = self.option_at(name, _Where(expr, where.module, where.fn), "config")
+                    option = self.option_at(name, Where(expr, where.module, where.fn), "config")
                     slip = _slip(option, None, None, None)
                     if slip is not None:
                         yield from self.emit(slip)
@@ -1408,7 +1383,7 @@ class _Builder:
         expr = call.kwarg(name)
         if expr is None:
             return None
-        where = _Where(expr, middleware.where.module, middleware.where.fn)
+        where = Where(expr, middleware.where.module, middleware.where.fn)
         return self.a.option_at(name, where, "config", f"Retries middleware, {middleware.note}")
 
     # -- resolution ----------------------------------------------------------------------
@@ -1712,7 +1687,7 @@ class _Builder:
                 assert isinstance(call, ir.Call)
                 expr = call.kwarg("max_age")
                 if expr is not None:
-                    where = _Where(expr, age_limit.where.module, age_limit.where.fn)
+                    where = Where(expr, age_limit.where.module, age_limit.where.fn)
                     configured = self.a.option_at("max_age", where, "config", "AgeLimit middleware")
             option = self.pick_or("max_age", configured)
             if option is None or (isinstance(option.value, Known) and not option.value.value):
@@ -1899,17 +1874,6 @@ _HINTS: tuple[tuple[str, str], ...] = (
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def _merge(base: _Decorator, call: ir.Call, summary: ir.ModuleSummary) -> _Decorator:
-    kwargs = list(base.kwargs)
-    splats = list(base.splats)
-    for kw in call.kwargs:
-        if kw.name is None:
-            splats.append(_Where(kw.value, summary))
-        else:
-            kwargs.append((kw.name, _Where(kw.value, summary)))
-    return _Decorator(tuple(kwargs), tuple(splats))
 
 
 def _is_partial(expr: ir.Expr) -> bool:

@@ -34,18 +34,22 @@ MAX_DEPTH = 8
 
 @dataclass(frozen=True, slots=True)
 class Where:
-    """An expression together with the module it is written in, so it can be evaluated."""
+    """An expression together with the module it is written in, so it can be evaluated, and
+    the function when it is written inside one (its local names)."""
 
     expr: ir.Expr
     module: ir.ModuleSummary
+    fn: ir.Function | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    """Keyword options as written (`name=value`) and `**mapping` splats, in order."""
+    """Keyword options as written (`name=value`) and `**mapping` splats, in order, and the
+    project wrappers they came through."""
 
     kwargs: tuple[tuple[str, Where], ...] = ()
     splats: tuple[Where, ...] = ()
+    via: tuple[Via, ...] = ()
 
     def merged(self, call: ir.Call, module: ir.ModuleSummary) -> Options:
         """These options followed by a call's own keywords (later ones win when read)."""
@@ -56,10 +60,12 @@ class Options:
                 splats.append(Where(kw.value, module))
             else:
                 kwargs.append((kw.name, Where(kw.value, module)))
-        return Options(tuple(kwargs), tuple(splats))
+        return Options(tuple(kwargs), tuple(splats), self.via)
 
-    def then(self, other: Options) -> Options:
-        return Options(self.kwargs + other.kwargs, self.splats + other.splats)
+    def extended(self, expansion: Expansion) -> Options:
+        """The registrar's own options followed by what a wrapper passes it."""
+        more = expansion.options
+        return Options(self.kwargs + more.kwargs, self.splats + more.splats, expansion.via)
 
 
 @dataclass(frozen=True, slots=True)

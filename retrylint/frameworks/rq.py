@@ -48,7 +48,7 @@ from retrylint.frameworks.base import (
     module_imports,
     source_of,
 )
-from retrylint.frameworks.recognize import Recognizer
+from retrylint.frameworks.recognize import Options, Recognizer
 from retrylint.model import (
     BACKOFF_ORDER,
     UNDECIDED,
@@ -142,9 +142,7 @@ class Where:
 
 @dataclass(frozen=True, slots=True)
 class _JobDecorator:
-    kwargs: tuple[tuple[str, Where], ...] = ()
-    splats: tuple[Where, ...] = ()
-    via: tuple[Via, ...] = ()
+    options: Options = field(default_factory=Options)
     # Which wrapper made the job: a key of `_JOB_METHODS`.
     wrapper: str = "rq"
 
@@ -550,13 +548,7 @@ class _Analysis:
             base = self.factory(expansion.registrar.expr, expansion.registrar.module, depth + 1)
             if base is None:
                 return None
-            options = expansion.options
-            return _JobDecorator(
-                base.kwargs + tuple((k, Where(w.expr, w.module)) for k, w in options.kwargs),
-                base.splats + tuple(Where(w.expr, w.module) for w in options.splats),
-                expansion.via,
-                base.wrapper,
-            )
+            return replace(base, options=base.options.extended(expansion))
         if isinstance(expr, ir.Call):
             made = self.factory(expr.func, module, depth + 1)
             return _merge(made, expr, module) if made is not None else None
@@ -704,7 +696,7 @@ class _Analysis:
             version=self.version,
             anchors=anchors,
             hints=_HINTS,
-            via=info.via if info is not None else (),
+            via=info.options.via if info is not None else (),
         )
 
     def _call(
@@ -1078,14 +1070,14 @@ class _Analysis:
 
 def _options(info: _JobDecorator, ctx: AdapterContext) -> dict[str, Where]:
     out: dict[str, Where] = {}
-    for splat in info.splats:
-        target = deref(splat, ctx)
+    for splat in info.options.splats:
+        target = deref(Where(splat.expr, splat.module), ctx)
         for key in ("retry", "failure_ttl", "on_failure"):
             found = dict_item(target, key)
             if found is not None:
                 out[key] = found
-    for name, where in info.kwargs:
-        out[name] = where
+    for name, where in info.options.kwargs:
+        out[name] = Where(where.expr, where.module)
     return out
 
 
@@ -1122,14 +1114,7 @@ def _is_partial(expr: ir.Expr) -> bool:
 
 
 def _merge(base: _JobDecorator, call: ir.Call, module: ir.ModuleSummary) -> _JobDecorator:
-    kwargs = list(base.kwargs)
-    splats = list(base.splats)
-    for kw in call.kwargs:
-        if kw.name is None:
-            splats.append(Where(kw.value, module))
-        else:
-            kwargs.append((kw.name, Where(kw.value, module)))
-    return _JobDecorator(tuple(kwargs), tuple(splats), base.via, base.wrapper)
+    return replace(base, options=base.options.merged(call, module))
 
 
 # Framework-aware advice the neutral rules quote.
