@@ -200,26 +200,16 @@ class CeleryAdapter:
         return _Analysis(ctx).rows()
 
     def project_markers(self, ctx: AdapterContext) -> frozenset[str]:
-        analysis = _Analysis(ctx)
-        names = {wrapper.rpartition(".")[2] for wrapper in ctx.settings.task_decorators}
-        for summary in ctx.scanned:
-            for binding in summary.bindings:
-                if "." not in binding.target and (
-                    analysis.decorator(binding.value, summary) is not None
-                    or analysis.factory(binding.value, summary, 0) is not None
-                ):
-                    names.add(binding.target)
-            names |= analysis.recognizer.wrapper_names(summary)
-            for cls in summary.classes:
-                # Base task classes are named after what they are (`RetryingTask`); checking
-                # only those keeps every model and view base class from being resolved here.
-                if (
-                    "." not in cls.qualname
-                    and any("Task" in base.text for base in cls.bases)
-                    and analysis.is_task_class(cls, summary)
-                ):
-                    names.add(cls.name)
-        return frozenset(names)
+        a = _Analysis(ctx)
+        return a.recognizer.markers(
+            ctx.scanned,
+            lambda b, m: (
+                a.decorator(b.value, m) is not None or a.factory(b.value, m, 0) is not None
+            ),
+            # Base task classes are named after what they are (`RetryingTask`); checking only
+            # those keeps every model and view base class from being resolved here.
+            lambda c, m: any("Task" in base.text for base in c.bases) and a.is_task_class(c, m),
+        )
 
 
 class _Analysis:

@@ -242,20 +242,14 @@ class DramatiqAdapter:
         return _Analysis(ctx).items()
 
     def project_markers(self, ctx: AdapterContext) -> frozenset[str]:
-        analysis = _Analysis(ctx)
-        names = {wrapper.rpartition(".")[2] for wrapper in ctx.settings.task_decorators}
-        for summary in ctx.scanned:
-            for binding in summary.bindings:
-                if "." not in binding.target and (
-                    analysis.decorator(binding.value, summary) is not None
-                    or analysis.factory(binding.value, summary, 0)
-                ):
-                    names.add(binding.target)
-            names |= analysis.recognizer.wrapper_names(summary)
-            for cls in summary.classes:
-                if "." not in cls.qualname and analysis.is_generic(cls, summary):
-                    names.add(cls.name)
-        return frozenset(names)
+        a = _Analysis(ctx)
+        return a.recognizer.markers(
+            ctx.scanned,
+            lambda b, m: (
+                a.decorator(b.value, m) is not None or a.factory(b.value, m, 0) is not None
+            ),
+            a.is_generic,
+        )
 
 
 class _Analysis:

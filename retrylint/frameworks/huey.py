@@ -146,19 +146,11 @@ class HueyAdapter:
         return _Analysis(ctx).rows()
 
     def project_markers(self, ctx: AdapterContext) -> frozenset[str]:
-        analysis = _Analysis(ctx)
-        names: set[str] = set()
-        for summary in ctx.scanned:
-            for binding in summary.bindings:
-                if "." in binding.target:
-                    continue
-                value = binding.value
-                if analysis.instance(binding.target, summary) is not None or (
-                    analysis.decorator(value, summary) is not None
-                ):
-                    names.add(binding.target)
-            names |= analysis.recognizer.wrapper_names(summary)
-        return frozenset(names)
+        a = _Analysis(ctx)
+        return a.recognizer.markers(
+            ctx.scanned,
+            lambda b, m: a.instance(b.target, m) is not None or a.decorator(b.value, m) is not None,
+        )
 
 
 class _Analysis:

@@ -121,14 +121,8 @@ class ProcrastinateAdapter:
         return _Analysis(ctx).rows()
 
     def project_markers(self, ctx: AdapterContext) -> frozenset[str]:
-        analysis = _Analysis(ctx)
-        names: set[str] = set()
-        for summary in ctx.scanned:
-            for binding in summary.bindings:
-                if "." not in binding.target and analysis.app_of(binding.target, summary):
-                    names.add(binding.target)
-            names |= analysis.recognizer.wrapper_names(summary)
-        return frozenset(names)
+        a = _Analysis(ctx)
+        return a.recognizer.markers(ctx.scanned, lambda b, m: a.app_of(b.target, m) is not None)
 
 
 class _Analysis:

@@ -272,6 +272,31 @@ class Recognizer:
                 return True
         return False
 
+    def markers(
+        self,
+        scanned: Iterable[ir.ModuleSummary],
+        binds_maker: Callable[[ir.Binding, ir.ModuleSummary], bool],
+        defines_maker: Callable[[ir.Class, ir.ModuleSummary], bool] = lambda cls, module: False,
+    ) -> frozenset[str]:
+        """Names other files may use to declare tasks without naming the framework (an
+        adapter's `project_markers`): module-level bindings the adapter says make tasks
+        (aliases, apps, brokers), classes it says do (task bases), wrappers, and configured
+        wrappers."""
+        names = {name.rpartition(".")[2] for name in self._configured}
+        for summary in scanned:
+            names.update(
+                b.target
+                for b in summary.bindings
+                if "." not in b.target and binds_maker(b, summary)
+            )
+            names.update(
+                c.name
+                for c in summary.classes
+                if "." not in c.qualname and defines_maker(c, summary)
+            )
+            names |= self.wrapper_names(summary)
+        return frozenset(names)
+
     def wrapper_names(self, module: ir.ModuleSummary) -> set[str]:
         """Module-level wrappers a module defines: other files may use them by these names."""
         return {

@@ -434,21 +434,16 @@ class RQAdapter:
         return _Analysis(ctx).rows()
 
     def project_markers(self, ctx: AdapterContext) -> frozenset[str]:
-        analysis = _Analysis(ctx)
-        names: set[str] = set()
-        for summary in ctx.scanned:
-            for binding in summary.bindings:
-                if "." not in binding.target and (
-                    analysis.factory(binding.value, summary, 0) is not None
-                    or analysis.decorator(binding.value, summary) is not None
-                    or analysis.flask_extension(binding.target, summary) is not None
-                ):
-                    names.add(binding.target)
-            for cls in summary.classes:
-                if "." not in cls.qualname and analysis.is_job_class(cls, summary, 0):
-                    names.add(cls.name)
-            names |= analysis.recognizer.wrapper_names(summary)
-        return frozenset(names)
+        a = _Analysis(ctx)
+        return a.recognizer.markers(
+            ctx.scanned,
+            lambda b, m: (
+                a.factory(b.value, m, 0) is not None
+                or a.decorator(b.value, m) is not None
+                or a.flask_extension(b.target, m) is not None
+            ),
+            lambda c, m: a.is_job_class(c, m, 0),
+        )
 
 
 class _Analysis:

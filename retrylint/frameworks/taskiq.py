@@ -189,14 +189,8 @@ class TaskiqAdapter:
 
     def project_markers(self, ctx: AdapterContext) -> frozenset[str]:
         """Names bound to brokers: task files may import them from a project module."""
-        analysis = _Analysis(ctx)
-        names: set[str] = set()
-        for summary in ctx.scanned:
-            for binding in summary.bindings:
-                if "." not in binding.target and analysis.is_broker_expr(binding.value, summary):
-                    names.add(binding.target)
-            names |= analysis.recognizer.wrapper_names(summary)
-        return frozenset(names)
+        a = _Analysis(ctx)
+        return a.recognizer.markers(ctx.scanned, lambda b, m: a.is_broker_expr(b.value, m))
 
 
 class _Analysis:

@@ -99,11 +99,7 @@ class TemporalAdapter:
         return _Analysis(ctx).rows()
 
     def project_markers(self, ctx: AdapterContext) -> frozenset[str]:
-        analysis = _Analysis(ctx)
-        names: set[str] = set()
-        for summary in ctx.scanned:
-            names |= analysis.recognizer.wrapper_names(summary)
-        return frozenset(names)
+        return _Analysis(ctx).recognizer.markers(ctx.scanned, lambda b, m: False)
 
 
 @dataclass(frozen=True, slots=True)
