@@ -7,14 +7,17 @@ free and no rule learns framework words.
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from retrylint.config.policy import FrameworkSettings
 from retrylint.model import (
+    BACKOFF_ORDER,
+    BackoffKind,
     EffectivePolicy,
     FrameworkInfo,
     Location,
@@ -22,6 +25,7 @@ from retrylint.model import (
     Provenance,
     Source,
     Undecided,
+    Via,
 )
 from retrylint.python import ir
 from retrylint.python.evaluate import (
@@ -35,6 +39,7 @@ from retrylint.python.evaluate import (
     mentions_random,
 )
 from retrylint.python.project import Project
+from retrylint.resolve.schedule import Fields
 from retrylint.scan.files import SourceFile
 
 
@@ -51,6 +56,21 @@ class AdapterContext:
     scanned: tuple[ir.ModuleSummary, ...]
     settings: FrameworkSettings = field(default_factory=FrameworkSettings)
     version: str | None = None
+
+
+Local = Mapping[str, ir.Expr | Value]
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """An expression together with the module it is written in, so it can be evaluated later,
+    and, when it is written inside a function, that function or its local bindings (the names
+    the expression may use)."""
+
+    expr: ir.Expr
+    module: ir.ModuleSummary
+    fn: ir.Function | None = None
+    local: Local | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,3 +306,224 @@ def method_ref(ctx: AdapterContext, expr: ir.Ref, module: ir.ModuleSummary) -> M
                 if found is not None and found.kind == "class" and found.cls and found.module:
                     chain.append((found.cls, found.module))
     return None
+
+
+def walk_calls(expr: ir.Expr) -> Iterator[ir.Call]:
+    """Every call inside an expression, outermost first."""
+    if isinstance(expr, ir.Call):
+        yield expr
+        yield from walk_calls(expr.func)
+        for arg in expr.args:
+            yield from walk_calls(arg)
+        for kw in expr.kwargs:
+            yield from walk_calls(kw.value)
+    elif isinstance(expr, ir.Seq):
+        for item in expr.items:
+            yield from walk_calls(item)
+    elif isinstance(expr, ir.DictExpr):
+        for key, value in expr.items:
+            if key is not None:
+                yield from walk_calls(key)
+            yield from walk_calls(value)
+    elif isinstance(expr, ir.BinOp):
+        yield from walk_calls(expr.left)
+        yield from walk_calls(expr.right)
+    elif isinstance(expr, ir.Unary):
+        yield from walk_calls(expr.operand)
+    elif isinstance(expr, ir.Starred):
+        yield from walk_calls(expr.value)
+    elif isinstance(expr, ir.Subscript):
+        yield from walk_calls(expr.value)
+        yield from walk_calls(expr.index)
+
+
+def functions_of(summary: ir.ModuleSummary) -> Iterator[ir.Function]:
+    """Every function of a module, methods included."""
+    yield from summary.functions
+    for cls in summary.classes:
+        yield from cls.methods
+
+
+def module_calls(summary: ir.ModuleSummary) -> Iterator[tuple[ir.Call, ir.Function | None]]:
+    """Every call a module summary keeps, once each, with the function it is written in."""
+    seen: set[tuple[int, int, str]] = set()
+
+    def fresh(call: ir.Call) -> bool:
+        key = (call.span.line, call.span.column, call.text)
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
+    for binding in summary.bindings:
+        for call in walk_calls(binding.value):
+            if fresh(call):
+                yield call, None
+    for top in summary.calls:
+        for call in walk_calls(top):
+            if fresh(call):
+                yield call, None
+    for fn in functions_of(summary):
+        for kept in fn.calls:
+            for call in walk_calls(kept):
+                if fresh(call):
+                    yield call, fn
+        for ret in fn.returns:
+            for call in walk_calls(ret):
+                if fresh(call):
+                    yield call, fn
+
+
+def locals_of(fn: ir.Function | None, line: int | None = None) -> dict[str, ir.Expr | Value] | None:
+    """A function's local bindings; with `line`, the binding of each name in force there.
+
+    A name bound in several branches (`params = {...}` twice, as netbox does) takes the last
+    binding written before `line`, or the first one when all come later.
+    """
+    if fn is None:
+        return None
+    out: dict[str, ir.Expr | Value] = {}
+    for binding in fn.locals:
+        if line is None or binding.span.line <= line or binding.target not in out:
+            out[binding.target] = binding.value
+    return out
+
+
+def deref(where: Where, ctx: AdapterContext) -> Where:
+    """Follow local and module-level names to the expression they are bound to."""
+    expr, module, local = where.expr, where.module, where.local
+    for _ in range(12):
+        if isinstance(expr, ir.Ref) and local is not None and expr.dotted in local:
+            bound = local[expr.dotted]
+            if not isinstance(bound, ir.Const | ir.Ref | ir.Call | ir.Seq | ir.DictExpr):
+                break
+            expr = bound
+            continue
+        break
+    if isinstance(expr, ir.Ref):
+        expr, module = ctx.evaluator.deref(expr, module)
+        if module is not where.module:
+            local = None
+    return Where(expr, module, local=local)
+
+
+def kwarg_where(
+    call: ir.Call, name: str, module: ir.ModuleSummary, ctx: AdapterContext, local: Local | None
+) -> Where | None:
+    """The expression passed for `name`, directly or inside a `**mapping` splat."""
+    direct = call.kwarg(name)
+    if direct is not None:
+        return Where(direct, module, local=local)
+    for splat in call.splats:
+        target = deref(Where(splat, module, local=local), ctx)
+        found = dict_item(target, name)
+        if found is not None:
+            return found
+    return None
+
+
+def dict_item(where: Where, key: str) -> Where | None:
+    expr = where.expr
+    if isinstance(expr, ir.DictExpr):
+        for k, v in reversed(expr.items):
+            if isinstance(k, ir.Const) and k.value == key:
+                return Where(v, where.module, local=where.local)
+    if isinstance(expr, ir.Call) and isinstance(expr.func, ir.Ref) and expr.func.dotted == "dict":
+        value = expr.kwarg(key)
+        if value is not None:
+            return Where(value, where.module, local=where.local)
+    return None
+
+
+def kind_of(values: Sequence[float]) -> BackoffKind:
+    """Backoff kind of a whole delay list, by the thresholds of `resolve.schedule.classify`."""
+    if all(v == 0 for v in values):
+        return "none"
+    if len(set(values)) == 1:
+        return "fixed"
+    diffs = {round(b - a, 9) for a, b in itertools.pairwise(values)}
+    if len(diffs) == 1:
+        return "linear" if diffs.pop() > 0 else "custom"
+    if all(a > 0 and b / a >= 1.5 for a, b in itertools.pairwise(values)):
+        return "exponential"
+    return "custom"
+
+
+def weakest(kinds: Sequence[BackoffKind]) -> BackoffKind:
+    if "custom" in kinds:
+        return "custom"
+    return min(kinds, key=BACKOFF_ORDER.index)
+
+
+def humanize(seconds: float) -> str:
+    """Retention periods in words: 31536000 → "1 year", 604800 → "7 days"."""
+    for size, unit in ((31_536_000, "year"), (86_400, "day"), (3_600, "hour"), (60, "minute")):
+        if seconds >= size and seconds % size == 0:
+            amount = int(seconds // size)
+            return f"{amount} {unit}{'s' if amount != 1 else ''}"
+    return f"{seconds:g} s"
+
+
+def policy_row(
+    *,
+    name: str | None,
+    name_expression: str | None,
+    framework: str,
+    site: Literal["definition", "enqueue"],
+    location: Location,
+    fields: Fields | None,
+    final_failure: str,
+    log: UndecidedLog,
+    version: str,
+    anchors: tuple[int, ...],
+    hints: tuple[tuple[str, str], ...],
+    inert: tuple[tuple[str, Location], ...] = (),
+    no_policy: Provenance | None = None,
+    via: tuple[Via, ...] = (),
+) -> EffectivePolicy:
+    """One inventory row; `fields=None` is a row that sets no policy (`retry_trigger: null`)."""
+    if fields is None:
+        source = no_policy or Provenance("default")
+        return EffectivePolicy(
+            name=name,
+            name_expression=name_expression,
+            framework=framework,
+            site=site,
+            location=location,
+            retry_trigger=None,
+            max_retries=None,
+            backoff=None,
+            jitter=None,
+            delays_seconds=(),
+            delays_truncated=False,
+            window_seconds=0,
+            sources=dict.fromkeys(("max_retries", "backoff", "jitter", "delays", "window"), source),
+            final_failure=final_failure,
+            undecided=log.items(),
+            framework_version=version,
+            suppression_lines=anchors,
+            via=via,
+            hints=hints,
+        )
+    return EffectivePolicy(
+        name=name,
+        name_expression=name_expression,
+        framework=framework,
+        site=site,
+        location=location,
+        retry_trigger=fields.retry_trigger,
+        max_retries=fields.max_retries,
+        backoff=fields.backoff,
+        jitter=fields.jitter,
+        delays_seconds=fields.delays_seconds,
+        delays_truncated=fields.delays_truncated,
+        window_seconds=fields.window_seconds,
+        sources=fields.sources,
+        final_failure=final_failure,
+        undecided=log.items(),
+        inert_options=inert,
+        framework_version=version,
+        suppression_lines=anchors,
+        via=via,
+        hints=hints,
+    )

@@ -46,11 +46,12 @@ from retrylint.frameworks.base import (
     AdapterContext,
     Option,
     UndecidedLog,
+    Where,
     draws_random,
     exception_names,
     source_of,
 )
-from retrylint.frameworks.recognize import Options, Recognizer, Where
+from retrylint.frameworks.recognize import Options, Recognizer
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,

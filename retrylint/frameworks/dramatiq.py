@@ -52,11 +52,12 @@ from retrylint.frameworks.base import (
     AdapterContext,
     Option,
     UndecidedLog,
+    Where,
     exception_names,
     module_imports,
     source_of,
 )
-from retrylint.frameworks.recognize import Options, Recognizer, Where
+from retrylint.frameworks.recognize import Options, Recognizer
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,

@@ -38,9 +38,16 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from retrylint.frameworks.base import AdapterContext, UndecidedLog, source_of
+from retrylint.frameworks.base import (
+    AdapterContext,
+    UndecidedLog,
+    Where,
+    locals_of,
+    module_calls,
+    policy_row,
+    source_of,
+)
 from retrylint.frameworks.recognize import Recognizer
-from retrylint.frameworks.rq import Where, locals_of, module_calls, policy_row
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
@@ -274,8 +281,8 @@ class _Analysis:
         if expansion is not None:
             options = expansion.options
             return _Decorator(
-                {k: Where(w.expr, w.module) for k, w in options.kwargs},
-                [Where(w.expr, w.module) for w in options.splats],
+                dict(options.kwargs),
+                list(options.splats),
                 expansion.via,
             )
         if isinstance(expr, ir.Call):
@@ -389,7 +396,7 @@ class _Analysis:
             expr = call.kwarg(name)
             # `retries=None` keeps the task's own value: it overrides nothing.
             if expr is not None and not (isinstance(expr, ir.Const) and expr.value is None):
-                overrides[name] = Where(expr, summary, local)
+                overrides[name] = Where(expr, summary, local=local)
         if not overrides:
             return
         yield from _Builder(self, task, overrides, call, summary).enqueue()

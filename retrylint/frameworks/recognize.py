@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from retrylint.frameworks.base import Where
 from retrylint.model import Via
 from retrylint.python import ir
 from retrylint.python.evaluate import location_of
@@ -30,16 +31,6 @@ from retrylint.python.project import Project, Resolved
 # Wrapper chains deeper than this are treated as unknown rather than followed (a cycle or
 # generated code); real wrappers are one or two levels deep.
 MAX_DEPTH = 8
-
-
-@dataclass(frozen=True, slots=True)
-class Where:
-    """An expression together with the module it is written in, so it can be evaluated, and
-    the function when it is written inside one (its local names)."""
-
-    expr: ir.Expr
-    module: ir.ModuleSummary
-    fn: ir.Function | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,6 @@ Facts from RQ 3.0.0's source (reference §3 and §13):
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -43,23 +42,31 @@ from typing import Literal
 
 from retrylint.frameworks.base import (
     AdapterContext,
+    Local,
     UndecidedLog,
+    Where,
+    deref,
+    dict_item,
+    humanize,
+    kind_of,
+    kwarg_where,
+    locals_of,
     method_ref,
+    module_calls,
     module_imports,
+    policy_row,
     source_of,
+    weakest,
 )
 from retrylint.frameworks.recognize import Options, Recognizer
 from retrylint.model import (
-    BACKOFF_ORDER,
     UNDECIDED,
     BackoffKind,
     Count,
     EffectivePolicy,
     FrameworkInfo,
-    Location,
     Observation,
     Provenance,
-    Via,
 )
 from retrylint.python import ir
 from retrylint.python.evaluate import (
@@ -67,7 +74,6 @@ from retrylint.python.evaluate import (
     Known,
     Sym,
     Unknown,
-    Value,
     location_of,
     mentions_random,
     number,
@@ -128,17 +134,6 @@ _ENQUEUE: dict[str, int] = {
 }
 _FUNC_KWARGS = ("f", "func")
 
-Local = Mapping[str, ir.Expr | Value]
-
-
-@dataclass(frozen=True, slots=True)
-class Where:
-    """An IR expression together with the module (and function locals) it is written in."""
-
-    expr: ir.Expr
-    module: ir.ModuleSummary
-    local: Local | None = None
-
 
 @dataclass(frozen=True, slots=True)
 class _JobDecorator:
@@ -157,227 +152,6 @@ class _Policy:
     never: Provenance | None = None
     undecided: Provenance | None = None
     observations: list[Observation] = field(default_factory=list)
-
-
-def walk_calls(expr: ir.Expr) -> Iterator[ir.Call]:
-    """Every call inside an expression, outermost first."""
-    if isinstance(expr, ir.Call):
-        yield expr
-        yield from walk_calls(expr.func)
-        for arg in expr.args:
-            yield from walk_calls(arg)
-        for kw in expr.kwargs:
-            yield from walk_calls(kw.value)
-    elif isinstance(expr, ir.Seq):
-        for item in expr.items:
-            yield from walk_calls(item)
-    elif isinstance(expr, ir.DictExpr):
-        for key, value in expr.items:
-            if key is not None:
-                yield from walk_calls(key)
-            yield from walk_calls(value)
-    elif isinstance(expr, ir.BinOp):
-        yield from walk_calls(expr.left)
-        yield from walk_calls(expr.right)
-    elif isinstance(expr, ir.Unary):
-        yield from walk_calls(expr.operand)
-    elif isinstance(expr, ir.Starred):
-        yield from walk_calls(expr.value)
-    elif isinstance(expr, ir.Subscript):
-        yield from walk_calls(expr.value)
-        yield from walk_calls(expr.index)
-
-
-def functions_of(summary: ir.ModuleSummary) -> Iterator[ir.Function]:
-    """Every function of a module, methods included."""
-    yield from summary.functions
-    for cls in summary.classes:
-        yield from cls.methods
-
-
-def module_calls(summary: ir.ModuleSummary) -> Iterator[tuple[ir.Call, ir.Function | None]]:
-    """Every call a module summary keeps, once each, with the function it is written in."""
-    seen: set[tuple[int, int, str]] = set()
-
-    def fresh(call: ir.Call) -> bool:
-        key = (call.span.line, call.span.column, call.text)
-        if key in seen:
-            return False
-        seen.add(key)
-        return True
-
-    for binding in summary.bindings:
-        for call in walk_calls(binding.value):
-            if fresh(call):
-                yield call, None
-    for top in summary.calls:
-        for call in walk_calls(top):
-            if fresh(call):
-                yield call, None
-    for fn in functions_of(summary):
-        for kept in fn.calls:
-            for call in walk_calls(kept):
-                if fresh(call):
-                    yield call, fn
-        for ret in fn.returns:
-            for call in walk_calls(ret):
-                if fresh(call):
-                    yield call, fn
-
-
-def locals_of(fn: ir.Function | None, line: int | None = None) -> dict[str, ir.Expr | Value] | None:
-    """A function's local bindings; with `line`, the binding of each name in force there.
-
-    A name bound in several branches (`params = {...}` twice, as netbox does) takes the last
-    binding written before `line`, or the first one when all come later.
-    """
-    if fn is None:
-        return None
-    out: dict[str, ir.Expr | Value] = {}
-    for binding in fn.locals:
-        if line is None or binding.span.line <= line or binding.target not in out:
-            out[binding.target] = binding.value
-    return out
-
-
-def deref(where: Where, ctx: AdapterContext) -> Where:
-    """Follow local and module-level names to the expression they are bound to."""
-    expr, module, local = where.expr, where.module, where.local
-    for _ in range(12):
-        if isinstance(expr, ir.Ref) and local is not None and expr.dotted in local:
-            bound = local[expr.dotted]
-            if not isinstance(bound, ir.Const | ir.Ref | ir.Call | ir.Seq | ir.DictExpr):
-                break
-            expr = bound
-            continue
-        break
-    if isinstance(expr, ir.Ref):
-        expr, module = ctx.evaluator.deref(expr, module)
-        if module is not where.module:
-            local = None
-    return Where(expr, module, local)
-
-
-def kwarg_where(
-    call: ir.Call, name: str, module: ir.ModuleSummary, ctx: AdapterContext, local: Local | None
-) -> Where | None:
-    """The expression passed for `name`, directly or inside a `**mapping` splat."""
-    direct = call.kwarg(name)
-    if direct is not None:
-        return Where(direct, module, local)
-    for splat in call.splats:
-        target = deref(Where(splat, module, local), ctx)
-        found = dict_item(target, name)
-        if found is not None:
-            return found
-    return None
-
-
-def dict_item(where: Where, key: str) -> Where | None:
-    expr = where.expr
-    if isinstance(expr, ir.DictExpr):
-        for k, v in reversed(expr.items):
-            if isinstance(k, ir.Const) and k.value == key:
-                return Where(v, where.module, where.local)
-    if isinstance(expr, ir.Call) and isinstance(expr.func, ir.Ref) and expr.func.dotted == "dict":
-        value = expr.kwarg(key)
-        if value is not None:
-            return Where(value, where.module, where.local)
-    return None
-
-
-def kind_of(values: Sequence[float]) -> BackoffKind:
-    """Backoff kind of a whole delay list, by the thresholds of `resolve.schedule.classify`."""
-    if all(v == 0 for v in values):
-        return "none"
-    if len(set(values)) == 1:
-        return "fixed"
-    diffs = {round(b - a, 9) for a, b in itertools.pairwise(values)}
-    if len(diffs) == 1:
-        return "linear" if diffs.pop() > 0 else "custom"
-    if all(a > 0 and b / a >= 1.5 for a, b in itertools.pairwise(values)):
-        return "exponential"
-    return "custom"
-
-
-def weakest(kinds: Sequence[BackoffKind]) -> BackoffKind:
-    if "custom" in kinds:
-        return "custom"
-    return min(kinds, key=BACKOFF_ORDER.index)
-
-
-def humanize(seconds: float) -> str:
-    """Retention periods in words: 31536000 → "1 year", 604800 → "7 days"."""
-    for size, unit in ((31_536_000, "year"), (86_400, "day"), (3_600, "hour"), (60, "minute")):
-        if seconds >= size and seconds % size == 0:
-            amount = int(seconds // size)
-            return f"{amount} {unit}{'s' if amount != 1 else ''}"
-    return f"{seconds:g} s"
-
-
-def policy_row(
-    *,
-    name: str | None,
-    name_expression: str | None,
-    framework: str,
-    site: Literal["definition", "enqueue"],
-    location: Location,
-    fields: Fields | None,
-    final_failure: str,
-    log: UndecidedLog,
-    version: str,
-    anchors: tuple[int, ...],
-    hints: tuple[tuple[str, str], ...],
-    inert: tuple[tuple[str, Location], ...] = (),
-    no_policy: Provenance | None = None,
-    via: tuple[Via, ...] = (),
-) -> EffectivePolicy:
-    """One inventory row; `fields=None` is a row that sets no policy (`retry_trigger: null`)."""
-    if fields is None:
-        source = no_policy or Provenance("default")
-        return EffectivePolicy(
-            name=name,
-            name_expression=name_expression,
-            framework=framework,
-            site=site,
-            location=location,
-            retry_trigger=None,
-            max_retries=None,
-            backoff=None,
-            jitter=None,
-            delays_seconds=(),
-            delays_truncated=False,
-            window_seconds=0,
-            sources=dict.fromkeys(("max_retries", "backoff", "jitter", "delays", "window"), source),
-            final_failure=final_failure,
-            undecided=log.items(),
-            framework_version=version,
-            suppression_lines=anchors,
-            via=via,
-            hints=hints,
-        )
-    return EffectivePolicy(
-        name=name,
-        name_expression=name_expression,
-        framework=framework,
-        site=site,
-        location=location,
-        retry_trigger=fields.retry_trigger,
-        max_retries=fields.max_retries,
-        backoff=fields.backoff,
-        jitter=fields.jitter,
-        delays_seconds=fields.delays_seconds,
-        delays_truncated=fields.delays_truncated,
-        window_seconds=fields.window_seconds,
-        sources=fields.sources,
-        final_failure=final_failure,
-        undecided=log.items(),
-        inert_options=inert,
-        framework_version=version,
-        suppression_lines=anchors,
-        via=via,
-        hints=hints,
-    )
 
 
 def _schedule(values: Sequence[float], count: Count, returned: bool) -> tuple[DelayFn, list[float]]:
@@ -625,7 +399,7 @@ class _Analysis:
         local = locals_of(fn)
         out: list[Where] = []
         for ret in fn.returns:
-            target = deref(Where(ret, summary, local), self.ctx)
+            target = deref(Where(ret, summary, local=local), self.ctx)
             if isinstance(target.expr, ir.Call) and self._is_retry(target.expr, target.module):
                 out.append(target)
         return out
@@ -841,7 +615,7 @@ class _Analysis:
             unknown = Unknown(call.text, location_of(summary, call.span))
             log.add("name", unknown)
             return None, call.text
-        target = deref(Where(func, summary, local), self.ctx)
+        target = deref(Where(func, summary, local=local), self.ctx)
         if isinstance(target.expr, ir.Const) and isinstance(target.expr.value, str):
             return target.expr.value, None
         if isinstance(target.expr, ir.Call) and self._instance_class(target) is not None:
@@ -914,7 +688,7 @@ class _Analysis:
                 local = locals_of(helper.function)
                 for ret in helper.function.returns:
                     inner = self.policy(
-                        Where(ret, helper.module, local),
+                        Where(ret, helper.module, local=local),
                         trigger,
                         log,
                         per_call=per_call,
@@ -1066,13 +840,13 @@ class _Analysis:
 def _options(info: _JobDecorator, ctx: AdapterContext) -> dict[str, Where]:
     out: dict[str, Where] = {}
     for splat in info.options.splats:
-        target = deref(Where(splat.expr, splat.module), ctx)
+        target = deref(splat, ctx)
         for key in ("retry", "failure_ttl", "on_failure"):
             found = dict_item(target, key)
             if found is not None:
                 out[key] = found
     for name, where in info.options.kwargs:
-        out[name] = Where(where.expr, where.module)
+        out[name] = where
     return out
 
 

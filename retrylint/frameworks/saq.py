@@ -28,17 +28,15 @@ from dataclasses import dataclass
 from retrylint.frameworks.base import (
     AdapterContext,
     UndecidedLog,
-    method_ref,
-    module_imports,
-    source_of,
-)
-from retrylint.frameworks.rq import (
     Where,
     deref,
     kwarg_where,
     locals_of,
+    method_ref,
     module_calls,
+    module_imports,
     policy_row,
+    source_of,
 )
 from retrylint.model import (
     UNBOUNDED,
@@ -176,7 +174,7 @@ class _Analysis:
     ) -> Iterator[EffectivePolicy]:
         if expr is None:
             return
-        for item in self._items(Where(expr, summary, local), 0):
+        for item in self._items(Where(expr, summary, local=local), 0):
             if (item.name, item.location.path, item.location.line) in seen:
                 continue
             seen.add((item.name, item.location.path, item.location.line))
@@ -206,16 +204,16 @@ class _Analysis:
         if isinstance(expr, ir.Seq):
             for item in expr.items:
                 if isinstance(item, ir.Starred):
-                    yield from self._items(Where(item.value, module, target.local), depth + 1)
+                    yield from self._items(Where(item.value, module, local=target.local), depth + 1)
                 else:
-                    yield self._item(Where(item, module, target.local))
+                    yield self._item(Where(item, module, local=target.local))
         elif isinstance(expr, ir.BinOp) and expr.op == "+":
-            yield from self._items(Where(expr.left, module, target.local), depth + 1)
-            yield from self._items(Where(expr.right, module, target.local), depth + 1)
+            yield from self._items(Where(expr.left, module, local=target.local), depth + 1)
+            yield from self._items(Where(expr.right, module, local=target.local), depth + 1)
         elif isinstance(expr, ir.DictExpr):
             for key, _value in expr.items:
                 if isinstance(key, ir.Const) and isinstance(key.value, str):
-                    yield self._alias(key.value, Where(key, module, target.local))
+                    yield self._alias(key.value, Where(key, module, local=target.local))
         else:
             at = location_of(module, expr.span)
             yield _Registered(None, expr.text, at, (at.line,))
@@ -291,7 +289,7 @@ class _Analysis:
     ) -> EffectivePolicy:
         options: dict[str, Where] = {}
         for index, arg in enumerate(call.args[: len(_CRON_FIELDS)]):
-            options[_CRON_FIELDS[index]] = Where(arg, summary, local)
+            options[_CRON_FIELDS[index]] = Where(arg, summary, local=local)
         for name in ("function", "retries", "ttl"):
             found = kwarg_where(call, name, summary, self.ctx, local)
             if found is not None:
@@ -313,7 +311,7 @@ class _Analysis:
             return
         function = kwarg_where(call, "function", summary, self.ctx, local)
         if function is None and call.args:
-            function = Where(call.args[0], summary, local)
+            function = Where(call.args[0], summary, local=local)
         ttl = kwarg_where(call, "ttl", summary, self.ctx, local)
         yield self._row(call, summary, function, options, ttl)
 
@@ -323,7 +321,7 @@ class _Analysis:
         options = self._retry_options(call, summary, local)
         if not options or not call.args:
             return
-        first = Where(call.args[0], summary, local)
+        first = Where(call.args[0], summary, local=local)
         given = deref(first, self.ctx)
         if isinstance(given.expr, ir.Call) and self._is(given.expr.func, given.module, _JOB):
             # `enqueue(Job("fn", retries=2), retry_delay=1)`: the call's options win.
@@ -333,7 +331,7 @@ class _Analysis:
             options = merged
             function = kwarg_where(job, "function", given.module, self.ctx, given.local)
             if function is None and job.args:
-                function = Where(job.args[0], given.module, given.local)
+                function = Where(job.args[0], given.module, local=given.local)
             first = function or first
         ttl = kwarg_where(call, "ttl", summary, self.ctx, local)
         yield self._row(call, summary, first, options, ttl)

@@ -38,10 +38,11 @@ from retrylint.frameworks.base import (
     AdapterContext,
     Option,
     UndecidedLog,
+    Where,
     exception_names,
     source_of,
 )
-from retrylint.frameworks.recognize import Recognizer, Where
+from retrylint.frameworks.recognize import Recognizer
 from retrylint.model import (
     UNDECIDED,
     Count,

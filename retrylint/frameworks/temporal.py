@@ -24,9 +24,14 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from retrylint.frameworks.base import AdapterContext, UndecidedLog, source_of
+from retrylint.frameworks.base import (
+    AdapterContext,
+    UndecidedLog,
+    Where,
+    source_of,
+)
 from retrylint.frameworks.procrastinate import dict_items
-from retrylint.frameworks.recognize import Options, Recognizer, Where
+from retrylint.frameworks.recognize import Options, Recognizer
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
