@@ -527,3 +527,53 @@ def policy_row(
         via=via,
         hints=hints,
     )
+
+
+def dict_items(
+    evaluator: Evaluator,
+    expr: ir.Expr,
+    module: ir.ModuleSummary,
+    local: Mapping[str, ir.Expr] | None = None,
+) -> dict[str, tuple[ir.Expr, ir.ModuleSummary]] | Unknown:
+    """The keyword expressions a `**mapping` splat passes, with the module each is written in.
+
+    `local` holds the bindings of the enclosing function body (`opts = {...}` then `**opts`).
+    """
+    target, where = expr, module
+    for _ in range(8):
+        if local is not None and isinstance(target, ir.Ref) and target.dotted in local:
+            target = local[target.dotted]
+            continue
+        break
+    target, where = evaluator.deref(target, where)
+    out: dict[str, tuple[ir.Expr, ir.ModuleSummary]] = {}
+    inner_local = local if where is module else None
+    if isinstance(target, ir.DictExpr):
+        for key, value in target.items:
+            if key is None:
+                inner = dict_items(evaluator, value, where, inner_local)
+                if isinstance(inner, Unknown):
+                    return inner
+                out.update(inner)
+                continue
+            k = evaluator.eval(key, where)
+            if not (isinstance(k, Known) and isinstance(k.value, str)):
+                return Unknown(expr.text, location_of(module, expr.span))
+            out[k.value] = (value, where)
+        return out
+    if (
+        isinstance(target, ir.Call)
+        and isinstance(target.func, ir.Ref)
+        and target.func.dotted == "dict"
+        and not target.args
+    ):
+        for kw in target.kwargs:
+            if kw.name is None:
+                inner = dict_items(evaluator, kw.value, where, inner_local)
+                if isinstance(inner, Unknown):
+                    return inner
+                out.update(inner)
+                continue
+            out[kw.name] = (kw.value, where)
+        return out
+    return Unknown(expr.text, location_of(module, expr.span))

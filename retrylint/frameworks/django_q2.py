@@ -28,8 +28,13 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from retrylint.frameworks.base import AdapterContext, UndecidedLog, method_ref, source_of
-from retrylint.frameworks.procrastinate import dict_items
+from retrylint.frameworks.base import (
+    AdapterContext,
+    UndecidedLog,
+    dict_items,
+    method_ref,
+    source_of,
+)
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,

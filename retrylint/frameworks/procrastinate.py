@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from retrylint.frameworks.base import (
     BROAD_EXCEPTIONS,
     AdapterContext,
     UndecidedLog,
+    dict_items,
     exception_names,
     source_of,
 )
@@ -48,7 +49,7 @@ from retrylint.model import (
     Via,
 )
 from retrylint.python import ir
-from retrylint.python.evaluate import Evaluator, Known, Unknown, Value, location_of, number
+from retrylint.python.evaluate import Known, Unknown, Value, location_of, number
 from retrylint.resolve.schedule import (
     DelayFn,
     Fields,
@@ -534,56 +535,6 @@ def _strategy_delay(wait: float, linear: float, exponential: float) -> DelayFn:
         return wait + linear * r + grown
 
     return delay
-
-
-def dict_items(
-    evaluator: Evaluator,
-    expr: ir.Expr,
-    module: ir.ModuleSummary,
-    local: Mapping[str, ir.Expr] | None = None,
-) -> dict[str, tuple[ir.Expr, ir.ModuleSummary]] | Unknown:
-    """The keyword expressions a `**mapping` splat passes, with the module each is written in.
-
-    `local` holds the bindings of the enclosing function body (`opts = {...}` then `**opts`).
-    """
-    target, where = expr, module
-    for _ in range(8):
-        if local is not None and isinstance(target, ir.Ref) and target.dotted in local:
-            target = local[target.dotted]
-            continue
-        break
-    target, where = evaluator.deref(target, where)
-    out: dict[str, tuple[ir.Expr, ir.ModuleSummary]] = {}
-    inner_local = local if where is module else None
-    if isinstance(target, ir.DictExpr):
-        for key, value in target.items:
-            if key is None:
-                inner = dict_items(evaluator, value, where, inner_local)
-                if isinstance(inner, Unknown):
-                    return inner
-                out.update(inner)
-                continue
-            k = evaluator.eval(key, where)
-            if not (isinstance(k, Known) and isinstance(k.value, str)):
-                return Unknown(expr.text, location_of(module, expr.span))
-            out[k.value] = (value, where)
-        return out
-    if (
-        isinstance(target, ir.Call)
-        and isinstance(target.func, ir.Ref)
-        and target.func.dotted == "dict"
-        and not target.args
-    ):
-        for kw in target.kwargs:
-            if kw.name is None:
-                inner = dict_items(evaluator, kw.value, where, inner_local)
-                if isinstance(inner, Unknown):
-                    return inner
-                out.update(inner)
-                continue
-            out[kw.name] = (kw.value, where)
-        return out
-    return Unknown(expr.text, location_of(module, expr.span))
 
 
 _HINTS: tuple[tuple[str, str], ...] = (

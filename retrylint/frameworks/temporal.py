@@ -28,9 +28,9 @@ from retrylint.frameworks.base import (
     AdapterContext,
     UndecidedLog,
     Where,
+    dict_items,
     source_of,
 )
-from retrylint.frameworks.procrastinate import dict_items
 from retrylint.frameworks.recognize import Options, Recognizer
 from retrylint.model import (
     UNBOUNDED,
