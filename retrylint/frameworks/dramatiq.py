@@ -1074,6 +1074,8 @@ class _Analysis:
         option = actor.options.get("broker")
         if option is None or option.expr is None or option.module is None:
             return self.global_broker()
+        if isinstance(option.value, Known) and not option.value.value:
+            return self.global_broker()  # dramatiq/actor.py: `broker = broker or get_broker()`
         identity = self.broker_of(Where(option.expr, option.module))
         if identity == _GLOBAL:
             return self.global_broker()

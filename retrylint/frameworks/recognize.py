@@ -261,6 +261,10 @@ class Recognizer:
             enclosing = next((f for f in module.functions if f.qualname == outer), None)
             if enclosing is not None and self._any_form(enclosing, module):
                 return True
+            # A method of a wrapper class (`__call__`) encloses it.
+            owner = next((c for c in module.classes if outer.startswith(f"{c.qualname}.")), None)
+            if owner is not None and self.wrapper_class(owner, module) is not None:
+                return True
         return False
 
     def markers(
@@ -290,11 +294,17 @@ class Recognizer:
 
     def wrapper_names(self, module: ir.ModuleSummary) -> set[str]:
         """Module-level wrappers a module defines: other files may use them by these names."""
-        return {
+        functions = {
             fn.name
             for fn in module.functions
             if "." not in fn.qualname and self._any_form(fn, module)
         }
+        classes = {
+            cls.name
+            for cls in module.classes
+            if "." not in cls.qualname and self.wrapper_class(cls, module) is not None
+        }
+        return functions | classes
 
     def _any_form(self, fn: ir.Function, module: ir.ModuleSummary) -> bool:
         return any(self.wrapper(fn, module, form) is not None for form in ("decorator", "factory"))

@@ -301,3 +301,66 @@ def test_temporal_activity_wrappers(
     assert (row.framework, row.site, row.location.line) == ("temporal", "definition", line)
     assert row.retry_trigger is None  # Temporal sets retries where the activity is called
     assert [v.wrapper for v in row.via] == [wrapper]
+
+
+def test_broker_none_passed_through_a_wrapper_is_the_global_broker(tmp_path: Path) -> None:
+    # dramatiq.actor does `broker = broker or get_broker()`: a wrapper that forwards its own
+    # `broker=None` default leaves every actor on the global broker, not an unknown one.
+    root = write_project(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/worker.py": """
+                import dramatiq
+                from dramatiq.brokers.stub import StubBroker
+
+                dramatiq.set_broker(StubBroker())
+
+                def actor(actor_name=None, broker=None, **options):
+                    def decorator(fn):
+                        dramatiq.actor(fn, actor_name=actor_name, broker=broker, **options)
+                        return fn
+                    return decorator
+            """,
+            "app/jobs.py": """
+                from app.worker import actor
+
+                @actor(actor_name="jobs.never", max_retries=0)
+                def never():
+                    pass
+            """,
+        },
+    )
+    row = rows_by_name(analyze(root))["jobs.never"]
+    assert row.max_retries == 0
+    assert row.undecided == ()
+
+
+def test_wrapper_class_users_that_never_name_the_framework(tmp_path: Path) -> None:
+    # The user module mentions no framework word: only the wrapper class's name makes it a
+    # candidate file.
+    root = write_project(
+        tmp_path,
+        {
+            "jobs/__init__.py": """
+                import dramatiq
+
+                class background:
+                    def __init__(self, queue="default"):
+                        self.queue = queue
+
+                    def __call__(self, fn):
+                        return dramatiq.actor(fn, queue_name=self.queue, max_retries=4)
+            """,
+            "jobs/mail.py": """
+                from . import background
+
+                @background(queue="mail")
+                def send_welcome(user_id):
+                    pass
+            """,
+        },
+    )
+    row = rows_by_name(analyze(root))["send_welcome"]
+    assert (row.max_retries, row.delays_seconds, row.window_seconds) == (4, (30, 60, 120, 240), 450)
+    assert [v.wrapper for v in row.via] == ["jobs.background"]
