@@ -18,8 +18,9 @@ options", each option still quoted in the module it is written in.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from retrylint.frameworks.base import Where
@@ -89,7 +90,6 @@ class _Wrapper:
     call: ir.Call
     registrar: Where
     inner_form: Form
-    popped: frozenset[str] = field(default=frozenset())
     # Leading parameters a use does not bind: the decorated function, or a class's `self`.
     skip: int = 0
     # A wrapper class keeps its options on the instance (`self.opts = opts` in `__init__`)
@@ -166,38 +166,46 @@ class Recognizer:
         use_module: ir.ModuleSummary,
     ) -> Options:
         """The options the registering call receives, given what the use site passed."""
-        sig = wrapper.signature
-        names = list(sig.params)[wrapper.skip :]
-        stored = dict(wrapper.stored)
+        sig, module = wrapper.signature, wrapper.module
         bound: dict[str, Where] = {
-            kw.name: Where(kw.value, wrapper.module) for kw in sig.defaults if kw.name
+            kw.name: Where(kw.value, module) for kw in sig.defaults if kw.name
         }
-        for name, arg in zip(names, positional, strict=False):
+        for name, arg in zip(sig.params[wrapper.skip :], positional, strict=False):
             bound[name] = Where(arg, use_module)
-        bag: list[tuple[str, Where]] = []
         accepted = {*sig.params, *sig.kwonly}
-        for name, where in use.kwargs:
-            if name in accepted:
-                bound[name] = where
-            elif sig.star_kwarg is not None and name not in wrapper.popped:
-                bag.append((name, where))
+        given: dict[str, Where] = {}
+        for key, where in use.kwargs:
+            if key in accepted:
+                bound[key] = where
+            elif sig.star_kwarg is not None:
+                given[key] = where
+        edits = _OptionEdits.read(sig, module)
+        bag = edits.apply(given)
+        stored = dict(wrapper.stored)
         kwargs: list[tuple[str, Where]] = []
         splats: list[Where] = []
         for kw in wrapper.call.kwargs:
             value = kw.value
             if isinstance(value, ir.Ref) and value.dotted in stored:
                 value = ir.Ref(stored[value.dotted], value.text, value.span)
+            ref = value.dotted if isinstance(value, ir.Ref) else None
             if kw.name is None:
-                if isinstance(value, ir.Ref) and value.dotted == sig.star_kwarg:
-                    kwargs.extend(bag)
+                if ref in edits.names:
+                    kwargs.extend(bag.items())
                     splats.extend(use.splats)
                 else:
-                    splats.append(Where(value, wrapper.module))
-            elif isinstance(value, ir.Ref) and value.dotted in accepted:
-                if value.dotted in bound:
-                    kwargs.append((kw.name, bound[value.dotted]))
+                    splats.append(Where(value, module))
+            elif ref is not None and ref in edits.taken:
+                # `tries = kwargs.pop("tries", 5)` then `max_retries=tries`.
+                key, default = edits.taken[ref]
+                taken = given.get(key, default)
+                if taken is not None:
+                    kwargs.append((kw.name, taken))
+            elif ref is not None and ref in accepted:
+                if ref in bound:
+                    kwargs.append((kw.name, bound[ref]))
             else:
-                kwargs.append((kw.name, Where(value, wrapper.module)))
+                kwargs.append((kw.name, Where(value, module)))
         return Options(tuple(kwargs), tuple(splats))
 
     # -- recognising a wrapper -------------------------------------------------------------------
@@ -245,7 +253,6 @@ class Recognizer:
                     registration[0],
                     registration[1],
                     registration[2],
-                    _popped(signature, signature.star_kwarg),
                     skip=1,
                     stored=stored,
                 )
@@ -324,19 +331,18 @@ class Recognizer:
         self, fn: ir.Function, module: ir.ModuleSummary, form: Form, depth: int
     ) -> _Wrapper | None:
         via = Via(f"{module.module}.{fn.qualname}", location_of(module, fn.name_span))
-        popped = _popped(fn, fn.star_kwarg)
         if form == "decorator":
             # `@wrapper`: registers its own first parameter.
             own = self._registration(fn, module, depth)
             if own is None:
                 return None
             call, registrar, inner_form = own
-            return _Wrapper(via, form, fn, module, call, registrar, inner_form, popped, skip=1)
+            return _Wrapper(via, form, fn, module, call, registrar, inner_form, skip=1)
         # `@wrapper(...)`: returns the decorator a registrar makes (`return shared_task(**kw)`).
         for ret in fn.returns:
             if isinstance(ret, ir.Call) and self._registers(ret.func, module, "factory", depth):
                 registrar = Where(ret.func, module)
-                return _Wrapper(via, form, fn, module, ret, registrar, "factory", popped)
+                return _Wrapper(via, form, fn, module, ret, registrar, "factory")
         # ... or a nested decorator that registers its parameter.
         returned = {r.dotted for r in fn.returns if isinstance(r, ir.Ref)}
         for inner in _nested(fn, module):
@@ -345,8 +351,7 @@ class Recognizer:
             found = self._registration(inner, module, depth)
             if found is not None:
                 call, registrar, inner_form = found
-                popped |= _popped(inner, fn.star_kwarg)
-                return _Wrapper(via, form, fn, module, call, registrar, inner_form, popped)
+                return _Wrapper(via, form, fn, module, call, registrar, inner_form)
         return None
 
     def _registration(
@@ -361,10 +366,18 @@ class Recognizer:
         if first is None:
             return None
         carried = _carriers(fn, module, first)
+        helpers = {inner.name: inner for inner in _nested(fn, module)}
         for call in fn.calls:
             if not call.args or not _names(call.args[0], carried):
                 continue
             func = call.func
+            # `make(fn)` with a nested `def make(f): return shared_task(f, ...)`: the helper
+            # registers (the usual shape of a decorator usable with and without arguments).
+            if isinstance(func, ir.Ref) and func.dotted in helpers and depth <= MAX_DEPTH:
+                found = self._registration(helpers[func.dotted], module, depth + 1)
+                if found is not None:
+                    return found
+                continue
             if isinstance(func, ir.Call):
                 if self._registers(func.func, module, "factory", depth):
                     return func, Where(func.func, module), "factory"
@@ -399,6 +412,82 @@ _NO_INIT = ir.Function(
     (),
     False,
 )
+
+
+_WRITE = re.compile(r"(\w+)\['(.*)'\]")
+
+
+@dataclass(frozen=True)
+class _OptionEdits:
+    """What a wrapper's code does to the `**options` it passes on: names that hold them
+    (`options`, `opts = options.copy()`), keys it pops (and locals it pops them into), keys it
+    sets only when missing (`setdefault`) and keys it overwrites (`options["bind"] = True`)."""
+
+    names: frozenset[str]
+    popped: frozenset[str]
+    taken: dict[str, tuple[str, Where | None]]
+    defaults: tuple[tuple[str, Where], ...]
+    writes: tuple[tuple[str, Where], ...]
+
+    @classmethod
+    def read(cls, sig: ir.Function, module: ir.ModuleSummary) -> _OptionEdits:
+        scope = [sig, *_within(sig, module)]
+        names = {sig.star_kwarg} if sig.star_kwarg else set()
+        bindings = [b for fn in scope for b in fn.locals]
+        for b in bindings:  # aliases: `opts = kwargs.copy()`, `opts = dict(kwargs)`
+            value = b.value
+            if isinstance(value, ir.Call) and (
+                _method_of(value, names) == "copy" or any(_names(a, names) for a in value.args)
+            ):
+                names.add(b.target)
+        popped: set[str] = set()
+        taken: dict[str, tuple[str, Where | None]] = {}
+        defaults: list[tuple[str, Where]] = []
+        writes: list[tuple[str, Where]] = []
+        for b in bindings:
+            match = _WRITE.fullmatch(b.target)
+            if match and match[1] in names:
+                writes.append((match[2], Where(b.value, module)))
+            elif isinstance(b.value, ir.Call) and _method_of(b.value, names) == "pop":
+                key = _key(b.value)
+                if key is not None:
+                    default = b.value.args[1] if len(b.value.args) > 1 else None
+                    taken[b.target] = (key, Where(default, module) if default else None)
+        for call in (c for fn in scope for c in fn.calls):
+            method, key = _method_of(call, names), _key(call)
+            if method == "pop" and key is not None:
+                popped.add(key)
+            elif method == "setdefault" and key is not None and len(call.args) > 1:
+                defaults.append((key, Where(call.args[1], module)))
+            elif method == "update":
+                writes.extend((kw.name, Where(kw.value, module)) for kw in call.kwargs if kw.name)
+        return cls(frozenset(names), frozenset(popped), taken, tuple(defaults), tuple(writes))
+
+    def apply(self, given: dict[str, Where]) -> dict[str, Where]:
+        bag = {k: v for k, v in given.items() if k not in self.popped}
+        for key, where in self.defaults:
+            bag.setdefault(key, where)
+        bag.update(self.writes)
+        return bag
+
+
+def _within(fn: ir.Function, module: ir.ModuleSummary) -> list[ir.Function]:
+    """Every function defined inside `fn`, at any depth."""
+    prefix = f"{fn.qualname}.<locals>."
+    return [inner for inner in module.functions if inner.qualname.startswith(prefix)]
+
+
+def _method_of(call: ir.Call, receivers: Iterable[str]) -> str | None:
+    """`pop` for `kwargs.pop(...)` when `kwargs` is one of `receivers`."""
+    if not isinstance(call.func, ir.Ref):
+        return None
+    receiver, _, method = call.func.dotted.rpartition(".")
+    return method if receiver in set(receivers) else None
+
+
+def _key(call: ir.Call) -> str | None:
+    first = call.args[0] if call.args else None
+    return first.value if isinstance(first, ir.Const) and isinstance(first.value, str) else None
 
 
 def _nested(fn: ir.Function, module: ir.ModuleSummary) -> Iterable[ir.Function]:
@@ -443,21 +532,3 @@ def _calls_name(call: ir.Call, name: str) -> bool:
 
 def _names(expr: ir.Expr, names: Iterable[str]) -> bool:
     return isinstance(expr, ir.Ref) and expr.dotted in set(names)
-
-
-def _popped(fn: ir.Function, star_kwarg: str | None) -> frozenset[str]:
-    """Options a wrapper takes out of its `**options` before passing them on."""
-    if star_kwarg is None:
-        return frozenset()
-    out: set[str] = set()
-    for call in fn.calls:
-        func = call.func
-        if (
-            isinstance(func, ir.Ref)
-            and func.dotted == f"{star_kwarg}.pop"
-            and call.args
-            and isinstance(call.args[0], ir.Const)
-            and isinstance(call.args[0].value, str)
-        ):
-            out.add(call.args[0].value)
-    return frozenset(out)

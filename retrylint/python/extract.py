@@ -394,8 +394,13 @@ class _BodyCollector(cst.CSTVisitor):
 
     def visit_Assign(self, node: cst.Assign) -> bool:
         target = dotted_name(node.targets[0].target) if len(node.targets) == 1 else None
-        if target is not None:
+        option = self._option_write(node) if len(node.targets) == 1 else None
+        if option is not None:
+            self._assigns.append((option, node))
+        elif target is not None:
             self._assigns.append((target, node))
+            if self._carries_options(node.value):
+                self.star_kwargs = self.star_kwargs | {target}  # `opts = kwargs.copy()`
         elif self._every_return:
             for each in node.targets:
                 self._rebinds(each.target, node)
@@ -436,6 +441,39 @@ class _BodyCollector(cst.CSTVisitor):
         self._rebinds(node.target, node)
         return True
 
+    def _option_write(self, node: cst.Assign) -> str | None:
+        """`kwargs["bind"] = True` on options a wrapper passes on, as the target text
+        `kwargs["bind"]` (the recognizer reads it as an option the wrapper adds)."""
+        target = node.targets[0].target
+        if not (
+            isinstance(target, cst.Subscript)
+            and isinstance(target.value, cst.Name)
+            and target.value.value in self.star_kwargs
+            and len(target.slice) == 1
+        ):
+            return None
+        index = target.slice[0].slice
+        if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
+            key = index.value.evaluated_value
+            if isinstance(key, str):
+                return f"{target.value.value}[{key!r}]"
+        return None
+
+    def _carries_options(self, value: cst.BaseExpression) -> bool:
+        """`kwargs.copy()`, `kwargs.pop("x", 5)`, `dict(kwargs)`: made from passed-on options."""
+        if not isinstance(value, cst.Call):
+            return False
+        func = value.func
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value in self.star_kwargs
+        ):
+            return True
+        return any(
+            isinstance(a.value, cst.Name) and a.value.value in self.star_kwargs for a in value.args
+        )
+
     def locals(self) -> tuple[ir.Binding, ...]:
         """Bindings of names the kept calls and returns use, and of wanted attributes
         (`app.conf.task_annotations = ...` inside an app factory)."""
@@ -451,11 +489,11 @@ class _BodyCollector(cst.CSTVisitor):
                 wanted = target in used or target.rpartition(".")[2] in self.interest.attributes
                 # `self.options = options` in a wrapper class's `__init__`: the options a
                 # later `__call__` passes on.
-                stored = (
-                    "." in target
-                    and isinstance(node, cst.Assign)
-                    and isinstance(node.value, cst.Name)
-                    and node.value.value in self.params
+                stored = isinstance(node, cst.Assign) and (
+                    ("." in target and _names_one(node.value, self.params))
+                    # A wrapper changing or reading the options it passes on.
+                    or "[" in target
+                    or self._carries_options(node.value)
                 )
                 if index in kept or not (wanted or stored):
                     continue
@@ -472,6 +510,10 @@ class _BodyCollector(cst.CSTVisitor):
                 used.update(ir.ref_heads(value))
                 changed = True
         return tuple(kept[i] for i in sorted(kept))
+
+
+def _names_one(node: cst.BaseExpression, names: set[str]) -> bool:
+    return isinstance(node, cst.Name) and node.value in names
 
 
 @dataclass
@@ -669,7 +711,9 @@ class Extractor:
         inner = frozenset(collector.params)
         for nested in collector.nested:
             if isinstance(nested, cst.FunctionDef):
-                self._function(nested, conv, out, f"{qualname}.<locals>.", inner, star_kwargs)
+                self._function(
+                    nested, conv, out, f"{qualname}.<locals>.", inner, collector.star_kwargs
+                )
             else:
                 self._class(nested, conv, out, f"{qualname}.<locals>.")
         return func

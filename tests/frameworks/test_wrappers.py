@@ -364,3 +364,175 @@ def test_wrapper_class_users_that_never_name_the_framework(tmp_path: Path) -> No
     row = rows_by_name(analyze(root))["send_welcome"]
     assert (row.max_retries, row.delays_seconds, row.window_seconds) == (4, (30, 60, 120, 240), 450)
     assert [v.wrapper for v in row.via] == ["jobs.background"]
+
+
+def test_wrapper_usable_with_and_without_arguments(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/retrying.py": """
+                from celery import shared_task
+
+                def resilient(fn=None, max_retries=7, retry_backoff=True, **extra):
+                    def make(f):
+                        return shared_task(
+                            f,
+                            autoretry_for=(OSError,),
+                            max_retries=max_retries,
+                            retry_backoff=retry_backoff,
+                            **extra,
+                        )
+                    if fn:
+                        return make(fn)
+                    return make
+            """,
+            "pkg/work.py": """
+                from pkg.retrying import resilient
+
+                @resilient
+                def bare_use():
+                    pass
+
+                @resilient(max_retries=2)
+                def called_use():
+                    pass
+            """,
+        },
+    )
+    rows = rows_by_name(analyze(root))
+    bare, called = rows["pkg.work.bare_use"], rows["pkg.work.called_use"]
+    assert (bare.max_retries, bare.delays_seconds) == (7, (1, 2, 4, 8, 16, 32, 64))
+    assert (called.max_retries, called.delays_seconds) == (2, (1, 2))
+    assert bare.backoff == called.backoff == "exponential"
+
+
+def _celery_rows(tmp_path: Path, wrapper: str, uses: str) -> dict[str, EffectivePolicy]:
+    root = write_project(
+        tmp_path,
+        {"pkg/__init__.py": "", "pkg/tasking.py": wrapper, "pkg/jobs.py": uses},
+    )
+    return rows_by_name(analyze(root))
+
+
+def test_options_the_wrapper_writes_into_its_kwargs(tmp_path: Path) -> None:
+    # `kwargs["x"] = ...` overrides, `setdefault` fills what the use left out.
+    rows = _celery_rows(
+        tmp_path,
+        """
+        from celery import shared_task
+
+        def robust(*args, **kwargs):
+            kwargs.setdefault("autoretry_for", (OSError,))
+            kwargs.setdefault("max_retries", 6)
+            kwargs["retry_backoff"] = 3
+            return shared_task(*args, **kwargs)
+        """,
+        """
+        from pkg.tasking import robust
+
+        @robust()
+        def defaults():
+            pass
+
+        @robust(max_retries=1)
+        def one():
+            pass
+        """,
+    )
+    defaults, one = rows["pkg.jobs.defaults"], rows["pkg.jobs.one"]
+    assert (defaults.max_retries, defaults.delays_seconds) == (6, (3, 6, 12, 24, 48, 96))
+    assert (one.max_retries, one.delays_seconds) == (1, (3,))
+
+
+def test_bind_written_by_the_wrapper_counts_self_retry(tmp_path: Path) -> None:
+    rows = _celery_rows(
+        tmp_path,
+        """
+        from functools import wraps
+        from celery import shared_task
+
+        def audited(*args, **kwargs):
+            kwargs["bind"] = True
+            def deco(fn):
+                @wraps(fn)
+                def run(self, *a, **kw):
+                    return fn(self, *a, **kw)
+                return shared_task(*args, **kwargs)(run)
+            return deco
+        """,
+        """
+        from pkg.tasking import audited
+
+        @audited()
+        def power_on(self, vm_id):
+            try:
+                pass
+            except OSError as exc:
+                self.retry(exc=exc, countdown=20, max_retries=4)
+        """,
+    )
+    row = rows["pkg.jobs.power_on"]
+    assert (row.retry_trigger, row.max_retries, row.delays_seconds) == ("manual", 4, (20,) * 4)
+
+
+def test_options_popped_into_locals_then_passed_on(tmp_path: Path) -> None:
+    rows = _celery_rows(
+        tmp_path,
+        """
+        from celery import shared_task
+
+        def flaky(*args, **kwargs):
+            tries = kwargs.pop("tries", 5)
+            pause = kwargs.pop("pause", 30)
+            def deco(fn):
+                return shared_task(
+                    *args,
+                    autoretry_for=(OSError,),
+                    max_retries=tries,
+                    default_retry_delay=pause,
+                    **kwargs,
+                )(fn)
+            return deco
+        """,
+        """
+        from pkg.tasking import flaky
+
+        @flaky()
+        def defaults_only():
+            pass
+
+        @flaky(tries=2, pause=7)
+        def overridden():
+            pass
+        """,
+    )
+    defaults, overridden = rows["pkg.jobs.defaults_only"], rows["pkg.jobs.overridden"]
+    assert (defaults.max_retries, defaults.window_seconds) == (5, 150)
+    assert (overridden.max_retries, overridden.delays_seconds) == (2, (7, 7))
+    assert defaults.undecided == overridden.undecided == ()
+
+
+def test_a_copy_of_the_options_keeps_the_use_sites_options(tmp_path: Path) -> None:
+    rows = _celery_rows(
+        tmp_path,
+        """
+        from celery import shared_task
+
+        def traced(*args, **kwargs):
+            opts = kwargs.copy()
+            opts["acks_late"] = True
+            def deco(fn):
+                return shared_task(*args, **opts)(fn)
+            return deco
+        """,
+        """
+        from pkg.tasking import traced
+
+        @traced(autoretry_for=(OSError,), max_retries=4, retry_backoff=2)
+        def fetch():
+            pass
+        """,
+    )
+    row = rows["pkg.jobs.fetch"]
+    assert (row.max_retries, row.delays_seconds) == (4, (2, 4, 8, 16))
