@@ -197,9 +197,11 @@ def run(
     interesting |= ir.Interest(frozenset(wrappers), frozenset())
     workers = workers if workers is not None else (os.cpu_count() or 1)
     python_files = [f for f in files if f.language == "python"]
-    summaries, problems = _scan_python(python_files, adapters, policy, interesting, workers)
+    # Modules loaded on demand, shared by every round's project: each is parsed once a run.
+    loaded: dict[tuple[str, str], ir.ModuleSummary | None] = {}
+    summaries, problems = _scan_python(python_files, adapters, policy, interesting, workers, loaded)
     django = _django_settings(policy, summaries)
-    project = _project(summaries, root, policy, interesting)
+    project = _project(summaries, root, policy, interesting, loaded)
     _check_task_decorators(policy, project)
     evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
     versions = detect_versions(root, DISTRIBUTIONS)
@@ -296,6 +298,7 @@ def _scan_python(
     policy: Policy,
     interesting: ir.Interest,
     workers: int,
+    loaded: dict[tuple[str, str], ir.ModuleSummary | None] | None = None,
 ) -> tuple[list[ir.ModuleSummary], list[Finding]]:
     """Parse the files that can hold tasks, in rounds.
 
@@ -321,7 +324,11 @@ def _scan_python(
                 problems.append(rl000.finding(Location(source.path, 1, 1), candidate))
             elif candidate:
                 dotted = module_name(source.path, policy.root, policy.source_roots)
-                jobs.append((str(source.absolute), source.path, dotted, interesting))
+                known = (loaded or {}).get((str(source.absolute), dotted))
+                if known is not None:  # already read for an earlier round's question
+                    summaries.append(known)
+                else:
+                    jobs.append((str(source.absolute), source.path, dotted, interesting))
             else:
                 later.append(source)
         for result in _parse_all(jobs, workers):
@@ -332,7 +339,7 @@ def _scan_python(
                 summaries.append(result)
         if not later or not jobs:
             break
-        project = _project(summaries, policy.root, policy, interesting)
+        project = _project(summaries, policy.root, policy, interesting, loaded)
         django = _django_settings(policy, summaries)
         evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
         names: set[str] = set()
@@ -431,6 +438,7 @@ def _project(
     root: Path,
     policy: Policy,
     interesting: ir.Interest,
+    loaded: dict[tuple[str, str], ir.ModuleSummary | None] | None = None,
 ) -> Project:
     bases: list[Path] = [root / r for r in policy.source_roots]
     for summary in summaries:
@@ -443,13 +451,18 @@ def _project(
         bases.append(base)
     locator = ModuleLocator(root, sorted(set(bases)))
 
+    cache = loaded if loaded is not None else {}
+
     def load(dotted: str) -> ir.ModuleSummary | None:
         path = locator.find(dotted)
         if path is None:
             return None
-        # The same safe parse as scanned files get (large stack, no exception escapes).
-        result = pool.parse_job((str(path), relative(path, root), dotted, interesting))
-        return result if isinstance(result, ir.ModuleSummary) else None
+        key = (str(path), dotted)
+        if key not in cache:
+            # The same safe parse as scanned files get (large stack, no exception escapes).
+            result = pool.parse_job((str(path), relative(path, root), dotted, interesting))
+            cache[key] = result if isinstance(result, ir.ModuleSummary) else None
+        return cache[key]
 
     return Project(summaries, load)
 
