@@ -78,7 +78,10 @@ class Project:
         target = idx.imports.get(head)
         if target is not None:
             full = f"{target}.{rest}" if rest else target
-            return self.resolve_qualified(full, _hops + 1)
+            imported = self.resolve_qualified(full, _hops + 1)
+            if imported.kind == "external":
+                return self._script_sibling(summary, full, _hops) or imported
+            return imported
         for star in idx.stars:
             module = self.module(star)
             if module is not None and module is not summary:
@@ -88,6 +91,19 @@ class Project:
         if head in _BUILTINS and not rest:
             return Resolved("external", f"builtins.{head}")
         return None
+
+    def _script_sibling(self, summary: ir.ModuleSummary, full: str, hops: int) -> Resolved | None:
+        """`from helpers import f` in a file run as a script finds `helpers.py` beside it
+        (its folder is `sys.path[0]`). Taken only when that sibling defines the name, so a
+        project module named like a library (`proj/celery.py`) never hides the library."""
+        package = summary.module if summary.path.endswith("__init__.py") else ""
+        package = package or summary.module.rpartition(".")[0]
+        if not package:
+            return None
+        found = self.resolve_qualified(f"{package}.{full}", hops + 1)
+        if found.kind in ("external", "module") or found.module is summary:
+            return None
+        return found
 
     def resolve_qualified(self, qualified: str, _hops: int = 0) -> Resolved:
         """Resolve a fully dotted name: the longest prefix that is a project module wins."""

@@ -210,3 +210,38 @@ def test_names_as_temporal_registers_them() -> None:
         (at, 17, "empty", None, (), "definition"),
         (at, 23, "method", None, (), "definition"),
     ]
+
+
+def test_script_style_sibling_import_names_the_activity(tmp_path: Path) -> None:
+    # Samples run as scripts import their siblings absolutely (`from acts import ...`): the
+    # folder is sys.path[0]. The activity's registered name is still read from its definition.
+    root = write_project(
+        tmp_path,
+        {
+            "sched/__init__.py": "",
+            "sched/acts.py": """
+                from temporalio import activity
+
+                @activity.defn(name="say-hello")
+                async def hello(name: str) -> str:
+                    return name
+            """,
+            "sched/flows.py": """
+                from datetime import timedelta
+                from temporalio import workflow
+                from acts import hello
+
+                @workflow.defn
+                class Flow:
+                    @workflow.run
+                    async def run(self) -> str:
+                        return await workflow.execute_activity(
+                            hello, "x", start_to_close_timeout=timedelta(seconds=5)
+                        )
+            """,
+            # A project module named like a library never hides the library.
+            "sched/temporalio.py": "VALUE = 1\n",
+        },
+    )
+    calls = [r for r in analyze(root).rows if r.site == "enqueue"]
+    assert [(r.name, r.max_retries) for r in calls] == [("say-hello", "unbounded")]
