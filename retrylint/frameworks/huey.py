@@ -421,6 +421,7 @@ class _Builder:
         self.log = UndecidedLog()
         self.options = self._options()
         self.taken_over, self.base = self._task_base()
+        self.changed = self._changed_while_running()
 
     def _options(self) -> dict[str, Where]:
         info = self.task.info
@@ -452,6 +453,25 @@ class _Builder:
         names = self.a.base_names(found)
         taken = frozenset(RETRY_OPTIONS) if names is None else names & frozenset(RETRY_OPTIONS)
         return taken, where if taken else None
+
+    def _changed_while_running(self) -> dict[str, tuple[ir.Binding, ir.ModuleSummary]]:
+        """Retry options the task's own code changes while it runs (Huey's documented
+        `task.retry_delay *= 2` with `context=True`): the next retry uses the changed value, so
+        the written one decides nothing. Read in the task and in the wrappers it went through."""
+        bodies: list[tuple[ir.Function, ir.ModuleSummary]] = [(self.task.fn, self.task.module)]
+        for via in self.task.info.via:
+            found = self.a.project.resolve_qualified(via.wrapper)
+            if found.module is not None and found.function is not None:
+                bodies.append((found.function, found.module))
+        changed: dict[str, tuple[ir.Binding, ir.ModuleSummary]] = {}
+        for fn, module in bodies:
+            prefix = f"{fn.qualname}.<locals>."
+            scope = [fn, *(f for f in module.functions if f.qualname.startswith(prefix))]
+            for binding in (b for f in scope for b in f.locals):
+                head, _, option = binding.target.rpartition(".")
+                if head and "." not in head and option in RETRY_OPTIONS:
+                    changed.setdefault(option, (binding, module))
+        return changed
 
     def _taken(self, name: str, base: Where) -> tuple[Value, Provenance, Where | None]:
         """An option the task base class sets at run time: `[assume]`d as `Base.name`, or
@@ -492,6 +512,12 @@ class _Builder:
         """The effective value of one option: the enqueue call, the decorator, Huey's default."""
         if name in self.taken_over and self.base is not None:
             return self._taken(name, self.base)  # whatever the call or decorator says
+        if name in self.changed:
+            binding, module = self.changed[name]
+            unknown = Unknown(binding.value.text, location_of(module, binding.span))
+            self.log.add(name, unknown)
+            note = f"the task changes {name} while it runs"
+            return unknown, Provenance("undecided", unknown.location, note), None
         where = self.overrides.get(name)
         written: Source = "explicit"
         if where is not None:

@@ -413,6 +413,10 @@ class _BodyCollector(cst.CSTVisitor):
 
     def visit_AugAssign(self, node: cst.AugAssign) -> bool:
         self._rebinds(node.target, node)
+        # `task.retry_delay *= 2` in a running task changes its own retry option.
+        target = dotted_name(node.target)
+        if target and "." in target and target.rpartition(".")[2] in self.interest.attributes:
+            self._assigns.append((target, node))
         return True
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:

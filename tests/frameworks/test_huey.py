@@ -568,3 +568,50 @@ def test_names_as_huey_registers_them() -> None:
         (at, 20, "shop.tasks.orders.empty", None, (), "definition"),
         (at, 25, "shop.tasks.orders.sweep", None, (), "definition"),
     ]
+
+
+def test_retry_delay_changed_while_the_task_runs_is_undecided(tmp_path: Path) -> None:
+    # Huey's documented pattern: with context=True the task multiplies its own retry_delay, so
+    # the next retry waits longer; the written retry_delay=10 decides nothing.
+    root = write_project(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/queue.py": """
+                import functools
+                from huey import RedisHuey
+
+                huey = RedisHuey("app")
+
+                def backing_off(retries=3, retry_delay=10, factor=3):
+                    def register(fn):
+                        @functools.wraps(fn)
+                        def run(*args, **kwargs):
+                            current = kwargs.pop("task")
+                            try:
+                                return fn(*args, **kwargs)
+                            except Exception:
+                                current.retry_delay *= factor
+                                raise
+                        return huey.task(retries=retries, retry_delay=retry_delay, context=True)(run)
+                    return register
+
+                @huey.task(retries=2, retry_delay=5, context=True)
+                def direct(task=None):
+                    task.retry_delay = task.retry_delay * 2
+            """,
+            "app/jobs.py": """
+                from app.queue import backing_off
+
+                @backing_off()
+                def sync_feed(feed_id):
+                    pass
+            """,
+        },
+    )
+    rows = {r.name: r for r in analyze(root).rows}
+    for name, count in (("app.jobs.sync_feed", 3), ("app.queue.direct", 2)):
+        row = rows[name]
+        assert row.max_retries == count
+        assert row.delays_seconds is None and row.backoff == "undecided"
+        assert [u.field for u in row.undecided] == ["retry_delay"]
