@@ -56,6 +56,7 @@ from retrylint.frameworks.base import (
     exception_names,
     module_imports,
     source_of,
+    walk_calls,
 )
 from retrylint.frameworks.recognize import Options, Recognizer
 from retrylint.model import (
@@ -1102,9 +1103,9 @@ class _Analysis:
     def enqueue_rows(self, summary: ir.ModuleSummary) -> Iterator[EffectivePolicy | Observation]:
         sites: list[tuple[ir.Call, ir.Function | None]] = []
         for call in summary.calls:
-            sites.extend((c, None) for c in _calls_in(call))
+            sites.extend((c, None) for c in walk_calls(call))
         for binding in summary.bindings:
-            sites.extend((c, None) for c in _calls_in(binding.value))
+            sites.extend((c, None) for c in walk_calls(binding.value))
         for function in summary.functions:
             sites.extend((c, function) for c in function.calls)
         seen: set[tuple[int, int]] = set()
@@ -1905,25 +1906,6 @@ def _scope(fn: ir.Function | None, module: ir.ModuleSummary) -> dict[str, ir.Exp
     }
     scope.update({b.target: b.value for b in fn.locals})
     return scope
-
-
-def _calls_in(expr: ir.Expr) -> Iterator[ir.Call]:
-    """Every call inside an expression (`pipeline([a.message_with_options(...)])`)."""
-    if isinstance(expr, ir.Call):
-        yield expr
-        yield from _calls_in(expr.func)
-        for arg in expr.args:
-            yield from _calls_in(arg)
-        for kw in expr.kwargs:
-            yield from _calls_in(kw.value)
-    elif isinstance(expr, ir.Seq):
-        for item in expr.items:
-            yield from _calls_in(item)
-    elif isinstance(expr, ir.Starred):
-        yield from _calls_in(expr.value)
-    elif isinstance(expr, ir.DictExpr):
-        for _, value in expr.items:
-            yield from _calls_in(value)
 
 
 def _opaque_stack(expr: ir.Expr) -> Literal["default", "unknown", "other"]:
