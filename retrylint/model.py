@@ -244,6 +244,8 @@ class Finding:
     framework: str | None = None
     site: Site | None = None
     expression: str | None = None
+    # Every task one finding speaks for (an undecided expression several tasks share).
+    tasks: tuple[str, ...] = ()
     # Extra lines on which a suppression comment may sit (decorator line, `def` line).
     anchor_lines: tuple[int, ...] = field(default=(), compare=False)
 

@@ -153,7 +153,11 @@ def test_full_policy(tmp_path: Path) -> None:
 
 def test_file_keys_default_to_scanning_no_tests_and_honouring_gitignore(tmp_path: Path) -> None:
     policy = load(tmp_path, "[rules]\n")
-    assert (policy.extend_exclude, policy.include_tests, policy.respect_gitignore) == ((), False, True)
+    assert (policy.extend_exclude, policy.include_tests, policy.respect_gitignore) == (
+        (),
+        False,
+        True,
+    )
     builtin = load_policy(
         None, known_rules=KNOWN_RULES, known_frameworks=KNOWN_FRAMEWORKS, cwd=tmp_path
     )

@@ -88,6 +88,7 @@ def _finding(finding: Finding) -> dict[str, JSONValue]:
         "message": finding.message,
         "fix": finding.fix,
         "expression": finding.expression,
+        "tasks": list(finding.tasks),
     }
 
 

@@ -86,6 +86,7 @@ def task_finding(
         framework=row.framework,
         site=row.site,
         expression=expression,
+        tasks=(row.name,) if row.name else (),
         anchor_lines=row.suppression_lines,
     )
 

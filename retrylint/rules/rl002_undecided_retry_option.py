@@ -7,9 +7,10 @@ rest on, and `[assume]` is the way to decide it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import ClassVar
 
-from retrylint.model import BACKOFF_ORDER, Finding
+from retrylint.model import BACKOFF_ORDER, EffectivePolicy, Finding, Location, Undecided
 from retrylint.rules.base import RuleContext, RuleMeta, category_phrase, label, task_finding
 
 
@@ -22,19 +23,48 @@ class UndecidedRetryOption:
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        for row, assignment in ctx.rows:
+        # One cause, one finding: an expression several tasks share is reported once, listing
+        # them (polar's 134 actors all read `settings.WORKER_MAX_RETRIES`).
+        shared: dict[tuple[str, Location], list[tuple[EffectivePolicy, Undecided]]] = {}
+        for row, _ in ctx.rows:
             for item in row.undecided:
-                in_file = item.location.path == row.location.path
-                at = "" if in_file else f" (at {item.location})"
+                shared.setdefault((item.expression, item.location), []).append((row, item))
+        for (expression, location), uses in shared.items():
+            rows = list({id(row): row for row, _ in uses}.values())
+            fields = " and ".join(f"`{f}`" for f in dict.fromkeys(item.field for _, item in uses))
+            fix = f'Add "{expression}" = <value> under [assume] in the policy file.'
+            if len(rows) == 1:
+                row = rows[0]
+                in_file = location.path == row.location.path
+                at = "" if in_file else f" (at {location})"
                 yield task_finding(
                     self.meta,
                     row,
-                    f"cannot decide `{item.field}` of {label(row)}: `{item.expression}`"
-                    f"{at} is not a constant retrylint can evaluate",
-                    f'Add "{item.expression}" = <value> under [assume] in the policy file.',
-                    location=item.location if in_file else None,
-                    expression=item.expression,
+                    f"cannot decide {fields} of {label(row)}: `{expression}`{at} is not a "
+                    "constant retrylint can evaluate",
+                    fix,
+                    location=location if in_file else None,
+                    expression=expression,
                 )
+                continue
+            names = sorted({row.name or row.name_expression or "?" for row in rows})
+            shown = ", ".join(f"`{n}`" for n in names[:3])
+            more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+            yield replace(
+                task_finding(
+                    self.meta,
+                    rows[0],
+                    f"cannot decide {fields} of {len(names)} tasks ({shown}{more}): "
+                    f"`{expression}` is not a constant retrylint can evaluate",
+                    fix,
+                    location=location,
+                    expression=expression,
+                ),
+                task=None,
+                tasks=tuple(names),
+                anchor_lines=(),
+            )
+        for row, assignment in ctx.rows:
             required = assignment.category.backoff if assignment is not None else None
             if (
                 assignment is not None

@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from retrylint.model import UNBOUNDED, Finding
+from retrylint.model import UNBOUNDED, EffectivePolicy, Finding
 from retrylint.rules.base import RuleContext, RuleMeta, label, task_finding, where
+
+
+def unbounded(row: EffectivePolicy) -> bool:
+    """Neither count nor time stops the retries (CONTRACTS §6); a count that is unbounded
+    inside a time limit is judged by the window."""
+    return row.max_retries == UNBOUNDED and row.window_seconds == UNBOUNDED
 
 
 class UnboundedRetries:
@@ -16,9 +22,7 @@ class UnboundedRetries:
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for row, assignment in ctx.rows:
-            # Only when neither count nor time stops the retries (CONTRACTS §6); a count
-            # that is unbounded inside a time limit is judged by the window.
-            if row.max_retries != UNBOUNDED or row.window_seconds != UNBOUNDED:
+            if not unbounded(row):
                 continue
             limit = ""
             if assignment is not None and assignment.category.max_retries is not None:

@@ -7,6 +7,8 @@ from typing import ClassVar
 
 from retrylint.model import UNBOUNDED, Finding
 from retrylint.rules.base import RuleContext, RuleMeta, label, task_finding
+from retrylint.rules.rl101_unbounded_retries import unbounded
+from retrylint.rules.rl102_retry_limit_out_of_policy import out_of_policy
 
 
 class ImplicitRetryDefault:
@@ -18,9 +20,13 @@ class ImplicitRetryDefault:
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        for row, _ in ctx.rows:
+        for row, assignment in ctx.rows:
             prov = row.sources.get("max_retries")
             if prov is None or prov.source != "default" or not row.retries:
+                continue
+            # One finding per cause (CONTRACTS §6): RL101 or RL102 already report this count
+            # and say it comes from the default.
+            if unbounded(row) or out_of_policy(row, assignment) is not None:
                 continue
             default = prov.note or f"the {row.framework} default"
             how_often = (

@@ -1,0 +1,84 @@
+"""One finding per cause (CONTRACTS §6): an undecided expression several tasks share is one
+RL002 listing them; a default count RL101 or RL102 already reports is not also RL103."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from retrylint.report.json_report import render_check
+from tests.conftest import analyze, write_project
+
+WORKER = """
+    import dramatiq
+    from django.conf import settings
+
+    def actor(actor_name=None, **options):
+        def decorator(fn):
+            dramatiq.actor(fn, actor_name=actor_name, max_retries=settings.RETRIES, **options)
+            return fn
+        return decorator
+"""
+JOBS = """
+    from app.worker import actor
+
+    @actor(actor_name="a")
+    def a():
+        pass
+
+    @actor(actor_name="b")
+    def b():
+        pass
+
+    @actor(actor_name="c", min_backoff=settings_backoff())
+    def c():
+        pass
+"""
+
+
+def test_shared_undecided_expression_is_one_note(tmp_path: Path) -> None:
+    files = {"app/__init__.py": "", "app/worker.py": WORKER, "app/jobs.py": JOBS}
+    report = analyze(write_project(tmp_path, files))
+    notes = [f for f in report.findings if f.rule == "RL002"]
+    shared = [f for f in notes if f.expression == "settings.RETRIES"]
+    assert len(shared) == 1
+    (note,) = shared
+    assert note.tasks == ("a", "b", "c") and note.task is None
+    assert (note.location.path, note.location.line) == ("app/worker.py", 6)
+    assert "of 3 tasks (`a`, `b`, `c`)" in note.message
+    # A value only one task has stays a note about that task, where it is written.
+    (own,) = [f for f in notes if f.expression == "settings_backoff()"]
+    assert own.task == "c" and own.tasks == ("c",)
+    payload = json.loads(render_check(report))
+    listed = [f["tasks"] for f in payload["findings"] if f["expression"] == "settings.RETRIES"]
+    assert listed == [["a", "b", "c"]]
+
+
+def test_default_count_reported_by_rl102_is_not_also_rl103(tmp_path: Path) -> None:
+    # Dramatiq's default of 20 retries is above the built-in policy's 10: RL102 says so.
+    files = {
+        "jobs.py": """
+            import dramatiq
+
+            @dramatiq.actor
+            def send():
+                pass
+        """
+    }
+    rules = [f.rule for f in analyze(write_project(tmp_path, files)).findings]
+    assert "RL102" in rules and "RL103" not in rules
+
+
+def test_default_count_within_policy_is_rl103(tmp_path: Path) -> None:
+    # Celery's default of 3 is inside the built-in bound of 10: only RL103 speaks.
+    files = {
+        "jobs.py": """
+            from celery import shared_task
+
+            @shared_task(autoretry_for=(OSError,), retry_backoff=True)
+            def sync():
+                pass
+        """
+    }
+    rules = [f.rule for f in analyze(write_project(tmp_path, files)).findings]
+    assert "RL103" in rules and "RL102" not in rules
