@@ -51,7 +51,7 @@ from retrylint.frameworks.base import (
     exception_names,
     source_of,
 )
-from retrylint.frameworks.recognize import Options, Recognizer
+from retrylint.frameworks.recognize import Expansion, MakerRules, Options, Recognizer
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
@@ -123,7 +123,6 @@ _SHARED = frozenset(
 )
 _CURRENT_APP = frozenset({"celery.current_app", "celery._state.current_app"})
 _CURRENT_TASK = frozenset({"celery.current_task", "celery._state.current_task"})
-_PARTIAL = frozenset({"functools.partial"})
 _ANNOTATION_KEYS = ("task_annotations", "CELERY_ANNOTATIONS")
 # Task attributes besides the retry options that change how failures come back.
 # Options that exist only in Celery 5.7 (reference §14): older versions ignore them.
@@ -220,8 +219,11 @@ class _Analysis:
         self.evaluator = ctx.evaluator
         self.recognizer = Recognizer(
             ctx.project,
-            lambda expr, module: self.factory(expr, module, 0) is not None,
+            lambda expr, module: self.factory(expr, module) is not None,
             ctx.settings.task_decorators,
+        )
+        self.rules: MakerRules[_Decorator] = MakerRules(
+            leaf=self._task_maker, merge=_merge, extend=self._extend
         )
         self.apps: dict[str, _App] = {}
         self._app_cache: dict[tuple[str, str], str | None] = {}
@@ -320,61 +322,32 @@ class _Analysis:
         self, expr: ir.Expr, summary: ir.ModuleSummary, depth: int = 0
     ) -> _Decorator | None:
         """The task options a decorator applies, or None when it is not a Celery task maker."""
-        if depth > 8:
-            return None
-        expansion = self.recognizer.expand(expr, summary)
-        if expansion is not None:
-            base = self.factory(expansion.registrar.expr, expansion.registrar.module, depth + 1)
-            if base is None:
-                return None
-            # The outermost wrapper's own code may retry for the task it makes.
-            wrapper = base.wrapper or self.project.resolve_qualified(expansion.via[0].wrapper)
-            return _Decorator(base.app, base.options.extended(expansion), wrapper)
-        if isinstance(expr, ir.Call):
-            factory = self.factory(expr.func, summary, depth + 1)
-            if factory is not None:
-                return _merge(factory, expr, summary)
-            return None
-        factory = self.factory(expr, summary, depth + 1)
-        if factory is not None:
-            return factory
-        if isinstance(expr, ir.Ref):
-            found = self.project.resolve(summary, expr.dotted)
-            if found is not None and found.kind == "binding" and found.binding and found.module:
-                return self.decorator(found.binding.value, found.module, depth + 1)
-        return None
+        return self.recognizer.decoration(self.rules, expr, summary, depth)
 
-    def factory(self, expr: ir.Expr, summary: ir.ModuleSummary, depth: int) -> _Decorator | None:
+    def factory(
+        self, expr: ir.Expr, summary: ir.ModuleSummary, depth: int = 0
+    ) -> _Decorator | None:
         """A callable that makes a task decorator: `app.task`, `shared_task`, a wrapper."""
-        if depth > 8:
-            return None
-        if isinstance(expr, ir.Call):
-            # `partial(app.task, **opts)` pre-binds options.
-            func = expr.func
-            if isinstance(func, ir.Ref) and expr.args:
-                target = self.project.resolve(summary, func.dotted)
-                if target is not None and target.qualified in _PARTIAL:
-                    inner = self.factory(expr.args[0], summary, depth + 1)
-                    return _merge(inner, expr, summary) if inner is not None else None
-            return None
-        if not isinstance(expr, ir.Ref):
-            return None
-        found = self.project.resolve(summary, expr.dotted)
-        if found is not None:
-            if found.qualified in _SHARED:
-                return _Decorator(None)
-            if self.recognizer.configured(found):
-                return _Decorator(None, wrapper=found)
-            if found.kind == "binding" and found.binding is not None and found.module is not None:
-                value = found.binding.value
-                if isinstance(value, ir.Ref | ir.Call) and not _is_applied_call(value):
-                    return self.factory(value, found.module, depth + 1)
+        return self.recognizer.maker(self.rules, expr, summary, depth)
+
+    def _task_maker(
+        self, expr: ir.Ref, found: Resolved | None, summary: ir.ModuleSummary, depth: int
+    ) -> _Decorator | None:
+        if found is not None and found.qualified in _SHARED:
+            return _Decorator(None)
+        if found is not None and self.recognizer.configured(found):
+            return _Decorator(None, wrapper=found)
         receiver, _, attr = expr.dotted.rpartition(".")
         if attr == "task" and receiver:
             app = self.app_of(receiver, summary)
             if app is not None:
                 return _Decorator(app)
         return None
+
+    def _extend(self, base: _Decorator, expansion: Expansion) -> _Decorator:
+        # The outermost wrapper's own code may retry for the task it makes.
+        wrapper = base.wrapper or self.project.resolve_qualified(expansion.via[0].wrapper)
+        return _Decorator(base.app, base.options.extended(expansion), wrapper)
 
     # -- classes -------------------------------------------------------------------------
 
@@ -958,13 +931,6 @@ def _is_known_root(
         if attr == "Task" and receiver and analysis.app_of(receiver, module) is not None:
             return True
     return False
-
-
-def _is_applied_call(expr: ir.Expr) -> bool:
-    """`shared_task(max_retries=3)` makes a decorator, not a factory; keep them apart."""
-    return isinstance(expr, ir.Call) and not (
-        isinstance(expr.func, ir.Ref) and expr.func.dotted.endswith("partial")
-    )
 
 
 def _merge(base: _Decorator, call: ir.Call, summary: ir.ModuleSummary) -> _Decorator:

@@ -58,7 +58,7 @@ from retrylint.frameworks.base import (
     source_of,
     walk_calls,
 )
-from retrylint.frameworks.recognize import Options, Recognizer
+from retrylint.frameworks.recognize import MakerRules, Options, Recognizer
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
@@ -261,8 +261,15 @@ class _Analysis:
         self.evaluator = ctx.evaluator
         self.recognizer = Recognizer(
             ctx.project,
-            lambda expr, module: self.factory(expr, module, 0) is not None,
+            lambda expr, module: self.factory(expr, module) is not None,
             ctx.settings.task_decorators,
+        )
+        self.rules: MakerRules[Options] = MakerRules(
+            leaf=self._actor_maker,
+            merge=lambda made, call, module: made.merged(call, module),
+            extend=lambda made, expansion: made.extended(expansion),
+            # `dramatiq.actor(fn)` is an actor, not a decorator.
+            applies=lambda call: not call.args or _is_partial(call),
         )
         self.two_x = at_least(ctx.version, (2,), (2, 2, 1))
         self.version = ctx.version or REFERENCE_VERSION
@@ -276,51 +283,21 @@ class _Analysis:
 
     # -- recognising actor decorators --------------------------------------------------------
 
-    def factory(self, expr: ir.Expr, summary: ir.ModuleSummary, depth: int) -> Options | None:
-        """A callable that makes an actor decorator: `dramatiq.actor`, a wrapper, a partial."""
-        if depth > 8:
-            return None
-        if isinstance(expr, ir.Call):
-            func = expr.func
-            if isinstance(func, ir.Ref) and expr.args:
-                target = self.project.resolve(summary, func.dotted)
-                if target is not None and target.qualified in _PARTIAL:
-                    inner = self.factory(expr.args[0], summary, depth + 1)
-                    return inner.merged(expr, summary) if inner is not None else None
-            return None
-        if not isinstance(expr, ir.Ref):
-            return None
-        found = self.project.resolve(summary, expr.dotted)
-        if found is None:
-            return None
-        if found.qualified in _ACTOR_FUNCS or self.recognizer.configured(found):
-            return Options()
-        if found.kind == "binding" and found.binding is not None and found.module is not None:
-            value = found.binding.value
-            if isinstance(value, ir.Ref) or _is_partial(value):
-                return self.factory(value, found.module, depth + 1)
-        return None
+    def factory(self, expr: ir.Expr, summary: ir.ModuleSummary, depth: int = 0) -> Options | None:
+        """A callable that makes an actor decorator: `dramatiq.actor`, an alias, a partial."""
+        return self.recognizer.maker(self.rules, expr, summary, depth)
 
     def decorator(self, expr: ir.Expr, summary: ir.ModuleSummary, depth: int = 0) -> Options | None:
         """The actor options a decorator applies, or None when it does not make an actor."""
-        if depth > 8:
-            return None
-        expansion = self.recognizer.expand(expr, summary)
-        if expansion is not None:
-            base = self.factory(expansion.registrar.expr, expansion.registrar.module, depth + 1)
-            return base.extended(expansion) if base is not None else None
-        if isinstance(expr, ir.Call):
-            if expr.args and not _is_partial(expr):
-                return None  # `dramatiq.actor(fn)` is an actor, not a decorator
-            made = self.factory(expr.func, summary, depth + 1)
-            return made.merged(expr, summary) if made is not None else None
-        made = self.factory(expr, summary, depth + 1)
-        if made is not None:
-            return made
-        if isinstance(expr, ir.Ref):
-            found = self.project.resolve(summary, expr.dotted)
-            if found is not None and found.kind == "binding" and found.binding and found.module:
-                return self.decorator(found.binding.value, found.module, depth + 1)
+        return self.recognizer.decoration(self.rules, expr, summary, depth)
+
+    def _actor_maker(
+        self, expr: ir.Ref, found: Resolved | None, module: ir.ModuleSummary, depth: int
+    ) -> Options | None:
+        if found is not None and (
+            found.qualified in _ACTOR_FUNCS or self.recognizer.configured(found)
+        ):
+            return Options()
         return None
 
     # -- GenericActor classes ----------------------------------------------------------------

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from retrylint.frameworks.base import Where
 from retrylint.model import Via
@@ -102,6 +102,33 @@ class _Wrapper:
 IsRegistrar = Callable[[ir.Expr, ir.ModuleSummary], bool]
 
 
+D = TypeVar("D")
+
+
+def _always(_: object) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class MakerRules(Generic[D]):
+    """What one framework says about its task decorators; the walk over aliases, `partial`,
+    bindings and project wrappers is shared (`Recognizer.maker` / `Recognizer.decoration`)."""
+
+    # The framework's own maker a name stands for (`shared_task`, `app.task` on an app, a
+    # configured wrapper), as the adapter's decoration value; None when it is none.
+    leaf: Callable[[ir.Ref, Resolved | None, ir.ModuleSummary, int], D | None]
+    # A call's keywords applied to a decoration (`@app.task(max_retries=3)`, `partial(...)`).
+    merge: Callable[[D, ir.Call, ir.ModuleSummary], D]
+    # What a project wrapper passes on, applied to its registrar's decoration.
+    extend: Callable[[D, Expansion], D]
+    # Whether a call of a maker is a decorator (`dramatiq.actor(fn)` is an application).
+    applies: Callable[[ir.Call], bool] = _always
+    # Whether a maker used bare is a decorator (`@shared_task` is, RQ's `@job` is not).
+    bare: Callable[[D, Resolved | None], bool] = lambda made, found: True
+    # Whether a module-level binding used as a decorator is followed to its value.
+    follows: Callable[[ir.Expr], bool] = _always
+
+
 class Recognizer:
     """Answers "is this decorator a project wrapper of my framework's registrar?" for one
     adapter, with every answer cached per definition and form."""
@@ -124,6 +151,67 @@ class Recognizer:
                 self.project.resolve_qualified(name).qualified for name in self._configured
             ) | frozenset(self._configured)
         return found.qualified in self._configured_resolved
+
+    # -- the framework's own makers, through aliases ------------------------------------------
+
+    def maker(
+        self, rules: MakerRules[D], expr: ir.Expr, module: ir.ModuleSummary, depth: int = 0
+    ) -> D | None:
+        """A callable that makes a task decorator: the framework's own (`rules.leaf`), an alias
+        bound to one (`task = app.task`), or `partial(maker, **options)`."""
+        if depth > MAX_DEPTH:
+            return None
+        if isinstance(expr, ir.Call):
+            if self._is_partial(expr, module):
+                inner = self.maker(rules, expr.args[0], module, depth + 1)
+                return rules.merge(inner, expr, module) if inner is not None else None
+            return None
+        if not isinstance(expr, ir.Ref):
+            return None
+        found = self.project.resolve(module, expr.dotted)
+        made = rules.leaf(expr, found, module, depth)
+        if made is not None:
+            return made
+        if found is not None and found.kind == "binding" and found.binding and found.module:
+            value = found.binding.value
+            if isinstance(value, ir.Ref) or self._is_partial(value, found.module):
+                return self.maker(rules, value, found.module, depth + 1)
+        return None
+
+    def decoration(
+        self, rules: MakerRules[D], expr: ir.Expr, module: ir.ModuleSummary, depth: int = 0
+    ) -> D | None:
+        """What a decorator expression applies, or None when it makes no task: a project
+        wrapper, a maker called with options, a maker used bare, or an alias of a decorator
+        (`retrying = shared_task(max_retries=3)`)."""
+        if depth > MAX_DEPTH:
+            return None
+        expansion = self.expand(expr, module)
+        if expansion is not None:
+            registrar = expansion.registrar
+            base = self.maker(rules, registrar.expr, registrar.module, depth + 1)
+            return rules.extend(base, expansion) if base is not None else None
+        if isinstance(expr, ir.Call):
+            if not rules.applies(expr):
+                return None
+            made = self.maker(rules, expr.func, module, depth + 1)
+            return rules.merge(made, expr, module) if made is not None else None
+        if not isinstance(expr, ir.Ref):
+            return None
+        found = self.project.resolve(module, expr.dotted)
+        made = self.maker(rules, expr, module, depth + 1)
+        if made is not None and rules.bare(made, found):
+            return made
+        binding = found.binding if found is not None and found.kind == "binding" else None
+        if found is not None and binding and found.module and rules.follows(binding.value):
+            return self.decoration(rules, binding.value, found.module, depth + 1)
+        return None
+
+    def _is_partial(self, expr: ir.Expr, module: ir.ModuleSummary) -> bool:
+        if not (isinstance(expr, ir.Call) and isinstance(expr.func, ir.Ref) and expr.args):
+            return False
+        found = self.project.resolve(module, expr.func.dotted)
+        return found is not None and found.qualified == "functools.partial"
 
     # -- expanding a use -------------------------------------------------------------------------
 

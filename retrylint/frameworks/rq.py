@@ -58,7 +58,7 @@ from retrylint.frameworks.base import (
     source_of,
     weakest,
 )
-from retrylint.frameworks.recognize import Options, Recognizer
+from retrylint.frameworks.recognize import MakerRules, Options, Recognizer
 from retrylint.model import (
     UNDECIDED,
     BackoffKind,
@@ -78,6 +78,7 @@ from retrylint.python.evaluate import (
     mentions_random,
     number,
 )
+from retrylint.python.project import Resolved
 from retrylint.resolve.schedule import (
     DelayFn,
     Fields,
@@ -98,7 +99,6 @@ DEFAULT_FAILURE_TTL = 31_536_000
 _JOB = frozenset({"rq.decorators.job", "django_rq.job", "django_rq.decorators.job"})
 _RETRY = frozenset({"rq.Retry", "rq.job.Retry", "rq.retry.Retry"})
 _JOB_CLASS = frozenset({"rq.job.Job", "rq.Job"})
-_PARTIAL = frozenset({"functools.partial"})
 # Flask extensions whose `.job` decorator makes RQ jobs, by the wrapper kind they make.
 _FLASK_EXTENSIONS: dict[str, str] = {
     "flask_rq2.RQ": "flask_rq2",
@@ -122,6 +122,7 @@ _JOB_METHODS: dict[str, dict[str, str]] = {
 }
 # Flask-RQ 0.2's module-level decorator: `@job` / `@job("queue")`, whose `.delay()` enqueues.
 _FLASK_RQ_0_JOB = frozenset({"flask_rq.job"})
+_DJANGO_RQ_JOB = frozenset({"django_rq.job", "django_rq.decorators.job"})
 _WRAPPER_NAMES = {"flask_rq2": "Flask-RQ2", "flask_rq": "Flask-RQ"}
 # Enqueue methods and the position of the function argument.
 _ENQUEUE: dict[str, int] = {
@@ -230,8 +231,19 @@ class _Analysis:
         # `[frameworks.rq] task-decorators`, e.g. `@utils.task(queue=..., retry=Retry(...))`.
         self.recognizer = Recognizer(
             ctx.project,
-            lambda expr, module: self.factory(expr, module, 0) is not None,
+            lambda expr, module: self.factory(expr, module) is not None,
             ctx.settings.task_decorators,
+        )
+        self.rules: MakerRules[_JobDecorator] = MakerRules(
+            leaf=self._job_maker,
+            merge=_merge,
+            extend=lambda made, expansion: replace(made, options=made.options.extended(expansion)),
+            # RQ's `job(queue)` needs its call; django_rq's `@job` and the Flask extensions'
+            # `@rq.job` work bare.
+            bare=lambda made, found: (
+                made.wrapper != "rq" or (found is not None and found.qualified in _DJANGO_RQ_JOB)
+            ),
+            follows=lambda value: isinstance(value, ir.Call) and not _is_partial(value),
         )
         # Returned Retry objects are honoured from RQ 2.1.0 (reference §3b).
         self.returns_retry = at_least(ctx.version, (2, 1), (3, 0, 0))
@@ -276,22 +288,24 @@ class _Analysis:
         kind = self.flask_extension(receiver, module) if method == "job" and receiver else None
         return _JobDecorator(wrapper=kind) if kind is not None else None
 
-    def factory(self, expr: ir.Expr, module: ir.ModuleSummary, depth: int) -> _JobDecorator | None:
+    def factory(
+        self, expr: ir.Expr, module: ir.ModuleSummary, depth: int = 0
+    ) -> _JobDecorator | None:
         """A callable that makes a job decorator: `job`, a subclass, `partial(job, ...)`."""
-        if depth > 8:
-            return None
-        if isinstance(expr, ir.Ref) and (flask := self._flask_job(expr, module)) is not None:
+        return self.recognizer.maker(self.rules, expr, module, depth)
+
+    def decorator(
+        self, expr: ir.Expr, module: ir.ModuleSummary, depth: int = 0
+    ) -> _JobDecorator | None:
+        """The options a decorator applies, or None when it does not make an RQ job."""
+        return self.recognizer.decoration(self.rules, expr, module, depth)
+
+    def _job_maker(
+        self, expr: ir.Ref, found: Resolved | None, module: ir.ModuleSummary, depth: int
+    ) -> _JobDecorator | None:
+        flask = self._flask_job(expr, module)
+        if flask is not None:
             return flask
-        if isinstance(expr, ir.Call):
-            if isinstance(expr.func, ir.Ref) and expr.args:
-                target = self.project.resolve(module, expr.func.dotted)
-                if target is not None and target.qualified in _PARTIAL:
-                    inner = self.factory(expr.args[0], module, depth + 1)
-                    return _merge(inner, expr, module) if inner is not None else None
-            return None
-        if not isinstance(expr, ir.Ref):
-            return None
-        found = self.project.resolve(module, expr.dotted)
         if found is None:
             return None
         if found.qualified in _JOB or self.recognizer.configured(found):
@@ -300,43 +314,6 @@ class _Analysis:
             return _JobDecorator(wrapper="flask_rq_0")
         if found.kind == "class" and found.cls is not None and found.module is not None:
             return _JobDecorator() if self.is_job_class(found.cls, found.module, depth) else None
-        if found.kind == "binding" and found.binding is not None and found.module is not None:
-            value = found.binding.value
-            if isinstance(value, ir.Ref) or _is_partial(value):
-                return self.factory(value, found.module, depth + 1)
-        return None
-
-    def decorator(
-        self, expr: ir.Expr, module: ir.ModuleSummary, depth: int = 0
-    ) -> _JobDecorator | None:
-        """The options a decorator applies, or None when it does not make an RQ job."""
-        if depth > 8:
-            return None
-        expansion = self.recognizer.expand(expr, module)
-        if expansion is not None:
-            base = self.factory(expansion.registrar.expr, expansion.registrar.module, depth + 1)
-            if base is None:
-                return None
-            return replace(base, options=base.options.extended(expansion))
-        if isinstance(expr, ir.Call):
-            made = self.factory(expr.func, module, depth + 1)
-            return _merge(made, expr, module) if made is not None else None
-        if isinstance(expr, ir.Ref):
-            found = self.project.resolve(module, expr.dotted)
-            if found is not None and found.qualified in (
-                "django_rq.job",
-                "django_rq.decorators.job",
-            ):
-                return _JobDecorator()  # django_rq allows a bare `@job`
-            if found is not None and found.qualified in _FLASK_RQ_0_JOB:
-                return _JobDecorator(wrapper="flask_rq_0")  # and Flask-RQ 0.2
-            flask = self._flask_job(expr, module)
-            if flask is not None:
-                return flask  # so do the Flask extensions: `@rq.job`
-            if found is not None and found.kind == "binding" and found.binding and found.module:
-                value = found.binding.value
-                if isinstance(value, ir.Call) and not _is_partial(value):
-                    return self.decorator(value, found.module, depth + 1)
         return None
 
     def jobs(self) -> dict[str, tuple[ir.Function, ir.ModuleSummary, _JobDecorator]]:
