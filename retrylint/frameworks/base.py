@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from retrylint.config.policy import FrameworkSettings
 from retrylint.model import (
@@ -38,7 +38,7 @@ from retrylint.python.evaluate import (
     location_of,
     mentions_random,
 )
-from retrylint.python.project import Project
+from retrylint.python.project import Project, Resolved
 from retrylint.resolve.schedule import Fields
 from retrylint.scan.files import SourceFile
 
@@ -71,6 +71,60 @@ class Where:
     module: ir.ModuleSummary
     fn: ir.Function | None = None
     local: Local | None = None
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def memoized(cache: dict[K, V | None], key: K, compute: Callable[[], V | None]) -> V | None:
+    """`compute()` once per key. Recognition recurses through names that may refer back to
+    themselves (`app = app`, a class listing itself as a base): while a key is being computed
+    it answers None, so every such cycle ends."""
+    if key in cache:
+        return cache[key]
+    cache[key] = None
+    result = compute()
+    cache[key] = result
+    return result
+
+
+# How deep class hierarchies and alias chains are followed; real ones are a few levels deep.
+MAX_CHAIN = 12
+
+
+def subclass_of(
+    project: Project,
+    cache: dict[str, bool | None],
+    cls: ir.Class,
+    module: ir.ModuleSummary,
+    is_root: Callable[[Resolved | None, ir.Ref, ir.ModuleSummary], bool],
+    depth: int = 0,
+) -> bool:
+    """Whether a project class derives from one the framework defines (`is_root` says which
+    base expressions are the framework's: `celery.Task`, `app.Task`, `GenericActor`)."""
+
+    def compute() -> bool | None:
+        if depth > MAX_CHAIN:
+            return False
+        for base in cls.bases:
+            if not isinstance(base, ir.Ref):
+                continue
+            found = project.resolve(module, base.dotted)
+            if is_root(found, base, module):
+                return True
+            if (
+                found is not None
+                and found.kind == "class"
+                and found.cls is not None
+                and found.module is not None
+                and subclass_of(project, cache, found.cls, found.module, is_root, depth + 1)
+            ):
+                return True
+        return False
+
+    answer: bool | None = memoized(cache, f"{module.module}.{cls.qualname}", compute)
+    return bool(answer)
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,7 +49,9 @@ from retrylint.frameworks.base import (
     Where,
     draws_random,
     exception_names,
+    memoized,
     source_of,
+    subclass_of,
 )
 from retrylint.frameworks.recognize import Expansion, MakerRules, Options, Recognizer
 from retrylint.model import (
@@ -227,7 +229,7 @@ class _Analysis:
         )
         self.apps: dict[str, _App] = {}
         self._app_cache: dict[tuple[str, str], str | None] = {}
-        self._task_class_cache: dict[str, bool] = {}
+        self._task_class_cache: dict[str, bool | None] = {}
         self._failure_handlers: list[tuple[Location, str | None]] | None = None
         self._namers: dict[tuple[str, int, int], _Namer] = {}
         self._every_app: list[_Namer] | None = None
@@ -237,13 +239,11 @@ class _Analysis:
 
     def app_of(self, dotted: str, summary: ir.ModuleSummary, depth: int = 0) -> str | None:
         """The identity of the Celery app a name refers to, or None."""
-        key = (summary.module, dotted)
-        if key in self._app_cache:
-            return self._app_cache[key]
-        self._app_cache[key] = None  # cycle guard
-        result = self._find_app(dotted, summary, depth)
-        self._app_cache[key] = result
-        return result
+        return memoized(
+            self._app_cache,
+            (summary.module, dotted),
+            lambda: self._find_app(dotted, summary, depth),
+        )
 
     def _find_app(self, dotted: str, summary: ir.ModuleSummary, depth: int) -> str | None:
         found = self.project.resolve(summary, dotted)
@@ -351,23 +351,13 @@ class _Analysis:
 
     # -- classes -------------------------------------------------------------------------
 
-    def is_task_class(self, cls: ir.Class, module: ir.ModuleSummary, depth: int = 0) -> bool:
-        key = f"{module.module}.{cls.qualname}"
-        if key in self._task_class_cache:
-            return self._task_class_cache[key]
-        self._task_class_cache[key] = False
-        result = depth < 12 and any(self._is_task_base(b, module, depth) for b in cls.bases)
-        self._task_class_cache[key] = result
-        return result
+    def is_task_class(self, cls: ir.Class, module: ir.ModuleSummary) -> bool:
+        return subclass_of(self.project, self._task_class_cache, cls, module, self._task_root)
 
-    def _is_task_base(self, base: ir.Expr, module: ir.ModuleSummary, depth: int) -> bool:
-        if not isinstance(base, ir.Ref):
-            return False
-        found = self.project.resolve(module, base.dotted)
+    def _task_root(self, found: Resolved | None, base: ir.Ref, module: ir.ModuleSummary) -> bool:
+        """`celery.Task` (and its aliases), or `app.Task` on a Celery app."""
         if found is not None and found.qualified in _TASK_CLASSES:
             return True
-        if found is not None and found.kind == "class" and found.cls and found.module:
-            return self.is_task_class(found.cls, found.module, depth + 1)
         receiver, _, attr = base.dotted.rpartition(".")
         return attr == "Task" and bool(receiver) and self.app_of(receiver, module) is not None
 

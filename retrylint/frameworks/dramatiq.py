@@ -56,6 +56,7 @@ from retrylint.frameworks.base import (
     exception_names,
     module_imports,
     source_of,
+    subclass_of,
     walk_calls,
 )
 from retrylint.frameworks.recognize import MakerRules, Options, Recognizer
@@ -277,7 +278,7 @@ class _Analysis:
         self.brokers: dict[str, _Broker] = {}
         self._global_targets: list[tuple[str, Where]] = []
         self._global: _Broker | Unknown | None = None
-        self._generic_cache: dict[str, bool] = {}
+        self._generic_cache: dict[str, bool | None] = {}
         self._actor_cache: dict[str, _Actor | None] = {}
         self._emitted: set[tuple[str, str, int, int, str]] = set()
 
@@ -302,29 +303,14 @@ class _Analysis:
 
     # -- GenericActor classes ----------------------------------------------------------------
 
-    def is_generic(self, cls: ir.Class, module: ir.ModuleSummary, depth: int = 0) -> bool:
-        key = f"{module.module}.{cls.qualname}"
-        if key in self._generic_cache:
-            return self._generic_cache[key]
-        self._generic_cache[key] = False
-        result = False
-        if depth < 12:
-            for base in cls.bases:
-                if not isinstance(base, ir.Ref):
-                    continue
-                found = self.project.resolve(module, base.dotted)
-                if found is None:
-                    continue
-                if found.qualified in _GENERIC or (
-                    found.kind == "class"
-                    and found.cls is not None
-                    and found.module is not None
-                    and self.is_generic(found.cls, found.module, depth + 1)
-                ):
-                    result = True
-                    break
-        self._generic_cache[key] = result
-        return result
+    def is_generic(self, cls: ir.Class, module: ir.ModuleSummary) -> bool:
+        return subclass_of(
+            self.project,
+            self._generic_cache,
+            cls,
+            module,
+            lambda found, base, m: found is not None and found.qualified in _GENERIC,
+        )
 
     def meta_of(
         self, cls: ir.Class, module: ir.ModuleSummary, depth: int = 0

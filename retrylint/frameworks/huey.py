@@ -43,6 +43,7 @@ from retrylint.frameworks.base import (
     UndecidedLog,
     Where,
     locals_of,
+    memoized,
     module_calls,
     policy_row,
     source_of,
@@ -180,13 +181,11 @@ class _Analysis:
 
     def instance(self, dotted: str, module: ir.ModuleSummary, depth: int = 0) -> str | None:
         """The identity of the Huey instance a name refers to, or None."""
-        key = (module.module, dotted)
-        if key in self._instances:
-            return self._instances[key]
-        self._instances[key] = None  # cycle guard
-        result = self._find_instance(dotted, module, depth)
-        self._instances[key] = result
-        return result
+        return memoized(
+            self._instances,
+            (module.module, dotted),
+            lambda: self._find_instance(dotted, module, depth),
+        )
 
     def _find_instance(self, dotted: str, module: ir.ModuleSummary, depth: int) -> str | None:
         found = self.project.resolve(module, dotted)

@@ -23,7 +23,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
-from retrylint.frameworks.base import Where
+from retrylint.frameworks.base import (
+    Where,
+    memoized,
+)
 from retrylint.model import Via
 from retrylint.python import ir
 from retrylint.python.evaluate import location_of
@@ -407,13 +410,11 @@ class Recognizer:
     def wrapper(
         self, fn: ir.Function, module: ir.ModuleSummary, form: Form, depth: int = 0
     ) -> _Wrapper | None:
-        key = (module.module, fn.qualname, form)
-        if key in self._cache:
-            return self._cache[key]
-        self._cache[key] = None  # cycle guard: a wrapper of itself is none
-        found = self._infer(fn, module, form, depth) if depth <= MAX_DEPTH else None
-        self._cache[key] = found
-        return found
+        return memoized(
+            self._cache,
+            (module.module, fn.qualname, form),
+            lambda: self._infer(fn, module, form, depth) if depth <= MAX_DEPTH else None,
+        )
 
     def _infer(
         self, fn: ir.Function, module: ir.ModuleSummary, form: Form, depth: int

@@ -56,6 +56,7 @@ from retrylint.frameworks.base import (
     module_imports,
     policy_row,
     source_of,
+    subclass_of,
     weakest,
 )
 from retrylint.frameworks.recognize import MakerRules, Options, Recognizer
@@ -217,7 +218,7 @@ class RQAdapter:
                 or a.decorator(b.value, m) is not None
                 or a.flask_extension(b.target, m) is not None
             ),
-            lambda c, m: a.is_job_class(c, m, 0),
+            a.is_job_class,
         )
 
 
@@ -234,6 +235,7 @@ class _Analysis:
             lambda expr, module: self.factory(expr, module) is not None,
             ctx.settings.task_decorators,
         )
+        self._job_classes: dict[str, bool | None] = {}
         self.rules: MakerRules[_JobDecorator] = MakerRules(
             leaf=self._job_maker,
             merge=_merge,
@@ -251,25 +253,15 @@ class _Analysis:
 
     # -- recognising decorators ----------------------------------------------------------
 
-    def is_job_class(self, cls: ir.Class, module: ir.ModuleSummary, depth: int) -> bool:
-        if depth > 8:
-            return False
-        for base in cls.bases:
-            if not isinstance(base, ir.Ref):
-                continue
-            found = self.project.resolve(module, base.dotted)
-            if found is None:
-                continue
-            if found.qualified in _JOB:
-                return True
-            if (
-                found.kind == "class"
-                and found.cls is not None
-                and found.module is not None
-                and self.is_job_class(found.cls, found.module, depth + 1)
-            ):
-                return True
-        return False
+    def is_job_class(self, cls: ir.Class, module: ir.ModuleSummary) -> bool:
+        """A subclass of RQ's `job` decorator class (redash's StatsdRecordingJobDecorator)."""
+        return subclass_of(
+            self.project,
+            self._job_classes,
+            cls,
+            module,
+            lambda found, base, m: found is not None and found.qualified in _JOB,
+        )
 
     def flask_extension(self, dotted: str, module: ir.ModuleSummary) -> str | None:
         """The wrapper kind of a Flask RQ extension instance a name refers to, or None."""
@@ -313,7 +305,7 @@ class _Analysis:
         if found.qualified in _FLASK_RQ_0_JOB:
             return _JobDecorator(wrapper="flask_rq_0")
         if found.kind == "class" and found.cls is not None and found.module is not None:
-            return _JobDecorator() if self.is_job_class(found.cls, found.module, depth) else None
+            return _JobDecorator() if self.is_job_class(found.cls, found.module) else None
         return None
 
     def jobs(self) -> dict[str, tuple[ir.Function, ir.ModuleSummary, _JobDecorator]]:

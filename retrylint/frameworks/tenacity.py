@@ -44,6 +44,7 @@ from retrylint.frameworks.base import (
     AdapterContext,
     UndecidedLog,
     exception_names,
+    memoized,
 )
 from retrylint.model import (
     UNBOUNDED,
@@ -327,13 +328,11 @@ class Finder:
 
     def from_wrapper(self, fn: ir.Function, module: ir.ModuleSummary, depth: int) -> Decl | None:
         """`@retry_on_db_error`: a project function that wraps the function it decorates."""
-        key = (module.module, fn.qualname)
-        if key in self._wrappers:
-            return self._wrappers[key]
-        self._wrappers[key] = None  # cycle guard
-        result = self._returned(fn, function_scope(module, fn), depth, applied=True)
-        self._wrappers[key] = result
-        return result
+        return memoized(
+            self._wrappers,
+            (module.module, fn.qualname),
+            lambda: self._returned(fn, function_scope(module, fn), depth, applied=True),
+        )
 
     def _returned(self, fn: ir.Function, scope: Scope, depth: int, *, applied: bool) -> Decl | None:
         """The retry decorator behind what a factory or wrapper returns."""
