@@ -290,7 +290,7 @@ def draws_random(expr: ir.Expr, local: dict[str, ir.Expr | Value], depth: int) -
     """Whether a delay expression, or a local it is computed from, draws a random number."""
     if mentions_random(expr):
         return True
-    if depth > 8:
+    if depth > MAX_CHAIN:
         return False
     for name in set(ir.ref_heads(expr)):
         bound = local.get(name)
@@ -355,7 +355,7 @@ def method_ref(ctx: AdapterContext, expr: ir.Ref, module: ir.ModuleSummary) -> M
         if method is not None:
             return MethodRef(owner.cls, owner.module, cls, cls_module, method, via_instance)
         for base in cls.bases:
-            if isinstance(base, ir.Ref) and len(chain) < 12:
+            if isinstance(base, ir.Ref) and len(chain) <= MAX_CHAIN:
                 found = ctx.project.resolve(cls_module, base.dotted)
                 if found is not None and found.kind == "class" and found.cls and found.module:
                     chain.append((found.cls, found.module))

@@ -43,6 +43,7 @@ from typing import Literal
 
 from retrylint.frameworks.base import (
     BROAD_EXCEPTIONS,
+    MAX_CHAIN,
     AdapterContext,
     Option,
     UndecidedLog,
@@ -247,7 +248,7 @@ class _Analysis:
 
     def _find_app(self, dotted: str, summary: ir.ModuleSummary, depth: int) -> str | None:
         found = self.project.resolve(summary, dotted)
-        if found is None or depth > 8:
+        if found is None or depth > MAX_CHAIN:
             return None
         if found.kind == "external":
             if found.qualified in _CURRENT_APP:
@@ -270,7 +271,7 @@ class _Analysis:
 
     def _creates_app(self, call: ir.Call, module: ir.ModuleSummary, depth: int) -> _Creation | None:
         """How a call makes a Celery app: directly, through a subclass, or from a factory."""
-        if not isinstance(call.func, ir.Ref) or depth > 8:
+        if not isinstance(call.func, ir.Ref) or depth > MAX_CHAIN:
             return None
         target = self.project.resolve(module, call.func.dotted)
         if target is None:
@@ -297,7 +298,7 @@ class _Analysis:
         return None
 
     def _is_app_class(self, base: ir.Expr, module: ir.ModuleSummary, depth: int) -> bool:
-        if not isinstance(base, ir.Ref) or depth > 8:
+        if not isinstance(base, ir.Ref) or depth > MAX_CHAIN:
             return False
         found = self.project.resolve(module, base.dotted)
         if found is None:
@@ -380,7 +381,7 @@ class _Analysis:
 
         def walk(exprs: Iterable[ir.Expr], mod: ir.ModuleSummary, depth: int) -> None:
             for expr in exprs:
-                if depth > 12:
+                if depth > MAX_CHAIN:
                     return
                 found = self.resolve_class(expr, mod)
                 if found is None:
@@ -545,7 +546,7 @@ class _Analysis:
             if isinstance(expr, ir.Ref) and expr.dotted == "object" and found is None:
                 return False
             if (
-                depth > 12
+                depth > MAX_CHAIN
                 or found is None
                 or found.kind != "class"
                 or found.cls is None
@@ -675,7 +676,7 @@ class _Analysis:
             location_of(cls_module, method.name_span),
         )
         static = [d for d in method.decorators if d.text == "staticmethod"]
-        if depth > 8 or len(static) != len(method.decorators):
+        if depth > MAX_CHAIN or len(static) != len(method.decorators):
             return whole
         params = method.params if static else method.params[1:]
         if len(params) < 2:

@@ -49,6 +49,7 @@ from typing import Literal
 
 from retrylint.frameworks.base import (
     BROAD_EXCEPTIONS,
+    MAX_CHAIN,
     AdapterContext,
     Option,
     UndecidedLog,
@@ -319,7 +320,7 @@ class _Analysis:
         own = next((c for c in module.classes if c.qualname == f"{cls.qualname}.Meta"), None)
         if own is not None:
             return own, module, True
-        if depth > 12:
+        if depth > MAX_CHAIN:
             return None
         for base in cls.bases:
             if not isinstance(base, ir.Ref):
@@ -342,7 +343,7 @@ class _Analysis:
 
         def walk(c: ir.Class, m: ir.ModuleSummary, depth: int) -> None:
             key = f"{m.module}.{c.qualname}"
-            if key in seen or depth > 12:
+            if key in seen or depth > MAX_CHAIN:
                 return
             seen.add(key)
             out.append((c, m))
@@ -514,7 +515,7 @@ class _Analysis:
             return "<lambda>", None
         if isinstance(expr, ir.Call):
             return self._instance(expr, module, depth)
-        if not isinstance(expr, ir.Ref) or depth > 8:
+        if not isinstance(expr, ir.Ref) or depth > MAX_CHAIN:
             return None, (f"{expr.text}.__name__", Unknown(expr.text, at))
         found = self.project.resolve(module, expr.dotted)
         if found is None:
@@ -555,7 +556,7 @@ class _Analysis:
         """The `__name__` an instance of `cls` has (`concrete` is the instantiated class):
         a class attribute or a property of the class or a project base; GenericActor's
         property gives the class name. None when no class defines one."""
-        if depth > 12:
+        if depth > MAX_CHAIN:
             return Unknown(cls.name, location_of(module, cls.name_span))
         for attr in reversed(cls.attributes):
             if attr.target == "__name__":
@@ -758,7 +759,7 @@ class _Analysis:
 
     def broker_of(self, where: Where, identity: str | None = None, depth: int = 0) -> str | None:
         """The identity of the broker an expression evaluates to, registering it once."""
-        if depth > 10:
+        if depth > MAX_CHAIN:
             return None
         expr, module, fn = where.expr, where.module, where.fn
         if isinstance(expr, ir.Ref):
@@ -816,7 +817,7 @@ class _Analysis:
             found.kind == "class"
             and found.cls is not None
             and found.module is not None
-            and depth < 10
+            and depth <= MAX_CHAIN
         ):
             for base in found.cls.bases:
                 if isinstance(base, ir.Ref):
@@ -980,7 +981,7 @@ class _Analysis:
             found.kind == "class"
             and found.cls is not None
             and found.module is not None
-            and depth < 10
+            and depth <= MAX_CHAIN
         ):
             for base in found.cls.bases:
                 if isinstance(base, ir.Ref):

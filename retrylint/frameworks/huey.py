@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from retrylint.frameworks.base import (
+    MAX_CHAIN,
     AdapterContext,
     UndecidedLog,
     Where,
@@ -189,7 +190,7 @@ class _Analysis:
 
     def _find_instance(self, dotted: str, module: ir.ModuleSummary, depth: int) -> str | None:
         found = self.project.resolve(module, dotted)
-        if found is None or depth > 8:
+        if found is None or depth > MAX_CHAIN:
             return None
         if found.kind == "external":
             return found.qualified if found.qualified == f"{_DJHUEY}.HUEY" else None
@@ -210,7 +211,7 @@ class _Analysis:
 
     def _subclass(self, found: Resolved, depth: int) -> bool:
         cls, module = found.cls, found.module
-        if cls is None or module is None or found.kind != "class" or depth > 8:
+        if cls is None or module is None or found.kind != "class" or depth > MAX_CHAIN:
             return False
         for base in cls.bases:
             if not isinstance(base, ir.Ref):
@@ -228,7 +229,7 @@ class _Analysis:
         Class attributes, methods (a `retry_delay` property) and `self.<name> = ...` in any
         method count; a base outside the project other than Huey's cannot be read.
         """
-        if found is None or depth > 8:
+        if found is None or depth > MAX_CHAIN:
             return None
         if found.qualified in _TASK_BASES:
             return frozenset()
@@ -274,7 +275,7 @@ class _Analysis:
         self, expr: ir.Expr, module: ir.ModuleSummary, depth: int = 0
     ) -> _Decorator | None:
         """The options a decorator applies, or None when it does not make a Huey task."""
-        if depth > 8:
+        if depth > MAX_CHAIN:
             return None
         expansion = self.recognizer.expand(expr, module)
         if expansion is not None:

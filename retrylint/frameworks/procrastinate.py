@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from retrylint.frameworks.base import (
     BROAD_EXCEPTIONS,
+    MAX_CHAIN,
     AdapterContext,
     UndecidedLog,
     dict_items,
@@ -149,7 +150,7 @@ class _Analysis:
         self._apps[key] = None
         found = self.project.resolve(summary, dotted)
         result: str | None = None
-        if found is not None and depth < 8:
+        if found is not None and depth <= MAX_CHAIN:
             if found.kind == "external" and found.qualified in _APP_OBJECTS:
                 result = found.qualified
             elif found.kind == "binding" and found.binding is not None and found.module:
@@ -406,7 +407,7 @@ class _TaskBuilder:
 
     def _strategy_class(self, cls: ir.Class, module: ir.ModuleSummary, depth: int) -> str | None:
         """ "plain" for a RetryStrategy subclass that keeps its decision, "custom" otherwise."""
-        if depth > 8:
+        if depth > MAX_CHAIN:
             return None
         overrides = any(m.name in ("get_retry_decision", "get_schedule_in") for m in cls.methods)
         for base in cls.bases:

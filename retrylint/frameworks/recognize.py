@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
 from retrylint.frameworks.base import (
+    MAX_CHAIN,
     Where,
     memoized,
 )
@@ -31,10 +32,6 @@ from retrylint.model import Via
 from retrylint.python import ir
 from retrylint.python.evaluate import location_of
 from retrylint.python.project import Project, Resolved
-
-# Wrapper chains deeper than this are treated as unknown rather than followed (a cycle or
-# generated code); real wrappers are one or two levels deep.
-MAX_DEPTH = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +159,7 @@ class Recognizer:
     ) -> D | None:
         """A callable that makes a task decorator: the framework's own (`rules.leaf`), an alias
         bound to one (`task = app.task`), or `partial(maker, **options)`."""
-        if depth > MAX_DEPTH:
+        if depth > MAX_CHAIN:
             return None
         if isinstance(expr, ir.Call):
             if self._is_partial(expr, module):
@@ -187,7 +184,7 @@ class Recognizer:
         """What a decorator expression applies, or None when it makes no task: a project
         wrapper, a maker called with options, a maker used bare, or an alias of a decorator
         (`retrying = shared_task(max_retries=3)`)."""
-        if depth > MAX_DEPTH:
+        if depth > MAX_CHAIN:
             return None
         expansion = self.expand(expr, module)
         if expansion is not None:
@@ -304,7 +301,7 @@ class Recognizer:
     def wrapper_at(
         self, expr: ir.Expr, module: ir.ModuleSummary, form: Form, depth: int = 0
     ) -> _Wrapper | None:
-        if not isinstance(expr, ir.Ref) or depth > MAX_DEPTH:
+        if not isinstance(expr, ir.Ref) or depth > MAX_CHAIN:
             return None
         found = self.project.resolve(module, expr.dotted)
         if found is None or found.module is None:
@@ -326,7 +323,7 @@ class Recognizer:
         methods = {m.name: m for m in cls.methods}
         call, init = methods.get("__call__"), methods.get("__init__")
         found: _Wrapper | None = None
-        if call is not None and len(call.params) > 1 and depth <= MAX_DEPTH:
+        if call is not None and len(call.params) > 1 and depth <= MAX_CHAIN:
             registration = self._registration(call, module, depth, first=call.params[1])
             if registration is not None:
                 via = Via(f"{module.module}.{cls.qualname}", location_of(module, cls.name_span))
@@ -413,7 +410,7 @@ class Recognizer:
         return memoized(
             self._cache,
             (module.module, fn.qualname, form),
-            lambda: self._infer(fn, module, form, depth) if depth <= MAX_DEPTH else None,
+            lambda: self._infer(fn, module, form, depth) if depth <= MAX_CHAIN else None,
         )
 
     def _infer(
@@ -462,7 +459,7 @@ class Recognizer:
             func = call.func
             # `make(fn)` with a nested `def make(f): return shared_task(f, ...)`: the helper
             # registers (the usual shape of a decorator usable with and without arguments).
-            if isinstance(func, ir.Ref) and func.dotted in helpers and depth <= MAX_DEPTH:
+            if isinstance(func, ir.Ref) and func.dotted in helpers and depth <= MAX_CHAIN:
                 found = self._registration(helpers[func.dotted], module, depth + 1)
                 if found is not None:
                     return found

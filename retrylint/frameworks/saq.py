@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from retrylint.frameworks.base import (
+    MAX_CHAIN,
     AdapterContext,
     UndecidedLog,
     Where,
@@ -199,7 +200,7 @@ class _Analysis:
     def _items(self, where: Where, depth: int) -> Iterator[_Registered]:
         target = deref(where, self.ctx)
         expr, module = target.expr, target.module
-        if depth > 8:
+        if depth > MAX_CHAIN:
             return
         if isinstance(expr, ir.Seq):
             for item in expr.items:

@@ -35,6 +35,7 @@ from typing import Literal
 
 from retrylint.frameworks.base import (
     BROAD_EXCEPTIONS,
+    MAX_CHAIN,
     AdapterContext,
     Option,
     UndecidedLog,
@@ -214,7 +215,7 @@ class _Analysis:
 
     def is_broker_expr(self, expr: ir.Expr, module: ir.ModuleSummary, depth: int = 0) -> bool:
         """Whether an expression makes a taskiq broker (a call of a broker class, a chain)."""
-        if depth > 8:
+        if depth > MAX_CHAIN:
             return False
         root = _chain_root(expr)
         if root is None:
@@ -229,7 +230,7 @@ class _Analysis:
 
     def _is_broker_class(self, dotted: str, module: ir.ModuleSummary, depth: int) -> bool:
         found = self.project.resolve(module, dotted)
-        if found is None or depth > 8:
+        if found is None or depth > MAX_CHAIN:
             return False
         if found.kind == "external":
             head = found.qualified.split(".")[0]
@@ -296,7 +297,7 @@ class _Analysis:
         self, expr: ir.Expr, module: ir.ModuleSummary, broker: _Broker, depth: int
     ) -> None:
         """Retry middlewares in a broker expression: `X(...).with_middlewares(...)` chains."""
-        if depth > 8:
+        if depth > MAX_CHAIN:
             return
         if isinstance(expr, ir.Call):
             if expr.func.text.endswith(".with_middlewares") or expr.func.text.endswith(
@@ -396,7 +397,7 @@ class _Analysis:
         self, dotted: str, module: ir.ModuleSummary, depth: int
     ) -> Literal["simple", "smart"] | None:
         found = self.project.resolve(module, dotted)
-        if found is None or depth > 8:
+        if found is None or depth > MAX_CHAIN:
             return None
         if found.qualified in _SMART:
             return "smart"
