@@ -40,6 +40,7 @@ from retrylint.frameworks.base import (
     UndecidedLog,
     draws_random,
     method_ref,
+    policy_row,
     source_of,
 )
 from retrylint.model import (
@@ -858,26 +859,19 @@ class _JobBuilder:
         fields: Fields,
         inert: tuple[tuple[str, Location], ...] = (),
     ) -> EffectivePolicy:
-        return EffectivePolicy(
+        return policy_row(
             name=self.entry.name,
             name_expression=self.entry.name_expression,
             framework=KEY,
             site=site,
             location=location,
-            retry_trigger=fields.retry_trigger,
-            max_retries=fields.max_retries,
-            backoff=fields.backoff,
-            jitter=fields.jitter,
-            delays_seconds=fields.delays_seconds,
-            delays_truncated=fields.delays_truncated,
-            window_seconds=fields.window_seconds,
-            sources=fields.sources,
+            fields=fields,
             final_failure=self.final_failure(),
-            undecided=self.log.items(),
-            inert_options=inert,
-            framework_version=self.a.ctx.version or REFERENCE_VERSION,
-            suppression_lines=self.anchors(location),
+            log=self.log,
+            version=self.a.ctx.version or REFERENCE_VERSION,
+            anchors=self.anchors(location),
             hints=_HINTS,
+            inert=inert,
         )
 
     def enqueue_row(

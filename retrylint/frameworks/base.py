@@ -24,6 +24,7 @@ from retrylint.model import (
     Observation,
     Provenance,
     Source,
+    TriggerSite,
     Undecided,
     Via,
 )
@@ -534,8 +535,10 @@ def policy_row(
     inert: tuple[tuple[str, Location], ...] = (),
     no_policy: Provenance | None = None,
     via: tuple[Via, ...] = (),
+    broad: Sequence[TriggerSite] = (),
 ) -> EffectivePolicy:
-    """One inventory row; `fields=None` is a row that sets no policy (`retry_trigger: null`)."""
+    """One inventory row; `fields=None` is a row that sets no policy (`retry_trigger: null`).
+    Every adapter builds its rows here, so a new row field is added in one place."""
     if fields is None:
         source = no_policy or Provenance("default")
         return EffectivePolicy(
@@ -575,6 +578,7 @@ def policy_row(
         sources=fields.sources,
         final_failure=final_failure,
         undecided=log.items(),
+        broad_triggers=tuple(broad),
         inert_options=inert,
         framework_version=version,
         suppression_lines=anchors,

@@ -51,6 +51,7 @@ from retrylint.frameworks.base import (
     draws_random,
     exception_names,
     memoized,
+    policy_row,
     source_of,
     subclass_of,
 )
@@ -1506,28 +1507,21 @@ class _TaskBuilder:
         anchors = tuple(
             sorted({d.span.line for d in self.definition.decorators} | {self.definition.span.line})
         )
-        return EffectivePolicy(
+        return policy_row(
             name=name,
             name_expression=name_expression,
             framework=KEY,
             site="definition",
             location=location,
-            retry_trigger=fields.retry_trigger,
-            max_retries=fields.max_retries,
-            backoff=fields.backoff,
-            jitter=fields.jitter,
-            delays_seconds=fields.delays_seconds,
-            delays_truncated=fields.delays_truncated,
-            window_seconds=fields.window_seconds,
-            sources=fields.sources,
+            fields=fields,
             final_failure=self.final_failure(),
-            undecided=self.log.items(),
-            broad_triggers=tuple(self.broad),
-            inert_options=inert,
-            framework_version=self.a.ctx.version or REFERENCE_VERSION,
-            suppression_lines=anchors,
-            via=self.info.options.via if self.info is not None else (),
+            log=self.log,
+            version=self.a.ctx.version or REFERENCE_VERSION,
+            anchors=anchors,
             hints=_HINTS,
+            inert=inert,
+            via=self.info.options.via if self.info is not None else (),
+            broad=self.broad,
         )
 
     def observations(self, row: EffectivePolicy) -> Iterator[Observation]:

@@ -33,6 +33,7 @@ from retrylint.frameworks.base import (
     UndecidedLog,
     dict_items,
     method_ref,
+    policy_row,
     source_of,
 )
 from retrylint.model import (
@@ -505,7 +506,7 @@ class _Site:
     def row(self, func: ir.Expr | None, span: ir.Span) -> EffectivePolicy:
         name, name_expression = self.name(func)
         fields = self.fields()
-        return EffectivePolicy(
+        return policy_row(
             name=name,
             name_expression=name_expression,
             framework=KEY,
@@ -513,18 +514,11 @@ class _Site:
             location=Location(
                 self.summary.path, span.line, span.column, span.end_line, span.end_column
             ),
-            retry_trigger=fields.retry_trigger,
-            max_retries=fields.max_retries,
-            backoff=fields.backoff,
-            jitter=fields.jitter,
-            delays_seconds=fields.delays_seconds,
-            delays_truncated=fields.delays_truncated,
-            window_seconds=fields.window_seconds,
-            sources=fields.sources,
+            fields=fields,
             final_failure=self.final_failure(),
-            undecided=self.log.items(),
-            framework_version=self.a.ctx.version or REFERENCE_VERSION,
-            suppression_lines=(self.call.span.line,),
+            log=self.log,
+            version=self.a.ctx.version or REFERENCE_VERSION,
+            anchors=(self.call.span.line,),
             hints=_HINTS,
         )
 

@@ -56,6 +56,7 @@ from retrylint.frameworks.base import (
     Where,
     exception_names,
     module_imports,
+    policy_row,
     source_of,
     subclass_of,
     walk_calls,
@@ -1781,31 +1782,24 @@ class _Builder:
 
     def build(self) -> EffectivePolicy:
         fields, final_failure = self.resolve()
-        return EffectivePolicy(
+        return policy_row(
             name=self.name,
             name_expression=self.name_expression,
             framework=KEY,
             site=self.site_kind,
             location=self.location,
-            retry_trigger=fields.retry_trigger,
-            max_retries=fields.max_retries,
-            backoff=fields.backoff,
-            jitter=fields.jitter,
-            delays_seconds=fields.delays_seconds,
-            delays_truncated=fields.delays_truncated,
-            window_seconds=fields.window_seconds,
-            sources=fields.sources,
+            fields=fields,
             final_failure=final_failure,
-            undecided=self.log.items(),
-            inert_options=self.inert if fields.retry_trigger == "none" else (),
-            framework_version=self.a.version,
-            suppression_lines=self.anchors,
-            via=self.via,
+            log=self.log,
+            version=self.a.version,
+            anchors=self.anchors,
             hints=(
                 *_HINTS,
                 ("trigger", self.hint_trigger),
                 ("trigger_fix", self.hint_fix),
             ),
+            inert=self.inert if fields.retry_trigger == "none" else (),
+            via=self.via,
         )
 
 

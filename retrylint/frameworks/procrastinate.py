@@ -34,6 +34,7 @@ from retrylint.frameworks.base import (
     UndecidedLog,
     dict_items,
     exception_names,
+    policy_row,
     source_of,
 )
 from retrylint.frameworks.recognize import Options, Recognizer
@@ -320,7 +321,7 @@ class _TaskBuilder:
         fields = self.fields()
         span = self.fn.name_span
         anchors = tuple(sorted({d.span.line for d in self.fn.decorators} | {self.fn.span.line}))
-        return EffectivePolicy(
+        return policy_row(
             name=name,
             name_expression=name_expression,
             framework=KEY,
@@ -328,21 +329,14 @@ class _TaskBuilder:
             location=Location(
                 self.summary.path, span.line, span.column, span.end_line, span.end_column
             ),
-            retry_trigger=fields.retry_trigger,
-            max_retries=fields.max_retries,
-            backoff=fields.backoff,
-            jitter=fields.jitter,
-            delays_seconds=fields.delays_seconds,
-            delays_truncated=fields.delays_truncated,
-            window_seconds=fields.window_seconds,
-            sources=fields.sources,
+            fields=fields,
             final_failure=FINAL_FAILURE,
-            undecided=self.log.items(),
-            broad_triggers=tuple(self.broad),
-            framework_version=self.a.ctx.version or REFERENCE_VERSION,
-            suppression_lines=anchors,
-            via=self.via,
+            log=self.log,
+            version=self.a.ctx.version or REFERENCE_VERSION,
+            anchors=anchors,
             hints=_HINTS,
+            via=self.via,
+            broad=self.broad,
         )
 
     def fields(self) -> Fields:

@@ -41,6 +41,7 @@ from retrylint.frameworks.base import (
     UndecidedLog,
     Where,
     exception_names,
+    policy_row,
     source_of,
 )
 from retrylint.frameworks.recognize import Recognizer
@@ -945,28 +946,21 @@ class _TaskBuilder:
         inert: tuple[tuple[str, Location], ...],
         anchors: tuple[int, ...],
     ) -> EffectivePolicy:
-        return EffectivePolicy(
+        return policy_row(
             name=name,
             name_expression=name_expression,
             framework=KEY,
             site=site,
             location=location,
-            retry_trigger=fields.retry_trigger,
-            max_retries=fields.max_retries,
-            backoff=fields.backoff,
-            jitter=fields.jitter,
-            delays_seconds=fields.delays_seconds,
-            delays_truncated=fields.delays_truncated,
-            window_seconds=fields.window_seconds,
-            sources=fields.sources,
+            fields=fields,
             final_failure="nowhere",
-            undecided=self.log.items(),
-            broad_triggers=tuple(self.broad),
-            inert_options=inert,
-            framework_version=self.a.ctx.version or REFERENCE_VERSION,
-            suppression_lines=anchors,
-            via=self.task.via,
+            log=self.log,
+            version=self.a.ctx.version or REFERENCE_VERSION,
+            anchors=anchors,
             hints=_HINTS,
+            inert=inert,
+            via=self.task.via,
+            broad=self.broad,
         )
 
     def enqueue_row(

@@ -29,6 +29,7 @@ from retrylint.frameworks.base import (
     UndecidedLog,
     Where,
     dict_items,
+    policy_row,
     source_of,
 )
 from retrylint.frameworks.recognize import Options, Recognizer
@@ -530,24 +531,17 @@ class _CallSite:
         name, expression = self.name()
         fields = self.fields()
         location = _loc(self.summary, self.call.span)
-        return EffectivePolicy(
+        return policy_row(
             name=name,
             name_expression=expression,
             framework=KEY,
             site="enqueue",
             location=location,
-            retry_trigger=fields.retry_trigger,
-            max_retries=fields.max_retries,
-            backoff=fields.backoff,
-            jitter=fields.jitter,
-            delays_seconds=fields.delays_seconds,
-            delays_truncated=fields.delays_truncated,
-            window_seconds=fields.window_seconds,
-            sources=fields.sources,
+            fields=fields,
             final_failure=f"ActivityError raised in the workflow at {location}",
-            undecided=self.log.items(),
-            framework_version=self.a.version,
-            suppression_lines=(self.call.span.line,),
+            log=self.log,
+            version=self.a.version,
+            anchors=(self.call.span.line,),
             hints=_HINTS,
         )
 

@@ -45,6 +45,7 @@ from retrylint.frameworks.base import (
     UndecidedLog,
     exception_names,
     memoized,
+    policy_row,
 )
 from retrylint.model import (
     UNBOUNDED,
@@ -831,27 +832,20 @@ def build_row(spec: Spec) -> EffectivePolicy:
         fields = never_retries(spec.never_source or Provenance("default"))
     else:
         fields = _fields(spec)
-    return EffectivePolicy(
+    return policy_row(
         name=spec.name,
         name_expression=None,
         framework=spec.framework,
         site=spec.site,
         location=spec.location,
-        retry_trigger=fields.retry_trigger,
-        max_retries=fields.max_retries,
-        backoff=fields.backoff,
-        jitter=fields.jitter,
-        delays_seconds=fields.delays_seconds,
-        delays_truncated=fields.delays_truncated,
-        window_seconds=fields.window_seconds,
-        sources=fields.sources,
+        fields=fields,
         final_failure=spec.final_failure,
-        undecided=spec.log.items(),
-        broad_triggers=tuple(spec.broad),
-        inert_options=tuple(spec.inert) if fields.retry_trigger == "none" else (),
-        framework_version=spec.version,
-        suppression_lines=spec.anchors,
+        log=spec.log,
+        version=spec.version,
+        anchors=spec.anchors,
         hints=spec.hints,
+        inert=tuple(spec.inert) if fields.retry_trigger == "none" else (),
+        broad=spec.broad,
     )
 
 
