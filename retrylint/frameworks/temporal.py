@@ -29,6 +29,7 @@ from retrylint.frameworks.base import (
     UndecidedLog,
     Where,
     dict_items,
+    module_imports,
     policy_row,
     source_of,
 )
@@ -233,9 +234,11 @@ class _Analysis:
                     if not isinstance(call.func, ir.Ref):
                         continue
                     found = self.project.resolve(summary, call.func.dotted)
-                    if found is None or found.qualified not in _INVOKE:
-                        continue
-                    yield _CallSite(self, summary, local, call, _INVOKE[found.qualified]).row()
+                    if found is not None and found.qualified in _INVOKE:
+                        site = _CallSite(self, summary, local, call, _INVOKE[found.qualified])
+                        yield site.row()
+                    elif _client_call(call, summary):
+                        yield _CallSite(self, summary, local, call, False, client=True).row()
 
     def activity_name(
         self, expr: ir.Expr, module: ir.ModuleSummary, local: Mapping[str, ir.Expr] | None
@@ -290,6 +293,23 @@ class _Analysis:
         return unknown
 
 
+def _client_call(call: ir.Call, summary: ir.ModuleSummary) -> bool:
+    """A standalone activity started from a client (`await client.execute_activity(fn,
+    id=..., task_queue=...)`, temporalio 1.31+, experimental). The client is rarely a name
+    retrylint can type (`client = await Client.connect(...)`), so the call is known by its
+    method and the two keywords only `Client.{start,execute}_activity` require."""
+    if not isinstance(call.func, ir.Ref):
+        return False
+    receiver, _, method = call.func.dotted.rpartition(".")
+    return (
+        bool(receiver)
+        and method in _REMOTE
+        and call.kwarg("id") is not None
+        and call.kwarg("task_queue") is not None
+        and module_imports(summary, ("temporalio",))
+    )
+
+
 class _CallSite:
     """One activity invocation and the retry policy it passes."""
 
@@ -300,6 +320,7 @@ class _CallSite:
         local: Mapping[str, ir.Expr],
         call: ir.Call,
         is_local: bool,
+        client: bool = False,
     ) -> None:
         self.a = analysis
         self.evaluator = analysis.evaluator
@@ -307,6 +328,7 @@ class _CallSite:
         self.local = local
         self.call = call
         self.is_local = is_local
+        self.client = client
         self.log = UndecidedLog()
         self.options = self._options()
 
@@ -538,7 +560,11 @@ class _CallSite:
             site="enqueue",
             location=location,
             fields=fields,
-            final_failure=f"ActivityError raised in the workflow at {location}",
+            final_failure=(
+                f"ActivityFailureError raised to the client at {location}"
+                if self.client
+                else f"ActivityError raised in the workflow at {location}"
+            ),
             log=self.log,
             version=self.a.version,
             anchors=(self.call.span.line,),

@@ -250,3 +250,47 @@ def test_script_style_sibling_import_names_the_activity(tmp_path: Path) -> None:
     )
     calls = [r for r in analyze(root).rows if r.site == "enqueue"]
     assert [(r.name, r.max_retries) for r in calls] == [("say-hello", "unbounded")]
+
+
+def test_standalone_activity_started_from_a_client(tmp_path: Path) -> None:
+    # temporalio 1.31+: `client.execute_activity(fn, id=..., task_queue=...)` runs an activity
+    # outside any workflow, with the same retry_policy (None: the server default, unlimited).
+    root = write_project(
+        tmp_path,
+        {
+            "acts.py": """
+                from temporalio import activity
+
+                @activity.defn
+                async def greet(name: str) -> str:
+                    return name
+            """,
+            "run.py": """
+                from datetime import timedelta
+                from temporalio.client import Client
+                from temporalio.common import RetryPolicy
+                from acts import greet
+
+                async def main():
+                    client = await Client.connect("localhost:7233")
+                    await client.execute_activity(
+                        greet, "x", id="g-1", task_queue="q",
+                        start_to_close_timeout=timedelta(seconds=5),
+                    )
+                    await client.start_activity(
+                        greet, "y", id="g-2", task_queue="q",
+                        start_to_close_timeout=timedelta(seconds=5),
+                        retry_policy=RetryPolicy(maximum_attempts=3),
+                    )
+                    # Not a Temporal client call: no id=/task_queue= keywords.
+                    await tracker.start_activity("greet")
+            """,
+        },
+    )
+    calls = sorted(
+        (r.location.line, r.max_retries, r.final_failure)
+        for r in analyze(root).rows
+        if r.site == "enqueue"
+    )
+    assert [(line, count) for line, count, _ in calls] == [(8, "unbounded"), (12, 2)]
+    assert all("ActivityFailureError raised to the client" in f for _, _, f in calls)
