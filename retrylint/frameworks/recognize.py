@@ -1,4 +1,8 @@
-"""Project wrappers of task decorators, inferred once for every decorator-based adapter.
+"""Task decorators, recognised in one place for every decorator-based adapter.
+
+An adapter says only what its framework defines (`MakerRules`: which names are its decorator
+makers, whether a call of one applies it or decorates, whether it may be used bare); following
+aliases, `partial(...)`, bindings and project wrappers to those makers is done here once.
 
 Teams rarely use a framework's decorator directly: they write `def actor(**options)` that calls
 `dramatiq.actor(wrapped, **options)`, or `def cron_task(*args, **kwargs)` that pops an option and
