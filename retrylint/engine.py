@@ -26,6 +26,7 @@ from retrylint.frameworks.base import (
     GoContext,
     PythonAdapter,
     module_imports,
+    with_enqueue_scopes,
 )
 from retrylint.frameworks.silent import collect_silent_frameworks
 from retrylint.model import (
@@ -246,6 +247,7 @@ def run(
                 problems.append(UnparsableFile().finding(location, go_item.message))
             else:
                 comments[go_item.path] = go_item.suppressions
+    rows, observations = with_enqueue_scopes(rows, observations, project.loaded())
     rows = _one_row_per_task(rows)
     assignments = tuple(policy.assign(r.name) for r in rows)
 
