@@ -281,6 +281,18 @@ def test_a_partial_run_cannot_tell_stale_entries(
     )
 
 
+def test_writing_from_a_partial_run_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path, monkeypatch)
+    result = _run("app/tasks.py", "--write-baseline")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[1] == (
+        f"{DEFAULT_FILE}: written from a run that did not cover the project root; findings "
+        "outside PATHS are not in it"
+    )
+
+
 def test_entries_of_rules_not_run_are_not_stale(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
