@@ -100,8 +100,8 @@ def _baseline(outcome: Outcome, console: Console) -> None:
         total = sum(count for _, count in outcome.stale)
         console.print(
             Text(
-                f"Stale entries ({_plural(total, 'finding')} no longer found); run "
-                "`retrylint check --write-baseline` to drop them:"
+                f"Stale entries ({_plural(total, 'finding')} no longer found); delete them, or "
+                "rewrite the file with --write-baseline once nothing new is reported:"
             ),
             soft_wrap=True,
         )
