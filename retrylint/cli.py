@@ -46,6 +46,7 @@ class _Group(TyperGroup):
 
     Typer has no option with an optional value, so a bare `--write-baseline` (last, or before
     another option) is read as `--write-baseline=`, an empty FILE meaning the default file.
+    `ctx` is typed loosely because the click typer bundles is private to it.
     """
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
@@ -199,8 +200,8 @@ def check(
         typer.Option(
             "--write-baseline",
             metavar="[FILE]",
-            help="Freeze today's findings into FILE (default: `baseline` of the config, else "
-            f"{baseline.DEFAULT_FILE} in the project root).",
+            help="Freeze today's findings into FILE (default: the --baseline FILE, the "
+            f"config's `baseline`, else {baseline.DEFAULT_FILE} in the project root).",
         ),
     ] = None,
     no_baseline: Annotated[
