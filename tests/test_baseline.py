@@ -336,6 +336,8 @@ def test_write_baseline_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert (root / "custom.json").read_bytes() == (root / DEFAULT_FILE).read_bytes()
     assert _run("--write-baseline=other.json").exit_code == 0
     assert (root / "other.json").is_file()
+    assert _run("--baseline", "ci.json", "--write-baseline").exit_code == 0
+    assert (root / "ci.json").read_bytes() == (root / DEFAULT_FILE).read_bytes()
 
 
 def test_write_baseline_never_overwrites_a_source_file(
