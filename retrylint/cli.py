@@ -14,16 +14,18 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from enum import Enum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
-from retrylint import __version__, engine
+from retrylint import __version__, baseline, engine
 from retrylint.config.policy import ConfigError, Policy, discover_config, load_policy
 from retrylint.frameworks import FRAMEWORKS
 from retrylint.model import SEVERITY_RANK
@@ -38,7 +40,28 @@ from retrylint.report.text_report import (
 )
 from retrylint.rules import RULES
 
+
+class _Group(TyperGroup):
+    """Lets `--write-baseline` stand alone (CONTRACTS §7 `--write-baseline [FILE]`).
+
+    Typer has no option with an optional value, so a bare `--write-baseline` (last, or before
+    another option) is read as `--write-baseline=`, an empty FILE meaning the default file.
+    `ctx` is typed loosely because the click typer bundles is private to it.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        given = list(args)
+        for number, token in enumerate(given):
+            if token == "--":
+                break
+            after = given[number + 1] if number + 1 < len(given) else None
+            if token == "--write-baseline" and (after is None or after.startswith("-")):
+                given[number] = "--write-baseline="
+        return super().parse_args(ctx, given)
+
+
 app = typer.Typer(
+    cls=_Group,
     name="retrylint",
     help="Find every background task, work out its effective retry policy, and check it "
     "against your policy inventory.",
@@ -102,7 +125,7 @@ def _guard(action: Callable[[], T]) -> T:
         return action()
     except typer.Exit:
         raise
-    except ConfigError as err:
+    except (ConfigError, baseline.BaselineError) as err:
         _fail(str(err))
     except engine.UsageError as err:
         _fail(f"retrylint: error: {err}")
@@ -164,11 +187,41 @@ def check(
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Exit 0 even when findings remain.")
     ] = False,
+    baseline_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            metavar="FILE",
+            help="Report only findings beyond this baseline, and list its stale entries.",
+        ),
+    ] = None,
+    write_baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--write-baseline",
+            metavar="[FILE]",
+            help="Freeze today's findings into FILE (default: the --baseline FILE, the "
+            f"config's `baseline`, else {baseline.DEFAULT_FILE} in the project root).",
+        ),
+    ] = None,
+    no_baseline: Annotated[
+        bool,
+        typer.Option("--no-baseline", help="Ignore the baseline the config names."),
+    ] = False,
 ) -> None:
     """Check every task against the policy; exit 1 when findings at or above --fail-on remain."""
 
     def body() -> int:
         report = _analyze(paths, config, select, ignore)
+        frozen = _baseline(report, baseline_file, write_baseline, no_baseline)
+        if frozen is not None:
+            kept, outcome = baseline.apply(
+                frozen,
+                report.findings,
+                rules=report.rules_run,
+                complete=report.whole_project,
+            )
+            report = replace(report, findings=kept, baseline=outcome)
         if output_format is CheckFormat.json:
             _write(render_check(report))
         elif output_format is CheckFormat.sarif:
@@ -181,6 +234,64 @@ def check(
         return 1 if failing and not exit_zero else 0
 
     raise typer.Exit(_guard(body))
+
+
+def _baseline(
+    report: engine.Report, given: Path | None, write: str | None, ignore: bool
+) -> baseline.Baseline | None:
+    """The baseline this run applies, writing it first with `--write-baseline`.
+
+    A FILE on the command line is relative to the current directory; the config's `baseline`
+    and the default file are relative to the project root (CONTRACTS §1).
+    """
+    if given is not None and ignore:
+        raise engine.UsageError("--baseline and --no-baseline contradict each other; pass one")
+    root = report.policy.root
+    configured = root / report.policy.baseline if report.policy.baseline else None
+    if write is not None:
+        target = Path(write) if write else given or configured or root / baseline.DEFAULT_FILE
+        shown = write or (given.as_posix() if given is not None else _shown(target))
+        frozen = baseline.from_findings(shown, report.findings)
+        _write_baseline(target, frozen)
+        if not report.whole_project:
+            _stderr(
+                f"{frozen.file}: written from a run that did not cover the project root; "
+                "findings outside PATHS are not in it"
+            )
+        return frozen
+    if given is not None:
+        return baseline.load(given, given.as_posix())
+    if configured is not None and not ignore:
+        return baseline.load(configured, _shown(configured))
+    return None
+
+
+def _write_baseline(target: Path, frozen: baseline.Baseline) -> None:
+    # A FILE that is really a PATH (`--write-baseline src/app.py`) must not be overwritten.
+    if target.is_dir() or (target.exists() and target.suffix != ".json"):
+        raise baseline.BaselineError(
+            f"{frozen.file}: exists and is not a .json baseline; name a .json file, or put "
+            "--write-baseline after the paths"
+        )
+    try:
+        _atomic_write(target, baseline.render(frozen))
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise baseline.BaselineError(
+            f"{frozen.file}: cannot write the baseline ({reason}); check the folder exists "
+            "and is writable"
+        ) from None
+    total = sum(frozen.entries.values())
+    _stderr(f"wrote {frozen.file}: {total} finding(s) as {len(frozen.entries)} entries")
+
+
+def _shown(path: Path) -> str:
+    """A path as messages show it: relative to the current directory when under it."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return absolute.as_posix()
 
 
 @app.command()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from retrylint import suppressions
+from retrylint.baseline import Outcome
 from retrylint.config.policy import FrameworkSettings, Policy
 from retrylint.frameworks import DISTRIBUTIONS, FRAMEWORK_INFO, GO_ADAPTERS, PYTHON_ADAPTERS
 from retrylint.frameworks.base import (
@@ -26,6 +27,7 @@ from retrylint.frameworks.base import (
     GoContext,
     PythonAdapter,
     module_imports,
+    with_enqueue_scopes,
 )
 from retrylint.frameworks.silent import collect_silent_frameworks
 from retrylint.model import (
@@ -110,6 +112,13 @@ class Report:
     suppressed_findings: tuple[tuple[Finding, str], ...] = ()
     # What discovery left out by reason; `files_skipped` is these files plus the RL000 ones.
     skipped: Skipped = field(default_factory=Skipped)
+    # Whether PATHS covered the project root and which rules ran: a baseline entry is stale
+    # only if the run could have seen its finding.
+    whole_project: bool = True
+    rules_run: frozenset[str] = frozenset(RULES)
+    # Set by `check --baseline`: the findings it absorbed (no longer in `findings`) and stale
+    # entries.
+    baseline: Outcome | None = None
 
     def count(self, at_least: str) -> int:
         """Findings at or above a severity; RL002 never counts (CONTRACTS §6)."""
@@ -246,6 +255,7 @@ def run(
                 problems.append(UnparsableFile().finding(location, go_item.message))
             else:
                 comments[go_item.path] = go_item.suppressions
+    rows, observations = with_enqueue_scopes(rows, observations, project.loaded())
     rows = _one_row_per_task(rows)
     assignments = tuple(policy.assign(r.name) for r in rows)
 
@@ -289,6 +299,8 @@ def run(
         files_skipped=len(problems) + discovery.skipped.file_count,
         policy=policy,
         skipped=discovery.skipped,
+        whole_project=whole,
+        rules_run=frozenset(selection.severities),
     )
 
 

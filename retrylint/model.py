@@ -138,6 +138,10 @@ class EffectivePolicy:
     # Framework-aware advice per field ("jitter": "Celery jitters only with retry_backoff"),
     # written by the adapter so rules can give it without knowing the framework.
     hints: tuple[tuple[str, str], ...] = ()
+    # The function an enqueue site is written in (`Class.method`, Go `Type.Method`); None for
+    # definitions and module-level calls. Part of a finding's identity (CONTRACTS §7), so two
+    # enqueue sites of one task in different functions stay apart without naming a line.
+    scope: str | None = None
 
     def hint(self, name: str) -> str | None:
         return next((text for key, text in self.hints if key == name), None)
@@ -167,6 +171,7 @@ class Observation:
     task: str | None = None
     site: Site | None = None
     anchor_lines: tuple[int, ...] = ()
+    scope: str | None = None  # as `EffectivePolicy.scope`, for an observation at an enqueue site
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +251,8 @@ class Finding:
     expression: str | None = None
     # Every task one finding speaks for (an undecided expression several tasks share).
     tasks: tuple[str, ...] = ()
+    # The enqueue site's enclosing function (`EffectivePolicy.scope`), for the identity only.
+    scope: str | None = None
     # Extra lines on which a suppression comment may sit (decorator line, `def` line).
     anchor_lines: tuple[int, ...] = field(default=(), compare=False)
 

@@ -149,6 +149,22 @@ CASES = [
         '"**/migrations/*.py"',
     ),
     (
+        "baseline-absolute",
+        'baseline = "/ci/baseline.json"\n',
+        1,
+        12,
+        'baseline "/ci/baseline.json" is not a file path relative to the project root; write '
+        'it with "/", such as ".retrylint-baseline.json"',
+    ),
+    (
+        "baseline-wrong-type",
+        "baseline = true\n",
+        1,
+        12,
+        "{prefix}baseline must be a string, not the boolean true; "
+        'write baseline = ".retrylint-baseline.json"',
+    ),
+    (
         "unquoted-dotted-task-key",
         '[categories.default]\nbackoff = "fixed"\n[tasks]\napp.tasks.x = "default"\n',
         4,

@@ -261,6 +261,7 @@ def test_check_json_matches_schema_and_contract(report: Report) -> None:
         "files_skipped_by_reason": {"test": 0, "gitignore": 0, "exclude": 0, "unparsable": 1},
         "folders_skipped_by_reason": {"gitignore": 0, "exclude": 0},
         "tasks": 5,
+        "baseline": None,
     }
     rl101 = document["findings"][2]
     assert (rl101["end_line"], rl101["end_column"]) == (49, 30)

@@ -52,6 +52,7 @@ _TOP_KEYS = (
     "tasks",
     "rules",
     "assume",
+    "baseline",
 )
 _FRAMEWORK_KEYS = ("task-decorators", "version", "settings-module")
 _CATEGORY_KEYS = ("description", "max-retries", "backoff", "jitter", "max-window", "dead-letter")
@@ -145,6 +146,9 @@ class Policy:
     """Expression as written to its TOML value (int, float, str, bool, list or dict)."""
     has_categories: bool
     """The file states [categories]; RL401 applies only then."""
+    baseline: str | None = None
+    """The baseline file `check` applies and `--write-baseline` writes, POSIX, relative to
+    `root`; None: no baseline unless `--baseline` names one."""
 
     def assign(self, name: str | None) -> Assignment | None:
         """The category of a task, by CONTRACTS §2 precedence; None is RL401's case.
@@ -384,6 +388,7 @@ class _Validator:
             rules=MappingProxyType(self.rules(table.get("rules", {}))),
             assume=MappingProxyType(self.assume(table.get("assume", {}))),
             has_categories=has_categories,
+            baseline=self.baseline(table["baseline"]) if "baseline" in table else None,
         )
 
     # --- sections -------------------------------------------------------------------------
@@ -425,6 +430,25 @@ class _Validator:
                 )
             normalized.append(pure.as_posix())
         return tuple(normalized)
+
+    def baseline(self, value: object) -> str:
+        path: KeyPath = ("baseline",)
+        text = self.string(value, path, 'baseline = ".retrylint-baseline.json"').strip()
+        # `..` is allowed: in a monorepo the config may sit below the folder that keeps it.
+        if (
+            not text
+            or text.endswith("/")
+            or "\\" in text
+            or PurePosixPath(text).is_absolute()
+            or re.match(r"[A-Za-z]:", text)
+        ):
+            raise self.error(
+                path,
+                f"baseline {json.dumps(text)} is not a file path relative to the project root; "
+                'write it with "/", such as ".retrylint-baseline.json"',
+                at_value=True,
+            )
+        return PurePosixPath(text).as_posix()
 
     def frameworks(
         self, value: object

@@ -48,7 +48,7 @@ from retrylint.golang.evaluate import (
 )
 from retrylint.golang.flow import CallSite, Flow
 from retrylint.golang.parse import GoFile, Node, find_suppressions, parse_go, walk
-from retrylint.golang.project import FuncInfo, GoProject, Param
+from retrylint.golang.project import FuncInfo, GoProject, Param, func_info
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
@@ -182,6 +182,7 @@ class _Site:
     queue: str | None
     task_key: tuple[str, int] | None
     orphan: bool = False  # a task built and returned, not enqueued here
+    scope: str | None = None  # the enclosing func (`Type.Method` for a method), for identity
 
 
 class AsynqAdapter:
@@ -566,7 +567,7 @@ class _Analysis:
 
         for path, outcome in self._contexts(file, node, attempt):
             location = path[-1].file.location(path[-1].call) if path else file.location(node)
-            anchors = _anchors(file, node, path)
+            anchors = _anchors(file, node, path)[0]
             pattern: str | None
             unknown: Unknown | None
             sentinels: list[tuple[str, Location]]
@@ -746,10 +747,11 @@ class _Analysis:
             if isinstance(outcome, Undecidable):
                 continue
             location = path[-1].file.location(path[-1].call) if path else file.location(node)
-            anchors = _anchors(file, node, path)
+            anchors, scope = _anchors(file, node, path)
             for site in outcome:
                 site.location = location
                 site.anchors = anchors
+                site.scope = scope
                 site.orphan = orphan
                 self.sites.append(site)
                 if site.task_key is not None:
@@ -1585,6 +1587,7 @@ class _Analysis:
             framework_version=version,
             suppression_lines=site.anchors,
             hints=_HINTS,
+            scope=site.scope,
         )
         observations: list[Observation] = []
         failing = sorted(
@@ -1618,6 +1621,7 @@ class _Analysis:
                     site.name,
                     "enqueue",
                     site.anchors,
+                    site.scope,
                 )
             )
         return row, observations
@@ -1687,6 +1691,7 @@ class _Analysis:
                     row.name,
                     "enqueue",
                     row.suppression_lines,
+                    row.scope,
                 )
         if all(r.name is not None for r, _ in enqueue_rows):
             produced = {
@@ -1899,17 +1904,23 @@ def _ranged(assign: Assign, use: Node, file: GoFile) -> Node | None:
     return stmt.child_by_field_name("right")
 
 
-def _anchors(file: GoFile, node: Node, path: tuple[CallSite, ...]) -> tuple[int, ...]:
-    """Lines where a suppression may sit: the row's own call and its enclosing function."""
+def _anchors(
+    file: GoFile, node: Node, path: tuple[CallSite, ...]
+) -> tuple[tuple[int, ...], str | None]:
+    """Lines where a suppression may sit (the row's own call and its enclosing function), and
+    that function's name; a func literal counts as the declaration around it."""
     target_file, target = (path[-1].file, path[-1].call) if path else (file, node)
     lines = {target_file.location(target).line}
+    scope: str | None = None
     current = target.parent
     while current is not None:
         if current.type in ("function_declaration", "method_declaration"):
             lines.add(target_file.location(current).line)
+            info = func_info(target_file, current)
+            scope = f"{info.receiver}.{info.name}" if info.receiver else info.name
             break
         current = current.parent
-    return tuple(sorted(lines))
+    return tuple(sorted(lines)), scope
 
 
 def _returned(node: Node, scope: Scope, evaluator: GoEvaluator) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
@@ -427,6 +427,48 @@ def module_calls(summary: ir.ModuleSummary) -> Iterator[tuple[ir.Call, ir.Functi
             for call in walk_calls(ret):
                 if fresh(call):
                     yield call, fn
+
+
+def with_enqueue_scopes(
+    rows: Sequence[EffectivePolicy],
+    observations: Sequence[Observation],
+    summaries: Iterable[ir.ModuleSummary],
+) -> tuple[list[EffectivePolicy], list[Observation]]:
+    """Rows and observations at Python enqueue sites, with the function each is written in.
+
+    Done once for every adapter rather than by each: an enqueue site always sits inside a call
+    the module summary kept (the adapter found it there), so the innermost kept call containing
+    its location names the enclosing function. Module-level calls, and sites whose adapter
+    already set a scope (Go), are left as they are.
+    """
+    spans: dict[str, list[tuple[ir.Span, str | None]]] = {}
+    for summary in summaries:
+        if summary.path not in spans:
+            spans[summary.path] = [
+                (call.span, fn.qualname if fn is not None else None)
+                for call, fn in module_calls(summary)
+            ]
+
+    def scope(location: Location) -> str | None:
+        point = (location.line, location.column)
+        best: tuple[ir.Span, str | None] | None = None
+        for span, qualname in spans.get(location.path, ()):
+            if (span.line, span.column) <= point <= (span.end_line, span.end_column) and (
+                best is None or (span.line, span.column) > (best[0].line, best[0].column)
+            ):
+                best = (span, qualname)
+        return best[1] if best is not None else None
+
+    return (
+        [
+            replace(r, scope=scope(r.location)) if r.site == "enqueue" and r.scope is None else r
+            for r in rows
+        ],
+        [
+            replace(o, scope=scope(o.location)) if o.site == "enqueue" and o.scope is None else o
+            for o in observations
+        ],
+    )
 
 
 def locals_of(fn: ir.Function | None, line: int | None = None) -> dict[str, ir.Expr | Value] | None:

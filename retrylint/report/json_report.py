@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from typing import TypeAlias
 
+from retrylint.baseline import Identity, Outcome
 from retrylint.engine import Report
 from retrylint.model import Assignment, EffectivePolicy, Finding
 from retrylint.report import (
@@ -45,9 +46,28 @@ def render_check(report: Report) -> str:
             ),
             "folders_skipped_by_reason": dict(folders_skipped_by_reason(report.skipped)),
             "tasks": len(report.rows),
+            "baseline": _baseline(report.baseline),
         },
     }
     return _dump(document)
+
+
+def _baseline(outcome: Outcome | None) -> JSONValue:
+    """Null without a baseline; `stale` is null when the run could not tell (see `Outcome`)."""
+    if outcome is None:
+        return None
+    stale: JSONValue = None
+    if outcome.stale is not None:
+        stale = [_entry(key, count) for key, count in outcome.stale]
+    return {"file": outcome.file, "absorbed": len(outcome.absorbed), "stale": stale}
+
+
+def _entry(key: Identity, count: int) -> JSONValue:
+    """A baseline entry exactly as the baseline file writes it."""
+    out: dict[str, JSONValue] = {}
+    for name, value in key.entry(count).items():
+        out[name] = list[JSONValue](value) if isinstance(value, list) else value
+    return out
 
 
 def render_inventory(report: Report) -> str:

@@ -13,6 +13,7 @@ import sys
 from collections import Counter
 from urllib.parse import quote
 
+from retrylint.baseline import identity
 from retrylint.engine import Report
 from retrylint.model import Finding
 from retrylint.report import message_with_fix
@@ -22,7 +23,7 @@ from retrylint.rules.base import Rule
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/retrylint/retrylint"
 HELP_URI = "https://github.com/retrylint/retrylint/blob/main/rules/{code}-{name}.md"
-FINGERPRINT_KEY = "retrylintIdentity/v1"
+FINGERPRINT_KEY = "retrylintIdentity/v2"
 """Versioned: changing what goes into the identity must change the key, or GitHub would match
 new fingerprints against old alerts and reopen or close the wrong ones."""
 
@@ -40,19 +41,29 @@ _BAND_TAGS = {
 def render_sarif(report: Report, tool_version: str) -> str:
     codes = sorted(RULES)
     index = {code: i for i, code in enumerate(codes)}
-    seen: Counter[tuple[str, str | None, str, str | None]] = Counter()
+    # Suppressed and baselined findings stay visible to code-scanning UIs, marked as such.
+    items: list[tuple[Finding, dict[str, str] | None]] = [(f, None) for f in report.findings]
+    items.extend(
+        (f, {"kind": "inSource", "justification": reason})
+        for f, reason in report.suppressed_findings
+    )
+    if report.baseline is not None:
+        why = {"kind": "external", "justification": f"in the baseline {report.baseline.file}"}
+        items.extend((f, why) for f in report.baseline.absorbed)
+    # Occurrences are counted in report order over all of them, so a finding's fingerprint
+    # does not change when a suppression or a baseline takes its neighbour away.
+    occurrence: dict[int, int] = {}
+    seen: Counter[str] = Counter()
+    for number in sorted(range(len(items)), key=lambda n: items[n][0].sort_key()):
+        key = identity(items[number][0]).sort_key()
+        occurrence[number] = seen[key]
+        seen[key] += 1
     results = []
-    for finding in report.findings:
-        identity = _identity(finding)
-        results.append(_result(finding, index[finding.rule], identity, seen[identity]))
-        seen[identity] += 1
-    # Suppressed findings stay visible to code-scanning UIs, marked with their justification.
-    for finding, reason in report.suppressed_findings:
-        identity = _identity(finding)
-        result = _result(finding, index[finding.rule], identity, seen[identity])
-        result["suppressions"] = [{"kind": "inSource", "justification": reason}]
+    for number, (finding, suppression) in enumerate(items):
+        result = _result(finding, index[finding.rule], occurrence[number])
+        if suppression is not None:
+            result["suppressions"] = [suppression]
         results.append(result)
-        seen[identity] += 1
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -103,17 +114,7 @@ def _full_description(rule: Rule) -> str:
     return paragraph[:1].upper() + paragraph[1:]
 
 
-def _identity(finding: Finding) -> tuple[str, str | None, str, str | None]:
-    subject = finding.task or finding.inventory_key or finding.location.path
-    return (finding.rule, finding.framework, subject, finding.site)
-
-
-def _result(
-    finding: Finding,
-    rule_index: int,
-    identity: tuple[str, str | None, str, str | None],
-    occurrence: int,
-) -> dict[str, object]:
+def _result(finding: Finding, rule_index: int, occurrence: int) -> dict[str, object]:
     location = finding.location
     region: dict[str, int] = {"startLine": location.line, "startColumn": location.column}
     if location.end_line > 0:
@@ -121,7 +122,7 @@ def _result(
     if location.end_column > 0:
         region["endColumn"] = location.end_column
     # JSON of a list is an unambiguous encoding: no separator can occur inside a field.
-    key = json.dumps([*identity, occurrence], ensure_ascii=False)
+    key = json.dumps([*identity(finding).fields(), occurrence], ensure_ascii=False)
     return {
         "ruleId": finding.rule,
         "ruleIndex": rule_index,

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from retrylint.baseline import Outcome
 from retrylint.engine import Report
 from retrylint.model import UNBOUNDED, UNDECIDED, Assignment, EffectivePolicy, Finding
 from retrylint.report import files_skipped_by_reason, folders_skipped_by_reason
@@ -84,6 +85,29 @@ def render_check_text(report: Report, console: Console) -> None:
     skipped = _skipped(report)
     if skipped:
         console.print(Text(skipped), soft_wrap=True)
+    if report.baseline is not None:
+        _baseline(report.baseline, console)
+
+
+def _baseline(outcome: Outcome, console: Console) -> None:
+    """What the baseline absorbed, and its stale entries so the file can shrink."""
+    absorbed = _plural(len(outcome.absorbed), "finding")
+    # Only a run over the whole project can tell that an entry's finding is gone.
+    partial = " (stale entries are listed when PATHS cover the project root)"
+    unknown = partial if outcome.stale is None else ""
+    console.print(Text(f"Baseline {outcome.file}: {absorbed} absorbed{unknown}."), soft_wrap=True)
+    if outcome.stale:
+        total = sum(count for _, count in outcome.stale)
+        console.print(
+            Text(
+                f"Stale entries ({_plural(total, 'finding')} no longer found); delete them, or "
+                "rewrite the file with --write-baseline once nothing new is reported:"
+            ),
+            soft_wrap=True,
+        )
+        for key, count in outcome.stale:
+            times = f" (x{count})" if count > 1 else ""
+            console.print(Text(f"  {key.describe()}{times}"), soft_wrap=True)
 
 
 def render_inventory_table(report: Report, console: Console) -> None:

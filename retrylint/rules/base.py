@@ -87,6 +87,7 @@ def task_finding(
         site=row.site,
         expression=expression,
         tasks=(row.name,) if row.name else (),
+        scope=row.scope,
         anchor_lines=row.suppression_lines,
     )
 
@@ -136,5 +137,6 @@ def observed(meta: RuleMeta, ctx: RuleContext) -> Iterator[Finding]:
                 task=obs.task,
                 framework=obs.framework,
                 site=obs.site,
+                scope=obs.scope,
                 anchor_lines=obs.anchor_lines,
             )
