@@ -59,6 +59,7 @@ from retrylint.frameworks.recognize import Expansion, MakerRules, Options, Recog
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
+    Capabilities,
     Count,
     EffectivePolicy,
     FrameworkInfo,
@@ -167,7 +168,14 @@ class _Decorator:
 
 class CeleryAdapter:
     key = KEY
-    info = FrameworkInfo("Celery", "celery", in_process=False)
+    info = FrameworkInfo(
+        "Celery",
+        "celery",
+        in_process=False,
+        capabilities=Capabilities(
+            count="setting", backoff="setting", jitter="setting", dead_letter="code"
+        ),
+    )
     packages: tuple[str, ...] = ("celery",)
     # A task file names a task maker (`.task`, `shared_task`), a Task class, or app config.
     # Aliases and project base classes defined elsewhere come from `project_markers`.

@@ -65,6 +65,7 @@ from retrylint.frameworks.recognize import MakerRules, Options, Recognizer
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
+    Capabilities,
     Count,
     EffectivePolicy,
     FrameworkInfo,
@@ -217,7 +218,14 @@ class _Actor:
 
 class DramatiqAdapter:
     key = KEY
-    info = FrameworkInfo("Dramatiq", "dramatiq", in_process=False)
+    info = FrameworkInfo(
+        "Dramatiq",
+        "dramatiq",
+        in_process=False,
+        capabilities=Capabilities(
+            count="setting", backoff="setting", jitter="setting", dead_letter="setting"
+        ),
+    )
     packages: tuple[str, ...] = ("dramatiq",)
     # Actor and broker files import dramatiq; enqueue sites may only name the send methods, and
     # class-based actors may only name GenericActor through a project base (project_markers).

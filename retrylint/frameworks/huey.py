@@ -53,6 +53,7 @@ from retrylint.frameworks.recognize import Recognizer
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
+    Capabilities,
     Count,
     EffectivePolicy,
     FrameworkInfo,
@@ -141,7 +142,14 @@ def _is_huey_class(qualified: str) -> bool:
 
 class HueyAdapter:
     key = KEY
-    info = FrameworkInfo("Huey", "huey", in_process=False)
+    info = FrameworkInfo(
+        "Huey",
+        "huey",
+        in_process=False,
+        capabilities=Capabilities(
+            count="setting", backoff="setting", jitter="code", dead_letter="code"
+        ),
+    )
     packages: tuple[str, ...] = ("huey", _DJANGO_HUEY)
     # A Huey file names huey (djhuey, django_huey) or one of its task decorators or exceptions.
     markers = re.compile(rb"huey\b|djhuey|db_task\b|db_periodic_task\b|RetryTask")

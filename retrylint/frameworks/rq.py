@@ -63,6 +63,7 @@ from retrylint.frameworks.recognize import MakerRules, Options, Recognizer
 from retrylint.model import (
     UNDECIDED,
     BackoffKind,
+    Capabilities,
     Count,
     EffectivePolicy,
     FrameworkInfo,
@@ -177,7 +178,14 @@ def _schedule(values: Sequence[float], count: Count, returned: bool) -> tuple[De
 
 class RQAdapter:
     key = KEY
-    info = FrameworkInfo("RQ", "rq", in_process=False)
+    info = FrameworkInfo(
+        "RQ",
+        "rq",
+        in_process=False,
+        capabilities=Capabilities(
+            count="setting", backoff="setting", jitter="code", dead_letter="setting"
+        ),
+    )
     packages: tuple[str, ...] = ("rq", "django_rq", "flask_rq2", "flask_rq")
     # An RQ file imports rq (django_rq, flask_rq, flask_rq2), builds a Retry, decorates with
     # @job or enqueues.

@@ -36,6 +36,7 @@ from retrylint.frameworks.recognize import Options, Recognizer
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
+    Capabilities,
     Count,
     EffectivePolicy,
     FrameworkInfo,
@@ -77,6 +78,26 @@ _MAX_IMPLIED = 100_000
 
 _NO_JITTER = "Temporal retry intervals are deterministic: no jitter"
 _DEFAULT_DELAYS = "Temporal's default policy: 1 s initial interval, x2, capped at 100 s"
+# Jitter is `none`: RetryPolicy has no jitter field and the server computes every interval
+# deterministically (service/history/workflow/retry.go). An activity may pick its next delay by
+# raising ApplicationError(next_retry_delay=...), but a timed-out attempt (start-to-close,
+# heartbeat) raises nothing and always waits the computed interval.
+_CAPABILITIES = Capabilities(
+    count="setting",
+    backoff="setting",
+    jitter="none",
+    dead_letter="code",
+    instead=(
+        (
+            "jitter",
+            "its RetryPolicy has no jitter setting, and an attempt that times out (start-to-close "
+            "or heartbeat) always waits the interval the policy computes",
+            "For errors the activity raises, raise ApplicationError(next_retry_delay=...) with a "
+            "random part (still capped at maximum_interval); put these activities in a category "
+            "with jitter = false to accept the timeouts.",
+        ),
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +111,7 @@ class _Written:
 
 class TemporalAdapter:
     key = KEY
-    info = FrameworkInfo("Temporal", "temporalio", in_process=False)
+    info = FrameworkInfo("Temporal", "temporalio", in_process=False, capabilities=_CAPABILITIES)
     packages: tuple[str, ...] = ("temporalio",)
     # Activity and workflow modules import the SDK by name.
     markers = re.compile(rb"temporalio")
@@ -590,11 +611,6 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "backoff",
         "Keep RetryPolicy's backoff_coefficient at 2.0 (the default) or above; 1.0 retries at a "
         "fixed interval.",
-    ),
-    (
-        "jitter",
-        "Temporal cannot jitter activity retries: intervals are deterministic. Raise "
-        "ApplicationError(next_retry_delay=<base + random>) from the activity to spread them.",
     ),
     ("trigger", "maximum_attempts=1 allows no retry"),
     ("trigger_fix", "Raise maximum_attempts above 1, or drop the retry options."),

@@ -50,6 +50,7 @@ from retrylint.frameworks.base import (
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
+    Capabilities,
     Count,
     EffectivePolicy,
     FrameworkInfo,
@@ -1016,6 +1017,9 @@ class TenacityAdapter:
         "tenacity",
         "tenacity",
         in_process=True,
+        capabilities=Capabilities(
+            count="setting", backoff="setting", jitter="setting", dead_letter="code"
+        ),
         incidental=frozenset({"RetryError", "TryAgain", "RetryCallState"}),
     )
     packages: tuple[str, ...] = ("tenacity",)

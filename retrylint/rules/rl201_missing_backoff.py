@@ -1,4 +1,8 @@
-"""RL201: retries come faster than the category's minimum backoff kind allows."""
+"""RL201: retries come faster than the category's minimum backoff kind allows.
+
+Where the framework's delay cannot grow at all (django-q2's fixed redelivery time), the tasks
+get one note per category and framework instead of an error each (CONTRACTS §6).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from retrylint.model import BACKOFF_ORDER, Finding
 from retrylint.rules.base import (
     RuleContext,
     RuleMeta,
+    Unmet,
+    cannot_express,
     category_phrase,
     label,
     task_finding,
@@ -25,6 +31,7 @@ class MissingBackoff:
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        unmet: Unmet = {}
         for row, assignment in ctx.rows:
             if assignment is None or assignment.category.backoff is None or not row.retries:
                 continue
@@ -34,6 +41,12 @@ class MissingBackoff:
             if kind not in BACKOFF_ORDER or BACKOFF_ORDER.index(kind) >= BACKOFF_ORDER.index(
                 required
             ):
+                continue
+            # A framework whose delay cannot grow still meets `fixed`; anything above is unmet.
+            if ctx.cannot(row.framework, "backoff") is not None:
+                unmet.setdefault((assignment.category.name, row.framework), []).append(
+                    (row, assignment)
+                )
                 continue
             delays = ""
             if row.delays_seconds:
@@ -47,3 +60,6 @@ class MissingBackoff:
                 f"{category_phrase(assignment)} requires {required}",
                 row.hint("backoff") or f"Configure {required} backoff between retries.",
             )
+        yield from cannot_express(
+            self.meta, ctx, "backoff", lambda c: f"requires {c.backoff} backoff", unmet
+        )
