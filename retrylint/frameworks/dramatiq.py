@@ -54,6 +54,7 @@ from retrylint.frameworks.base import (
     Option,
     UndecidedLog,
     Where,
+    dict_items,
     exception_names,
     module_imports,
     policy_row,
@@ -629,6 +630,13 @@ class _Analysis:
         out: dict[str, Option] = {}
         problems: list[tuple[str, Unknown]] = []
         for splat in info.splats:
+            # Each key's own expression where the mapping is written out (a literal,
+            # `dict(...)`, spreads of constants): `throws` needs the classes as written.
+            items = dict_items(self.evaluator, splat.expr, splat.module)
+            if not isinstance(items, Unknown):
+                for key, (expr, module) in items.items():
+                    out[key] = self.option_at(key, Where(expr, module))
+                continue
             value = self.evaluator.eval(splat.expr, splat.module)
             if isinstance(value, Known) and isinstance(value.value, dict):
                 for key, item in value.value.items():

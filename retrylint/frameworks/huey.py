@@ -43,6 +43,7 @@ from retrylint.frameworks.base import (
     AdapterContext,
     UndecidedLog,
     Where,
+    dict_items,
     locals_of,
     memoized,
     module_calls,
@@ -435,17 +436,14 @@ class _Builder:
         info = self.task.info
         out: dict[str, Where] = {}
         for splat in info.splats:
-            value = self.a.evaluator.eval(splat.expr, splat.module)
-            if isinstance(value, Known) and isinstance(value.value, dict):
-                expr, module = self.a.evaluator.deref(splat.expr, splat.module)
-                for key in value.value:
-                    if isinstance(key, str) and isinstance(expr, ir.DictExpr):
-                        for k, v in reversed(expr.items):
-                            if isinstance(k, ir.Const) and k.value == key:
-                                out[key] = Where(v, module)
-                                break
-            elif isinstance(value, Unknown):
-                self.log.add("options", value)
+            # The mapping as written (a literal, `dict(...)`, spreads of constants); one built
+            # some other way is undecided rather than silently empty.
+            items = dict_items(self.a.evaluator, splat.expr, splat.module)
+            if isinstance(items, Unknown):
+                self.log.add("options", items)
+                continue
+            for key, (expr, module) in items.items():
+                out[key] = Where(expr, module)
         out.update(info.options)
         return out
 

@@ -36,6 +36,7 @@ from retrylint.frameworks.recognize import Options, Recognizer
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
+    BackoffKind,
     Capabilities,
     Count,
     EffectivePolicy,
@@ -47,7 +48,7 @@ from retrylint.model import (
 )
 from retrylint.python import ir
 from retrylint.python.evaluate import Known, Unknown, Value, location_of, number
-from retrylint.resolve.schedule import DelayFn, Fields, RetryPath, combine
+from retrylint.resolve.schedule import DelayFn, Fields, RetryPath, classify, combine
 
 KEY = "temporal"
 REFERENCE_VERSION = "1.35.0"
@@ -448,15 +449,17 @@ class _CallSite:
         count: Count = UNBOUNDED
         delay: DelayFn | None = _exponential(_INITIAL, _COEFFICIENT)
         cap: float | None = _INITIAL * _CAP_FACTOR
+        shape: tuple[BackoffKind, Provenance] | None = None
         if policy is not None:
             fields, where = policy
             count, count_prov = self._attempts(fields, where)
-            delay, cap, delay_prov = self._delays(fields, where, delay_prov)
+            delay, cap, delay_prov, shape = self._delays(fields, where, delay_prov)
         count, count_prov = self._bounded_by_time(count, count_prov, delay, cap)
         no_jitter = Provenance("default", None, _NO_JITTER)
-        return combine(
-            [RetryPath("automatic", count, count_prov, delay, delay_prov, False, no_jitter, cap)]
+        path = RetryPath(
+            "automatic", count, count_prov, delay, delay_prov, False, no_jitter, cap, shape
         )
+        return combine([path])
 
     def _attempts(self, fields: dict[str, _Written], where: Location) -> tuple[Count, Provenance]:
         written = fields.get("maximum_attempts")
@@ -481,7 +484,10 @@ class _CallSite:
 
     def _delays(
         self, fields: dict[str, _Written], where: Location, default: Provenance
-    ) -> tuple[DelayFn | None, float | None, Provenance]:
+    ) -> tuple[DelayFn | None, float | None, Provenance, tuple[BackoffKind, Provenance] | None]:
+        """The wait function, its cap and source; and, when an interval is undecided but the
+        coefficient is not, the backoff kind (a positive start times coefficient^r has the
+        coefficient's kind whatever the start)."""
         initial = self._seconds("initial_interval", fields, _INITIAL)
         maximum = self._seconds("maximum_interval", fields, None)
         coefficient: float | Unknown = _COEFFICIENT
@@ -502,7 +508,10 @@ class _CallSite:
         ):
             if isinstance(item, Unknown):
                 self.log.add(name, item)
-                return None, None, Provenance("undecided", item.location)
+                kind: tuple[BackoffKind, Provenance] | None = None
+                if not isinstance(coefficient, Unknown):
+                    kind = (classify(_exponential(_INITIAL, coefficient)), coef_prov or default)
+                return None, None, Provenance("undecided", item.location), kind
         assert not isinstance(initial, Unknown) and not isinstance(maximum, Unknown)
         assert not isinstance(coefficient, Unknown)
         start, start_prov = initial
@@ -514,7 +523,7 @@ class _CallSite:
         prov = default
         if written_prov is not None:
             prov = Provenance(written_prov.source, written_prov.location or where)
-        return _exponential(start, coefficient), cap, prov
+        return _exponential(start, coefficient), cap, prov, None
 
     def _bounded_by_time(
         self, count: Count, prov: Provenance, delay: DelayFn | None, cap: float | None
