@@ -1275,7 +1275,7 @@ class _TaskBuilder:
         kw_max = items.get("max_retries")
         # `retry_kwargs={'max_retries': None}` falls back to the class value, like self.retry.
         if kw_max is not None and not (isinstance(kw_max, Known) and kw_max.value is None):
-            count, count_prov = self._count_from(kw_max, kwargs)
+            count, count_prov = self._count_from(kw_max, self._retry_kwarg(kwargs, "max_retries"))
 
         backoff = self.option("retry_backoff")
         if not isinstance(backoff.value, Known):
@@ -1293,9 +1293,11 @@ class _TaskBuilder:
         if countdown is not None:
             amount = number(countdown)
             if amount is None:
-                prov = self._undecided("countdown", kwargs, countdown)
+                item = self._retry_kwarg(kwargs, "countdown")
+                prov = self._undecided("countdown", item, countdown)
+                no_jitter = Provenance(kwargs.source, kwargs.location, _NO_JITTER)
                 return RetryPath(
-                    "automatic", count, count_prov, None, prov, False, prov, kind=fixed
+                    "automatic", count, count_prov, None, prov, False, no_jitter, kind=fixed
                 )
             return RetryPath(
                 "automatic",
@@ -1309,6 +1311,18 @@ class _TaskBuilder:
         fn, prov = self.constant_delay("default_retry_delay")
         no_jitter = Provenance(backoff.source, backoff.location, _NO_JITTER)
         return RetryPath("automatic", count, count_prov, fn, prov, False, no_jitter, kind=fixed)
+
+    def _retry_kwarg(self, kwargs: Option, key: str) -> Option:
+        """One key of `retry_kwargs`, located at its own value where the mapping is written
+        out, so an undecided value is quoted alone rather than as the whole mapping."""
+        if kwargs.expr is not None and kwargs.module is not None:
+            items = dict_items(self.evaluator, kwargs.expr, kwargs.module)
+            if not isinstance(items, Unknown) and key in items:
+                expr, module = items[key]
+                value = self.evaluator.eval(expr, module)
+                loc = location_of(module, expr.span)
+                return Option(key, value, expr, loc, kwargs.source, module=module)
+        return kwargs
 
     def worker_lost_path(self) -> RetryPath | None:
         """Celery 5.7 `retry_on_worker_lost`: a lost worker is a retry that counts (§1b)."""
