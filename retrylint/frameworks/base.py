@@ -510,15 +510,6 @@ def weakest(kinds: Sequence[BackoffKind]) -> BackoffKind:
     return min(kinds, key=BACKOFF_ORDER.index)
 
 
-def humanize(seconds: float) -> str:
-    """Retention periods in words: 31536000 → "1 year", 604800 → "7 days"."""
-    for size, unit in ((31_536_000, "year"), (86_400, "day"), (3_600, "hour"), (60, "minute")):
-        if seconds >= size and seconds % size == 0:
-            amount = int(seconds // size)
-            return f"{amount} {unit}{'s' if amount != 1 else ''}"
-    return f"{seconds:g} s"
-
-
 def policy_row(
     *,
     name: str | None,

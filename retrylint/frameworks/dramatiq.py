@@ -47,6 +47,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from retrylint.durations import format_duration
 from retrylint.frameworks.base import (
     BROAD_EXCEPTIONS,
     MAX_CHAIN,
@@ -1167,7 +1168,7 @@ class _Analysis:
                                 option.location,
                                 f"`Retries({name}={option.text})` is ignored: Dramatiq reads a "
                                 f"falsy middleware {name} as unset and uses its default "
-                                f"({_duration(_DEFAULTS_MS[name])})",
+                                f"({format_duration(_DEFAULTS_MS[name] / 1000)})",
                                 f"Set {name}=0 on the actors that need it (actor options are used "
                                 "as given), or drop it from the middleware.",
                                 None,
@@ -1722,7 +1723,7 @@ class _Builder:
                 if broker.kind == "redis" and broker.dead_ttl_ms
                 else DEFAULT_DEAD_MESSAGE_TTL
             )
-            text = f"dead-letter queue {queue}.XQ (kept {_duration(ttl)})"
+            text = f"dead-letter queue {queue}.XQ (kept {format_duration(ttl / 1000)})"
         elif broker.kind == "stub":
             text = "StubBroker.dead_letters"
         else:
@@ -1925,7 +1926,7 @@ def _instance_name(
 def _default_option(name: str, default: object) -> Option:
     note = f"Dramatiq's default {name}={default!r}"
     if isinstance(default, int) and name in ("min_backoff", "max_backoff"):
-        note = f"Dramatiq's default {name}={default} ms ({_duration(default)})"
+        note = f"Dramatiq's default {name}={default} ms ({format_duration(default / 1000)})"
     return Option(name, Known(default), None, None, "default", note)
 
 
@@ -2059,11 +2060,3 @@ def _scaled(fn: DelayFn, factor: float) -> DelayFn:
 
 def _tidy(value: float) -> float:
     return int(value) if float(value).is_integer() else round(value, 3)
-
-
-def _duration(ms: float) -> str:
-    seconds = ms / 1000
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"

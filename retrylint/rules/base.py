@@ -158,19 +158,6 @@ def category_phrase(assignment: Assignment) -> str:
     return f"category `{assignment.category.name}` ({assignment.source}{key})"
 
 
-def format_seconds(seconds: float) -> str:
-    """Human durations for messages: 420 → "7m", 90061 → "1d 1h 1m 1s"."""
-    if seconds < 60:
-        return f"{seconds:g}s"
-    remaining = round(seconds)
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        amount, remaining = divmod(remaining, size)
-        if amount:
-            parts.append(f"{amount}{unit}")
-    return " ".join(parts)
-
-
 def observed(meta: RuleMeta, ctx: RuleContext) -> Iterator[Finding]:
     """Findings for the observations addressed to a rule (its `name` is their `kind`)."""
     for obs in ctx.observations:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
+from retrylint.durations import format_duration
 from retrylint.model import BACKOFF_ORDER, Finding
 from retrylint.rules.base import (
     RuleContext,
@@ -50,9 +51,9 @@ class MissingBackoff:
                 continue
             delays = ""
             if row.delays_seconds:
-                shown = ", ".join(f"{d:g}" for d in row.delays_seconds[:5])
+                shown = ", ".join(format_duration(d) for d in row.delays_seconds[:5])
                 more = ", ..." if len(row.delays_seconds) > 5 or row.delays_truncated else ""
-                delays = f" (waits {shown}{more} s)"
+                delays = f" (waits {shown}{more})"
             yield task_finding(
                 self.meta,
                 row,
