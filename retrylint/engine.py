@@ -442,6 +442,13 @@ def _file_rules(policy: Policy) -> FileRules:
 
 
 def _with_severity(finding: Finding, severity: Severity) -> Finding:
+    """The rule's configured severity; a note a rule gives below its default (RL202's one note
+    for a requirement the framework cannot express) is never raised by it."""
+    if (
+        finding.severity != RULES[finding.rule].meta.severity
+        and SEVERITY_RANK[finding.severity] < SEVERITY_RANK[severity]
+    ):
+        return finding
     return finding if finding.severity == severity else replace(finding, severity=severity)
 
 

@@ -47,14 +47,45 @@ class Location:
         return f"{self.path}:{self.line}"
 
 
+# How a framework lets a user meet one category requirement: an option of its retry
+# configuration, only code the user writes (a random delay, a delay function, a failure
+# handler), or no way at all on some retry path whatever the code does.
+Expressible: TypeAlias = Literal["setting", "code", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a framework's retry configuration can express, per category requirement, as read
+    in its source (the README's "Framework capabilities" table is this).
+
+    A requirement that is `none` is not a finding per task, which no edit could fix: RL201 and
+    RL202 report it once per category and framework as a note (CONTRACTS §6), giving `instead`.
+    For `backoff`, `none` means the delay cannot grow (a fixed wait still meets `fixed`).
+    """
+
+    count: Expressible
+    backoff: Expressible
+    jitter: Expressible
+    dead_letter: Expressible
+    # Per field that is `none`: (field, why no option or code meets it, what to do instead).
+    instead: tuple[tuple[str, str, str], ...] = ()
+
+    def cannot(self, requirement: str) -> tuple[str, str] | None:
+        """Why the framework cannot meet `requirement` and what to do instead; None if it can."""
+        if getattr(self, requirement) != "none":
+            return None
+        return next((why, fix) for key, why, fix in self.instead if key == requirement)
+
+
 @dataclass(frozen=True, slots=True)
 class FrameworkInfo:
-    """What reports and version detection need to know of a framework, declared by its
+    """What reports, rules and version detection need to know of a framework, declared by its
     adapter so that adding a framework touches no other module."""
 
     display: str  # how messages spell it ("Celery", "RQ")
     distribution: str | None  # the PyPI distribution whose pinned version is read, if any
     in_process: bool  # a retry library (retries inside one call), not a task queue
+    capabilities: Capabilities
     # Names just below the package a module may import without declaring any retry (an
     # exception to catch, a type, a test switch): such an import is no evidence for RL004.
     incidental: frozenset[str] = frozenset()

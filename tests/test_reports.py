@@ -19,6 +19,7 @@ import pytest
 from rich.console import Console
 
 from retrylint.config.policy import Policy, load_policy
+from retrylint.durations import format_duration
 from retrylint.engine import Report
 from retrylint.frameworks import FRAMEWORKS
 from retrylint.model import (
@@ -35,7 +36,6 @@ from retrylint.report.json_report import render_check, render_inventory
 from retrylint.report.sarif_report import FINGERPRINT_KEY, render_sarif
 from retrylint.report.text_report import (
     explain_task,
-    human_duration,
     render_check_text,
     render_inventory_markdown,
     render_inventory_table,
@@ -536,11 +536,14 @@ def test_check_text_trailing_backslash_does_not_escape_markup(policy: Policy) ->
         (540, "9m"),
         (3599.9, "1h"),
         (5400, "1h 30m"),
-        (86400 * 20 + 3600 * 10 + 59, "20d 10h"),
+        (3661, "1h 1m 1s"),
+        (86400 * 20 + 3600 * 10 + 59, "20d 10h 1m"),
+        (86400 * 26 + 3600 * 3 + 60 * 16 + 20, "26d 3h 16m"),
     ],
 )
-def test_human_duration(seconds: float, text: str) -> None:
-    assert human_duration(seconds) == text
+def test_format_duration(seconds: float, text: str) -> None:
+    """The one duration format of check messages, `--explain` and the inventory table."""
+    assert format_duration(seconds) == text
 
 
 def test_inventory_table(report: Report) -> None:

@@ -46,6 +46,7 @@ from retrylint.frameworks.base import (
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
+    Capabilities,
     Count,
     EffectivePolicy,
     FrameworkInfo,
@@ -142,7 +143,14 @@ class _Raise:
 
 class ArqAdapter:
     key = KEY
-    info = FrameworkInfo("arq", "arq", in_process=False)
+    info = FrameworkInfo(
+        "arq",
+        "arq",
+        in_process=False,
+        capabilities=Capabilities(
+            count="setting", backoff="code", jitter="code", dead_letter="code"
+        ),
+    )
     packages: tuple[str, ...] = ("arq",)
     # A file that imports arq, defines worker settings (a class body assigning `functions`),
     # or reads the try counter.

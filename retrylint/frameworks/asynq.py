@@ -53,6 +53,7 @@ from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
     BackoffKind,
+    Capabilities,
     Count,
     EffectivePolicy,
     FrameworkInfo,
@@ -187,7 +188,14 @@ class _Site:
 
 class AsynqAdapter:
     key = KEY
-    info = FrameworkInfo("asynq", None, in_process=False)
+    info = FrameworkInfo(
+        "asynq",
+        None,
+        in_process=False,
+        capabilities=Capabilities(
+            count="setting", backoff="code", jitter="code", dead_letter="setting"
+        ),
+    )
     markers = re.compile(rb"github\.com/hibiken/asynq")
 
     def analyze_go(self, ctx: GoContext) -> Iterable[GoItem]:

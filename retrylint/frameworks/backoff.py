@@ -53,6 +53,7 @@ from retrylint.frameworks.tenacity import (
     source_for,
 )
 from retrylint.model import (
+    Capabilities,
     EffectivePolicy,
     FrameworkInfo,
     Location,
@@ -136,6 +137,9 @@ class BackoffAdapter:
         "backoff",
         "backoff",
         in_process=True,
+        capabilities=Capabilities(
+            count="setting", backoff="setting", jitter="setting", dead_letter="code"
+        ),
         incidental=frozenset({"types"}),
     )
     packages: tuple[str, ...] = ("backoff",)

@@ -552,15 +552,6 @@ def weakest(kinds: Sequence[BackoffKind]) -> BackoffKind:
     return min(kinds, key=BACKOFF_ORDER.index)
 
 
-def humanize(seconds: float) -> str:
-    """Retention periods in words: 31536000 → "1 year", 604800 → "7 days"."""
-    for size, unit in ((31_536_000, "year"), (86_400, "day"), (3_600, "hour"), (60, "minute")):
-        if seconds >= size and seconds % size == 0:
-            amount = int(seconds // size)
-            return f"{amount} {unit}{'s' if amount != 1 else ''}"
-    return f"{seconds:g} s"
-
-
 def policy_row(
     *,
     name: str | None,
@@ -665,15 +656,17 @@ def dict_items(
         isinstance(target, ir.Call)
         and isinstance(target.func, ir.Ref)
         and target.func.dotted == "dict"
-        and not target.args
+        and len(target.args) <= 1
     ):
-        for kw in target.kwargs:
-            if kw.name is None:
-                inner = dict_items(evaluator, kw.value, where, inner_local)
+        # `dict(mapping, key=value, **other)`: the mapping first, then keywords in order.
+        parts = [(None, a) for a in target.args] + [(kw.name, kw.value) for kw in target.kwargs]
+        for name, value in parts:
+            if name is None:
+                inner = dict_items(evaluator, value, where, inner_local)
                 if isinstance(inner, Unknown):
                     return inner
                 out.update(inner)
                 continue
-            out[kw.name] = (kw.value, where)
+            out[name] = (value, where)
         return out
     return Unknown(expr.text, location_of(module, expr.span))

@@ -48,6 +48,7 @@ from retrylint.frameworks.base import (
     Option,
     UndecidedLog,
     Where,
+    dict_items,
     draws_random,
     exception_names,
     memoized,
@@ -59,6 +60,8 @@ from retrylint.frameworks.recognize import Expansion, MakerRules, Options, Recog
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
+    BackoffKind,
+    Capabilities,
     Count,
     EffectivePolicy,
     FrameworkInfo,
@@ -167,7 +170,14 @@ class _Decorator:
 
 class CeleryAdapter:
     key = KEY
-    info = FrameworkInfo("Celery", "celery", in_process=False)
+    info = FrameworkInfo(
+        "Celery",
+        "celery",
+        in_process=False,
+        capabilities=Capabilities(
+            count="setting", backoff="setting", jitter="setting", dead_letter="code"
+        ),
+    )
     packages: tuple[str, ...] = ("celery",)
     # A task file names a task maker (`.task`, `shared_task`), a Task class, or app config.
     # Aliases and project base classes defined elsewhere come from `project_markers`.
@@ -976,6 +986,17 @@ class _TaskBuilder:
         assert self.info is not None
         out: dict[str, Option] = {}
         for splat in self.info.options.splats:
+            # Each key's own expression where the mapping is written out (a literal, `dict(...)`,
+            # spreads of constants): `autoretry_for` needs the classes as written.
+            items = dict_items(self.evaluator, splat.expr, splat.module)
+            if not isinstance(items, Unknown):
+                for key, (expr, module) in items.items():
+                    item = self.evaluator.eval(expr, module)
+                    loc = location_of(module, expr.span)
+                    out[key] = Option(
+                        key, item, expr, loc, source_of(item, "explicit"), module=module
+                    )
+                continue
             value = self.evaluator.eval(splat.expr, splat.module)
             if isinstance(value, Known) and isinstance(value.value, dict):
                 for key, item in value.value.items():
@@ -1254,7 +1275,7 @@ class _TaskBuilder:
         kw_max = items.get("max_retries")
         # `retry_kwargs={'max_retries': None}` falls back to the class value, like self.retry.
         if kw_max is not None and not (isinstance(kw_max, Known) and kw_max.value is None):
-            count, count_prov = self._count_from(kw_max, kwargs)
+            count, count_prov = self._count_from(kw_max, self._retry_kwarg(kwargs, "max_retries"))
 
         backoff = self.option("retry_backoff")
         if not isinstance(backoff.value, Known):
@@ -1262,13 +1283,22 @@ class _TaskBuilder:
             return RetryPath("automatic", count, count_prov, None, undecided, UNDECIDED, undecided)
         if backoff.value.value:
             return self._backoff_path(count, count_prov, backoff)
-        # Without backoff the countdown is retry_kwargs['countdown'], else default_retry_delay.
+        # Without backoff the countdown is retry_kwargs['countdown'], else default_retry_delay:
+        # a constant either way, so the kind is `fixed` even when its value is undecided.
+        fixed: tuple[BackoffKind, Provenance] = (
+            "fixed",
+            Provenance(backoff.source, backoff.location, _CONSTANT),
+        )
         countdown = items.get("countdown")
         if countdown is not None:
             amount = number(countdown)
             if amount is None:
-                prov = self._undecided("countdown", kwargs, countdown)
-                return RetryPath("automatic", count, count_prov, None, prov, False, prov)
+                item = self._retry_kwarg(kwargs, "countdown")
+                prov = self._undecided("countdown", item, countdown)
+                no_jitter = Provenance(kwargs.source, kwargs.location, _NO_JITTER)
+                return RetryPath(
+                    "automatic", count, count_prov, None, prov, False, no_jitter, kind=fixed
+                )
             return RetryPath(
                 "automatic",
                 count,
@@ -1280,7 +1310,19 @@ class _TaskBuilder:
             )
         fn, prov = self.constant_delay("default_retry_delay")
         no_jitter = Provenance(backoff.source, backoff.location, _NO_JITTER)
-        return RetryPath("automatic", count, count_prov, fn, prov, False, no_jitter)
+        return RetryPath("automatic", count, count_prov, fn, prov, False, no_jitter, kind=fixed)
+
+    def _retry_kwarg(self, kwargs: Option, key: str) -> Option:
+        """One key of `retry_kwargs`, located at its own value where the mapping is written
+        out, so an undecided value is quoted alone rather than as the whole mapping."""
+        if kwargs.expr is not None and kwargs.module is not None:
+            items = dict_items(self.evaluator, kwargs.expr, kwargs.module)
+            if not isinstance(items, Unknown) and key in items:
+                expr, module = items[key]
+                value = self.evaluator.eval(expr, module)
+                loc = location_of(module, expr.span)
+                return Option(key, value, expr, loc, kwargs.source, module=module)
+        return kwargs
 
     def worker_lost_path(self) -> RetryPath | None:
         """Celery 5.7 `retry_on_worker_lost`: a lost worker is a retry that counts (§1b)."""
@@ -1290,7 +1332,11 @@ class _TaskBuilder:
         count, count_prov = self.count()
         fn, prov = self.constant_delay("default_retry_delay")
         no_jitter = Provenance(option.source, option.location, "no jitter on default_retry_delay")
-        return RetryPath("automatic", count, count_prov, fn, prov, False, no_jitter)
+        fixed: tuple[BackoffKind, Provenance] = (
+            "fixed",
+            Provenance(option.source, option.location, _CONSTANT),
+        )
+        return RetryPath("automatic", count, count_prov, fn, prov, False, no_jitter, kind=fixed)
 
     def _backoff_path(self, count: Count, count_prov: Provenance, backoff: Option) -> RetryPath:
         """`countdown = min(retry_backoff_max, factor * 2**r)`, jittered in [0, countdown]."""
@@ -1303,9 +1349,16 @@ class _TaskBuilder:
             jitter = bool(jitter_opt.value.value)
         else:
             self._undecided("retry_jitter", jitter_opt, jitter_opt.value)
-        if cap_fn is None:
+        if cap_fn is None:  # the doubling is known, only where it stops is not
             return RetryPath(
-                "automatic", count, count_prov, None, cap_prov, jitter, jitter_opt.provenance
+                "automatic",
+                count,
+                count_prov,
+                None,
+                cap_prov,
+                jitter,
+                jitter_opt.provenance,
+                kind=("exponential", backoff.provenance),
             )
         return RetryPath(
             "automatic",
@@ -1449,8 +1502,14 @@ class _TaskBuilder:
             return RetryPath("manual", count, count_prov, None, prov, UNDECIDED, prov)
         if countdown is None:
             delay, prov = self.constant_delay("default_retry_delay")
-            no_jitter = Provenance(prov.source, prov.location, "no jitter on default_retry_delay")
-            return RetryPath("manual", count, count_prov, delay, prov, False, no_jitter)
+            here = location_of(module, call.span)
+            # Never jittered, whether or not the delay's value is decided.
+            no_jitter = Provenance("explicit", here, "no jitter on default_retry_delay")
+            fixed: tuple[BackoffKind, Provenance] = (
+                "fixed",
+                Provenance("explicit", here, "self.retry() waits default_retry_delay"),
+            )
+            return RetryPath("manual", count, count_prov, delay, prov, False, no_jitter, kind=fixed)
         jitter = countdown.expr is not None and draws_random(countdown.expr, local, 0)
         jitter_prov = Provenance("explicit", countdown.location, "countdown written in code")
         value = countdown.value
@@ -1673,6 +1732,7 @@ class _TaskBuilder:
 
 
 _NO_JITTER = "Celery adds jitter only with retry_backoff"
+_CONSTANT = "retry_backoff is off: every retry waits the same delay"
 _REJECT = frozenset({"celery.exceptions.Reject"})
 _FAILURE_SIGNALS = frozenset({"celery.signals.task_failure"})
 

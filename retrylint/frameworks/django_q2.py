@@ -39,6 +39,7 @@ from retrylint.frameworks.base import (
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
+    Capabilities,
     Count,
     EffectivePolicy,
     FrameworkInfo,
@@ -103,9 +104,33 @@ class _Cluster:
         return self.items.get(key)
 
 
+# Backoff and jitter are `none`: a failed task comes back when the broker's visibility time,
+# Q_CLUSTER `retry` (conf.py, one value for the cluster), runs out; nothing grows or spreads it.
+_CAPABILITIES = Capabilities(
+    count="setting",
+    backoff="none",
+    jitter="none",
+    dead_letter="setting",
+    instead=(
+        (
+            "backoff",
+            "a failed task comes back after the one fixed Q_CLUSTER 'retry' time of the cluster",
+            "Set ack_failure=True and re-enqueue from the task with schedule(..., next_run=now + "
+            'a growing delay), or put these tasks in a category with backoff = "fixed".',
+        ),
+        (
+            "jitter",
+            "a failed task comes back after the one fixed Q_CLUSTER 'retry' time of the cluster",
+            "Set ack_failure=True and re-enqueue from the task with schedule(..., next_run=now + "
+            "a random delay), or put these tasks in a category with jitter = false.",
+        ),
+    ),
+)
+
+
 class DjangoQ2Adapter:
     key = KEY
-    info = FrameworkInfo("django-q2", "django-q2", in_process=False)
+    info = FrameworkInfo("django-q2", "django-q2", in_process=False, capabilities=_CAPABILITIES)
     packages: tuple[str, ...] = ("django_q",)
     # Call sites import django_q; the settings hold Q_CLUSTER; the Django entry points name
     # the settings module.
@@ -532,18 +557,6 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "max_retries",
         "Set Q_CLUSTER['max_attempts'] to a positive number of executions (0, the default, is "
         "unlimited), and do not cache results (cached=True skips the max_attempts check).",
-    ),
-    (
-        "backoff",
-        "django-q2 cannot back off: a failed task comes back after a fixed Q_CLUSTER 'retry' "
-        "seconds. Set ack_failure=True and re-enqueue from the task with schedule(..., "
-        "next_run=now + growing delay) to back off.",
-    ),
-    (
-        "jitter",
-        "django-q2 cannot jitter: redelivery happens a fixed Q_CLUSTER 'retry' seconds after "
-        "the task was taken. Set ack_failure=True and re-enqueue from the task with a random "
-        "next_run to spread retries.",
     ),
     ("trigger", "its broker never redelivers it (Redis broker, ack_failure or sync)"),
     ("trigger_fix", "Use an acknowledging broker (orm, sqs, mongo, iron_mq) to get retries."),

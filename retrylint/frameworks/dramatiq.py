@@ -47,6 +47,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from retrylint.durations import format_duration
 from retrylint.frameworks.base import (
     BROAD_EXCEPTIONS,
     MAX_CHAIN,
@@ -54,6 +55,7 @@ from retrylint.frameworks.base import (
     Option,
     UndecidedLog,
     Where,
+    dict_items,
     exception_names,
     module_imports,
     policy_row,
@@ -65,6 +67,7 @@ from retrylint.frameworks.recognize import MakerRules, Options, Recognizer
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
+    Capabilities,
     Count,
     EffectivePolicy,
     FrameworkInfo,
@@ -217,7 +220,14 @@ class _Actor:
 
 class DramatiqAdapter:
     key = KEY
-    info = FrameworkInfo("Dramatiq", "dramatiq", in_process=False)
+    info = FrameworkInfo(
+        "Dramatiq",
+        "dramatiq",
+        in_process=False,
+        capabilities=Capabilities(
+            count="setting", backoff="setting", jitter="setting", dead_letter="setting"
+        ),
+    )
     packages: tuple[str, ...] = ("dramatiq",)
     # Actor and broker files import dramatiq; enqueue sites may only name the send methods, and
     # class-based actors may only name GenericActor through a project base (project_markers).
@@ -621,6 +631,13 @@ class _Analysis:
         out: dict[str, Option] = {}
         problems: list[tuple[str, Unknown]] = []
         for splat in info.splats:
+            # Each key's own expression where the mapping is written out (a literal,
+            # `dict(...)`, spreads of constants): `throws` needs the classes as written.
+            items = dict_items(self.evaluator, splat.expr, splat.module)
+            if not isinstance(items, Unknown):
+                for key, (expr, module) in items.items():
+                    out[key] = self.option_at(key, Where(expr, module))
+                continue
             value = self.evaluator.eval(splat.expr, splat.module)
             if isinstance(value, Known) and isinstance(value.value, dict):
                 for key, item in value.value.items():
@@ -1151,7 +1168,7 @@ class _Analysis:
                                 option.location,
                                 f"`Retries({name}={option.text})` is ignored: Dramatiq reads a "
                                 f"falsy middleware {name} as unset and uses its default "
-                                f"({_duration(_DEFAULTS_MS[name])})",
+                                f"({format_duration(_DEFAULTS_MS[name] / 1000)})",
                                 f"Set {name}=0 on the actors that need it (actor options are used "
                                 "as given), or drop it from the middleware.",
                                 None,
@@ -1706,7 +1723,7 @@ class _Builder:
                 if broker.kind == "redis" and broker.dead_ttl_ms
                 else DEFAULT_DEAD_MESSAGE_TTL
             )
-            text = f"dead-letter queue {queue}.XQ (kept {_duration(ttl)})"
+            text = f"dead-letter queue {queue}.XQ (kept {format_duration(ttl / 1000)})"
         elif broker.kind == "stub":
             text = "StubBroker.dead_letters"
         else:
@@ -1909,7 +1926,7 @@ def _instance_name(
 def _default_option(name: str, default: object) -> Option:
     note = f"Dramatiq's default {name}={default!r}"
     if isinstance(default, int) and name in ("min_backoff", "max_backoff"):
-        note = f"Dramatiq's default {name}={default} ms ({_duration(default)})"
+        note = f"Dramatiq's default {name}={default} ms ({format_duration(default / 1000)})"
     return Option(name, Known(default), None, None, "default", note)
 
 
@@ -2043,11 +2060,3 @@ def _scaled(fn: DelayFn, factor: float) -> DelayFn:
 
 def _tidy(value: float) -> float:
     return int(value) if float(value).is_integer() else round(value, 3)
-
-
-def _duration(ms: float) -> str:
-    seconds = ms / 1000
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"

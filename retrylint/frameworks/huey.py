@@ -43,6 +43,7 @@ from retrylint.frameworks.base import (
     AdapterContext,
     UndecidedLog,
     Where,
+    dict_items,
     locals_of,
     memoized,
     module_calls,
@@ -53,6 +54,7 @@ from retrylint.frameworks.recognize import Recognizer
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
+    Capabilities,
     Count,
     EffectivePolicy,
     FrameworkInfo,
@@ -141,7 +143,14 @@ def _is_huey_class(qualified: str) -> bool:
 
 class HueyAdapter:
     key = KEY
-    info = FrameworkInfo("Huey", "huey", in_process=False)
+    info = FrameworkInfo(
+        "Huey",
+        "huey",
+        in_process=False,
+        capabilities=Capabilities(
+            count="setting", backoff="setting", jitter="code", dead_letter="code"
+        ),
+    )
     packages: tuple[str, ...] = ("huey", _DJANGO_HUEY)
     # A Huey file names huey (djhuey, django_huey) or one of its task decorators or exceptions.
     markers = re.compile(rb"huey\b|djhuey|db_task\b|db_periodic_task\b|RetryTask")
@@ -427,17 +436,14 @@ class _Builder:
         info = self.task.info
         out: dict[str, Where] = {}
         for splat in info.splats:
-            value = self.a.evaluator.eval(splat.expr, splat.module)
-            if isinstance(value, Known) and isinstance(value.value, dict):
-                expr, module = self.a.evaluator.deref(splat.expr, splat.module)
-                for key in value.value:
-                    if isinstance(key, str) and isinstance(expr, ir.DictExpr):
-                        for k, v in reversed(expr.items):
-                            if isinstance(k, ir.Const) and k.value == key:
-                                out[key] = Where(v, module)
-                                break
-            elif isinstance(value, Unknown):
-                self.log.add("options", value)
+            # The mapping as written (a literal, `dict(...)`, spreads of constants); one built
+            # some other way is undecided rather than silently empty.
+            items = dict_items(self.a.evaluator, splat.expr, splat.module)
+            if isinstance(items, Unknown):
+                self.log.add("options", items)
+                continue
+            for key, (expr, module) in items.items():
+                out[key] = Where(expr, module)
         out.update(info.options)
         return out
 

@@ -41,6 +41,7 @@ from retrylint.frameworks.recognize import Options, Recognizer
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
+    Capabilities,
     Count,
     EffectivePolicy,
     FrameworkInfo,
@@ -108,7 +109,14 @@ class _Setting:
 
 class ProcrastinateAdapter:
     key = KEY
-    info = FrameworkInfo("Procrastinate", "procrastinate", in_process=False)
+    info = FrameworkInfo(
+        "Procrastinate",
+        "procrastinate",
+        in_process=False,
+        capabilities=Capabilities(
+            count="setting", backoff="setting", jitter="code", dead_letter="setting"
+        ),
+    )
     packages: tuple[str, ...] = ("procrastinate",)
     # A task file names the package, a decorator on an app (`@app.task`), or a strategy; the
     # Django entry points are read for DJANGO_SETTINGS_MODULE (settings hold retry values).

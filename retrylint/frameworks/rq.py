@@ -40,6 +40,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from retrylint.durations import format_duration
 from retrylint.frameworks.base import (
     AdapterContext,
     Local,
@@ -47,7 +48,6 @@ from retrylint.frameworks.base import (
     Where,
     deref,
     dict_item,
-    humanize,
     kind_of,
     kwarg_where,
     locals_of,
@@ -63,6 +63,7 @@ from retrylint.frameworks.recognize import MakerRules, Options, Recognizer
 from retrylint.model import (
     UNDECIDED,
     BackoffKind,
+    Capabilities,
     Count,
     EffectivePolicy,
     FrameworkInfo,
@@ -177,7 +178,14 @@ def _schedule(values: Sequence[float], count: Count, returned: bool) -> tuple[De
 
 class RQAdapter:
     key = KEY
-    info = FrameworkInfo("RQ", "rq", in_process=False)
+    info = FrameworkInfo(
+        "RQ",
+        "rq",
+        in_process=False,
+        capabilities=Capabilities(
+            count="setting", backoff="setting", jitter="code", dead_letter="setting"
+        ),
+    )
     packages: tuple[str, ...] = ("rq", "django_rq", "flask_rq2", "flask_rq")
     # An RQ file imports rq (django_rq, flask_rq, flask_rq2), builds a Retry, decorates with
     # @job or enqueues.
@@ -775,12 +783,12 @@ class _Analysis:
 
     def _final_failure(self, options: Mapping[str, Where]) -> str:
         ttl = options.get("failure_ttl")
-        kept = humanize(DEFAULT_FAILURE_TTL)
+        kept = format_duration(DEFAULT_FAILURE_TTL)
         if ttl is not None:
             value = self.evaluator.eval(ttl.expr, ttl.module, ttl.local)
             amount = number(value)
             if amount is not None:
-                kept = "forever" if amount == -1 else humanize(amount)
+                kept = "forever" if amount == -1 else format_duration(amount)
             else:
                 kept = f"failure_ttl={ttl.expr.text}"
         text = f"FailedJobRegistry (kept {kept})"

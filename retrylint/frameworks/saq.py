@@ -42,6 +42,7 @@ from retrylint.frameworks.base import (
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
+    Capabilities,
     Count,
     EffectivePolicy,
     FrameworkInfo,
@@ -85,7 +86,14 @@ class _Registered:
 
 class SaqAdapter:
     key = KEY
-    info = FrameworkInfo("SAQ", "saq", in_process=False)
+    info = FrameworkInfo(
+        "SAQ",
+        "saq",
+        in_process=False,
+        capabilities=Capabilities(
+            count="setting", backoff="setting", jitter="setting", dead_letter="setting"
+        ),
+    )
     packages: tuple[str, ...] = PACKAGES
     # A SAQ file imports saq or litestar_saq, or builds a cron job or a queue config.
     markers = re.compile(rb"import saq|from saq|saq\.|litestar_saq|CronJob\b|QueueConfig\b")

@@ -44,6 +44,7 @@ from retrylint.frameworks.tenacity import (
     source_for,
 )
 from retrylint.model import (
+    Capabilities,
     EffectivePolicy,
     FrameworkInfo,
     Location,
@@ -112,6 +113,9 @@ class StaminaAdapter:
         "stamina",
         "stamina",
         in_process=True,
+        capabilities=Capabilities(
+            count="setting", backoff="setting", jitter="setting", dead_letter="code"
+        ),
         incidental=frozenset(
             {"instrumentation", "is_active", "is_testing", "set_active", "set_testing"}
         ),

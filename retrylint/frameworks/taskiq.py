@@ -47,6 +47,7 @@ from retrylint.frameworks.base import (
 from retrylint.frameworks.recognize import Recognizer
 from retrylint.model import (
     UNDECIDED,
+    Capabilities,
     Count,
     EffectivePolicy,
     FrameworkInfo,
@@ -167,7 +168,14 @@ class _Task:
 
 class TaskiqAdapter:
     key = KEY
-    info = FrameworkInfo("taskiq", "taskiq", in_process=False)
+    info = FrameworkInfo(
+        "taskiq",
+        "taskiq",
+        in_process=False,
+        capabilities=Capabilities(
+            count="setting", backoff="setting", jitter="setting", dead_letter="code"
+        ),
+    )
     packages: tuple[str, ...] = _PACKAGES
     # A file naming taskiq (imports of taskiq and its broker plugins), a retry middleware, or
     # a kick. Brokers imported from project modules come from `project_markers`.

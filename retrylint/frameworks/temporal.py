@@ -37,6 +37,8 @@ from retrylint.frameworks.recognize import Options, Recognizer
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
+    BackoffKind,
+    Capabilities,
     Count,
     EffectivePolicy,
     FrameworkInfo,
@@ -47,7 +49,7 @@ from retrylint.model import (
 )
 from retrylint.python import ir
 from retrylint.python.evaluate import Known, Unknown, Value, location_of, number
-from retrylint.resolve.schedule import DelayFn, Fields, RetryPath, combine
+from retrylint.resolve.schedule import DelayFn, Fields, RetryPath, classify, combine
 
 KEY = "temporal"
 REFERENCE_VERSION = "1.35.0"
@@ -78,6 +80,26 @@ _MAX_IMPLIED = 100_000
 
 _NO_JITTER = "Temporal retry intervals are deterministic: no jitter"
 _DEFAULT_DELAYS = "Temporal's default policy: 1 s initial interval, x2, capped at 100 s"
+# Jitter is `none`: RetryPolicy has no jitter field and the server computes every interval
+# deterministically (service/history/workflow/retry.go). An activity may pick its next delay by
+# raising ApplicationError(next_retry_delay=...), but a timed-out attempt (start-to-close,
+# heartbeat) raises nothing and always waits the computed interval.
+_CAPABILITIES = Capabilities(
+    count="setting",
+    backoff="setting",
+    jitter="none",
+    dead_letter="code",
+    instead=(
+        (
+            "jitter",
+            "its RetryPolicy has no jitter setting, and an attempt that times out (start-to-close "
+            "or heartbeat) always waits the interval the policy computes",
+            "For errors the activity raises, raise ApplicationError(next_retry_delay=...) with a "
+            "random part (still capped at maximum_interval); put these activities in a category "
+            "with jitter = false to accept the timeouts.",
+        ),
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +113,7 @@ class _Written:
 
 class TemporalAdapter:
     key = KEY
-    info = FrameworkInfo("Temporal", "temporalio", in_process=False)
+    info = FrameworkInfo("Temporal", "temporalio", in_process=False, capabilities=_CAPABILITIES)
     packages: tuple[str, ...] = ("temporalio",)
     # Activity and workflow modules import the SDK by name.
     markers = re.compile(rb"temporalio")
@@ -449,15 +471,17 @@ class _CallSite:
         count: Count = UNBOUNDED
         delay: DelayFn | None = _exponential(_INITIAL, _COEFFICIENT)
         cap: float | None = _INITIAL * _CAP_FACTOR
+        shape: tuple[BackoffKind, Provenance] | None = None
         if policy is not None:
             fields, where = policy
             count, count_prov = self._attempts(fields, where)
-            delay, cap, delay_prov = self._delays(fields, where, delay_prov)
+            delay, cap, delay_prov, shape = self._delays(fields, where, delay_prov)
         count, count_prov = self._bounded_by_time(count, count_prov, delay, cap)
         no_jitter = Provenance("default", None, _NO_JITTER)
-        return combine(
-            [RetryPath("automatic", count, count_prov, delay, delay_prov, False, no_jitter, cap)]
+        path = RetryPath(
+            "automatic", count, count_prov, delay, delay_prov, False, no_jitter, cap, shape
         )
+        return combine([path])
 
     def _attempts(self, fields: dict[str, _Written], where: Location) -> tuple[Count, Provenance]:
         written = fields.get("maximum_attempts")
@@ -482,7 +506,10 @@ class _CallSite:
 
     def _delays(
         self, fields: dict[str, _Written], where: Location, default: Provenance
-    ) -> tuple[DelayFn | None, float | None, Provenance]:
+    ) -> tuple[DelayFn | None, float | None, Provenance, tuple[BackoffKind, Provenance] | None]:
+        """The wait function, its cap and source; and, when an interval is undecided but the
+        coefficient is not, the backoff kind (a positive start times coefficient^r has the
+        coefficient's kind whatever the start)."""
         initial = self._seconds("initial_interval", fields, _INITIAL)
         maximum = self._seconds("maximum_interval", fields, None)
         coefficient: float | Unknown = _COEFFICIENT
@@ -503,7 +530,10 @@ class _CallSite:
         ):
             if isinstance(item, Unknown):
                 self.log.add(name, item)
-                return None, None, Provenance("undecided", item.location)
+                kind: tuple[BackoffKind, Provenance] | None = None
+                if not isinstance(coefficient, Unknown):
+                    kind = (classify(_exponential(_INITIAL, coefficient)), coef_prov or default)
+                return None, None, Provenance("undecided", item.location), kind
         assert not isinstance(initial, Unknown) and not isinstance(maximum, Unknown)
         assert not isinstance(coefficient, Unknown)
         start, start_prov = initial
@@ -515,7 +545,7 @@ class _CallSite:
         prov = default
         if written_prov is not None:
             prov = Provenance(written_prov.source, written_prov.location or where)
-        return _exponential(start, coefficient), cap, prov
+        return _exponential(start, coefficient), cap, prov, None
 
     def _bounded_by_time(
         self, count: Count, prov: Provenance, delay: DelayFn | None, cap: float | None
@@ -616,11 +646,6 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "backoff",
         "Keep RetryPolicy's backoff_coefficient at 2.0 (the default) or above; 1.0 retries at a "
         "fixed interval.",
-    ),
-    (
-        "jitter",
-        "Temporal cannot jitter activity retries: intervals are deterministic. Raise "
-        "ApplicationError(next_retry_delay=<base + random>) from the activity to spread them.",
     ),
     ("trigger", "maximum_attempts=1 allows no retry"),
     ("trigger_fix", "Raise maximum_attempts above 1, or drop the retry options."),

@@ -50,6 +50,7 @@ from retrylint.frameworks.base import (
 from retrylint.model import (
     UNBOUNDED,
     UNDECIDED,
+    Capabilities,
     Count,
     EffectivePolicy,
     FrameworkInfo,
@@ -712,6 +713,9 @@ class Bound:
     source: Provenance
     window: float | None = None
     window_source: Provenance | None = None
+    # A time limit checked after each failure: the last wait may run past it, by at most the
+    # longest wait among the retries that actually happen.
+    after_limit: float | None = None
 
 
 def bound_of(stop: Stop, wait: Wait | None) -> Bound:
@@ -727,12 +731,17 @@ def bound_of(stop: Stop, wait: Wait | None) -> Bound:
         return _time_bound(stop, wait)
     parts = [bound_of(s, wait) for s in stop.stops]
     if isinstance(stop, AnyStop):
-        return _any_bound(parts)
+        return _any_bound(parts, wait)
     return _all_bound(parts)
 
 
-def _any_bound(parts: list[Bound]) -> Bound:
-    """Stop as soon as one condition holds: the smallest count, the tightest window."""
+def _any_bound(parts: list[Bound], wait: Wait | None) -> Bound:
+    """Stop as soon as one condition holds: the smallest count, the tightest window.
+
+    A time limit's window is the limit plus the longest wait that can follow it, and only the
+    retries of the chosen count can follow it: `attempts=5, timeout=2` ends after 4 retries
+    whose waits are at most 1.8 s, so 3.8 s, not the limit plus a fifth wait that never comes.
+    """
     undecided = [p for p in parts if p.count == UNDECIDED]
     decided = [p for p in parts if isinstance(p.count, int)]
     if undecided:
@@ -741,6 +750,14 @@ def _any_bound(parts: list[Bound]) -> Bound:
         chosen = min(decided, key=lambda p: p.count)
     else:
         chosen = parts[0]
+    count = chosen.count
+    if wait is not None and isinstance(count, int) and count > 0:
+        parts = [
+            replace(p, window=min(p.window, p.after_limit + max(map(wait.upper, range(count)))))
+            if p.after_limit is not None and p.window is not None
+            else p
+            for p in parts
+        ]
     windows = [p for p in parts if p.window is not None]
     tightest = min(windows, key=lambda p: p.window or 0.0) if windows else None
     if tightest is None:
@@ -778,7 +795,8 @@ def _time_bound(stop: TimeLimit, wait: Wait | None) -> Bound:
     source = replace(stop.source, note=reason)
     if window is not None and math.isinf(window):
         window = None
-    return Bound(count, source, window, stop.source if window is not None else None)
+    after = limit if stop.kind == "after" else None
+    return Bound(count, source, window, stop.source if window is not None else None, after)
 
 
 def implied_count(stop: TimeLimit, wait: Wait) -> Count:
@@ -1016,6 +1034,9 @@ class TenacityAdapter:
         "tenacity",
         "tenacity",
         in_process=True,
+        capabilities=Capabilities(
+            count="setting", backoff="setting", jitter="setting", dead_letter="code"
+        ),
         incidental=frozenset({"RetryError", "TryAgain", "RetryCallState"}),
     )
     packages: tuple[str, ...] = ("tenacity",)

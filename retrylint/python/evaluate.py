@@ -254,6 +254,8 @@ class Evaluator:
                 if upper is not None:
                     return Known(upper)
             return unknown
+        if func.qualified == "builtins.dict":
+            return _dict_call(expr, sub, unknown)
         if func.qualified in ("builtins.int", "builtins.float") and len(expr.args) == 1:
             value = sub(expr.args[0])
             if isinstance(value, Formula):
@@ -281,6 +283,28 @@ class Evaluator:
                 break
             expr, summary = found.binding.value, found.module
         return expr, summary
+
+
+def _dict_call(expr: ir.Call, sub: Callable[[ir.Expr], Value], unknown: Unknown) -> Value:
+    """`dict(mapping, key=value, **other)`: retry options are often collected this way and
+    splatted into a decorator or a call, so it evaluates like the literal it stands for (the
+    positional mapping first, then the keywords and splats in order, as `dict` builds it)."""
+    if len(expr.args) > 1:
+        return unknown
+    out: dict[object, Value] = {}
+    assumed = False
+    parts = [(None, arg) for arg in expr.args] + [(kw.name, kw.value) for kw in expr.kwargs]
+    for name, part in parts:
+        value = sub(part)
+        if name is not None:
+            out[name] = value
+            assumed |= _assumed(value)
+        elif isinstance(value, Known) and isinstance(value.value, dict):
+            out.update(value.value)
+            assumed |= value.assumed
+        else:
+            return unknown  # a list of pairs, a `*args`, or a mapping not known here
+    return Known(out, assumed)
 
 
 def _assumed(value: Value) -> bool:

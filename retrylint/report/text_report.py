@@ -10,7 +10,6 @@ imports rich.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -22,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from retrylint.baseline import Outcome
+from retrylint.durations import format_duration
 from retrylint.engine import Report
 from retrylint.model import UNBOUNDED, UNDECIDED, Assignment, EffectivePolicy, Finding
 from retrylint.report import files_skipped_by_reason, folders_skipped_by_reason
@@ -54,7 +54,6 @@ _KIND_STYLES: dict[Kind, str] = {
     "absent": "dim",
 }
 # Largest first; each pair of neighbours gives one "20d 10h" reading.
-_UNITS: tuple[tuple[str, int], ...] = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 _ABSENT: Cell = (("absent", "—"),)
 _SKIP_WORDS = {
@@ -162,14 +161,14 @@ def _spread(values: Iterable[object], duration: bool = False) -> Cell:
     if len(distinct) == 1:
         value = distinct[0]
         if duration and isinstance(value, int | float) and not isinstance(value, bool):
-            return (("text", human_duration(value)),)
+            return (("text", format_duration(value)),)
         return _value(value)
     numbers = [v for v in distinct if isinstance(v, int | float) and not isinstance(v, bool)]
     words = sorted(str(_display(v)) for v in distinct if v not in numbers)
     parts: list[str] = []
     if numbers:
         low, high = min(numbers), max(numbers)
-        show = human_duration if duration else (lambda n: f"{n:g}")
+        show = format_duration if duration else (lambda n: f"{n:g}")
         parts.append(show(low) if low == high else f"{show(low)}..{show(high)}")
     parts.extend(words)
     return (("text", " / ".join(parts)),)
@@ -241,20 +240,6 @@ def explain_task(report: Report, name: str, console: Console) -> bool:
             grid.add_row(Text(field), _rich(cell), Text(origin))
         console.print(grid)
     return bool(matches)
-
-
-def human_duration(seconds: float) -> str:
-    """`7s`, `9m`, `20d 10h`: the largest unit and the next one, rounded to the smaller one.
-
-    Two units are enough to compare a window with a policy's `max-window`; exact seconds are
-    in the JSON inventory.
-    """
-    for (big_name, big), (small_name, small) in itertools.pairwise(_UNITS):
-        ticks = round(seconds / small)
-        if ticks * small >= big:
-            whole, rest = divmod(ticks, big // small)
-            return f"{whole}{big_name}" + (f" {rest}{small_name}" if rest else "")
-    return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
 
 
 def _finding_line(finding: Finding) -> Text:
@@ -356,7 +341,7 @@ def _value(value: object) -> Cell:
 
 def _window(row: EffectivePolicy) -> Cell:
     window = row.window_seconds
-    return _value(window) if isinstance(window, str) else (("text", human_duration(window)),)
+    return _value(window) if isinstance(window, str) else (("text", format_duration(window)),)
 
 
 def _delays(row: EffectivePolicy) -> Cell:
@@ -365,7 +350,7 @@ def _delays(row: EffectivePolicy) -> Cell:
         return _window(row)
     if not row.delays_seconds:
         return (("text", "none"),)
-    text = ", ".join(human_duration(d) for d in row.delays_seconds)
+    text = ", ".join(format_duration(d) for d in row.delays_seconds)
     return (("text", text + (", …" if row.delays_truncated else "")),)
 
 

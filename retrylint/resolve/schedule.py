@@ -48,6 +48,11 @@ class RetryPath:
     jitter: bool | Literal["undecided"]
     jitter_source: Provenance
     cap: float | None = None
+    # The backoff kind when `delay` is undecided but its shape is known, with where that comes
+    # from: a constant retrylint cannot read is still `fixed` (Celery's `default_retry_delay`
+    # with `retry_backoff` off), a doubling whose cap it cannot read is still `exponential`
+    # (kinds are read before caps, CONTRACTS §4). Only the unknown value stays undecided.
+    kind: tuple[BackoffKind, Provenance] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,12 +184,17 @@ def combine(paths: Sequence[RetryPath], undecided_trigger: Provenance | None = N
         fields = never_retries(worst.count_source)
         return Fields(trigger, 0, *_tail(fields))
     undecided_delay = next((p for p in retrying if p.delay is None), None)
-    kinds: list[BackoffKind] = [classify(p.delay) for p in retrying if p.delay is not None]
-    backoff: BackoffKind | Literal["undecided"] = (
-        UNDECIDED if undecided_delay is not None else _weakest(kinds)
-    )
     delay_path = undecided_delay or retrying[0]
     sources["backoff"] = sources["delays"] = delay_path.delay_source
+    shapes = [
+        (classify(p.delay), p.delay_source) if p.delay is not None else p.kind for p in retrying
+    ]
+    backoff: BackoffKind | Literal["undecided"] = UNDECIDED
+    if all(shape is not None for shape in shapes):
+        kinds = [shape for shape in shapes if shape is not None]
+        backoff = _weakest([kind for kind, _ in kinds])
+        if undecided_delay is not None:
+            sources["backoff"] = next(prov for kind, prov in kinds if kind == backoff)
 
     jitters = [p.jitter for p in retrying]
     jitter: bool | Literal["undecided"]

@@ -7,13 +7,14 @@ framework-aware advice into the rows (`EffectivePolicy.hints`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
 from retrylint.config.policy import Policy
 from retrylint.model import (
     Assignment,
+    Category,
     EffectivePolicy,
     EmptyScan,
     Finding,
@@ -58,6 +59,12 @@ class RuleContext:
         info = self.frameworks.get(framework)
         return info is not None and info.in_process
 
+    def cannot(self, framework: str, requirement: str) -> tuple[str, str] | None:
+        """Why `framework` cannot meet a category `requirement` on every retry path, and what
+        to do instead; None when a setting or the task's code can meet it."""
+        info = self.frameworks.get(framework)
+        return info.capabilities.cannot(requirement) if info is not None else None
+
 
 class Rule(Protocol):
     meta: ClassVar[RuleMeta]
@@ -92,6 +99,48 @@ def task_finding(
     )
 
 
+# Rows whose framework cannot meet a requirement, by (category name, framework).
+Unmet = dict[tuple[str, str], list[tuple[EffectivePolicy, Assignment]]]
+
+
+def cannot_express(
+    meta: RuleMeta,
+    ctx: RuleContext,
+    requirement: str,
+    demand: Callable[[Category], str],
+    unmet: Unmet,
+) -> Iterator[Finding]:
+    """One note per category and framework whose retries cannot meet `requirement`
+    (CONTRACTS §6): no edit to a task could fix a finding per task, so the note says once what
+    the user can do instead, at the first site and listing every task it speaks for."""
+    for (category, framework), pairs in sorted(unmet.items()):
+        reason = ctx.cannot(framework, requirement)
+        assert reason is not None, (framework, requirement)
+        why, fix = reason
+        rows = [row for row, _ in pairs]
+        names = sorted({row.name or row.name_expression or "?" for row in rows})
+        shown = ", ".join(f"`{n}`" for n in names[:3])
+        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+        built_in = " (built-in)" if all(a.source == "built-in" for _, a in pairs) else ""
+        sites = {row.site for row in rows}
+        first = min(rows, key=lambda row: row.location)
+        plural = "task" if len(names) == 1 else "tasks"
+        yield Finding(
+            rule=meta.code,
+            name=meta.name,
+            severity="note",
+            location=first.location,
+            message=(
+                f"category `{category}`{built_in} {demand(pairs[0][1].category)}, which "
+                f"{ctx.display(framework)} cannot give {len(names)} {plural} ({shown}{more}): {why}"
+            ),
+            fix=fix,
+            framework=framework,
+            site=sites.pop() if len(sites) == 1 else None,
+            tasks=tuple(names),
+        )
+
+
 def label(row: EffectivePolicy) -> str:
     """How messages name a task: its registered name, or the expression that computes it."""
     if row.name is not None:
@@ -108,19 +157,6 @@ def where(row: EffectivePolicy, field: str) -> str:
 def category_phrase(assignment: Assignment) -> str:
     key = f" via `{assignment.key}`" if assignment.key else ""
     return f"category `{assignment.category.name}` ({assignment.source}{key})"
-
-
-def format_seconds(seconds: float) -> str:
-    """Human durations for messages: 420 → "7m", 90061 → "1d 1h 1m 1s"."""
-    if seconds < 60:
-        return f"{seconds:g}s"
-    remaining = round(seconds)
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        amount, remaining = divmod(remaining, size)
-        if amount:
-            parts.append(f"{amount}{unit}")
-    return " ".join(parts)
 
 
 def observed(meta: RuleMeta, ctx: RuleContext) -> Iterator[Finding]:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import ClassVar
 
+from retrylint.durations import format_duration
 from retrylint.model import BACKOFF_ORDER, EffectivePolicy, Finding, Location, Undecided
 from retrylint.rules.base import RuleContext, RuleMeta, category_phrase, label, task_finding
 
@@ -73,8 +74,8 @@ class UndecidedRetryOption:
                 and row.backoff == "custom"
                 and BACKOFF_ORDER.index(required) > BACKOFF_ORDER.index("fixed")
             ):
-                shown = ", ".join(f"{d:g}" for d in row.delays_seconds or ())
-                sequence = f" ({shown} s)" if shown else ""
+                shown = ", ".join(format_duration(d) for d in row.delays_seconds or ())
+                sequence = f" ({shown})" if shown else ""
                 yield task_finding(
                     self.meta,
                     row,

@@ -1,14 +1,21 @@
-"""RL201: retries come faster than the category's minimum backoff kind allows."""
+"""RL201: retries come faster than the category's minimum backoff kind allows.
+
+Where the framework's delay cannot grow at all (django-q2's fixed redelivery time), the tasks
+get one note per category and framework instead of an error each (CONTRACTS §6).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import ClassVar
 
+from retrylint.durations import format_duration
 from retrylint.model import BACKOFF_ORDER, Finding
 from retrylint.rules.base import (
     RuleContext,
     RuleMeta,
+    Unmet,
+    cannot_express,
     category_phrase,
     label,
     task_finding,
@@ -25,6 +32,7 @@ class MissingBackoff:
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        unmet: Unmet = {}
         for row, assignment in ctx.rows:
             if assignment is None or assignment.category.backoff is None or not row.retries:
                 continue
@@ -35,11 +43,17 @@ class MissingBackoff:
                 required
             ):
                 continue
+            # A framework whose delay cannot grow still meets `fixed`; anything above is unmet.
+            if ctx.cannot(row.framework, "backoff") is not None:
+                unmet.setdefault((assignment.category.name, row.framework), []).append(
+                    (row, assignment)
+                )
+                continue
             delays = ""
             if row.delays_seconds:
-                shown = ", ".join(f"{d:g}" for d in row.delays_seconds[:5])
+                shown = ", ".join(format_duration(d) for d in row.delays_seconds[:5])
                 more = ", ..." if len(row.delays_seconds) > 5 or row.delays_truncated else ""
-                delays = f" (waits {shown}{more} s)"
+                delays = f" (waits {shown}{more})"
             yield task_finding(
                 self.meta,
                 row,
@@ -47,3 +61,6 @@ class MissingBackoff:
                 f"{category_phrase(assignment)} requires {required}",
                 row.hint("backoff") or f"Configure {required} backoff between retries.",
             )
+        yield from cannot_express(
+            self.meta, ctx, "backoff", lambda c: f"requires {c.backoff} backoff", unmet
+        )

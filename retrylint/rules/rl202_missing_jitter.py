@@ -1,4 +1,9 @@
-"""RL202: retries are not jittered, so tasks that failed together retry together."""
+"""RL202: retries are not jittered, so tasks that failed together retry together.
+
+Where the framework's own retries cannot jitter on every path (Temporal, django-q2), a warning
+per task would ask for an edit that does not exist: those tasks get one note per category and
+framework instead.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from retrylint.model import Finding
 from retrylint.rules.base import (
     RuleContext,
     RuleMeta,
+    Unmet,
+    cannot_express,
     category_phrase,
     label,
     task_finding,
@@ -22,10 +29,15 @@ class MissingJitter:
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        unmet: Unmet = {}
         for row, assignment in ctx.rows:
             if assignment is None or not assignment.category.jitter or not row.retries:
                 continue
             if row.jitter is not False:
+                continue
+            if ctx.cannot(row.framework, "jitter") is not None:
+                key = (assignment.category.name, row.framework)
+                unmet.setdefault(key, []).append((row, assignment))
                 continue
             yield task_finding(
                 self.meta,
@@ -34,3 +46,4 @@ class MissingJitter:
                 f"{category_phrase(assignment)} requires jitter",
                 row.hint("jitter") or "Add random jitter to the retry delay.",
             )
+        yield from cannot_express(self.meta, ctx, "jitter", lambda _: "requires jitter", unmet)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
+from retrylint.durations import format_duration
 from retrylint.model import Finding
 from retrylint.rules.base import (
     RuleContext,
     RuleMeta,
     category_phrase,
-    format_seconds,
     label,
     task_finding,
     where,
@@ -36,9 +36,9 @@ class RetryWindowExceedsPolicy:
             yield task_finding(
                 self.meta,
                 row,
-                f"{label(row)} can keep retrying for {format_seconds(window)} "
+                f"{label(row)} can keep retrying for {format_duration(window)} "
                 f"({row.max_retries} retries, {where(row, 'window')}); "
-                f"{category_phrase(assignment)} allows {format_seconds(limit)}",
+                f"{category_phrase(assignment)} allows {format_duration(limit)}",
                 "Lower the retry count or the delays so the retries end within "
-                f"{format_seconds(limit)}.",
+                f"{format_duration(limit)}.",
             )

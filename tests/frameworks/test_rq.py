@@ -21,7 +21,7 @@ from retrylint.model import EffectivePolicy, Observation
 from retrylint.python.evaluate import Evaluator
 from tests.conftest import FIXTURES, analyze, name_rows, rows_by_name, write_project
 
-YEAR = "FailedJobRegistry (kept 1 year)"
+YEAR = "FailedJobRegistry (kept 365d)"
 # (name, site, line) → (trigger, max_retries, backoff, jitter, delays, window, count source,
 # final failure)
 EXPECTED: dict[tuple[str, str, int], tuple[Any, ...]] = {
@@ -318,7 +318,7 @@ EXPECTED: dict[tuple[str, str, int], tuple[Any, ...]] = {
         (),
         0,
         "default",
-        "FailedJobRegistry (kept 1 day)",
+        "FailedJobRegistry (kept 1d)",
     ),
     ("jobs.tasks.via_alias", "definition", 90): (
         "automatic",
@@ -338,7 +338,7 @@ EXPECTED: dict[tuple[str, str, int], tuple[Any, ...]] = {
         (),
         0,
         "default",
-        "FailedJobRegistry (kept 7 days); on_failure at jobs/tasks.py:51",
+        "FailedJobRegistry (kept 7d); on_failure at jobs/tasks.py:51",
     ),
     ("jobs.webhooks.configured", "enqueue", 32): (
         "automatic",

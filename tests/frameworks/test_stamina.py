@@ -194,3 +194,40 @@ def test_zero_attempts_never_retry(tmp_path: Path) -> None:
         (),
         0,
     )
+
+
+def test_window_agrees_with_the_listed_delays(tmp_path: Path) -> None:
+    """`attempts=5, timeout=2`: four retries waiting at most 1.1, 1.2, 1.4 and 1.8 s. The
+    timeout ends them once 2 s have passed, so the last wait starts before 2 s and the window is
+    at most 2 + 1.8 = 3.8 s, from the listed waits only (it was 4.6: the limit plus a fifth wait
+    of 2.6 s that the attempts never allow). Where the timeout allows more retries than the
+    listed waits can all fill (`attempts=30`), each listed delay stays an upper bound for its
+    retry and the window is the limit plus the longest of them."""
+    root = write_project(
+        tmp_path,
+        {
+            "calls.py": """
+                import stamina
+
+
+                @stamina.retry(on=OSError, attempts=5, timeout=2)
+                def short():
+                    ...
+
+
+                @stamina.retry(on=OSError, attempts=30)
+                def many():
+                    ...
+            """
+        },
+    )
+    rows = rows_by_name(analyze(root))
+    short, many = rows["calls.short"], rows["calls.many"]
+    assert (short.max_retries, short.delays_seconds, short.window_seconds) == (
+        4,
+        (1.1, 1.2, 1.4, 1.8),
+        3.8,
+    )
+    assert short.window_seconds == 2 + max(short.delays_seconds or ())
+    assert (many.max_retries, many.window_seconds) == (14, 50)
+    assert many.window_seconds == 45 + max(many.delays_seconds or ())

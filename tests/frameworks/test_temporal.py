@@ -154,10 +154,6 @@ def test_check_verdicts(report: Any) -> None:
     assert sum("default" in m for m in messages) >= len(defaults)
 
 
-def test_jitter_hint_says_temporal_cannot_jitter(calls: dict[int, EffectivePolicy]) -> None:
-    assert "cannot jitter" in (calls[20].hint("jitter") or "")
-
-
 def test_multiline_call_is_located_at_the_call(report: Any) -> None:
     (row,) = [r for r in report.rows if r.location.path == "flows/multiline.py"]
     assert (row.location.line, row.max_retries) == (13, 1)
