@@ -29,6 +29,7 @@ from retrylint.frameworks import FRAMEWORKS
 from retrylint.model import SEVERITY_RANK
 from retrylint.report.github_report import render_github
 from retrylint.report.json_report import render_check, render_inventory
+from retrylint.report.paths import rebase, repository_root, spelled_root
 from retrylint.report.sarif_report import render_sarif
 from retrylint.report.text_report import (
     explain_task,
@@ -138,6 +139,11 @@ def _analyze(
     return engine.run(targets, policy, select=select or (), ignore=ignore or ())
 
 
+def _for_people(report: engine.Report, paths: list[Path] | None) -> engine.Report:
+    """Paths relative to the current directory, as the user spelled the way there (§1)."""
+    return rebase(report, Path.cwd(), spelled_root(report.policy.root, paths or []))
+
+
 def _console() -> Console:
     # rich drops colour by itself when stdout is not a terminal; a fixed width then keeps
     # piped tables and CI logs from folding at 80 columns.
@@ -169,14 +175,20 @@ def check(
 
     def body() -> int:
         report = _analyze(paths, config, select, ignore)
-        if output_format is CheckFormat.json:
-            _write(render_check(report))
-        elif output_format is CheckFormat.sarif:
-            _write(render_sarif(report, __version__))
-        elif output_format is CheckFormat.github:
-            _write(render_github(report))
+        if output_format in (CheckFormat.sarif, CheckFormat.github):
+            # GitHub resolves these against the checkout, wherever the job stands (§1).
+            repository = repository_root(report.policy.root)
+            shown = rebase(report, repository)
         else:
-            render_check_text(report, _console())
+            shown = _for_people(report, paths)
+        if output_format is CheckFormat.json:
+            _write(render_check(shown))
+        elif output_format is CheckFormat.sarif:
+            _write(render_sarif(shown, __version__, repository))
+        elif output_format is CheckFormat.github:
+            _write(render_github(shown))
+        else:
+            render_check_text(shown, _console())
         failing = report.count(fail_on.value)
         return 1 if failing and not exit_zero else 0
 
@@ -198,7 +210,7 @@ def inventory(
     """List every task with its effective retry policy."""
 
     def body() -> None:
-        report = _analyze(paths, config)
+        report = _for_people(_analyze(paths, config), paths)
         if explain is not None:
             if not explain_task(report, explain, _console()):
                 raise engine.UsageError(
