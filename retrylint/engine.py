@@ -263,7 +263,13 @@ def run(
     raw: list[Finding] = list(problems)
     for code in sorted(selection.severities):
         raw.extend(RULES[code].check(rule_ctx))
-    outcome = suppressions.apply(raw, comments, frozenset(RULES))
+    outcome = suppressions.apply(
+        raw,
+        comments,
+        frozenset(RULES),
+        frozenset(selection.severities),
+        suppressions.spans(summaries),
+    )
     final = [
         _with_severity(f, selection.severities[f.rule])
         for f in [*outcome.kept, *outcome.extra]
