@@ -10,7 +10,7 @@ problem.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from retrylint.model import Finding, Location
@@ -94,17 +94,16 @@ def apply(
     findings: Iterable[Finding],
     comments: Mapping[str, tuple[Suppression, ...]],
     known_codes: frozenset[str],
-    active_codes: frozenset[str] | None = None,
+    enabled: Callable[[str, str], bool] | None = None,
     file_spans: Spans | None = None,
 ) -> Outcome:
     """Split findings into kept and suppressed, and report the comments that did nothing.
 
-    A comment naming a known code that is turned off for the run (`select`, `ignore`,
-    `[rules]` = "off"; `active_codes` says which run) is not reported as unused: it silences
-    nothing only because the rule did not run.
+    A comment naming a known code that is turned off in its file (`select`, `ignore`,
+    `[rules]` = "off", `per-file-ignores`; `enabled(path, code)` says) is not reported as
+    unused: it silences nothing only because the rule did not run there.
     """
     all_spans: Spans = file_spans or {}
-    active = known_codes if active_codes is None else active_codes
     by_line: dict[tuple[str, int], list[Suppression]] = {}
     for path, items in comments.items():
         for item in items:
@@ -137,7 +136,7 @@ def apply(
             for code in item.codes:
                 if (path, item.line, code) in used:
                     continue
-                if code in known_codes and code not in active:
+                if code in known_codes and enabled is not None and not enabled(path, code):
                     continue
                 nearest = _nearest(places.get((path, code), ()), item.line)
                 extra.append(unused.finding(location, code, code in known_codes, nearest))
