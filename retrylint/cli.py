@@ -7,18 +7,19 @@ RETRYLINT_DEBUG=1, because a CI log full of Python internals helps nobody fix th
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from enum import Enum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TextIO, TypeVar
 
 import typer
 from rich.console import Console
@@ -31,7 +32,9 @@ from retrylint.frameworks import FRAMEWORKS
 from retrylint.model import SEVERITY_RANK
 from retrylint.report.github_report import render_github
 from retrylint.report.json_report import render_check, render_inventory
+from retrylint.report.paths import rebase, repository_root, spelled_root
 from retrylint.report.sarif_report import render_sarif
+from retrylint.report.statistics import render_statistics
 from retrylint.report.text_report import (
     explain_task,
     render_check_text,
@@ -66,8 +69,11 @@ app = typer.Typer(
     help="Find every background task, work out its effective retry policy, and check it "
     "against your policy inventory.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain click help: typer's rich panels print `<bool>` after every flag, which reads as
+    # "takes a value" and made people write `--exit-zero true`.
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 T = TypeVar("T")
@@ -92,6 +98,12 @@ class Level(str, Enum):
     note = "note"
 
 
+class Color(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
 PathsArg = Annotated[
     list[Path] | None,
     typer.Argument(help="Files or directories to scan (default: the current directory)."),
@@ -102,11 +114,42 @@ ConfigOpt = Annotated[
 ]
 SelectOpt = Annotated[
     list[str] | None,
-    typer.Option("--select", help="Only these rule codes or prefixes (e.g. RL1, RL202, ALL)."),
+    typer.Option(
+        "--select",
+        metavar="CODES",
+        help="Only these rule codes or prefixes (e.g. RL1, RL202, ALL); the more specific "
+        "of --select and --ignore wins.",
+    ),
 ]
 IgnoreOpt = Annotated[
     list[str] | None,
-    typer.Option("--ignore", help="Skip these rule codes or prefixes."),
+    typer.Option("--ignore", metavar="CODES", help="Skip these rule codes or prefixes."),
+]
+ExtendSelectOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--extend-select",
+        metavar="CODES",
+        help="Also these rule codes or prefixes, on top of `select`.",
+    ),
+]
+PerFileIgnoresOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--per-file-ignores",
+        metavar="GLOB:CODES",
+        help="Skip these codes in files matching GLOB (e.g. 'migrations/*:RL103,RL202'); "
+        "replaces the policy file's per-file-ignores.",
+    ),
+]
+ColorOpt = Annotated[
+    Color,
+    typer.Option(
+        "--color", help="Colour the text output: auto (a terminal, unless NO_COLOR is set)."
+    ),
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print the findings only, not the summary.")
 ]
 
 
@@ -155,17 +198,55 @@ def _analyze(
     config: Path | None,
     select: list[str] | None = None,
     ignore: list[str] | None = None,
+    extend_select: list[str] | None = None,
+    per_file_ignores: list[str] | None = None,
 ) -> engine.Report:
     targets = paths or [Path.cwd()]
     policy = _load(targets, config)
-    return engine.run(targets, policy, select=select or (), ignore=ignore or ())
+    return engine.run(
+        targets,
+        policy,
+        select=select,
+        ignore=ignore or (),
+        extend_select=extend_select or (),
+        per_file_ignores=per_file_ignores,
+    )
 
 
-def _console() -> Console:
-    # rich drops colour by itself when stdout is not a terminal; a fixed width then keeps
-    # piped tables and CI logs from folding at 80 columns.
-    width = None if sys.stdout.isatty() else 160
-    return Console(highlight=False, soft_wrap=True, emoji=False, width=width)
+def _for_people(report: engine.Report, paths: list[Path] | None) -> engine.Report:
+    """Paths relative to the current directory, as the user spelled the way there (§1)."""
+    return rebase(report, Path.cwd(), spelled_root(report.policy.root, paths or []))
+
+
+def _console(color: Color = Color.auto, file: TextIO | None = None) -> Console:
+    # rich drops colour by itself when the output is not a terminal or NO_COLOR is set; a
+    # fixed width then keeps piped tables and CI logs from folding at 80 columns.
+    out = file or sys.stdout
+    width = None if out.isatty() else 160
+    colour: dict[str, Any] = {}
+    if color is Color.always:
+        # A flag on the command line beats NO_COLOR (no-color.org) and the terminal check.
+        colour = {"force_terminal": True, "no_color": False}
+    elif color is Color.never:
+        colour = {"color_system": None}
+    return Console(file=out, highlight=False, soft_wrap=True, emoji=False, width=width, **colour)
+
+
+@contextlib.contextmanager
+def _destination(output_file: Path | None) -> Iterator[TextIO]:
+    """stdout, or `--output-file`: written whole or not at all (an interrupted run must not
+    leave half a SARIF file for the upload step)."""
+    if output_file is None:
+        yield sys.stdout
+        return
+    buffer = io.StringIO()
+    yield buffer
+    try:
+        _atomic_write(output_file, buffer.getvalue())
+    except OSError as err:
+        raise engine.UsageError(
+            f"--output-file {output_file}: cannot write: {err.strerror or err}"
+        ) from None
 
 
 def _write(text: str) -> None:
@@ -208,11 +289,24 @@ def check(
         bool,
         typer.Option("--no-baseline", help="Ignore the baseline the config names."),
     ] = False,
+    extend_select: ExtendSelectOpt = None,
+    per_file_ignores: PerFileIgnoresOpt = None,
+    statistics: Annotated[
+        bool,
+        typer.Option("--statistics", help="Print the number of findings per rule instead."),
+    ] = False,
+    output_file: Annotated[
+        Path | None,
+        typer.Option("--output-file", "-o", help="Write the report to this file, not stdout."),
+    ] = None,
+    quiet: QuietOpt = False,
+    color: ColorOpt = Color.auto,
 ) -> None:
     """Check every task against the policy; exit 1 when findings at or above --fail-on remain."""
 
     def body() -> int:
-        report = _analyze(paths, config, select, ignore)
+        report = _analyze(paths, config, select, ignore, extend_select, per_file_ignores)
+        # Identities are root-relative: the baseline applies before paths are re-based.
         frozen = _baseline(report, baseline_file, write_baseline, no_baseline)
         if frozen is not None:
             kept, outcome = baseline.apply(
@@ -222,14 +316,24 @@ def check(
                 complete=report.whole_project,
             )
             report = replace(report, findings=kept, baseline=outcome)
-        if output_format is CheckFormat.json:
-            _write(render_check(report))
-        elif output_format is CheckFormat.sarif:
-            _write(render_sarif(report, __version__))
-        elif output_format is CheckFormat.github:
-            _write(render_github(report))
+        if output_format in (CheckFormat.sarif, CheckFormat.github):
+            # GitHub resolves these against the checkout, wherever the job stands (§1).
+            repository = repository_root(report.policy.root)
+            shown = rebase(report, repository)
         else:
-            render_check_text(report, _console())
+            shown = _for_people(report, paths)
+        with _destination(output_file) as out:
+            if statistics:
+                as_json = output_format is CheckFormat.json
+                out.write(render_statistics(shown, as_json=as_json))
+            elif output_format is CheckFormat.json:
+                out.write(render_check(shown))
+            elif output_format is CheckFormat.sarif:
+                out.write(render_sarif(shown, __version__, repository))
+            elif output_format is CheckFormat.github:
+                out.write(render_github(shown))
+            else:
+                render_check_text(shown, _console(color, out), quiet=quiet)
         failing = report.count(fail_on.value)
         return 1 if failing and not exit_zero else 0
 
@@ -305,13 +409,14 @@ def inventory(
         str | None,
         typer.Option("--explain", help="Show where each field of this task came from."),
     ] = None,
+    color: ColorOpt = Color.auto,
 ) -> None:
     """List every task with its effective retry policy."""
 
     def body() -> None:
-        report = _analyze(paths, config)
+        report = _for_people(_analyze(paths, config), paths)
         if explain is not None:
-            if not explain_task(report, explain, _console()):
+            if not explain_task(report, explain, _console(color)):
                 raise engine.UsageError(
                     f"--explain {explain}: no task with that name; run `retrylint inventory` "
                     "for the names"
@@ -321,7 +426,7 @@ def inventory(
         elif output_format is InventoryFormat.markdown:
             _write(render_inventory_markdown(report))
         else:
-            render_inventory_table(report, _console())
+            render_inventory_table(report, _console(color))
 
     _guard(body)
 
@@ -333,6 +438,7 @@ def init(
         Path, typer.Option("--output", "-o", help="Where to write the policy file.")
     ] = Path("retrylint.toml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Write a starter policy: the built-in categories and every task found, as `default`."""
 
@@ -344,7 +450,8 @@ def init(
         report = engine.run(targets, policy)
         names = sorted({r.name for r in report.rows if r.name})
         _atomic_write(output, starter_policy(names))
-        _stderr(f"wrote {output} with {len(names)} task(s)")
+        if not quiet:
+            _stderr(f"wrote {output} with {len(names)} task(s)")
 
     _guard(body)
 
@@ -446,7 +553,7 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
     """retrylint: retry policy linter for background tasks."""

@@ -7,6 +7,7 @@ report.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import operator
 import os
@@ -64,37 +65,126 @@ class UsageError(Exception):
 
 @dataclass(frozen=True)
 class Selection:
-    """Which rules run and at what severity, after `[rules]`, `--select` and `--ignore`."""
+    """Which rules run and at what severity, after `select`/`extend-select`/`ignore` in the
+    policy file and on the command line, `[rules]`, and `per-file-ignores`."""
 
     severities: dict[str, Severity]
+    # (glob, codes) pairs: findings of those codes in matching files are dropped.
+    per_file: tuple[tuple[str, frozenset[str]], ...] = ()
 
     @classmethod
-    def build(cls, policy: Policy, select: Sequence[str], ignore: Sequence[str]) -> Selection:
+    def build(
+        cls,
+        policy: Policy,
+        select: Sequence[str] | None,
+        ignore: Sequence[str],
+        extend_select: Sequence[str] = (),
+        per_file_ignores: Sequence[str] | None = None,
+    ) -> Selection:
+        """Layer the policy file's selectors, then the command line's, the way ruff does.
+
+        Within one layer the more specific selector wins (`RL102` over `RL1` over `ALL`;
+        ruff's `Specificity`), and on a tie `ignore` wins, because ruff applies a level's
+        ignores after its selects. A layer with `select` starts from nothing; one without it
+        adjusts what the layers before it enabled. So `--select RL102 --ignore RL1` keeps
+        RL102, and `--select RL101` on the command line drops the file's `ignore` with the
+        rest of its selection (ruff's documented example).
+        """
         codes = sorted(RULES)
-
-        def expand(prefixes: Sequence[str], flag: str) -> set[str]:
-            chosen: set[str] = set()
-            # `--ignore RL0,RL4` and `--ignore RL0 --ignore RL4` mean the same.
-            tokens = [t for p in prefixes for t in p.split(",") if t.strip()]
-            for prefix in tokens:
-                token = prefix.strip().upper()
-                matched = codes if token == "ALL" else [c for c in codes if c.startswith(token)]
-                if not matched:
-                    raise UsageError(
-                        f"{flag} {prefix}: no rule code starts with {prefix!r}; "
-                        "run `retrylint rules` for the list"
-                    )
-                chosen.update(matched)
-            return chosen
-
-        enabled = expand(select, "--select") if select else set(codes)
-        enabled -= expand(ignore, "--ignore")
+        enabled = set(codes)
+        layers = (
+            (policy.select, policy.extend_select, policy.ignore, ""),
+            (tuple(select) if select else None, tuple(extend_select), tuple(ignore), "--"),
+        )
+        for chosen, extended, ignored, flag in layers:
+            updates: dict[str, bool] = {}
+            plus = [(t, f"{flag}select") for t in _tokens(chosen or ())]
+            plus += [(t, f"{flag}extend-select") for t in _tokens(extended)]
+            minus = [(t, f"{flag}ignore") for t in _tokens(ignored)]
+            levels = sorted({_specificity(t) for t, _ in (*plus, *minus)})
+            for level in levels:
+                for on, tokens in ((True, plus), (False, minus)):
+                    for token, where in tokens:
+                        if _specificity(token) == level:
+                            updates.update(dict.fromkeys(expand_selector(token, where), on))
+            if chosen is not None:
+                enabled = {code for code, on in updates.items() if on}
+            else:
+                enabled |= {code for code, on in updates.items() if on}
+                enabled -= {code for code, on in updates.items() if not on}
         severities: dict[str, Severity] = {}
         for code in codes:
             configured = policy.rules.get(code, RULES[code].meta.severity)
             if code in enabled and configured != "off":
                 severities[code] = "note" if code == "RL002" else _SEVERITIES[configured]
-        return cls(severities)
+        pairs = (
+            policy.per_file_ignores
+            if per_file_ignores is None
+            else parse_per_file_ignores(per_file_ignores)
+        )
+        per_file = tuple(
+            (glob, frozenset(c for t in tokens for c in expand_selector(t, "per-file-ignores")))
+            for glob, tokens in pairs
+        )
+        return cls(severities, per_file)
+
+    def enabled_in(self, path: str, code: str) -> bool:
+        """Whether `code` runs and is reported in the file at `path` (project-root relative).
+
+        A glob matches the whole path or, like ruff's, the file name alone; `*` crosses `/`.
+        """
+        if code not in self.severities:
+            return False
+        name = path.rpartition("/")[2]
+        return not any(
+            code in ignored and (fnmatch.fnmatchcase(path, glob) or fnmatch.fnmatchcase(name, glob))
+            for glob, ignored in self.per_file
+        )
+
+
+def _tokens(selectors: Sequence[str]) -> list[str]:
+    """`--ignore RL0,RL4` and `--ignore RL0 --ignore RL4` mean the same."""
+    return [t.strip() for s in selectors for t in s.split(",") if t.strip()]
+
+
+def _specificity(token: str) -> int:
+    """ALL is the least specific selector; otherwise a longer prefix is more specific."""
+    return 0 if token.strip().upper() == "ALL" else len(token.strip())
+
+
+def expand_selector(token: str, flag: str) -> list[str]:
+    """The rule codes a selector names: `ALL`, a code, or a prefix such as `RL2`."""
+    codes = sorted(RULES)
+    key = token.strip().upper()
+    matched = codes if key == "ALL" else [c for c in codes if c.startswith(key)]
+    if not matched:
+        raise UsageError(
+            f"{flag} {token}: no rule code starts with {token!r}; "
+            "run `retrylint rules` for the list"
+        )
+    return matched
+
+
+def parse_per_file_ignores(items: Sequence[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`--per-file-ignores GLOB:CODE[,CODE...]`, repeatable; ruff's `GLOB:CODE,GLOB:CODE`
+    form reads the same, since a comma item without `:` adds to the glob before it."""
+    pairs: dict[str, list[str]] = {}
+    for item in items:
+        glob: str | None = None
+        for part in (p.strip() for p in item.split(",")):
+            if not part:
+                continue
+            code = part
+            if ":" in part:
+                glob, _, code = (x.strip() for x in part.rpartition(":"))
+            if not glob or not code:
+                raise UsageError(
+                    f"--per-file-ignores {item}: write GLOB:CODES, such as "
+                    "'migrations/*:RL103,RL202'"
+                )
+            expand_selector(code, "--per-file-ignores")
+            pairs.setdefault(glob.removeprefix("./"), []).append(code)
+    return tuple((glob, tuple(codes)) for glob, codes in pairs.items())
 
 
 @dataclass(frozen=True)
@@ -178,11 +268,13 @@ def run(
     paths: Sequence[Path],
     policy: Policy,
     *,
-    select: Sequence[str] = (),
+    select: Sequence[str] | None = None,
     ignore: Sequence[str] = (),
     workers: int | None = None,
+    extend_select: Sequence[str] = (),
+    per_file_ignores: Sequence[str] | None = None,
 ) -> Report:
-    selection = Selection.build(policy, select, ignore)
+    selection = Selection.build(policy, select, ignore, extend_select, per_file_ignores)
     root = policy.root
     # Resolved like the project root, so a path through a symlink names the same files.
     paths = [_resolved(Path(p)) for p in paths]
@@ -273,11 +365,16 @@ def run(
     raw: list[Finding] = list(problems)
     for code in sorted(selection.severities):
         raw.extend(RULES[code].check(rule_ctx))
-    outcome = suppressions.apply(raw, comments, frozenset(RULES))
+    # `per-file-ignores` drops findings before suppressions see them, so a comment for a code
+    # ignored in its file is not reported as unused either.
+    raw = [f for f in raw if selection.enabled_in(f.location.path, f.rule)]
+    outcome = suppressions.apply(
+        raw, comments, frozenset(RULES), selection.enabled_in, suppressions.spans(summaries)
+    )
     final = [
         _with_severity(f, selection.severities[f.rule])
         for f in [*outcome.kept, *outcome.extra]
-        if f.rule in selection.severities
+        if selection.enabled_in(f.location.path, f.rule)
     ]
     # An observation of one cause seen through two registrations is one finding.
     final = sorted(dict.fromkeys(final), key=Finding.sort_key)

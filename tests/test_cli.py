@@ -169,9 +169,14 @@ def test_demo_exits_1_and_shows_every_core_rule() -> None:
 
 
 def test_demo_relative_paths_in_text() -> None:
+    """Relative to the current directory (the repository here), as ruff prints them."""
     result = cli("check", str(DEMO))
     paths = {m["path"] for line in result.stdout.splitlines() if (m := FINDING_LINE.match(line))}
-    assert paths == {"retrylint.toml", "shop/broken.py", "shop/tasks.py"}
+    assert paths == {
+        "fixtures/demo/retrylint.toml",
+        "fixtures/demo/shop/broken.py",
+        "fixtures/demo/shop/tasks.py",
+    }
 
 
 def test_exit_zero_turns_1_into_0() -> None:
@@ -314,7 +319,7 @@ def test_json_validates_and_summary_matches() -> None:
         assert finding["name"] == RULES[finding["rule"]].meta.name
     rl402 = [f for f in findings if f["rule"] == "RL402"]
     assert [(f["path"], f["inventory_key"]) for f in rl402] == [
-        ("retrylint.toml", "shop.tasks.removed_last_year")
+        ("fixtures/demo/retrylint.toml", "shop.tasks.removed_last_year")
     ]
 
 
@@ -421,7 +426,9 @@ def test_inventory_table_lists_every_task() -> None:
 def test_inventory_explain() -> None:
     result = cli("inventory", "fixtures/demo", "--explain", "shop.tasks.refund")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("shop.tasks.refund (celery definition at shop/tasks.py:")
+    assert result.stdout.startswith(
+        "shop.tasks.refund (celery definition at fixtures/demo/shop/tasks.py:"
+    )
     assert "max retries" in result.stdout
     assert "unbounded" in result.stdout
     assert "critical" in result.stdout

@@ -165,6 +165,30 @@ CASES = [
         'write baseline = ".retrylint-baseline.json"',
     ),
     (
+        "select-unknown-prefix",
+        'select = ["RL1", "RL9"]\n',
+        1,
+        18,
+        '"RL9" is not a rule code or the prefix of one; write a code such as "RL102", a prefix '
+        'such as "RL1", or "ALL"',
+    ),
+    (
+        "ignore-wrong-type",
+        'ignore = "RL103"\n',
+        1,
+        10,
+        '{prefix}ignore must be an array of strings, not the string "RL103"; '
+        'write ignore = ["RL1", "RL202"]',
+    ),
+    (
+        "per-file-ignores-misspelled-code",
+        '[per-file-ignores]\n"migrations/*" = ["RL1O3"]\n',
+        2,
+        19,
+        '"RL1O3" is not a rule code or the prefix of one; write "RL103", a prefix such as '
+        '"RL1", or "ALL"',
+    ),
+    (
         "unquoted-dotted-task-key",
         '[categories.default]\nbackoff = "fixed"\n[tasks]\napp.tasks.x = "default"\n',
         4,

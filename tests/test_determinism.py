@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -119,20 +120,31 @@ def test_baseline_is_sane(baseline: Outputs) -> None:
         assert stdout
         assert stderr == ""
         assert code in (0, 1)
+    # Relative to the current directory (JSON), and to the repository (SARIF): both are REPO.
     assert reported_paths(baseline) == {
-        "retrylint.toml",
-        "shop/broken.py",
-        "shop/tasks.py",
+        "fixtures/demo/retrylint.toml",
+        "fixtures/demo/shop/broken.py",
+        "fixtures/demo/shop/tasks.py",
     }
 
 
+def without_base(outputs: Outputs) -> Outputs:
+    """SARIF records the absolute repository root (CONTRACTS §1); everything else is the same
+    bytes on every machine."""
+    code, stdout, stderr = outputs["check --format sarif"]
+    stdout = re.sub(r'"uri": "file:///[^"]*"', '"uri": "file:///<base>/"', stdout)
+    return {**outputs, "check --format sarif": (code, stdout, stderr)}
+
+
 def test_no_absolute_paths_anywhere(baseline: Outputs) -> None:
-    for key, (_, stdout, _) in baseline.items():
+    for key, (_, stdout, _) in without_base(baseline).items():
         assert str(REPO) not in stdout, key
-        assert "fixtures/demo" not in stdout, key
     for path in reported_paths(baseline):
         assert not path.startswith(("/", "./", "../", "file:")), path
         assert "\\" not in path, path
+    sarif = json.loads(baseline["check --format sarif"][1])
+    base = sarif["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+    assert base == REPO.as_uri() + "/"
 
 
 def test_two_runs_identical(baseline: Outputs) -> None:
@@ -140,20 +152,32 @@ def test_two_runs_identical(baseline: Outputs) -> None:
 
 
 @pytest.mark.parametrize(
-    ("where", "target"),
+    ("where", "targets"),
     [
-        ("repo", str(DEMO)),  # absolute path from the repository root
-        ("repo", "./fixtures/demo/"),
-        ("repo", "fixtures/demo/shop/.."),
-        ("demo", "."),
-        ("demo", str(DEMO)),
-        ("demo", ""),  # no PATH: the current directory
-        ("shop", ".."),
+        # absolute, dotted, trailing slash and `..` spellings from the repository root
+        ("repo", ("fixtures/demo", str(DEMO), "./fixtures/demo/", "fixtures/demo/shop/..")),
+        ("demo", (".", str(DEMO), "")),  # "": no PATH, the current directory
+        ("shop", ("..", str(DEMO))),
     ],
 )
-def test_invocation_path_does_not_matter(baseline: Outputs, where: str, target: str) -> None:
+def test_invocation_path_does_not_matter(
+    baseline: Outputs, where: str, targets: tuple[str, ...]
+) -> None:
     cwd = {"repo": REPO, "demo": DEMO, "shop": DEMO / "shop"}[where]
-    assert_same(render_all(cwd, *([target] if target else [])), baseline)
+    expected = render_all(cwd, *([targets[0]] if targets[0] else []))
+    for target in targets[1:]:
+        assert_same(render_all(cwd, *([target] if target else [])), expected)
+    # SARIF and annotations are relative to the repository, wherever the run starts.
+    for key in ("check --format sarif", "check --format github"):
+        assert expected[key] == baseline[key], key
+
+
+def test_paths_follow_the_current_directory(baseline: Outputs) -> None:
+    """From inside the project, text and JSON drop the prefix the repository root needed."""
+    inside = render_all(DEMO)
+    for key in ("check --format json", "check", "inventory --format json"):
+        code, stdout, stderr = baseline[key]
+        assert inside[key] == (code, stdout.replace("fixtures/demo/", ""), stderr), key
 
 
 def test_reverse_creation_order_copy(tmp_path: Path, baseline: Outputs) -> None:
@@ -164,16 +188,31 @@ def test_reverse_creation_order_copy(tmp_path: Path, baseline: Outputs) -> None:
         target = copy / source.relative_to(DEMO)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
-    assert_same(render_all(copy), baseline)
-    assert_same(render_all(tmp_path, str(copy)), baseline)
-    for _, stdout, _ in render_all(copy).values():
-        assert str(tmp_path) not in stdout
+    # The copy is in no repository: GITHUB_WORKSPACE puts both runs' base at the demo.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GITHUB_WORKSPACE", str(DEMO))
+        expected = without_base(render_all(DEMO))
+        patch.setenv("GITHUB_WORKSPACE", str(copy))
+        assert_same(without_base(render_all(copy)), expected)
+        copied = without_base(render_all(tmp_path / "elsewhere", "demo"))
+        assert_same(copied, without_base(render_all(tmp_path / "elsewhere", str(copy))))
+        for _, stdout, _ in copied.values():
+            assert str(tmp_path) not in stdout
+    assert "demo/shop/tasks.py" in copied["check"][1]
 
 
 def test_symlinked_path_gives_same_output(tmp_path: Path, baseline: Outputs) -> None:
+    """Through a symlink, paths are spelled through the link (as ruff does), and name the
+    same files; SARIF names them from the repository."""
     link = tmp_path / "link"
     link.symlink_to(DEMO, target_is_directory=True)
-    assert_same(render_all(tmp_path, "link"), baseline)
+    through = render_all(tmp_path, "link")
+    for key in ("check --format json", "check", "inventory --format json"):
+        code, stdout, stderr = baseline[key]
+        assert through[key] == (code, stdout.replace("fixtures/demo/", "link/"), stderr), key
+    assert_same(render_all(tmp_path, str(link)), through)
+    for key in ("check --format sarif", "check --format github"):
+        assert through[key] == baseline[key], key
 
 
 def test_hash_seed_does_not_matter(baseline: Outputs) -> None:

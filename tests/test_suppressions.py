@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from retrylint import engine
+from retrylint.config.policy import discover_config, load_policy
+from retrylint.frameworks import FRAMEWORKS
 from retrylint.report.sarif_report import render_sarif
+from retrylint.rules import RULES
 from tests.conftest import analyze, write_project
 
 UNBOUNDED = """
@@ -73,3 +79,116 @@ def test_sarif_lists_suppressed_findings_with_their_reason(tmp_path: Path) -> No
     assert [(r["ruleId"], r["suppressions"]) for r in suppressed] == [
         ("RL101", [{"kind": "inSource", "justification": "polls until the bank answers"}])
     ]
+
+
+SPANS = """
+from celery import Celery, Task
+
+app = Celery("jobs")
+
+
+class Patient(Task):
+    autoretry_for = (OSError,)
+    retry_backoff = True
+    max_retries = 50  {cited}
+
+
+@app.task(base=Patient)
+def poll():
+    pass
+
+
+@app.task(
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=None,  {inside}
+)  {closing}
+def forever():
+    pass
+
+
+{stale}
+@app.task(autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+def fine():
+    pass
+"""
+
+
+def _spans(
+    tmp_path: Path, policy: str = "", ignore: tuple[str, ...] = (), **places: str
+) -> engine.Report:
+    values = {"cited": "", "inside": "", "closing": "", "stale": ""}
+    values.update(places)
+    files = {"tasks.py": SPANS.format(**values)}
+    if policy:
+        files["retrylint.toml"] = policy
+    write_project(tmp_path, files)
+    config = discover_config(tmp_path)
+    loaded = load_policy(config, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=tmp_path)
+    return engine.run([tmp_path], loaded, workers=1, ignore=ignore)
+
+
+def _rules(report: engine.Report) -> list[str]:
+    return sorted(f.rule for f in report.findings)
+
+
+def test_unsuppressed_spans(tmp_path: Path) -> None:
+    assert _rules(_spans(tmp_path)) == ["RL101", "RL102"]
+
+
+@pytest.mark.parametrize("place", ["inside", "closing"])
+def test_suppression_anywhere_in_a_multi_line_decorator(tmp_path: Path, place: str) -> None:
+    comment = "# retrylint: ignore[RL101] polls until it answers"
+    report = (
+        _spans(tmp_path, inside=comment) if place == "inside" else _spans(tmp_path, closing=comment)
+    )
+    assert _rules(report) == ["RL102"]
+    assert report.suppressed == 1
+
+
+def test_suppression_on_the_line_the_message_cites(tmp_path: Path) -> None:
+    """RL102 cites `inherited at tasks.py:9`, the base class attribute; a comment there works."""
+    (rl102,) = [f for f in _spans(tmp_path).findings if f.rule == "RL102"]
+    assert "tasks.py:9" in rl102.message
+    report = _spans(tmp_path, cited="# retrylint: ignore[RL102] the bank is slow (PAY-77)")
+    assert _rules(report) == ["RL101"]
+
+
+def test_unused_suppression_says_where_it_would_work(tmp_path: Path) -> None:
+    report = _spans(tmp_path, stale="# retrylint: ignore[RL101] stale")
+    (rl001,) = [f for f in report.findings if f.rule == "RL001"]
+    assert rl001.location.line == 26
+    assert rl001.message == (
+        "`ignore[RL101]` silences nothing here: the RL101 finding of `tasks.forever` at "
+        "tasks.py:22 accepts a suppression on lines 16-22"
+    )
+    assert rl001.fix == "Move the comment to one of those lines, or remove RL101 from it."
+
+
+def test_unused_suppression_with_nothing_left_to_silence(tmp_path: Path) -> None:
+    report = _spans(
+        tmp_path,
+        inside="# retrylint: ignore[RL101] polls until it answers",
+        stale="# retrylint: ignore[RL101] stale",
+    )
+    (rl001,) = [f for f in report.findings if f.rule == "RL001"]
+    assert rl001.message == (
+        "`ignore[RL101]` silences nothing: no RL101 finding remains in this file"
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy", "ignore"),
+    [("", ("RL101",)), ("", ("RL1",)), ("[rules]\nRL101 = 'off'\n", ())],
+)
+def test_no_unused_suppression_for_a_rule_turned_off(
+    tmp_path: Path, policy: str, ignore: tuple[str, ...]
+) -> None:
+    report = _spans(tmp_path, policy, ignore, stale="# retrylint: ignore[RL101] stale")
+    assert _rules(report) == ([] if ignore == ("RL1",) else ["RL102"])
+
+
+def test_a_comment_for_one_task_does_not_reach_its_neighbour(tmp_path: Path) -> None:
+    """The line above `fine`'s decorator is not in `forever`'s span nor the line above it."""
+    report = _spans(tmp_path, stale="# retrylint: ignore[RL101] meant for forever")
+    assert _rules(report) == ["RL001", "RL101", "RL102"]

@@ -53,6 +53,10 @@ _TOP_KEYS = (
     "rules",
     "assume",
     "baseline",
+    "select",
+    "extend-select",
+    "ignore",
+    "per-file-ignores",
 )
 _FRAMEWORK_KEYS = ("task-decorators", "version", "settings-module")
 _CATEGORY_KEYS = ("description", "max-retries", "backoff", "jitter", "max-window", "dead-letter")
@@ -149,6 +153,13 @@ class Policy:
     baseline: str | None = None
     """The baseline file `check` applies and `--write-baseline` writes, POSIX, relative to
     `root`; None: no baseline unless `--baseline` names one."""
+    select: tuple[str, ...] | None = None
+    """Rule codes or prefixes (`ALL`, `RL1`, `RL102`), upper case; None when the key is absent
+    (every rule runs). The CLI's `--select` etc. layer on top (`engine.Selection`)."""
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(glob relative to the project root, codes or prefixes), in file order."""
 
     def assign(self, name: str | None) -> Assignment | None:
         """The category of a task, by CONTRACTS §2 precedence; None is RL401's case.
@@ -389,6 +400,10 @@ class _Validator:
             assume=MappingProxyType(self.assume(table.get("assume", {}))),
             has_categories=has_categories,
             baseline=self.baseline(table["baseline"]) if "baseline" in table else None,
+            select=self.selectors(table["select"], ("select",)) if "select" in table else None,
+            extend_select=self.selectors(table.get("extend-select", []), ("extend-select",)),
+            ignore=self.selectors(table.get("ignore", []), ("ignore",)),
+            per_file_ignores=self.per_file_ignores(table.get("per-file-ignores", {})),
         )
 
     # --- sections -------------------------------------------------------------------------
@@ -715,6 +730,38 @@ class _Validator:
                 )
             rules[code] = word
         return rules
+
+    def selectors(self, value: object, path: KeyPath) -> tuple[str, ...]:
+        """`select`, `extend-select`, `ignore`, a `per-file-ignores` list: each entry `ALL`,
+        a rule code or a prefix of one; a prefix matching no code is a typo, refused here."""
+        key = _key_text(str(path[-1]))
+        items = self.string_list(value, path, f'{key} = ["RL1", "RL202"]')
+        for number, item in enumerate(items):
+            token = item.strip().upper()
+            if token != "ALL" and not any(c.startswith(token) for c in self.known_rules):
+                closest = _closest(token, self.known_rules)
+                code = json.dumps(closest) if closest is not None else 'a code such as "RL102"'
+                raise self.error(
+                    (*path, number),
+                    f"{json.dumps(item)} is not a rule code or the prefix of one; "
+                    f'write {code}, a prefix such as "RL1", or "ALL"',
+                    at_value=True,
+                )
+        return tuple(item.strip().upper() for item in items)
+
+    def per_file_ignores(self, value: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        path: KeyPath = ("per-file-ignores",)
+        example = 'a table such as [per-file-ignores] with "migrations/*" = ["RL103"]'
+        table = self.table(value, path, example)
+        pairs: list[tuple[str, tuple[str, ...]]] = []
+        for glob, codes in table.items():
+            if not glob.strip():
+                raise self.error(
+                    (*path, glob),
+                    'a per-file-ignores glob is empty; write one such as "migrations/*.py"',
+                )
+            pairs.append((glob.strip().removeprefix("./"), self.selectors(codes, (*path, glob))))
+        return tuple(pairs)
 
     def assume(self, value: object) -> dict[str, object]:
         table = self.table(

@@ -11,6 +11,7 @@ import hashlib
 import json
 import sys
 from collections import Counter
+from pathlib import Path
 from urllib.parse import quote
 
 from retrylint.baseline import identity
@@ -38,7 +39,9 @@ _BAND_TAGS = {
 }
 
 
-def render_sarif(report: Report, tool_version: str) -> str:
+def render_sarif(report: Report, tool_version: str, base: Path | None = None) -> str:
+    """The SARIF log; `base` is the folder the result paths are relative to (the repository
+    root, CONTRACTS §1), recorded as `%SRCROOT%` so that viewers can find the files."""
     codes = sorted(RULES)
     index = {code: i for i, code in enumerate(codes)}
     # Suppressed and baselined findings stay visible to code-scanning UIs, marked as such.
@@ -80,10 +83,20 @@ def render_sarif(report: Report, tool_version: str) -> str:
                 "automationDetails": {"id": "retrylint/"},
                 "columnKind": "unicodeCodePoints",
                 "results": results,
+                **_base_ids(base),
             }
         ],
     }
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _base_ids(base: Path | None) -> dict[str, object]:
+    """`originalUriBaseIds` for `%SRCROOT%`: an absolute `file:` URI ending in `/`, as SARIF
+    §3.14.14 requires of a base."""
+    if base is None:
+        return {}
+    uri = base.resolve().as_uri()
+    return {"originalUriBaseIds": {"%SRCROOT%": {"uri": uri if uri.endswith("/") else uri + "/"}}}
 
 
 def _rule(rule: Rule) -> dict[str, object]:

@@ -73,11 +73,14 @@ MARKDOWN_LEGEND = (
 )
 
 
-def render_check_text(report: Report, console: Console) -> None:
+def render_check_text(report: Report, console: Console, *, quiet: bool = False) -> None:
+    """The findings, then the summary; `quiet` (`--quiet`) leaves the summary out."""
     for finding in report.findings:
         console.print(_finding_line(finding), soft_wrap=True)
         if finding.fix is not None:
             console.print(Text.assemble("    ", (f"fix: {finding.fix}", "dim")), soft_wrap=True)
+    if quiet:
+        return
     if report.findings:
         console.print()
     console.print(_summary(report), soft_wrap=True)

@@ -81,12 +81,19 @@ def task_finding(
     location: Location | None = None,
     expression: str | None = None,
 ) -> Finding:
-    """A finding about one inventory row; suppressible on the row's decorator and def lines."""
+    """A finding about one inventory row; suppressible on the row's decorator and def lines,
+    and on the lines of the same file its fields' values come from (CONTRACTS §7)."""
+    at = location or row.location
+    cited = {
+        prov.location.line
+        for prov in row.sources.values()
+        if prov.location is not None and prov.location.path == at.path
+    }
     return Finding(
         rule=meta.code,
         name=meta.name,
         severity=meta.severity,
-        location=location or row.location,
+        location=at,
         message=message,
         fix=fix,
         task=row.name,
@@ -95,7 +102,7 @@ def task_finding(
         expression=expression,
         tasks=(row.name,) if row.name else (),
         scope=row.scope,
-        anchor_lines=row.suppression_lines,
+        anchor_lines=tuple(sorted({*row.suppression_lines, *cited})),
     )
 
 
