@@ -37,6 +37,8 @@ from retrylint.report.text_report import (
     render_inventory_table,
 )
 from retrylint.rules import RULES
+from retrylint.scan.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
+from retrylint.scan.cache import SummaryCache
 
 app = typer.Typer(
     name="retrylint",
@@ -85,6 +87,21 @@ IgnoreOpt = Annotated[
     list[str] | None,
     typer.Option("--ignore", help="Skip these rule codes or prefixes."),
 ]
+NoCacheOpt = Annotated[
+    bool, typer.Option("--no-cache", help="Neither read nor write the summary cache.")
+]
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        envvar="RETRYLINT_CACHE_DIR",
+        help="Where to keep the summary cache (default: .retrylint_cache in the project root).",
+    ),
+]
+JobsOpt = Annotated[
+    int | None,
+    typer.Option("--jobs", "-j", min=1, help="Worker processes for parsing (default: CPU count)."),
+]
 
 
 def _stderr(message: str) -> None:
@@ -132,10 +149,26 @@ def _analyze(
     config: Path | None,
     select: list[str] | None = None,
     ignore: list[str] | None = None,
+    *,
+    no_cache: bool = False,
+    cache_dir: Path | None = None,
+    jobs: int | None = None,
 ) -> engine.Report:
     targets = paths or [Path.cwd()]
     policy = _load(targets, config)
-    return engine.run(targets, policy, select=select or (), ignore=ignore or ())
+    cache = None
+    if not no_cache:
+        # `--cache-dir` is relative to the current directory like every path on the command
+        # line; `cache-dir` in the config to the project root (CONTRACTS §1).
+        directory = (
+            cache_dir.resolve()
+            if cache_dir
+            else policy.root / (policy.cache_dir or DEFAULT_CACHE_DIRECTORY)
+        )
+        cache = SummaryCache.open(directory)
+    return engine.run(
+        targets, policy, select=select or (), ignore=ignore or (), workers=jobs, cache=cache
+    )
 
 
 def _console() -> Console:
@@ -164,11 +197,16 @@ def check(
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Exit 0 even when findings remain.")
     ] = False,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
+    jobs: JobsOpt = None,
 ) -> None:
     """Check every task against the policy; exit 1 when findings at or above --fail-on remain."""
 
     def body() -> int:
-        report = _analyze(paths, config, select, ignore)
+        report = _analyze(
+            paths, config, select, ignore, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs
+        )
         if output_format is CheckFormat.json:
             _write(render_check(report))
         elif output_format is CheckFormat.sarif:
@@ -194,11 +232,14 @@ def inventory(
         str | None,
         typer.Option("--explain", help="Show where each field of this task came from."),
     ] = None,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
+    jobs: JobsOpt = None,
 ) -> None:
     """List every task with its effective retry policy."""
 
     def body() -> None:
-        report = _analyze(paths, config)
+        report = _analyze(paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs)
         if explain is not None:
             if not explain_task(report, explain, _console()):
                 raise engine.UsageError(

@@ -46,6 +46,7 @@ _TOP_KEYS = (
     "include-tests",
     "respect-gitignore",
     "source-roots",
+    "cache-dir",
     "default-category",
     "frameworks",
     "categories",
@@ -145,6 +146,8 @@ class Policy:
     """Expression as written to its TOML value (int, float, str, bool, list or dict)."""
     has_categories: bool
     """The file states [categories]; RL401 applies only then."""
+    cache_dir: str | None = None
+    """`cache-dir` as written, relative to `root`; None for the default `.retrylint_cache`."""
 
     def assign(self, name: str | None) -> Assignment | None:
         """The category of a task, by CONTRACTS §2 precedence; None is RL401's case.
@@ -384,6 +387,7 @@ class _Validator:
             rules=MappingProxyType(self.rules(table.get("rules", {}))),
             assume=MappingProxyType(self.assume(table.get("assume", {}))),
             has_categories=has_categories,
+            cache_dir=self.cache_dir(table),
         )
 
     # --- sections -------------------------------------------------------------------------
@@ -403,6 +407,20 @@ class _Validator:
                     at_value=True,
                 ) from None
         return patterns
+
+    def cache_dir(self, table: dict[str, object]) -> str | None:
+        if "cache-dir" not in table:
+            return None
+        path: KeyPath = ("cache-dir",)
+        value = self.string(table["cache-dir"], path, 'cache-dir = ".retrylint_cache"')
+        if not value.strip() or "\\" in value:
+            raise self.error(
+                path,
+                f"cache directory {json.dumps(value)} is not a path; write it relative to the "
+                'project root with "/", such as ".cache/retrylint"',
+                at_value=True,
+            )
+        return value
 
     def source_roots(self, value: object) -> tuple[str, ...]:
         path: KeyPath = ("source-roots",)
