@@ -115,6 +115,14 @@ def parse_python(
     return replace(result, cacheable=True) if isinstance(result, ParseProblem) else result
 
 
+def load_parser() -> None:
+    """Import libcst and the extractor now: called before worker processes fork, so that they
+    inherit them instead of each importing them on its own."""
+    import libcst  # noqa: F401
+
+    import retrylint.python.extract  # noqa: F401
+
+
 def _parse_python(
     source: bytes, path: str, dotted: str, interest: ir.Interest
 ) -> ir.ModuleSummary | ParseProblem:
