@@ -1,10 +1,12 @@
-"""Measure retrylint's extraction against libcst baselines, in one run, as ratios.
+"""Measure retrylint against baselines, in one run, as ratios.
 
-Usage:  python bench/run.py [PROJECT_DIR] [--repeat N]
+Usage:  python bench/run.py [PROJECT_DIR] [--repeat N] [--before REF]
 
 Without PROJECT_DIR a synthetic Celery project is generated in a temporary directory (200
-modules of about 300 lines, one in four holding tasks). Every timing is taken in this process on
-the same files, so the ratios, not the seconds, are the result:
+modules of about 300 lines, one in four holding tasks). Every timing is a median taken in this
+run on the same files, so the ratios, not the seconds, are the result.
+
+In this process:
 
 - `parse`: `libcst.parse_module` on every task-bearing file (the floor: retrylint must parse);
 - `naive`: parse plus whole-tree `PositionProvider` and `QualifiedNameProvider`, the way a
@@ -12,22 +14,38 @@ the same files, so the ratios, not the seconds, are the result:
 - `extract`: retrylint's per-file summary (parse plus targeted walks and positions);
 - `check`: the whole engine on the project, single process (discovery, prefilter, parse,
   resolution, rules);
-- `ruff`: `ruff check --select ALL --no-cache` on the whole project, when ruff is installed:
-  the speed a pre-commit user already accepts from a linter.
+
+As whole processes (start-up included), each a fresh interpreter:
+
+- `python`: `python -c pass`, the floor of any command;
+- `import`: `import retrylint.cli`;
+- `cold`, `warm`: `retrylint check` with an empty cache, then with the cache it left;
+- `one file`: `retrylint check` on one task file with a warm cache;
+- `prefilter`: a process that reads every `.py`/`.go` file and searches it for the union of all
+  adapters' markers (what a warm run cannot avoid);
+- `ruff`: `ruff check --isolated --select ALL --no-cache`, when ruff is installed: the speed a
+  pre-commit user already accepts from a linter.
+
+With `--before REF` the same commands also run on retrylint as of the git revision REF (its
+files exported to a temporary folder, run by this interpreter), and their ratios are printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import io
+import json
 import operator
+import os
 import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import libcst as cst
@@ -35,9 +53,36 @@ from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProv
 
 from retrylint import engine
 from retrylint.config.policy import load_policy
-from retrylint.frameworks import FRAMEWORKS, PYTHON_ADAPTERS
+from retrylint.frameworks import FRAMEWORKS, GO_ADAPTERS, PYTHON_ADAPTERS
 from retrylint.python.extract import extract
 from retrylint.rules import RULES
+from retrylint.scan.files import FileRules, discover
+from retrylint.scan.prefilter import needles
+
+REPO = Path(__file__).resolve().parent.parent
+# The baseline a warm run is held to: read every source file and look for any adapter's
+# marker, a literal search first and the marker's regex only where a literal occurs (as
+# `retrylint.scan.prefilter` does; the regex alone is several times slower).
+_PREFILTER = """
+import json, os, re, sys
+checks = [
+    (re.compile(p.encode("latin-1")), [n.encode("latin-1") for n in needles])
+    for p, needles in json.loads(sys.argv[2])
+]
+skip = {".git", "node_modules", "__pycache__", ".venv", "venv", ".retrylint_cache"}
+hits = 0
+for folder, dirs, files in os.walk(sys.argv[1]):
+    dirs[:] = [d for d in dirs if d not in skip]
+    for name in files:
+        if name.endswith((".py", ".go")):
+            with open(os.path.join(folder, name), "rb") as handle:
+                data = handle.read()
+            hits += any(
+                (not needles or any(n in data for n in needles)) and pattern.search(data)
+                for pattern, needles in checks
+            )
+print(hits)
+"""
 
 _FILLER = '''
 def helper_{i}(values, factor=3):
@@ -90,18 +135,106 @@ def best_of(repeat: int, action: Callable[[], object]) -> float:
     return statistics.median(times)
 
 
+def export(ref: str, into: Path) -> Path:
+    """retrylint's package as of `ref`, unpacked under `into` (nothing else of the tree)."""
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", ref, "retrylint"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def process(code: Path, argv: Sequence[str], cwd: Path) -> Callable[[], object]:
+    """A fresh interpreter running `argv` with the retrylint package found in `code`."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    env.pop("RETRYLINT_CACHE_DIR", None)
+    command = [sys.executable, *argv]
+    return lambda: subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)
+
+
+def interleaved(repeat: int, actions: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """Median time of each action, run in turn after one warm-up round: on a shared machine a
+    load spike then slows every command of a round, not one command's every run."""
+    times: dict[str, list[float]] = {name: [] for name in actions}
+    for round_ in range(repeat + 1):
+        for name, action in actions.items():
+            start = time.perf_counter()
+            action()
+            if round_:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def whole_processes(
+    root: Path, one_file: Path | None, repeat: int, before: str | None, scratch: Path
+) -> dict[str, float]:
+    """Timings of whole commands; keys ending in `@before` ran the code of `before`."""
+    check = ["-m", "retrylint", "check", "--exit-zero", "--format", "json"]
+    imports = ["-c", "import retrylint.cli"]
+    cache = scratch / "cache"
+    cached = [*check, "--cache-dir", str(cache)]
+
+    def cold() -> None:
+        shutil.rmtree(cache, ignore_errors=True)
+        process(REPO, [*cached, str(root)], root)()
+
+    # In this order each round: `warm` and `one file` read the cache `cold` has just written.
+    actions: dict[str, Callable[[], object]] = {
+        "python": process(REPO, ["-c", "pass"], root),
+        "import": process(REPO, imports, root),
+        "cold": cold,
+        "warm": process(REPO, [*cached, str(root)], root),
+    }
+    if one_file is not None:
+        actions["one file"] = process(REPO, [*cached, str(one_file)], root)
+    if before:
+        # Before the cache existed every run was cold: no cache options to pass.
+        code = export(before, scratch / "before")
+        actions["import@before"] = process(code, imports, root)
+        actions["cold@before"] = process(code, [*check, str(root)], root)
+        if one_file is not None:
+            actions["one file@before"] = process(code, [*check, str(one_file)], root)
+    markers = [a.markers for a in PYTHON_ADAPTERS] + [a.markers for a in GO_ADAPTERS]
+    checks = json.dumps(
+        [
+            (m.pattern.decode("latin-1"), [n.decode("latin-1") for n in needles(m) or ()])
+            for m in markers
+        ]
+    )
+    actions["prefilter"] = process(REPO, ["-c", _PREFILTER, str(root), checks], root)
+    ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+    if Path(ruff).exists():
+        command = [ruff, "check", "--isolated", "--select", "ALL", "--no-cache", "--exit-zero"]
+        actions["ruff"] = functools.partial(
+            subprocess.run, [*command, "-q", str(root)], capture_output=True, check=False
+        )
+    return interleaved(repeat, actions)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", nargs="?", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--before", help="a git revision of retrylint to compare with")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = args.project.resolve() if args.project else Path(tmp)
+        scratch = Path(tmp)
+        root = args.project.resolve() if args.project else scratch / "project"
         if args.project is None:
             generate(root)
-        files = sorted(p for p in root.rglob("*.py") if ".venv" not in p.parts)
+        policy = load_policy(None, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=root)
+        discovered = discover([root], root, FileRules(policy.exclude_spec()))
+        files = [f.absolute for f in discovered.files if f.language == "python"]
         sources = [p.read_bytes() for p in files]
-        candidates = [s for s in sources if any(a.markers.search(s) for a in PYTHON_ADAPTERS)]
+        chosen = [
+            (p, s)
+            for p, s in zip(files, sources, strict=True)
+            if any(a.markers.search(s) for a in PYTHON_ADAPTERS)
+        ]
+        candidates = [s for _, s in chosen]
         interest = functools.reduce(operator.or_, (a.interest for a in PYTHON_ADAPTERS))
         lines = sum(s.count(b"\n") for s in candidates)
 
@@ -119,8 +252,6 @@ def main() -> int:
             for s in candidates:
                 extract(cst.parse_module(s), "m.py", "m", interest)
 
-        policy = load_policy(None, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=root)
-
         def check() -> None:
             engine.run([root], policy, workers=1)
 
@@ -130,26 +261,28 @@ def main() -> int:
             "extract": best_of(args.repeat, extraction),
             "check": best_of(args.repeat, check),
         }
-        ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
-        if Path(ruff).exists():
-            command = [
-                ruff,
-                "check",
-                "--select",
-                "ALL",
-                "--no-cache",
-                "--exit-zero",
-                "-q",
-                str(root),
-            ]
-            timings["ruff"] = best_of(
-                args.repeat, lambda: subprocess.run(command, capture_output=True, check=False)
-            )
+        one_file = chosen[0][0] if chosen else None
+        whole = whole_processes(root, one_file, args.repeat, args.before, scratch)
     base = timings["parse"]
-    print(f"{len(files)} files, {len(candidates)} candidates, {lines} candidate lines")
+    print(f"{len(files)} Python files, {len(candidates)} candidates, {lines} candidate lines")
     for name, seconds in timings.items():
-        print(f"{name:8} {seconds:8.3f} s   {seconds / base:5.2f} x parse")
+        print(f"{name:12} {seconds:8.3f} s   {seconds / base:5.2f} x parse")
     print(f"extract is {timings['naive'] / timings['extract']:.2f}x faster than naive")
+    print()
+    for name, seconds in whole.items():
+        print(f"{name:18} {seconds:8.3f} s")
+    ratios = [
+        ("cold check / ruff ALL", "cold", "ruff"),
+        ("warm check / prefilter", "warm", "prefilter"),
+        ("warm check / cold check", "warm", "cold"),
+        ("one file (warm) / python", "one file", "python"),
+        ("import / before", "import", "import@before"),
+        ("cold check / before", "cold", "cold@before"),
+        ("one file (warm) / before", "one file", "one file@before"),
+    ]
+    for label, top, bottom in ratios:
+        if top in whole and bottom in whole:
+            print(f"{label:28} {whole[top] / whole[bottom]:6.2f}")
     return 0
 
 

@@ -42,6 +42,8 @@ from retrylint.report.text_report import (
     render_inventory_table,
 )
 from retrylint.rules import RULES
+from retrylint.scan.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
+from retrylint.scan.cache import SummaryCache
 
 
 class _Group(TyperGroup):
@@ -151,6 +153,21 @@ ColorOpt = Annotated[
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print the findings only, not the summary.")
 ]
+NoCacheOpt = Annotated[
+    bool, typer.Option("--no-cache", help="Neither read nor write the summary cache.")
+]
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        envvar="RETRYLINT_CACHE_DIR",
+        help="Where to keep the summary cache (default: .retrylint_cache in the project root).",
+    ),
+]
+JobsOpt = Annotated[
+    int | None,
+    typer.Option("--jobs", "-j", min=1, help="Worker processes for parsing (default: CPU count)."),
+]
 
 
 def _stderr(message: str) -> None:
@@ -200,9 +217,23 @@ def _analyze(
     ignore: list[str] | None = None,
     extend_select: list[str] | None = None,
     per_file_ignores: list[str] | None = None,
+    *,
+    no_cache: bool = False,
+    cache_dir: Path | None = None,
+    jobs: int | None = None,
 ) -> engine.Report:
     targets = paths or [Path.cwd()]
     policy = _load(targets, config)
+    cache = None
+    if not no_cache:
+        # `--cache-dir` is relative to the current directory like every path on the command
+        # line; `cache-dir` in the config to the project root (CONTRACTS §1).
+        directory = (
+            cache_dir.resolve()
+            if cache_dir
+            else policy.root / (policy.cache_dir or DEFAULT_CACHE_DIRECTORY)
+        )
+        cache = SummaryCache.open(directory)
     return engine.run(
         targets,
         policy,
@@ -210,6 +241,8 @@ def _analyze(
         ignore=ignore or (),
         extend_select=extend_select or (),
         per_file_ignores=per_file_ignores,
+        workers=jobs,
+        cache=cache,
     )
 
 
@@ -301,11 +334,24 @@ def check(
     ] = None,
     quiet: QuietOpt = False,
     color: ColorOpt = Color.auto,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
+    jobs: JobsOpt = None,
 ) -> None:
     """Check every task against the policy; exit 1 when findings at or above --fail-on remain."""
 
     def body() -> int:
-        report = _analyze(paths, config, select, ignore, extend_select, per_file_ignores)
+        report = _analyze(
+            paths,
+            config,
+            select,
+            ignore,
+            extend_select,
+            per_file_ignores,
+            no_cache=no_cache,
+            cache_dir=cache_dir,
+            jobs=jobs,
+        )
         # Identities are root-relative: the baseline applies before paths are re-based.
         frozen = _baseline(report, baseline_file, write_baseline, no_baseline)
         if frozen is not None:
@@ -410,11 +456,16 @@ def inventory(
         typer.Option("--explain", help="Show where each field of this task came from."),
     ] = None,
     color: ColorOpt = Color.auto,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
+    jobs: JobsOpt = None,
 ) -> None:
     """List every task with its effective retry policy."""
 
     def body() -> None:
-        report = _for_people(_analyze(paths, config), paths)
+        report = _for_people(
+            _analyze(paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs), paths
+        )
         if explain is not None:
             if not explain_task(report, explain, _console(color)):
                 raise engine.UsageError(

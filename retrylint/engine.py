@@ -48,6 +48,7 @@ from retrylint.rules import RULES
 from retrylint.rules.base import RuleContext
 from retrylint.rules.rl000_unparsable_file import UnparsableFile
 from retrylint.scan import pool
+from retrylint.scan.cache import SummaryCache
 from retrylint.scan.empty import explain_empty_scan
 from retrylint.scan.files import FileRules, Skipped, SourceFile, discover, module_name, relative
 from retrylint.scan.prefilter import Prefilter
@@ -224,17 +225,32 @@ def _parse_job(job: tuple[str, str, str, ir.Interest]) -> ir.ModuleSummary | Par
 
 
 def _parse_all(
-    jobs: list[tuple[str, str, str, ir.Interest]], workers: int
+    jobs: list[tuple[str, str, str, ir.Interest]],
+    workers: int,
+    cache: SummaryCache | None = None,
 ) -> list[ir.ModuleSummary | ParseProblem]:
-    """In this process with one worker; else in worker processes that are killed and replaced
-    when a file crashes them or passes the time cap (`retrylint.scan.pool`)."""
+    """From the cache where it holds the file as it is now; the rest in this process with one
+    worker, else in worker processes that are killed and replaced when a file crashes them or
+    passes the time cap (`retrylint.scan.pool`)."""
     try:
         limits = pool.Limits.from_env()
     except ValueError as err:
         raise UsageError(str(err)) from None
+    results: list[ir.ModuleSummary | ParseProblem | None] = [
+        cache.get(*job) if cache is not None else None for job in jobs
+    ]
+    missed = [job for job, result in zip(jobs, results, strict=True) if result is None]
     if workers <= 1:
-        return [_parse_job(job) for job in jobs]
-    return pool.parse_all(jobs, workers, limits=limits, executor=ProcessPoolExecutor)
+        parsed = [_parse_job(job) for job in missed]
+    else:
+        parsed = pool.parse_all(missed, workers, limits=limits, executor=ProcessPoolExecutor)
+    fresh = iter(parsed)
+    for index, result in enumerate(results):
+        if result is None:
+            results[index] = new = next(fresh)
+            if cache is not None:
+                cache.put(*jobs[index][1:], new)
+    return [r for r in results if r is not None]
 
 
 def _is_candidate(path: Path, prefilter: Prefilter) -> bool | str:
@@ -273,7 +289,9 @@ def run(
     workers: int | None = None,
     extend_select: Sequence[str] = (),
     per_file_ignores: Sequence[str] | None = None,
+    cache: SummaryCache | None = None,
 ) -> Report:
+    """Analyze `paths`; with a `cache`, files it holds unchanged are not parsed again."""
     selection = Selection.build(policy, select, ignore, extend_select, per_file_ignores)
     root = policy.root
     # Resolved like the project root, so a path through a symlink names the same files.
@@ -300,9 +318,11 @@ def run(
     python_files = [f for f in files if f.language == "python"]
     # Modules loaded on demand, shared by every round's project: each is parsed once a run.
     loaded: dict[tuple[str, str], ir.ModuleSummary | None] = {}
-    summaries, problems = _scan_python(python_files, adapters, policy, interesting, workers, loaded)
+    summaries, problems = _scan_python(
+        python_files, adapters, policy, interesting, workers, loaded, cache
+    )
     django = _django_settings(policy, summaries)
-    project = _project(summaries, root, policy, interesting, loaded)
+    project = _project(summaries, root, policy, interesting, loaded, cache)
     _check_task_decorators(policy, project)
     evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
     versions = detect_versions(root, DISTRIBUTIONS)
@@ -408,6 +428,7 @@ def _scan_python(
     interesting: ir.Interest,
     workers: int,
     loaded: dict[tuple[str, str], ir.ModuleSummary | None] | None = None,
+    cache: SummaryCache | None = None,
 ) -> tuple[list[ir.ModuleSummary], list[Finding]]:
     """Parse the files that can hold tasks, in rounds.
 
@@ -440,7 +461,7 @@ def _scan_python(
                     jobs.append((str(source.absolute), source.path, dotted, interesting))
             else:
                 later.append(source)
-        for result in _parse_all(jobs, workers):
+        for result in _parse_all(jobs, workers, cache):
             if isinstance(result, ParseProblem):
                 location = Location(result.path, result.line, result.column)
                 problems.append(rl000.finding(location, result.message))
@@ -448,7 +469,7 @@ def _scan_python(
                 summaries.append(result)
         if not later or not jobs:
             break
-        project = _project(summaries, policy.root, policy, interesting, loaded)
+        project = _project(summaries, policy.root, policy, interesting, loaded, cache)
         django = _django_settings(policy, summaries)
         evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
         names: set[str] = set()
@@ -555,6 +576,7 @@ def _project(
     policy: Policy,
     interesting: ir.Interest,
     loaded: dict[tuple[str, str], ir.ModuleSummary | None] | None = None,
+    cache: SummaryCache | None = None,
 ) -> Project:
     bases: list[Path] = [root / r for r in policy.source_roots]
     for summary in summaries:
@@ -567,18 +589,23 @@ def _project(
         bases.append(base)
     locator = ModuleLocator(root, sorted(set(bases)))
 
-    cache = loaded if loaded is not None else {}
+    known = loaded if loaded is not None else {}
 
     def load(dotted: str) -> ir.ModuleSummary | None:
         path = locator.find(dotted)
         if path is None:
             return None
         key = (str(path), dotted)
-        if key not in cache:
+        if key not in known:
             # The same safe parse as scanned files get (large stack, no exception escapes).
-            result = pool.parse_job((str(path), relative(path, root), dotted, interesting))
-            cache[key] = result if isinstance(result, ir.ModuleSummary) else None
-        return cache[key]
+            job = (str(path), relative(path, root), dotted, interesting)
+            result = cache.get(*job) if cache is not None else None
+            if result is None:
+                result = pool.parse_job(job)
+                if cache is not None:
+                    cache.put(*job[1:], result)
+            known[key] = result if isinstance(result, ir.ModuleSummary) else None
+        return known[key]
 
     return Project(summaries, load)
 

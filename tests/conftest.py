@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,15 @@ from retrylint.rules import RULES
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_outside_the_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """CLI runs keep their summary cache in a temporary folder, not in `fixtures/`: tests must
+    not write into the checkout. Tests of the cache itself name their own folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RETRYLINT_CACHE_DIR", str(tmp_path_factory.mktemp("retrylint_cache")))
+        yield
 
 
 def analyze(root: Path, paths: list[Path] | None = None) -> engine.Report:

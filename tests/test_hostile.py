@@ -238,6 +238,24 @@ def test_worker_count_does_not_change_the_report(
     assert render_sarif(pooled, __version__) == render_sarif(hostile_serial, __version__)
 
 
+def test_jobs_flag_does_not_change_any_output(hostile_tree: Path) -> None:
+    def outputs(jobs: str) -> list[str]:
+        runner = CliRunner()
+        return [
+            runner.invoke(app, [*command, "--no-cache", "--jobs", jobs, str(hostile_tree)]).stdout
+            for command in (
+                ["check", "--format", "json"],
+                ["check", "--format", "sarif"],
+                ["inventory", "--format", "json"],
+            )
+        ]
+
+    serial = outputs("1")
+    assert '"RL000"' in serial[0]
+    for jobs in ("2", "3", "8"):
+        assert outputs(jobs) == serial, jobs
+
+
 def test_exit_codes_with_only_unreadable_files(tmp_path: Path) -> None:
     """RL000 is a warning: exit 1 by default, 0 below `--fail-on error` or with `--exit-zero`."""
     (tmp_path / "nul_bytes.py").write_bytes(FILES["nul_bytes.py"])

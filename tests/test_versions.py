@@ -31,6 +31,22 @@ def test_lock_file_beats_requirements(tmp_path: Path) -> None:
     assert detect(tmp_path, DISTRIBUTIONS) == {"celery": "5.6.3", "temporal": "1.35.0"}
 
 
+def test_lock_scan_reads_only_each_package_tables_own_keys(tmp_path: Path) -> None:
+    """Names in dependency lists and sub-tables are other packages' names, not versions."""
+    (tmp_path / "uv.lock").write_text(
+        'version = 1\nrequires-python = ">=3.11"\n\n'
+        '[[package]]\nname = "app"\nversion = "0.1.0"\nsource = { editable = "." }\n'
+        'dependencies = [\n    { name = "celery" },\n]\n\n'
+        '[package.metadata]\nrequires-dist = [{ name = "celery", specifier = ">=5" }]\n'
+        'name = "dramatiq"\nversion = "0.0.1"\n\n'
+        '[[package.wheels]]\nurl = "https://example.invalid/x.whl"\n\n'
+        '[[package]]\nversion = "5.4.0"\nname = "Celery"\n\n'
+        '[[package]]\nname = "celery"\nversion = "4.0.0"\n',
+        encoding="utf-8",
+    )
+    assert detect(tmp_path, DISTRIBUTIONS) == {"celery": "5.4.0"}
+
+
 def test_pipfile_lock_and_pyproject(tmp_path: Path) -> None:
     (tmp_path / "Pipfile.lock").write_text(
         '{"default": {"rq": {"version": "==2.1.0"}}, "develop": {}}', encoding="utf-8"

@@ -46,6 +46,7 @@ _TOP_KEYS = (
     "include-tests",
     "respect-gitignore",
     "source-roots",
+    "cache-dir",
     "default-category",
     "frameworks",
     "categories",
@@ -160,6 +161,8 @@ class Policy:
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """(glob relative to the project root, codes or prefixes), in file order."""
+    cache_dir: str | None = None
+    """`cache-dir` as written, relative to `root`; None for the default `.retrylint_cache`."""
 
     def assign(self, name: str | None) -> Assignment | None:
         """The category of a task, by CONTRACTS §2 precedence; None is RL401's case.
@@ -404,6 +407,7 @@ class _Validator:
             extend_select=self.selectors(table.get("extend-select", []), ("extend-select",)),
             ignore=self.selectors(table.get("ignore", []), ("ignore",)),
             per_file_ignores=self.per_file_ignores(table.get("per-file-ignores", {})),
+            cache_dir=self.cache_dir(table),
         )
 
     # --- sections -------------------------------------------------------------------------
@@ -423,6 +427,20 @@ class _Validator:
                     at_value=True,
                 ) from None
         return patterns
+
+    def cache_dir(self, table: dict[str, object]) -> str | None:
+        if "cache-dir" not in table:
+            return None
+        path: KeyPath = ("cache-dir",)
+        value = self.string(table["cache-dir"], path, 'cache-dir = ".retrylint_cache"')
+        if not value.strip() or "\\" in value:
+            raise self.error(
+                path,
+                f"cache directory {json.dumps(value)} is not a path; write it relative to the "
+                'project root with "/", such as ".cache/retrylint"',
+                at_value=True,
+            )
+        return value
 
     def source_roots(self, value: object) -> tuple[str, ...]:
         path: KeyPath = ("source-roots",)

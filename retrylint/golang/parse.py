@@ -11,14 +11,17 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
-
-import tree_sitter
-import tree_sitter_go
+from typing import TYPE_CHECKING, TypeAlias
 
 from retrylint.model import Location
 from retrylint.python.ir import Suppression
 
-Node = tree_sitter.Node
+if TYPE_CHECKING:
+    import tree_sitter
+
+# A string alias: tree-sitter loads on the first Go parse, not whenever the asynq adapter is
+# imported, and every use of `Node` is an annotation.
+Node: TypeAlias = "tree_sitter.Node"
 
 _SUPPRESSION = re.compile(
     r"//\s*retrylint:\s*ignore\[(?P<codes>[^\]]*)\](?P<reason>.*)$", re.IGNORECASE
@@ -29,6 +32,9 @@ FUNCTION_TYPES = frozenset({"function_declaration", "method_declaration", "func_
 
 @cache
 def _parser() -> tree_sitter.Parser:
+    import tree_sitter
+    import tree_sitter_go
+
     return tree_sitter.Parser(tree_sitter.Language(tree_sitter_go.language()))
 
 

@@ -9,10 +9,11 @@ What is left out, and why:
 - Never entered, never counted: virtualenvs (recognised by their `pyvenv.cfg`, not by name,
   because teams name them anything), `node_modules`, `.git`/`.hg`/`.svn`, Go `vendor/` folders
   that hold a `modules.txt` (what `go mod vendor` writes; a `vendor/` without one is a source
-  folder like any other), and the caches `__pycache__`, `.mypy_cache`, `.pytest_cache` and
-  `.ruff_cache`, which hold bytecode and JSON, never sources: skipping them changes no result
-  and saves walking thousands of files. Everything else is a possible source folder, `build/`
-  and `dist/` included; a project that does not want them says so in `.gitignore`.
+  folder like any other), and the caches `__pycache__`, `.mypy_cache`, `.pytest_cache`,
+  `.ruff_cache` and our own `.retrylint_cache`, which hold bytecode and data, never sources:
+  skipping them changes no result and saves walking thousands of files. Everything else is a
+  possible source folder, `build/` and `dist/` included; a project that does not want them says
+  so in `.gitignore`.
 - Test code (`tests/`, `test/`, `testing/` folders; `test_*.py`, `*_test.py`, `tests.py`,
   `conftest*.py`, `*_test.go` files) unless `include-tests = true`: test modules define fake
   tasks whose retry settings are not production's, and a policy linter that judged them would
@@ -81,6 +82,7 @@ _NEVER_ENTERED = frozenset(
         ".mypy_cache",
         ".pytest_cache",
         ".ruff_cache",
+        ".retrylint_cache",
     }
 )
 _TEST_DIRS = frozenset({"tests", "test", "testing"})

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TypeAlias, TypeVar, cast
 
 from retrylint.python import ir
-from retrylint.scan.python_parse import ParseProblem, parse_python
+from retrylint.scan.python_parse import ParseProblem, load_parser, parse_python
 
 Job: TypeAlias = tuple[str, str, str, ir.Interest]  # absolute path, reported path, module, interest
 Result: TypeAlias = ir.ModuleSummary | ParseProblem
@@ -438,4 +438,5 @@ def parse_all(
         return []
     if workers <= 1:
         return [parse_job(job) for job in jobs]
+    load_parser()
     return parse_in_workers(jobs, workers, limits=limits, executor=executor)

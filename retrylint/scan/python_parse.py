@@ -11,12 +11,9 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from dataclasses import dataclass
-
-import libcst as cst
+from dataclasses import dataclass, field, replace
 
 from retrylint.python import ir
-from retrylint.python.extract import extract
 
 MAX_BRACKET_DEPTH = 500
 MAX_OPERATORS_PER_LINE = 2000
@@ -32,6 +29,8 @@ class ParseProblem:
     line: int
     column: int
     message: str
+    cacheable: bool = field(default=False, compare=False)
+    """Decided by the file's bytes alone (a syntax error, not a timeout), so a cache may keep it."""
 
 
 def _precheck(source: bytes, path: str) -> ParseProblem | None:
@@ -108,7 +107,30 @@ def _syntax_message(raw: str) -> str:
 def parse_python(
     source: bytes, path: str, dotted: str, interest: ir.Interest
 ) -> ir.ModuleSummary | ParseProblem:
-    """Parse and summarize one file; every failure becomes a `ParseProblem`, never an exception."""
+    """Parse and summarize one file; every failure becomes a `ParseProblem`, never an exception.
+
+    Every outcome here depends on the bytes alone, so problems come back `cacheable`.
+    """
+    result = _parse_python(source, path, dotted, interest)
+    return replace(result, cacheable=True) if isinstance(result, ParseProblem) else result
+
+
+def load_parser() -> None:
+    """Import libcst and the extractor now: called before worker processes fork, so that they
+    inherit them instead of each importing them on its own."""
+    import libcst  # noqa: F401
+
+    import retrylint.python.extract  # noqa: F401
+
+
+def _parse_python(
+    source: bytes, path: str, dotted: str, interest: ir.Interest
+) -> ir.ModuleSummary | ParseProblem:
+    # Imported here: a run served from the cache, and `retrylint rules`, never load libcst.
+    import libcst as cst
+
+    from retrylint.python.extract import extract
+
     if b"\x00" in source:
         return ParseProblem(path, 1, 1, "file contains NUL bytes; it is not Python source")
     problem = _precheck(source, path)
