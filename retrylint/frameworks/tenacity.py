@@ -46,6 +46,7 @@ from retrylint.frameworks.base import (
     exception_names,
     memoized,
     policy_row,
+    walk_calls,
 )
 from retrylint.model import (
     UNBOUNDED,
@@ -474,36 +475,15 @@ def functions(
                 yield summary, method
 
 
-def _nested_calls(expr: ir.Expr) -> Iterator[ir.Call]:
-    if isinstance(expr, ir.Call):
-        yield expr
-        yield from _nested_calls(expr.func)
-        for arg in expr.args:
-            yield from _nested_calls(arg)
-        for kw in expr.kwargs:
-            yield from _nested_calls(kw.value)
-    elif isinstance(expr, ir.Seq):
-        for item in expr.items:
-            yield from _nested_calls(item)
-    elif isinstance(expr, ir.BinOp):
-        yield from _nested_calls(expr.left)
-        yield from _nested_calls(expr.right)
-    elif isinstance(expr, ir.Starred):
-        yield from _nested_calls(expr.value)
-    elif isinstance(expr, ir.DictExpr):
-        for _, value in expr.items:
-            yield from _nested_calls(value)
-
-
 def _module_calls(
     summary: ir.ModuleSummary,
 ) -> Iterator[tuple[ir.Function | None, str | None, ir.Call, Scope]]:
     top = Scope(summary)
     for binding in summary.bindings:
-        for call in _nested_calls(binding.value):
+        for call in walk_calls(binding.value):
             yield None, binding.target, call, top
     for statement in summary.calls:
-        for call in _nested_calls(statement):
+        for call in walk_calls(statement):
             yield None, None, call, top
     for _, fn in functions((summary,)):
         scope = function_scope(summary, fn)
