@@ -153,7 +153,6 @@ class Scope:
     # The call that bound this scope's parameters, innermost first (rows are located at the
     # outermost one).
     call: Node | None = None
-    call_file: GoFile | None = None
 
     def chain(self) -> Iterator[Scope]:
         current: Scope | None = self
@@ -917,7 +916,6 @@ class GoEvaluator:
             parent=ref.scope,
             depth=scope.depth + 1,
             call=call,
-            call_file=scope.file,
         )
 
     def invoke(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from retrylint.golang.parse import FUNCTION_TYPES, GoFile, Node, parse_go, walk
+from retrylint.golang.parse import GoFile, Node, parse_go, walk
 
 _MODULE = re.compile(rb"^\s*module\s+\"?([^\s\"]+)\"?", re.MULTILINE)
 _BUILTIN_TYPES = frozenset(
@@ -386,20 +386,6 @@ class GoProject:
         self._import_dirs[import_path] = result
         return result
 
-    def imported_package(self, file: GoFile, alias: str) -> Package | None:
-        """The project package a qualifier such as `tasks` in `tasks.TypeEmail` refers to."""
-        target = file.imports.get(alias)
-        if target is not None:
-            directory = self.import_directory(target)
-            return self.package(directory) if directory is not None else None
-        # An import without an alias binds the package's declared name, which may differ
-        # from the last element of its path.
-        for import_path in sorted(set(file.imports.values())):
-            directory = self.import_directory(import_path)
-            if directory is not None and self.package(directory).name == alias:
-                return self.package(directory)
-        return None
-
     def import_path_of(self, file: GoFile, alias: str) -> str | None:
         """The import path a qualifier refers to, whether or not the package is ours."""
         if alias in file.imports:
@@ -409,13 +395,6 @@ class GoProject:
             if directory is not None and self.package(directory).name == alias:
                 return import_path
         return None
-
-
-def enclosing_function(node: Node) -> Node | None:
-    current = node.parent
-    while current is not None and current.type not in FUNCTION_TYPES:
-        current = current.parent
-    return current
 
 
 def is_builtin_type(name: str) -> bool:
