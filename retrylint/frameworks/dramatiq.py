@@ -177,7 +177,6 @@ class _Broker:
     location: Location | None
     stack: list[_Middleware] = field(default_factory=list)
     unknown: Unknown | None = None  # the middleware list could not be read
-    default_stack: bool = False
     dead_ttl_ms: float | None = None
 
     @property
@@ -192,7 +191,6 @@ def _default_broker() -> _Broker:
         "rabbitmq",
         None,
         _default_stack("Dramatiq's default broker"),
-        default_stack=True,
     )
 
 
@@ -861,18 +859,16 @@ class _Analysis:
         listed = call.kwarg("middleware")
         if listed is None:
             broker.stack = _default_stack(label)
-            broker.default_stack = True
         else:
             self._read_stack(broker, Where(listed, where.module, where.fn), "middleware=")
         return broker
 
     def _read_stack(self, broker: _Broker, listed: Where, how: str) -> None:
         """Replace a broker's middleware with a list expression (`middleware=[...]`)."""
-        broker.stack, broker.unknown, broker.default_stack = [], None, False
+        broker.stack, broker.unknown = [], None
         expr, module, fn = self._deref(listed)
         if isinstance(expr, ir.Const) and expr.value is None:
             broker.stack = _default_stack(broker.label)
-            broker.default_stack = True
             return
         if isinstance(expr, ir.Seq):
             for item in expr.items:
@@ -887,7 +883,6 @@ class _Analysis:
             return
         if _opaque_stack(expr) == "default":
             broker.stack = _default_stack(broker.label)
-            broker.default_stack = True
         else:
             broker.unknown = Unknown(listed.expr.text, location_of(listed.module, listed.expr.span))
 
