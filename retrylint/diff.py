@@ -241,8 +241,10 @@ def _imports(tree: ast.Module, module: str, package: bool) -> frozenset[str]:
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            parts = module.split(".") if module else []
+            parts: list[str] = []
             if node.level:
+                # `from . import x` in a package's `__init__` starts at the package itself.
+                parts = module.split(".") if module else []
                 parts = parts[: len(parts) - node.level + (1 if package else 0)]
             start = ".".join([*parts, *([node.module] if node.module else [])])
             if start:
