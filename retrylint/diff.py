@@ -284,14 +284,16 @@ class _Reach:
         )
 
     def place_touched(self, location: Location) -> bool:
+        if location.path not in self.changes.files:
+            return False  # no need to read the file
         return self.touched(location.path, *self.region(location.path, location.line))
 
     @cached_property
     def owned(self) -> dict[str, list[tuple[tuple[int, int], EffectivePolicy]]]:
-        """Per Python file, each row's own region."""
+        """Per changed Python file, each row's own region."""
         out: dict[str, list[tuple[tuple[int, int], EffectivePolicy]]] = {}
         for row in self.report.rows:
-            if row.location.path.endswith(".py"):
+            if row.location.path.endswith(".py") and row.location.path in self.changes.files:
                 region = self.region(row.location.path, row.location.line)
                 out.setdefault(row.location.path, []).append((region, row))
         return out
@@ -371,6 +373,8 @@ class _Reach:
         return path.endswith(".py") and self.imports_shared(path)
 
     def _owns_change(self, row: EffectivePolicy) -> bool:
+        if row.location.path not in self.changes.files:
+            return False
         region = self.region(row.location.path, row.location.line)
         lines = [*row.suppression_lines, row.location.line]
         return self.touched(row.location.path, *region) or any(
@@ -399,7 +403,6 @@ class _Reach:
         """The rows a finding speaks for: by task name, framework, site (and, for an enqueue
         site, its file and function); a row without a name by its place."""
         names = {*finding.tasks, *([finding.task] if finding.task else [])}
-        here = self.region(finding.location.path, finding.location.line)
         for index, row in enumerate(self.report.rows):
             if finding.framework is not None and row.framework != finding.framework:
                 continue
@@ -410,10 +413,10 @@ class _Reach:
                     row.location.path == finding.location.path and row.scope == finding.scope
                 ):
                     yield index
-            elif row.location.path == finding.location.path and (
-                here[0] <= row.location.line <= here[1]
-            ):
-                yield index
+            elif row.name is None and row.location.path == finding.location.path:
+                first, last = self.region(finding.location.path, finding.location.line)
+                if first <= row.location.line <= last:
+                    yield index
 
 
 def _at(location: Location, line: int) -> Location:

@@ -8,6 +8,7 @@ exactly the findings it reaches.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from retrylint.cli import app
+from retrylint.diff import _imports
 from tests.conftest import write_project
 
 PROJECT = {
@@ -304,3 +306,26 @@ def test_a_project_in_a_subfolder_of_the_repository(
     _edit(top / "server/app/tasks.py", "max_retries=6", "max_retries=16")
     monkeypatch.chdir(top)
     assert _report("--diff-base", "main", "server")[1] == ["beta"]
+
+
+def test_relative_imports_name_the_modules_they_reach() -> None:
+    tree = ast.parse("from . import limits\nfrom ..core.base import Reliable\nimport x.y\n")
+    assert _imports(tree, "app.jobs.tasks", package=False) == {
+        "app.jobs",
+        "app.jobs.limits",
+        "app.core.base",
+        "app.core.base.Reliable",
+        "x.y",
+    }
+    assert _imports(ast.parse("from .limits import N\n"), "app", package=True) == {
+        "app.limits",
+        "app.limits.N",
+    }
+
+
+def test_a_stale_suppression_next_to_a_changed_task_is_reported(repo: Path) -> None:
+    alpha = "@app.task(autoretry_for=(ConnectionError,), max_retries=5)"
+    _edit(repo / "app/tasks.py", f"\n\n{alpha}", f"\n\n# retrylint: ignore[RL102] legacy\n{alpha}")
+    _commit(repo, "suppress alpha")
+    _edit(repo / "app/tasks.py", "max_retries=5", "max_retries=2")  # fixed: the comment is unused
+    assert _report("--diff-base", "HEAD")[1] == ["RL001"]
