@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from retrylint import __version__, baseline, engine
+from retrylint import __version__, baseline, diff, engine
 from retrylint.config.policy import ConfigError, Policy, discover_config, load_policy
 from retrylint.frameworks import FRAMEWORKS
 from retrylint.model import SEVERITY_RANK
@@ -322,6 +322,15 @@ def check(
         bool,
         typer.Option("--no-baseline", help="Ignore the baseline the config names."),
     ] = False,
+    diff_base: Annotated[
+        str | None,
+        typer.Option(
+            "--diff-base",
+            metavar="REF",
+            help="Report only findings on tasks a change since the merge base of REF and HEAD "
+            "(working tree included) could reach, e.g. origin/main in a pull request.",
+        ),
+    ] = None,
     extend_select: ExtendSelectOpt = None,
     per_file_ignores: PerFileIgnoresOpt = None,
     statistics: Annotated[
@@ -362,6 +371,11 @@ def check(
                 complete=report.whole_project,
             )
             report = replace(report, findings=kept, baseline=outcome)
+        if diff_base is not None:
+            # After the baseline, which counts and lists stale entries over the whole run.
+            changed = diff.changes(report.policy.root, diff_base)
+            kept, left_out = diff.apply(report, changed)
+            report = replace(report, findings=kept, diff=left_out)
         if output_format in (CheckFormat.sarif, CheckFormat.github):
             # GitHub resolves these against the checkout, wherever the job stands (§1).
             repository = repository_root(report.policy.root)

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from retrylint import suppressions
 from retrylint.baseline import Outcome
@@ -54,6 +55,9 @@ from retrylint.scan.files import FileRules, Skipped, SourceFile, discover, modul
 from retrylint.scan.prefilter import Prefilter
 from retrylint.scan.python_parse import ParseProblem
 from retrylint.scan.versions import detect as detect_versions
+
+if TYPE_CHECKING:  # `retrylint.diff` reads reports, so it imports this module
+    from retrylint.diff import Outcome as DiffOutcome
 
 _SEVERITIES: dict[str, Severity] = {"error": "error", "warning": "warning", "note": "note"}
 # Parsing rounds: framework names, then aliases defined in parsed files, then aliases of those.
@@ -210,6 +214,8 @@ class Report:
     # Set by `check --baseline`: the findings it absorbed (no longer in `findings`) and stale
     # entries.
     baseline: Outcome | None = None
+    # Set by `check --diff-base`: how many findings were left out as unchanged since REF.
+    diff: DiffOutcome | None = None
 
     def count(self, at_least: str) -> int:
         """Findings at or above a severity; RL002 never counts (CONTRACTS §6)."""

@@ -262,6 +262,7 @@ def test_check_json_matches_schema_and_contract(report: Report) -> None:
         "folders_skipped_by_reason": {"gitignore": 0, "exclude": 0},
         "tasks": 5,
         "baseline": None,
+        "diff": None,
     }
     rl101 = document["findings"][2]
     assert (rl101["end_line"], rl101["end_column"]) == (49, 30)

@@ -12,6 +12,7 @@ from collections import Counter
 from typing import TypeAlias
 
 from retrylint.baseline import Identity, Outcome
+from retrylint.diff import Outcome as DiffOutcome
 from retrylint.engine import Report
 from retrylint.model import Assignment, EffectivePolicy, Finding
 from retrylint.report import (
@@ -47,6 +48,7 @@ def render_check(report: Report) -> str:
             "folders_skipped_by_reason": dict(folders_skipped_by_reason(report.skipped)),
             "tasks": len(report.rows),
             "baseline": _baseline(report.baseline),
+            "diff": _diff(report.diff),
         },
     }
     return _dump(document)
@@ -60,6 +62,18 @@ def _baseline(outcome: Outcome | None) -> JSONValue:
     if outcome.stale is not None:
         stale = [_entry(key, count) for key, count in outcome.stale]
     return {"file": outcome.file, "absorbed": len(outcome.absorbed), "stale": stale}
+
+
+def _diff(outcome: DiffOutcome | None) -> JSONValue:
+    """Null without `--diff-base`."""
+    if outcome is None:
+        return None
+    return {
+        "base": outcome.base,
+        "merge_base": outcome.merge_base,
+        "left_out": outcome.left_out,
+        "kept_all": outcome.kept_all,
+    }
 
 
 def _entry(key: Identity, count: int) -> JSONValue:

@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from retrylint.baseline import Outcome
+from retrylint.diff import Outcome as DiffOutcome
 from retrylint.durations import format_duration
 from retrylint.engine import Report
 from retrylint.model import UNBOUNDED, UNDECIDED, Assignment, EffectivePolicy, Finding
@@ -89,6 +90,16 @@ def render_check_text(report: Report, console: Console, *, quiet: bool = False) 
         console.print(Text(skipped), soft_wrap=True)
     if report.baseline is not None:
         _baseline(report.baseline, console)
+    if report.diff is not None:
+        console.print(Text(_diff(report.diff)), soft_wrap=True)
+
+
+def _diff(outcome: DiffOutcome) -> str:
+    """Says what `--diff-base` hid, so a clean pull-request run is not read as a clean project."""
+    since = f"since {outcome.base} (merge base {outcome.merge_base[:12]})"
+    if outcome.kept_all is not None:
+        return f"Diff {since}: every finding kept, as {outcome.kept_all}."
+    return f"Diff {since}: {_plural(outcome.left_out, 'finding')} left out as unchanged."
 
 
 def _baseline(outcome: Outcome, console: Console) -> None:
