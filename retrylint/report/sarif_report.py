@@ -8,6 +8,7 @@ rather than its line, so moving a task does not close one alert and open another
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from urllib.parse import quote
@@ -128,6 +129,9 @@ def _help(code: str) -> dict[str, object]:
     return {"help": {"text": _plain(body), "markdown": body}}
 
 
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+
+
 def _plain(markdown: str) -> str:
     """The rule document as plain text: headings without `#`, no `**`, code blocks indented
     instead of fenced. Inline backticks stay: they read as quotes."""
@@ -141,7 +145,7 @@ def _plain(markdown: str) -> str:
         elif line.startswith("#"):
             lines.append(line.lstrip("#").strip())
         else:
-            lines.append(line.replace("**", ""))
+            lines.append(_BOLD.sub(r"\1", line))
     return "\n".join(lines)
 
 
