@@ -17,7 +17,6 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from enum import Enum
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TextIO, TypeVar
 
@@ -30,9 +29,12 @@ from retrylint import __version__, baseline, diff, engine
 from retrylint.config.policy import ConfigError, Policy, discover_config, load_policy
 from retrylint.frameworks import FRAMEWORKS
 from retrylint.model import SEVERITY_RANK
-from retrylint.report.github_report import render_github
+from retrylint.report.concise_report import render_concise
+from retrylint.report.github_report import render_github, render_step_summary
+from retrylint.report.gitlab_report import render_gitlab
 from retrylint.report.json_report import render_check, render_inventory
-from retrylint.report.paths import rebase, repository_root, spelled_root
+from retrylint.report.junit_report import render_junit
+from retrylint.report.paths import gitlab_root, rebase, repository_root, spelled_root
 from retrylint.report.sarif_report import render_sarif
 from retrylint.report.statistics import render_statistics
 from retrylint.report.text_report import (
@@ -42,6 +44,7 @@ from retrylint.report.text_report import (
     render_inventory_table,
 )
 from retrylint.rules import RULES
+from retrylint.rules.docs import rule_doc
 from retrylint.scan.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
 from retrylint.scan.cache import SummaryCache
 
@@ -83,9 +86,17 @@ T = TypeVar("T")
 
 class CheckFormat(str, Enum):
     text = "text"
+    concise = "concise"
     json = "json"
     sarif = "sarif"
     github = "github"
+    gitlab = "gitlab"
+    junit = "junit"
+
+
+class RulesFormat(str, Enum):
+    text = "text"
+    json = "json"
 
 
 class InventoryFormat(str, Enum):
@@ -376,12 +387,17 @@ def check(
             changed = diff.changes(report.policy.root, diff_base)
             kept, left_out = diff.apply(report, changed)
             report = replace(report, findings=kept, diff=left_out)
+        repository = None
         if output_format in (CheckFormat.sarif, CheckFormat.github):
             # GitHub resolves these against the checkout, wherever the job stands (§1).
             repository = repository_root(report.policy.root)
             shown = rebase(report, repository)
+        elif output_format is CheckFormat.gitlab:
+            shown = rebase(report, gitlab_root(report.policy.root))
         else:
             shown = _for_people(report, paths)
+        failing = report.count(fail_on.value)
+        exit_code = 1 if failing and not exit_zero else 0
         with _destination(output_file) as out:
             if statistics:
                 as_json = output_format is CheckFormat.json
@@ -389,15 +405,41 @@ def check(
             elif output_format is CheckFormat.json:
                 out.write(render_check(shown))
             elif output_format is CheckFormat.sarif:
-                out.write(render_sarif(shown, __version__, repository))
+                out.write(render_sarif(shown, __version__, repository, exit_code=exit_code))
             elif output_format is CheckFormat.github:
                 out.write(render_github(shown))
+                _step_summary(shown)
+            elif output_format is CheckFormat.gitlab:
+                out.write(render_gitlab(shown))
+            elif output_format is CheckFormat.junit:
+                out.write(render_junit(shown))
+            elif output_format is CheckFormat.concise:
+                out.write(render_concise(shown))
             else:
                 render_check_text(shown, _console(color, out), quiet=quiet)
-        failing = report.count(fail_on.value)
-        return 1 if failing and not exit_zero else 0
+        return exit_code
 
     raise typer.Exit(_guard(body))
+
+
+def _step_summary(report: engine.Report) -> None:
+    """Append the Markdown summary to the file GitHub names in `GITHUB_STEP_SUMMARY` (GitHub
+    shows only 10 annotations per type per step). Appended, because other steps' summaries
+    share the file; a failure to write is a warning, since the annotations are already out."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    server, repo, sha = (
+        os.environ.get(key) for key in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA")
+    )
+    blob_url = f"{server}/{repo}/blob/{sha}" if server and repo and sha else None
+    try:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(render_step_summary(report, blob_url=blob_url))
+    except OSError as err:
+        _stderr(
+            f"retrylint: warning: cannot append the job summary to {target}: {err.strerror or err}"
+        )
 
 
 def _baseline(
@@ -558,16 +600,6 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def rule_doc(code: str) -> str | None:
-    """A rule's Markdown document, from the wheel or, in a checkout, from `rules/`."""
-    name = f"{code}-{RULES[code].meta.name}.md"
-    shipped = resources.files("retrylint").joinpath("_rule_docs").joinpath(name)
-    if shipped.is_file():
-        return shipped.read_text(encoding="utf-8")
-    checkout = Path(__file__).resolve().parent.parent / "rules" / name
-    return checkout.read_text(encoding="utf-8") if checkout.is_file() else None
-
-
 @app.command()
 def explain(code: Annotated[str, typer.Argument(help="A rule code such as RL101.")]) -> None:
     """Print a rule's documentation."""
@@ -590,12 +622,12 @@ def explain(code: Annotated[str, typer.Argument(help="A rule code such as RL101.
 @app.command()
 def rules(
     output_format: Annotated[
-        CheckFormat, typer.Option("--format", help="text or json.")
-    ] = CheckFormat.text,
+        RulesFormat, typer.Option("--format", help="text or json.")
+    ] = RulesFormat.text,
 ) -> None:
     """List every rule with its code, name and default severity."""
     metas = [RULES[c].meta for c in sorted(RULES)]
-    if output_format is CheckFormat.json:
+    if output_format is RulesFormat.json:
         data = [
             {"code": m.code, "name": m.name, "severity": m.severity, "summary": m.summary}
             for m in metas

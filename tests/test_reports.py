@@ -43,7 +43,16 @@ from retrylint.report.text_report import (
 from retrylint.rules import RULES
 from retrylint.scan.files import Skipped
 
-SARIF_SCHEMA = Path(__file__).parents[2] / "shared" / "data" / "sarif-schema-2.1.0.json"
+# `../shared/data/` next to the checkout; a git worktree (`<repo>/../wt/<branch>`) finds it
+# further up, so every ancestor is tried.
+SARIF_SCHEMA = next(
+    (
+        found
+        for parent in Path(__file__).resolve().parents
+        if (found := parent / "shared" / "data" / "sarif-schema-2.1.0.json").is_file()
+    ),
+    Path(__file__).parents[2] / "shared" / "data" / "sarif-schema-2.1.0.json",
+)
 TASKS = "app/tasks.py"
 
 

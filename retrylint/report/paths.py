@@ -52,6 +52,15 @@ def repository_root(project_root: Path) -> Path:
     return Path.cwd().resolve()
 
 
+def gitlab_root(project_root: Path) -> Path:
+    """`CI_PROJECT_DIR`, where GitLab CI checks the repository out, else `repository_root`:
+    GitLab resolves Code Quality paths against the repository, as ruff's `gitlab` format does."""
+    project_dir = os.environ.get("CI_PROJECT_DIR")
+    if project_dir:
+        return Path(project_dir).resolve()
+    return repository_root(project_root)
+
+
 def spelled_root(root: Path, targets: Sequence[Path]) -> Path:
     """The project root as the first PATH spells it, symlinks kept.
 

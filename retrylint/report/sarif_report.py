@@ -7,19 +7,19 @@ rather than its line, so moving a task does not close one alert and open another
 
 from __future__ import annotations
 
-import hashlib
 import json
+import re
 import sys
-from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
-from retrylint.baseline import identity
 from retrylint.engine import Report
 from retrylint.model import Finding
 from retrylint.report import message_with_fix
+from retrylint.report.fingerprint import fingerprinted
 from retrylint.rules import RULES
 from retrylint.rules.base import Rule
+from retrylint.rules.docs import rule_doc
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/retrylint/retrylint"
@@ -39,33 +39,26 @@ _BAND_TAGS = {
 }
 
 
-def render_sarif(report: Report, tool_version: str, base: Path | None = None) -> str:
+def render_sarif(
+    report: Report, tool_version: str, base: Path | None = None, *, exit_code: int | None = None
+) -> str:
     """The SARIF log; `base` is the folder the result paths are relative to (the repository
-    root, CONTRACTS §1), recorded as `%SRCROOT%` so that viewers can find the files."""
+    root, CONTRACTS §1), recorded as `%SRCROOT%` so that viewers can find the files.
+
+    `exit_code` is the one `check` exits with, recorded in the run's `invocations` so that a
+    viewer can tell a failing run from a passing one without the CI log; None (a caller that
+    decides no exit code) records only that the run succeeded.
+    """
     codes = sorted(RULES)
     index = {code: i for i, code in enumerate(codes)}
     # Suppressed and baselined findings stay visible to code-scanning UIs, marked as such.
-    items: list[tuple[Finding, dict[str, str] | None]] = [(f, None) for f in report.findings]
-    items.extend(
-        (f, {"kind": "inSource", "justification": reason})
-        for f, reason in report.suppressed_findings
-    )
-    if report.baseline is not None:
-        why = {"kind": "external", "justification": f"in the baseline {report.baseline.file}"}
-        items.extend((f, why) for f in report.baseline.absorbed)
-    # Occurrences are counted in report order over all of them, so a finding's fingerprint
-    # does not change when a suppression or a baseline takes its neighbour away.
-    occurrence: dict[int, int] = {}
-    seen: Counter[str] = Counter()
-    for number in sorted(range(len(items)), key=lambda n: items[n][0].sort_key()):
-        key = identity(items[number][0]).sort_key()
-        occurrence[number] = seen[key]
-        seen[key] += 1
     results = []
-    for number, (finding, suppression) in enumerate(items):
-        result = _result(finding, index[finding.rule], occurrence[number])
-        if suppression is not None:
-            result["suppressions"] = [suppression]
+    for item in fingerprinted(report):
+        result = _result(item.finding, index[item.finding.rule], item.fingerprint)
+        if item.suppression is not None:
+            result["suppressions"] = [
+                {"kind": item.suppression.kind, "justification": item.suppression.justification}
+            ]
         results.append(result)
     document = {
         "$schema": SARIF_SCHEMA,
@@ -82,12 +75,24 @@ def render_sarif(report: Report, tool_version: str, base: Path | None = None) ->
                 },
                 "automationDetails": {"id": "retrylint/"},
                 "columnKind": "unicodeCodePoints",
+                # No start or end time, command line or working directory: the log must be the
+                # same bytes for the same code wherever and whenever it runs.
+                "invocations": [_invocation(exit_code)],
                 "results": results,
                 **_base_ids(base),
             }
         ],
     }
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _invocation(exit_code: int | None) -> dict[str, object]:
+    # `executionSuccessful` is the one required key: true, since a run that could not finish
+    # exits 2 without writing a report.
+    invocation: dict[str, object] = {"executionSuccessful": True}
+    if exit_code is not None:
+        invocation["exitCode"] = exit_code
+    return invocation
 
 
 def _base_ids(base: Path | None) -> dict[str, object]:
@@ -107,9 +112,41 @@ def _rule(rule: Rule) -> dict[str, object]:
         "shortDescription": {"text": meta.summary},
         "fullDescription": {"text": _full_description(rule)},
         "helpUri": HELP_URI.format(code=meta.code, name=meta.name),
+        **_help(meta.code),
         "defaultConfiguration": {"level": meta.severity},
         "properties": {"tags": ["retrylint", _BAND_TAGS[meta.code[2]]]},
     }
+
+
+def _help(code: str) -> dict[str, object]:
+    """The rule document as `help`: GitHub code scanning shows `markdown` next to each alert,
+    so the example and its fix are there without leaving the pull request; other viewers show
+    `text`. The `# CODE name` heading is left out: viewers title the help with the rule."""
+    doc = rule_doc(code)
+    if doc is None:
+        return {}
+    body = doc.split("\n", 1)[1].strip() if doc.startswith("# ") else doc.strip()
+    return {"help": {"text": _plain(body), "markdown": body}}
+
+
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+
+
+def _plain(markdown: str) -> str:
+    """The rule document as plain text: headings without `#`, no `**`, code blocks indented
+    instead of fenced. Inline backticks stay: they read as quotes."""
+    lines: list[str] = []
+    in_code = False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        elif in_code:
+            lines.append(f"    {line}" if line else "")
+        elif line.startswith("#"):
+            lines.append(line.lstrip("#").strip())
+        else:
+            lines.append(_BOLD.sub(r"\1", line))
+    return "\n".join(lines)
 
 
 def _full_description(rule: Rule) -> str:
@@ -127,15 +164,13 @@ def _full_description(rule: Rule) -> str:
     return paragraph[:1].upper() + paragraph[1:]
 
 
-def _result(finding: Finding, rule_index: int, occurrence: int) -> dict[str, object]:
+def _result(finding: Finding, rule_index: int, fingerprint: str) -> dict[str, object]:
     location = finding.location
     region: dict[str, int] = {"startLine": location.line, "startColumn": location.column}
     if location.end_line > 0:
         region["endLine"] = location.end_line
     if location.end_column > 0:
         region["endColumn"] = location.end_column
-    # JSON of a list is an unambiguous encoding: no separator can occur inside a field.
-    key = json.dumps([*identity(finding).fields(), occurrence], ensure_ascii=False)
     return {
         "ruleId": finding.rule,
         "ruleIndex": rule_index,
@@ -152,7 +187,5 @@ def _result(finding: Finding, rule_index: int, occurrence: int) -> dict[str, obj
                 }
             }
         ],
-        "partialFingerprints": {
-            FINGERPRINT_KEY: hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
-        },
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
     }
