@@ -817,7 +817,9 @@ class _Analysis:
         for identity, each in sorted(self.apps.items()):
             if each.call is None or each.module is None:
                 continue
-            settings = celery_broker.AppSettings(location_of(each.module, each.call.span))
+            settings = celery_broker.AppSettings(
+                location_of(each.module, each.call.span), each.module
+            )
             celery_broker.collect(
                 self.ctx,
                 settings,

@@ -68,6 +68,7 @@ class AppSettings:
     `modules` what its config modules say; each is a list of (setting, value, module)."""
 
     creation: Location | None
+    module: ir.ModuleSummary | None = None  # where the app is created, to evaluate `[assume]`
     own: list[tuple[str, ir.Expr, ir.ModuleSummary]] = field(default_factory=list)
     modules: list[tuple[str, ir.Expr, ir.ModuleSummary]] = field(default_factory=list)
 
@@ -170,10 +171,7 @@ def _one(ctx: AdapterContext, app: AppSettings, anchor: Location) -> Verdict:
     if isinstance(timeout, tuple):
         safe = timeout[0]
     if url is None:
-        # Celery reads the environment variable before any default (app/utils.py).
-        return Verdict(
-            unknown=Unknown("CELERY_BROKER_URL", app.creation or anchor), safe_up_to=safe
-        )
+        url = _environment(ctx, app, anchor)
     value, location, source, text = url
     if not (isinstance(value, Known) and isinstance(value.value, str)):
         unknown = value if isinstance(value, Unknown) else Unknown(text, location)
@@ -201,6 +199,19 @@ def _one(ctx: AdapterContext, app: AppSettings, anchor: Location) -> Verdict:
 
 
 _Setting = tuple[Value, Location, Source, str]
+
+
+def _environment(ctx: AdapterContext, app: AppSettings, anchor: Location) -> _Setting:
+    """A broker written nowhere: Celery reads the `CELERY_BROKER_URL` environment variable
+    before its AMQP default (app/utils.py `broker_url`), so it is undecided unless assumed."""
+    location = app.creation or anchor
+    text = "CELERY_BROKER_URL"
+    if app.module is not None:
+        span = ir.Span(location.line, location.column, location.end_line, location.end_column)
+        value = ctx.evaluator.eval(ir.Ref(text, text, span), app.module)
+        if isinstance(value, Known) and value.assumed:
+            return value, location, "assumed", text
+    return Unknown(text, location), location, "undecided", text
 
 
 def _setting(ctx: AdapterContext, app: AppSettings, key: str) -> _Setting | None:

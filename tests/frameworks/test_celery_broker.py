@@ -281,3 +281,32 @@ def test_sqs_delay_above_the_aws_maximum_says_cap(tmp_path: Path) -> None:
     assert finding.fix.startswith(
         "Cap the retry delays below 30m: SQS accepts no visibility timeout above 12h."
     )
+
+
+def test_environment_variable_can_be_assumed(tmp_path: Path) -> None:
+    write_project(
+        tmp_path,
+        {
+            "retrylint.toml": 'default-category = "any"\n[categories.any]\ndescription = "x"\n'
+            '[assume]\n"CELERY_BROKER_URL" = "redis://cache"\n',
+            "proj/__init__.py": "",
+            "proj/worker.py": 'from celery import Celery\napp = Celery("proj")\n',
+            "proj/tasks.py": """
+                from proj.worker import app
+
+                @app.task(autoretry_for=(OSError,), max_retries=2, default_retry_delay=7200)
+                def t():
+                    pass
+            """,
+        },
+    )
+    row = rows_by_name(analyze(tmp_path))["proj.tasks.t"]
+    assert row.undecided == ()
+    assert row.redelivery == Redelivery(
+        "Redis",
+        3600,
+        REDIS_DEFAULT,
+        Provenance(
+            "assumed", Location("proj/worker.py", 2, 7, 2, 21), "broker_url 'redis://cache'"
+        ),
+    )
