@@ -136,6 +136,26 @@ class TriggerSite:
 
 
 @dataclass(frozen=True, slots=True)
+class Redelivery:
+    """A broker that hands a message out again when no worker acknowledges it within
+    `timeout_seconds` (Redis's and SQS's visibility timeout under Celery/kombu).
+
+    A retry delay is spent holding the unacknowledged message, so a delay longer than the
+    timeout makes the broker deliver it again while it waits, and the task runs twice (RL205).
+    The adapter records the timeout only when the broker and the timeout are both decided; an
+    undecided one goes to the row's `undecided` (RL002), and only where it could matter.
+    """
+
+    broker: str  # how messages name it: "Redis", "SQS"
+    timeout_seconds: float
+    timeout: Provenance  # where the timeout comes from (a setting, or the transport default)
+    broker_from: Provenance  # where the broker is chosen (`broker_url`, `CELERY_BROKER_URL`)
+    # The largest timeout the broker accepts, when there is one (SQS: 12 h): a delay above it
+    # can only be fixed by capping the delay.
+    max_timeout_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EffectivePolicy:
     """One inventory row: what a task (or an enqueue site) will actually do when it fails.
 
@@ -173,6 +193,9 @@ class EffectivePolicy:
     # definitions and module-level calls. Part of a finding's identity (CONTRACTS §7), so two
     # enqueue sites of one task in different functions stay apart without naming a line.
     scope: str | None = None
+    # The broker's visibility timeout, when the framework holds a delayed retry as an
+    # unacknowledged message on such a broker (RL205); None when nothing redelivers it.
+    redelivery: Redelivery | None = None
 
     def hint(self, name: str) -> str | None:
         return next((text for key, text in self.hints if key == name), None)

@@ -35,7 +35,7 @@ else:  # pragma: no cover
 DEMO = FIXTURES / "demo"
 CORE_CODES = (
     *("RL000", "RL002", "RL101", "RL102", "RL103", "RL104"),
-    *("RL201", "RL202", "RL203", "RL301", "RL401", "RL402"),
+    *("RL201", "RL202", "RL203", "RL205", "RL301", "RL401", "RL402"),
 )
 DEMO_TASKS = (
     "emails.newsletter",
@@ -263,7 +263,7 @@ def test_ignore_repeated_prefixes() -> None:
 
 def test_select_and_ignore_combine() -> None:
     result = cli("check", "fixtures/demo", "--select", "RL2", "--ignore", "RL202")
-    assert set(text_codes(result.stdout)) == {"RL201", "RL203"}
+    assert set(text_codes(result.stdout)) == {"RL201", "RL203", "RL205"}
 
 
 def test_ignore_comma_separated_prefixes() -> None:

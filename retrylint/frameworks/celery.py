@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from retrylint.frameworks import celery_broker
 from retrylint.frameworks.base import (
     BROAD_EXCEPTIONS,
     MAX_CHAIN,
@@ -205,7 +206,8 @@ class CeleryAdapter:
         ),
         attributes=RETRY_OPTIONS
         | _OTHER_OPTIONS
-        | frozenset({*_ANNOTATION_KEYS, "CELERY_TASK_ANNOTATIONS"}),
+        | frozenset({*_ANNOTATION_KEYS, "CELERY_TASK_ANNOTATIONS"})
+        | celery_broker.ATTRIBUTES,
         # An app class's own task naming (`class MyCelery(Celery): def gen_task_name`).
         returns=frozenset({"gen_task_name"}),
     )
@@ -246,6 +248,7 @@ class _Analysis:
         self._namers: dict[tuple[str, int, int], _Namer] = {}
         self._every_app: list[_Namer] | None = None
         self._overridden: bool | None = None
+        self._brokers: dict[str, celery_broker.AppSettings] | None = None
 
     # -- recognising apps ----------------------------------------------------------------
 
@@ -761,11 +764,73 @@ class _Analysis:
         tasks: dict[str, str | None] = {}
         for summary, definition, info in found:
             builder = _TaskBuilder(self, summary, definition, info)
-            row = builder.build()
+            row = self.with_redelivery(builder.build(), info)
             tasks[f"{summary.module}.{definition.qualname}"] = row.name
             yield row
             yield from builder.observations(row)
         yield from self.publish_observations(tasks)
+
+    def with_redelivery(self, row: EffectivePolicy, info: _Decorator | None) -> EffectivePolicy:
+        """RL205's evidence: the visibility timeout of the broker the task's app uses. An
+        undecided broker or timeout is RL002 only where some delay of the row could exceed
+        it; the verdict itself is the rule's."""
+        if not row.retries or not row.delays_seconds:
+            return row
+        brokers = self.broker_settings()
+        app = info.app if info is not None else None
+        if app is not None and app in brokers:
+            apps = [brokers[app]]
+        else:  # a shared task, `current_app`, a class: bound to every app of the project
+            apps = [brokers[key] for key in sorted(brokers)]
+        found = celery_broker.verdict(self.ctx, apps, row.location)
+        if found.redelivery is not None:
+            return replace(row, redelivery=found.redelivery)
+        if found.unknown is not None and max(row.delays_seconds) > found.safe_up_to:
+            log = UndecidedLog()
+            for item in row.undecided:
+                log.add(item.field, Unknown(item.expression, item.location))
+            log.add("broker", found.unknown)
+            return replace(row, undecided=log.items())
+        return row
+
+    def broker_settings(self) -> dict[str, celery_broker.AppSettings]:
+        """Broker settings per app created in the project (`current_app` is none of them)."""
+        if self._brokers is not None:
+            return self._brokers
+        writes: dict[str, list[tuple[ir.Binding | ir.Call, ir.ModuleSummary]]] = {}
+        scopes: list[celery_broker.Scope] = [
+            (s.bindings, s.calls, s, functools.partial(self._app_in, s))
+            for s in self.project.loaded()
+        ]
+        for each in list(self.apps.values()):
+            for fn, fmod, local_name in each.factories:
+
+                def same(
+                    receiver: str, name: str = local_name, app: str = each.identity
+                ) -> str | None:
+                    return app if receiver == name else None
+
+                scopes.append((fn.locals, fn.calls, fmod, same))
+        for app, write, module in celery_broker.conf_writes(scopes):
+            writes.setdefault(app, []).append((write, module))
+        out: dict[str, celery_broker.AppSettings] = {}
+        for identity, each in sorted(self.apps.items()):
+            if each.call is None or each.module is None:
+                continue
+            settings = celery_broker.AppSettings(
+                location_of(each.module, each.call.span), each.module
+            )
+            celery_broker.collect(
+                self.ctx,
+                settings,
+                each.call,
+                each.module,
+                writes.get(identity, []),
+                each.config_modules,
+            )
+            out[identity] = settings
+        self._brokers = out
+        return out
 
     def publish_observations(self, tasks: dict[str, str | None]) -> Iterator[Observation]:
         """RL107: `apply_async(retry_policy={'max_retries': None})` and the like (§1.1)."""
@@ -1756,6 +1821,12 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "jittered unless you add random.uniform() yourself.",
     ),
     ("trigger", "it has no autoretry_for and calls no self.retry()"),
+    (
+        "visibility_timeout",
+        "In Celery: broker_transport_options={'visibility_timeout': <seconds>} on the app "
+        "(CELERY_BROKER_TRANSPORT_OPTIONS in Django settings), or retry_backoff_max / a "
+        "smaller countdown.",
+    ),
     (
         "dead_letter",
         "Add on_failure to the task or a base class, or connect a task_failure handler, that "

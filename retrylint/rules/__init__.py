@@ -23,6 +23,7 @@ from retrylint.rules.rl201_missing_backoff import MissingBackoff
 from retrylint.rules.rl202_missing_jitter import MissingJitter
 from retrylint.rules.rl203_retry_window_exceeds_policy import RetryWindowExceedsPolicy
 from retrylint.rules.rl204_delay_unit_slip import DelayUnitSlip
+from retrylint.rules.rl205_delay_exceeds_visibility_timeout import DelayExceedsVisibilityTimeout
 from retrylint.rules.rl301_retries_on_broad_exception import RetriesOnBroadException
 from retrylint.rules.rl401_uncategorized_task import UncategorizedTask
 from retrylint.rules.rl402_unmatched_inventory_entry import UnmatchedInventoryEntry
@@ -63,6 +64,7 @@ RULES: dict[str, Rule] = _registry(
     MissingJitter(),
     RetryWindowExceedsPolicy(),
     DelayUnitSlip(),
+    DelayExceedsVisibilityTimeout(),
     RetriesOnBroadException(),
     UncategorizedTask(),
     UnmatchedInventoryEntry(),
