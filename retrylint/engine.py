@@ -18,10 +18,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from retrylint import suppressions
+from retrylint import frameworks, suppressions
 from retrylint.baseline import Outcome
 from retrylint.config.policy import FrameworkSettings, Policy
-from retrylint.frameworks import DISTRIBUTIONS, FRAMEWORK_INFO, GO_ADAPTERS, PYTHON_ADAPTERS
 from retrylint.frameworks.base import (
     AdapterContext,
     FileProblem,
@@ -315,7 +314,7 @@ def run(
         raise UsageError(f"{missing[0].path}: no such file or directory")
     adapters = [
         a
-        for a in PYTHON_ADAPTERS
+        for a in frameworks.PYTHON_ADAPTERS
         if policy.enabled_frameworks is None or a.key in policy.enabled_frameworks
     ]
     interesting = functools.reduce(operator.or_, (a.interest for a in adapters))
@@ -338,7 +337,7 @@ def run(
     project = _project(summaries, root, policy, interesting, loaded, cache, progress)
     _check_task_decorators(policy, project)
     evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
-    versions = detect_versions(root, DISTRIBUTIONS)
+    versions = detect_versions(root, frameworks.DISTRIBUTIONS)
     rows: list[EffectivePolicy] = []
     observations: list[Observation] = []
     for adapter in adapters:
@@ -354,7 +353,7 @@ def run(
                 observations.append(item)
     comments = {s.path: s.suppressions for s in summaries if s.suppressions}
     go_files = tuple(f for f in files if f.language == "go")
-    for go in GO_ADAPTERS:
+    for go in frameworks.GO_ADAPTERS:
         if policy.enabled_frameworks is not None and go.key not in policy.enabled_frameworks:
             continue
         if policy.enabled_frameworks is None and not any(
@@ -392,7 +391,7 @@ def run(
         all_names=frozenset(r.name for r in rows if r.name),
         observations=observations,
         silent_frameworks=collect_silent_frameworks(adapters, summaries, project, rows),
-        frameworks=FRAMEWORK_INFO,
+        frameworks=frameworks.FRAMEWORK_INFO,
         empty_scan=None if files else explain_empty_scan(paths, root, policy.path, discovery),
     )
     raw: list[Finding] = list(problems)
