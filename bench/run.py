@@ -151,6 +151,9 @@ def process(code: Path, argv: Sequence[str], cwd: Path) -> Callable[[], object]:
     """A fresh interpreter running `argv` with the retrylint package found in `code`."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     env.pop("RETRYLINT_CACHE_DIR", None)
+    # Bytecode is written in the warm-up round and read afterwards, as an installed wheel has
+    # it: compiling retrylint's modules on every start would cost more than the scan of a file.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     command = [sys.executable, *argv]
     return lambda: subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)
 
