@@ -151,6 +151,9 @@ def process(code: Path, argv: Sequence[str], cwd: Path) -> Callable[[], object]:
     """A fresh interpreter running `argv` with the retrylint package found in `code`."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     env.pop("RETRYLINT_CACHE_DIR", None)
+    # Bytecode is written in the warm-up round and read afterwards, as an installed wheel has
+    # it: compiling retrylint's modules on every start would cost more than the scan of a file.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     command = [sys.executable, *argv]
     return lambda: subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)
 
@@ -191,12 +194,24 @@ def whole_processes(
     if one_file is not None:
         actions["one file"] = process(REPO, [*cached, str(one_file)], root)
     if before:
-        # Before the cache existed every run was cold: no cache options to pass.
         code = export(before, scratch / "before")
         actions["import@before"] = process(code, imports, root)
-        actions["cold@before"] = process(code, [*check, str(root)], root)
+        if (code / "retrylint" / "scan" / "cache.py").is_file():
+            # A cache of its own: entries of two revisions must not answer for each other.
+            old_cache = scratch / "cache-before"
+            old = [*check, "--cache-dir", str(old_cache)]
+
+            def cold_before() -> None:
+                shutil.rmtree(old_cache, ignore_errors=True)
+                process(code, [*old, str(root)], root)()
+
+            actions["cold@before"] = cold_before
+            actions["warm@before"] = process(code, [*old, str(root)], root)
+        else:  # before the cache existed every run was cold
+            old = check
+            actions["cold@before"] = process(code, [*check, str(root)], root)
         if one_file is not None:
-            actions["one file@before"] = process(code, [*check, str(one_file)], root)
+            actions["one file@before"] = process(code, [*old, str(one_file)], root)
     markers = [a.markers for a in PYTHON_ADAPTERS] + [a.markers for a in GO_ADAPTERS]
     checks = json.dumps(
         [
@@ -278,6 +293,7 @@ def main() -> int:
         ("one file (warm) / python", "one file", "python"),
         ("import / before", "import", "import@before"),
         ("cold check / before", "cold", "cold@before"),
+        ("warm check / before", "warm", "warm@before"),
         ("one file (warm) / before", "one file", "one file@before"),
     ]
     for label, top, bottom in ratios:

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from retrylint import __version__, baseline, diff, engine
+from retrylint import __version__, baseline, diff, engine, progress
 from retrylint.config.policy import ConfigError, Policy, discover_config, load_policy
 from retrylint.frameworks import FRAMEWORKS
 from retrylint.model import SEVERITY_RANK
@@ -232,7 +232,9 @@ def _analyze(
     no_cache: bool = False,
     cache_dir: Path | None = None,
     jobs: int | None = None,
+    machine: bool = False,
 ) -> engine.Report:
+    """Run the engine; `machine` output (or `--quiet`) gets no progress bar on stderr."""
     targets = paths or [Path.cwd()]
     policy = _load(targets, config)
     cache = None
@@ -245,16 +247,18 @@ def _analyze(
             else policy.root / (policy.cache_dir or DEFAULT_CACHE_DIRECTORY)
         )
         cache = SummaryCache.open(directory)
-    return engine.run(
-        targets,
-        policy,
-        select=select,
-        ignore=ignore or (),
-        extend_select=extend_select or (),
-        per_file_ignores=per_file_ignores,
-        workers=jobs,
-        cache=cache,
-    )
+    with progress.shown_on(sys.stderr, os.environ, machine=machine) as shown:
+        return engine.run(
+            targets,
+            policy,
+            select=select,
+            ignore=ignore or (),
+            extend_select=extend_select or (),
+            per_file_ignores=per_file_ignores,
+            workers=jobs,
+            cache=cache,
+            progress=shown,
+        )
 
 
 def _for_people(report: engine.Report, paths: list[Path] | None) -> engine.Report:
@@ -371,6 +375,7 @@ def check(
             no_cache=no_cache,
             cache_dir=cache_dir,
             jobs=jobs,
+            machine=quiet or output_format is not CheckFormat.text,
         )
         # Identities are root-relative: the baseline applies before paths are re-based.
         frozen = _baseline(report, baseline_file, write_baseline, no_baseline)
@@ -519,8 +524,12 @@ def inventory(
     """List every task with its effective retry policy."""
 
     def body() -> None:
+        machine = explain is None and output_format is not InventoryFormat.table
         report = _for_people(
-            _analyze(paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs), paths
+            _analyze(
+                paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs, machine=machine
+            ),
+            paths,
         )
         if explain is not None:
             if not explain_task(report, explain, _console(color)):

@@ -13,16 +13,15 @@ import operator
 import os
 import re
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from retrylint import suppressions
+from retrylint import frameworks, suppressions
 from retrylint.baseline import Outcome
 from retrylint.config.policy import FrameworkSettings, Policy
-from retrylint.frameworks import DISTRIBUTIONS, FRAMEWORK_INFO, GO_ADAPTERS, PYTHON_ADAPTERS
 from retrylint.frameworks.base import (
     AdapterContext,
     FileProblem,
@@ -41,6 +40,7 @@ from retrylint.model import (
     Observation,
     Severity,
 )
+from retrylint.progress import Progress, Silent
 from retrylint.python import ir
 from retrylint.python.django import SETTINGS, settings_module
 from retrylint.python.evaluate import Evaluator
@@ -234,6 +234,7 @@ def _parse_all(
     jobs: list[tuple[str, str, str, ir.Interest]],
     workers: int,
     cache: SummaryCache | None = None,
+    advance: Callable[[int], None] | None = None,
 ) -> list[ir.ModuleSummary | ParseProblem]:
     """From the cache where it holds the file as it is now; the rest in this process with one
     worker, else in worker processes that are killed and replaced when a file crashes them or
@@ -246,10 +247,18 @@ def _parse_all(
         cache.get(*job) if cache is not None else None for job in jobs
     ]
     missed = [job for job, result in zip(jobs, results, strict=True) if result is None]
+    if advance is not None:
+        advance(len(jobs) - len(missed))
     if workers <= 1:
-        parsed = [_parse_job(job) for job in missed]
+        parsed: list[ir.ModuleSummary | ParseProblem] = []
+        for job in missed:
+            parsed.append(_parse_job(job))
+            if advance is not None:
+                advance(1)
     else:
-        parsed = pool.parse_all(missed, workers, limits=limits, executor=ProcessPoolExecutor)
+        parsed = pool.parse_all(
+            missed, workers, limits=limits, executor=ProcessPoolExecutor, advance=advance
+        )
     fresh = iter(parsed)
     for index, result in enumerate(results):
         if result is None:
@@ -296,8 +305,10 @@ def run(
     extend_select: Sequence[str] = (),
     per_file_ignores: Sequence[str] | None = None,
     cache: SummaryCache | None = None,
+    progress: Progress | None = None,
 ) -> Report:
     """Analyze `paths`; with a `cache`, files it holds unchanged are not parsed again."""
+    progress = progress or Silent()
     selection = Selection.build(policy, select, ignore, extend_select, per_file_ignores)
     root = policy.root
     # Resolved like the project root, so a path through a symlink names the same files.
@@ -309,7 +320,7 @@ def run(
         raise UsageError(f"{missing[0].path}: no such file or directory")
     adapters = [
         a
-        for a in PYTHON_ADAPTERS
+        for a in frameworks.PYTHON_ADAPTERS
         if policy.enabled_frameworks is None or a.key in policy.enabled_frameworks
     ]
     interesting = functools.reduce(operator.or_, (a.interest for a in adapters))
@@ -325,13 +336,14 @@ def run(
     # Modules loaded on demand, shared by every round's project: each is parsed once a run.
     loaded: dict[tuple[str, str], ir.ModuleSummary | None] = {}
     summaries, problems = _scan_python(
-        python_files, adapters, policy, interesting, workers, loaded, cache
+        python_files, adapters, policy, interesting, workers, loaded, cache, progress
     )
     django = _django_settings(policy, summaries)
-    project = _project(summaries, root, policy, interesting, loaded, cache)
+    progress.phase("Following imports", None)
+    project = _project(summaries, root, policy, interesting, loaded, cache, progress)
     _check_task_decorators(policy, project)
     evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
-    versions = detect_versions(root, DISTRIBUTIONS)
+    versions = detect_versions(root, frameworks.DISTRIBUTIONS)
     rows: list[EffectivePolicy] = []
     observations: list[Observation] = []
     for adapter in adapters:
@@ -347,7 +359,7 @@ def run(
                 observations.append(item)
     comments = {s.path: s.suppressions for s in summaries if s.suppressions}
     go_files = tuple(f for f in files if f.language == "go")
-    for go in GO_ADAPTERS:
+    for go in frameworks.GO_ADAPTERS:
         if policy.enabled_frameworks is not None and go.key not in policy.enabled_frameworks:
             continue
         if policy.enabled_frameworks is None and not any(
@@ -385,7 +397,7 @@ def run(
         all_names=frozenset(r.name for r in rows if r.name),
         observations=observations,
         silent_frameworks=collect_silent_frameworks(adapters, summaries, project, rows),
-        frameworks=FRAMEWORK_INFO,
+        frameworks=frameworks.FRAMEWORK_INFO,
         empty_scan=None if files else explain_empty_scan(paths, root, policy.path, discovery),
     )
     raw: list[Finding] = list(problems)
@@ -435,6 +447,7 @@ def _scan_python(
     workers: int,
     loaded: dict[tuple[str, str], ir.ModuleSummary | None] | None = None,
     cache: SummaryCache | None = None,
+    progress: Progress | None = None,
 ) -> tuple[list[ir.ModuleSummary], list[Finding]]:
     """Parse the files that can hold tasks, in rounds.
 
@@ -450,11 +463,14 @@ def _scan_python(
         name.rpartition(".")[2] for s in policy.frameworks.values() for name in s.task_decorators
     }
     prefilter = Prefilter([*(a.markers for a in adapters), *_names_pattern(configured)])
+    progress = progress or Silent()
     pending = files
     for _ in range(_MAX_ROUNDS):
         jobs: list[tuple[str, str, str, ir.Interest]] = []
         later: list[SourceFile] = []
+        progress.phase("Reading files", len(pending))
         for source in pending:
+            progress.advance()
             candidate = _is_candidate(source.absolute, prefilter)
             if isinstance(candidate, str):
                 problems.append(rl000.finding(Location(source.path, 1, 1), candidate))
@@ -467,7 +483,8 @@ def _scan_python(
                     jobs.append((str(source.absolute), source.path, dotted, interesting))
             else:
                 later.append(source)
-        for result in _parse_all(jobs, workers, cache):
+        progress.phase("Parsing", len(jobs))
+        for result in _parse_all(jobs, workers, cache, progress.advance):
             if isinstance(result, ParseProblem):
                 location = Location(result.path, result.line, result.column)
                 problems.append(rl000.finding(location, result.message))
@@ -475,7 +492,8 @@ def _scan_python(
                 summaries.append(result)
         if not later or not jobs:
             break
-        project = _project(summaries, policy.root, policy, interesting, loaded, cache)
+        progress.phase("Following imports", None)
+        project = _project(summaries, policy.root, policy, interesting, loaded, cache, progress)
         django = _django_settings(policy, summaries)
         evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
         names: set[str] = set()
@@ -583,7 +601,10 @@ def _project(
     interesting: ir.Interest,
     loaded: dict[tuple[str, str], ir.ModuleSummary | None] | None = None,
     cache: SummaryCache | None = None,
+    progress: Progress | None = None,
 ) -> Project:
+    """The project as name resolution sees it; each module loaded on demand advances
+    `progress` (the phase is the caller's: loads happen later, whenever a question needs one)."""
     bases: list[Path] = [root / r for r in policy.source_roots]
     for summary in summaries:
         depth = len(summary.module.split(".")) if summary.module else 0
@@ -611,6 +632,8 @@ def _project(
                 if cache is not None:
                     cache.put(*job[1:], result)
             known[key] = result if isinstance(result, ir.ModuleSummary) else None
+            if progress is not None:
+                progress.advance()
         return known[key]
 
     return Project(summaries, load)

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from fnmatch import fnmatchcase
 
-from retrylint.frameworks import PYTHON_ADAPTERS
+from retrylint import frameworks
 from retrylint.frameworks.base import PythonAdapter
 from retrylint.model import EffectivePolicy, Location, SilentFramework
 from retrylint.python import ir
@@ -61,7 +61,7 @@ def collect_silent_frameworks(
     the whole run's inventory, so a framework with a task anywhere in the run is never silent.
     """
     found = {row.framework for row in rows}
-    known = tuple(package for a in PYTHON_ADAPTERS for package in a.packages)
+    known = tuple(package for a in frameworks.PYTHON_ADAPTERS for package in a.packages)
     silent: list[SilentFramework] = []
     for adapter in adapters:
         if adapter.key in found:

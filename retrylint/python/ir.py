@@ -10,8 +10,8 @@ is ever parsed twice and no metadata provider walks a whole tree.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import TypeAlias
 
 ConstValue: TypeAlias = int | float | str | bytes | bool | None
@@ -283,3 +283,33 @@ class ModuleSummary:
     functions: tuple[Function, ...]  # every def outside a class, nested ones included
     classes: tuple[Class, ...]
     suppressions: tuple[Suppression, ...] = field(default=())
+
+
+def _pickle_by_field_order() -> None:
+    """Give every summary class a `__getstate__`/`__setstate__` over its field names, fixed
+    once here. A warm run unpickles tens of thousands of these objects from the cache, and the
+    ones `dataclass(slots=True)` writes call `dataclasses.fields()` for every object: a third
+    of a warm run's unpickling time. The state is the same list of values as theirs."""
+    for cls in list(globals().values()):
+        if isinstance(cls, type) and cls.__module__ == __name__ and is_dataclass(cls):
+            names = tuple(f.name for f in fields(cls))
+            cls.__getstate__ = _getstate(names)  # type: ignore[attr-defined]
+            cls.__setstate__ = _setstate(names)  # type: ignore[attr-defined]
+
+
+def _getstate(names: tuple[str, ...]) -> Callable[[object], list[object]]:
+    def __getstate__(self: object) -> list[object]:
+        return [getattr(self, name) for name in names]
+
+    return __getstate__
+
+
+def _setstate(names: tuple[str, ...]) -> Callable[[object, list[object]], None]:
+    def __setstate__(self: object, state: list[object]) -> None:
+        for name, value in zip(names, state, strict=True):
+            object.__setattr__(self, name, value)
+
+    return __setstate__
+
+
+_pickle_by_field_order()

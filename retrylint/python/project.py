@@ -8,6 +8,7 @@ names bound by anything but an import, a `def`, a `class` or an assignment stay 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,9 @@ class Project:
         self._modules: dict[str, ir.ModuleSummary | None] = {s.module: s for s in summaries}
         self._loader = loader
         self._index: dict[str, _ModuleIndex] = {}
+        # Answers to questions asked from the top (no hops spent), keyed by the summary's
+        # identity (kept alive in the value, so the id cannot be reused).
+        self._answers: dict[tuple[int, str], tuple[ir.ModuleSummary, Resolved | None]] = {}
 
     def module(self, dotted: str) -> ir.ModuleSummary | None:
         if dotted not in self._modules:
@@ -63,7 +67,23 @@ class Project:
         return idx
 
     def resolve(self, summary: ir.ModuleSummary, dotted: str, _hops: int = 0) -> Resolved | None:
-        """Resolve a dotted name as written in `summary` (module scope)."""
+        """Resolve a dotted name as written in `summary` (module scope).
+
+        Each adapter asks about the same names (every decorator, every call's function), so
+        an answer is kept once found. Only answers to questions asked from the top are kept:
+        one reached after spending hops may have been cut short by `_MAX_HOPS`.
+        """
+        if _hops:
+            return self._resolve(summary, dotted, _hops)
+        key = (id(summary), dotted)
+        kept = self._answers.get(key)
+        if kept is not None and kept[0] is summary:
+            return kept[1]
+        found = self._resolve(summary, dotted, 0)
+        self._answers[key] = (summary, found)
+        return found
+
+    def _resolve(self, summary: ir.ModuleSummary, dotted: str, _hops: int) -> Resolved | None:
         if _hops > _MAX_HOPS:
             return None
         head, _, rest = dotted.partition(".")
@@ -154,20 +174,60 @@ class _ModuleIndex:
 
 
 class ModuleLocator:
-    """Maps dotted module names to files under the project root without walking it."""
+    """Maps dotted module names to files under the project root without walking it.
+
+    Most questions are about modules that are not in the project (every import of a library
+    is asked about under every source root), so each directory is listed once and names are
+    looked up in its listing: a miss costs a set lookup instead of two `stat` calls per root.
+    A name the listing holds is still checked with `isfile`, as before (a folder named `x.py`,
+    a dangling symlink). Names match exactly, as Python's imports do, also on file systems
+    that ignore case.
+    """
 
     def __init__(self, root: Path, bases: list[Path]) -> None:
-        self._bases = list(dict.fromkeys([*bases, root, root / "src"]))
+        self._bases = [str(b) for b in dict.fromkeys([*bases, root, root / "src"])]
+        self._listings: dict[str, frozenset[str]] = {}
 
     def find(self, dotted: str) -> Path | None:
-        if not dotted:
+        parts = [part for part in dotted.split(".") if part]
+        if not parts:
             return None
-        rel = Path(*dotted.split("."))
         for base in self._bases:
-            for candidate in (base / rel.with_suffix(".py"), base / rel / "__init__.py"):
-                if candidate.is_file():
-                    return candidate
+            found = self._find_under(base, parts)
+            if found is not None:
+                return Path(found)
         return None
+
+    def _find_under(self, base: str, parts: list[str]) -> str | None:
+        """`base/a/b.py`, else `base/a/b/__init__.py`, for the parts `a`, `b`."""
+        directory = base
+        for part in parts[:-1]:
+            if part not in self._listing(directory):
+                return None
+            directory = os.path.join(directory, part)
+        last = parts[-1]
+        names = self._listing(directory)
+        if f"{last}.py" in names:
+            module = os.path.join(directory, f"{last}.py")
+            if os.path.isfile(module):
+                return module
+        if last in names:
+            package = os.path.join(directory, last)
+            if "__init__.py" in self._listing(package):
+                init = os.path.join(package, "__init__.py")
+                if os.path.isfile(init):
+                    return init
+        return None
+
+    def _listing(self, directory: str) -> frozenset[str]:
+        names = self._listings.get(directory)
+        if names is None:
+            try:
+                names = frozenset(os.listdir(directory))
+            except OSError:  # missing, not a folder, or unreadable: nothing found in it
+                names = frozenset()
+            self._listings[directory] = names
+        return names
 
 
 _BUILTINS = frozenset(

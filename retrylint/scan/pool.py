@@ -46,6 +46,7 @@ from retrylint.scan.python_parse import ParseProblem, load_parser, parse_python
 Job: TypeAlias = tuple[str, str, str, ir.Interest]  # absolute path, reported path, module, interest
 Result: TypeAlias = ir.ModuleSummary | ParseProblem
 ExecutorFactory: TypeAlias = Callable[..., ProcessPoolExecutor]
+Advance: TypeAlias = Callable[[int], None]  # told how many more jobs have a result
 
 TIMEOUT_ENV = "RETRYLINT_FILE_TIMEOUT"
 MEMORY_ENV = "RETRYLINT_FILE_MEMORY"
@@ -301,11 +302,13 @@ class _Round:
         results: list[Result | None],
         limits: Limits,
         width: int,
+        advance: Advance | None = None,
     ) -> None:
         self.jobs = jobs
         self.results = results
         self.limits = limits
         self.width = width
+        self.advance = advance
         self.executor = factory(
             max_workers=width, initializer=_init_worker, initargs=(limits.memory_mb,)
         )
@@ -340,6 +343,7 @@ class _Round:
                 self.running[future] = (index, time.monotonic())
             done, _ = wait(self.running, timeout=self._patience(), return_when=FIRST_COMPLETED)
             suspects: list[int] = []
+            answered = 0
             for future in sorted(done, key=lambda f: self.running[f][0]):
                 index, _started = self.running.pop(future)
                 error = future.exception()
@@ -350,8 +354,12 @@ class _Round:
                     self.results[index] = ParseProblem(
                         job[1], 1, 1, f"the parser crashed ({_describe(error)})"
                     )
+                    answered += 1
                 else:
                     self.results[index] = pickle.loads(future.result())
+                    answered += 1
+            if answered and self.advance is not None:
+                self.advance(answered)
             if suspects:
                 self.broken = True
                 suspects.extend(index for index, _ in self.running.values())
@@ -377,6 +385,8 @@ class _Round:
             return False
         for index in late:
             self.results[index] = _too_slow(self.jobs[index], timeout)
+        if self.advance is not None:
+            self.advance(len(late))
         innocent = sorted(i for i, _ in self.running.values() if i not in late)
         queue.extendleft(reversed(innocent))  # they start again, first, in a new pool
         return True
@@ -388,37 +398,48 @@ def parse_in_workers(
     *,
     limits: Limits | None = None,
     executor: ExecutorFactory = ProcessPoolExecutor,
+    advance: Advance | None = None,
 ) -> list[Result]:
-    """Parse `jobs` in up to `workers` processes; results in job order."""
+    """Parse `jobs` in up to `workers` processes; results in job order, and `advance` told
+    as they arrive."""
     limits = limits if limits is not None else Limits.from_env()
     results: list[Result | None] = [None] * len(jobs)
     queue = deque(range(len(jobs)))
     fruitless = 0
+
+    def here(indexes: Sequence[int]) -> None:
+        """No processes on this platform (no fork, no semaphores): parse here, uncapped."""
+        for index in indexes:
+            results[index] = parse_job(jobs[index])
+            if advance is not None:
+                advance(1)
+
     while queue:
         width = max(1, min(workers, len(queue)))
         try:
-            round_ = _Round(executor, jobs, results, limits, width)
+            round_ = _Round(executor, jobs, results, limits, width, advance)
         except (OSError, NotImplementedError, ImportError):
-            # No processes on this platform (no fork, no semaphores): parse here, uncapped.
-            for index in queue:
-                results[index] = parse_job(jobs[index])
+            here(queue)
             break
         before = len(queue)
         suspects = round_.run(queue)
         if round_.unavailable:
-            for index in queue:
-                results[index] = parse_job(jobs[index])
+            here(queue)
             break
         # Each suspect is retried alone, so a crash is blamed on the file that causes it.
         for index in suspects:
-            _Round(executor, jobs, results, limits, 1).run(deque([index]))
+            _Round(executor, jobs, results, limits, 1, advance).run(deque([index]))
             if results[index] is None:  # it broke a pool of its own
                 results[index] = _crashed(jobs[index], limits)
+                if advance is not None:
+                    advance(1)
         # A pool that breaks before taking any job must not make this loop spin.
         fruitless = fruitless + 1 if round_.broken and len(queue) == before else 0
         if fruitless >= 3:
             for index in queue:
                 results[index] = _crashed(jobs[index], limits)
+            if advance is not None:
+                advance(len(queue))
             break
     missing = [i for i, r in enumerate(results) if r is None]
     if missing:  # cannot happen: every job ends with a result
@@ -432,11 +453,17 @@ def parse_all(
     *,
     limits: Limits | None = None,
     executor: ExecutorFactory = ProcessPoolExecutor,
+    advance: Advance | None = None,
 ) -> list[Result]:
     """In-process with one worker (no caps), else in killable worker processes."""
     if not jobs:
         return []
     if workers <= 1:
-        return [parse_job(job) for job in jobs]
+        results: list[Result] = []
+        for job in jobs:
+            results.append(parse_job(job))
+            if advance is not None:
+                advance(1)
+        return results
     load_parser()
-    return parse_in_workers(jobs, workers, limits=limits, executor=executor)
+    return parse_in_workers(jobs, workers, limits=limits, executor=executor, advance=advance)
