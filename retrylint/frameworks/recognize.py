@@ -145,6 +145,9 @@ class Recognizer:
         self._configured = tuple(configured)
         self._configured_resolved: frozenset[str] | None = None
         self._cache: dict[tuple[str, str, Form], _Wrapper | None] = {}
+        # Per module: each function's directly nested functions, by the parent's qualname.
+        # Built once, since wrappers ask about nesting for every function they look at.
+        self._children: dict[int, tuple[ir.ModuleSummary, dict[str, list[ir.Function]]]] = {}
 
     # -- configured wrappers (`task-decorators`) -------------------------------------------------
 
@@ -271,7 +274,7 @@ class Recognizer:
                 bound[key] = where
             elif sig.star_kwarg is not None:
                 given[key] = where
-        edits = _OptionEdits.read(sig, module)
+        edits = _OptionEdits.read(sig, module, self._within(sig, module))
         bag = edits.apply(given)
         stored = dict(wrapper.stored)
         kwargs: list[tuple[str, Where]] = []
@@ -391,6 +394,28 @@ class Recognizer:
             names |= self.wrapper_names(summary)
         return frozenset(names)
 
+    def _nested(self, fn: ir.Function, module: ir.ModuleSummary) -> list[ir.Function]:
+        """Functions defined directly in `fn`'s body."""
+        entry = self._children.get(id(module))
+        if entry is None or entry[0] is not module:
+            index: dict[str, list[ir.Function]] = {}
+            for inner in module.functions:
+                parent, sep, _ = inner.qualname.rpartition(".<locals>.")
+                if sep:
+                    index.setdefault(parent, []).append(inner)
+            entry = self._children[id(module)] = (module, index)
+        return entry[1].get(fn.qualname, [])
+
+    def _within(self, fn: ir.Function, module: ir.ModuleSummary) -> list[ir.Function]:
+        """Every function defined inside `fn`, at any depth."""
+        out: list[ir.Function] = []
+        pending = list(self._nested(fn, module))
+        while pending:
+            inner = pending.pop(0)
+            out.append(inner)
+            pending.extend(self._nested(inner, module))
+        return out
+
     def wrapper_names(self, module: ir.ModuleSummary) -> set[str]:
         """Module-level wrappers a module defines: other files may use them by these names."""
         functions = {
@@ -435,7 +460,7 @@ class Recognizer:
                 return _Wrapper(via, form, fn, module, ret, registrar, "factory")
         # ... or a nested decorator that registers its parameter.
         returned = {r.dotted for r in fn.returns if isinstance(r, ir.Ref)}
-        for inner in _nested(fn, module):
+        for inner in self._nested(fn, module):
             if inner.name not in returned:
                 continue
             found = self._registration(inner, module, depth)
@@ -455,8 +480,9 @@ class Recognizer:
         first = first or (fn.params[0] if fn.params else None)
         if first is None:
             return None
-        carried = _carriers(fn, module, first)
-        helpers = {inner.name: inner for inner in _nested(fn, module)}
+        nested = self._nested(fn, module)
+        carried = _carriers(fn, first, nested)
+        helpers = {inner.name: inner for inner in nested}
         for call in fn.calls:
             if not call.args or not _names(call.args[0], carried):
                 continue
@@ -473,7 +499,7 @@ class Recognizer:
                     return func, Where(func.func, module), "factory"
             elif isinstance(func, ir.Ref) and self._registers(func, module, "decorator", depth):
                 return call, Where(func, module), "decorator"
-        for inner in _nested(fn, module):
+        for inner in self._nested(fn, module):
             for dec in inner.decorators:
                 if isinstance(dec, ir.Call):
                     if not dec.args and self._registers(dec.func, module, "factory", depth):
@@ -520,8 +546,10 @@ class _OptionEdits:
     writes: tuple[tuple[str, Where], ...]
 
     @classmethod
-    def read(cls, sig: ir.Function, module: ir.ModuleSummary) -> _OptionEdits:
-        scope = [sig, *_within(sig, module)]
+    def read(
+        cls, sig: ir.Function, module: ir.ModuleSummary, within: list[ir.Function]
+    ) -> _OptionEdits:
+        scope = [sig, *within]
         names = {sig.star_kwarg} if sig.star_kwarg else set()
         bindings = [b for fn in scope for b in fn.locals]
         for b in bindings:  # aliases: `opts = kwargs.copy()`, `opts = dict(kwargs)`
@@ -561,12 +589,6 @@ class _OptionEdits:
         return bag
 
 
-def _within(fn: ir.Function, module: ir.ModuleSummary) -> list[ir.Function]:
-    """Every function defined inside `fn`, at any depth."""
-    prefix = f"{fn.qualname}.<locals>."
-    return [inner for inner in module.functions if inner.qualname.startswith(prefix)]
-
-
 def _method_of(call: ir.Call, receivers: Iterable[str]) -> str | None:
     """`pop` for `kwargs.pop(...)` when `kwargs` is one of `receivers`."""
     if not isinstance(call.func, ir.Ref):
@@ -580,20 +602,12 @@ def _key(call: ir.Call) -> str | None:
     return first.value if isinstance(first, ir.Const) and isinstance(first.value, str) else None
 
 
-def _nested(fn: ir.Function, module: ir.ModuleSummary) -> Iterable[ir.Function]:
-    """Functions defined directly in `fn`'s body."""
-    prefix = f"{fn.qualname}.<locals>."
-    for inner in module.functions:
-        if inner.qualname.startswith(prefix) and "." not in inner.qualname[len(prefix) :]:
-            yield inner
-
-
-def _carriers(fn: ir.Function, module: ir.ModuleSummary, first: str) -> frozenset[str]:
+def _carriers(fn: ir.Function, first: str, nested: list[ir.Function]) -> frozenset[str]:
     """Names in `fn` that stand for the function it was given (its parameter `first`), and
     nested definitions that wrap it (`@functools.wraps(fn) def inner(...)`, or an undecorated
     inner function that calls it)."""
     names = {first}
-    for inner in _nested(fn, module):
+    for inner in nested:
         wraps = any(_wraps(dec, first) for dec in inner.decorators)
         calls = not inner.decorators and any(_calls_name(call, first) for call in inner.calls)
         if wraps or calls:
