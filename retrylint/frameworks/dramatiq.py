@@ -33,9 +33,11 @@ the whole retry window, because a retry keeps the first enqueue's timestamp.
 Also read: `broker.middleware = [...]`, `dramatiq.get_broker().add_middleware(...)`, and
 django_dramatiq's `DRAMATIQ_BROKER` setting (whose `MIDDLEWARE` list, when left out, means no
 middleware at all). Not recognised: middleware options changed after construction (`for m in
-broker.middleware: m.max_retries = 3`; module-level `for` loops are not extracted), `retry_when`
-predicates written as `def` (quoted as undecided; only lambdas are read), and actors declared
-inside functions.
+broker.middleware: m.max_retries = 3`; module-level `for` loops are not extracted), and actors
+declared inside functions. A `retry_when` predicate is read when it is a lambda or a module-level
+`def` whose body is one `return` of a comparison of the retry count with a constant, `isinstance`
+tests of the exception, `not` and `and`/`or`; any other predicate is quoted as undecided with
+the reason.
 """
 
 from __future__ import annotations
@@ -1462,13 +1464,28 @@ class _Builder:
         expr = option.expr
         module = option.module
         if expr is not None and module is not None:
-            expr, _ = self.evaluator.deref(expr, module)
+            expr, module = self.evaluator.deref(expr, module)
+        note = f"retry_when={option.text}"
+        if isinstance(expr, ir.Ref) and module is not None:
+            found = self.a.project.resolve(module, expr.dotted)
+            if found is not None and found.function is not None and found.module is not None:
+                limit, why = _def_limit(found.function)
+                at = location_of(found.module, found.function.span)
+                note += f" (def {found.function.name} at {at.path}:{at.line})"
+                if limit is None:
+                    return UNDECIDED, self._undecided("retry_when", option, f"{note}: {why}")
+                return self._limited(limit, option, written, note)
         limit = _predicate_limit(expr.text) if expr is not None else None
         if limit is None:
             return UNDECIDED, self._undecided("retry_when", option)
-        # A lambda evaluates to nothing, but its text was read: the value is as written.
+        return self._limited(limit, option, written, note)
+
+    def _limited(
+        self, limit: float, option: Option, written: Source, note: str
+    ) -> tuple[Count, Provenance]:
+        # A lambda or a def evaluates to nothing, but its text was read: the value is as
+        # written.
         source = written if isinstance(option.value, Unknown) else option.source
-        note = f"retry_when={option.text}"
         if limit == math.inf:
             return UNBOUNDED, Provenance(source, option.location, note + " never says no")
         return int(limit), Provenance(source, option.location, note)
@@ -1777,7 +1794,7 @@ class _Builder:
             )
         )
 
-    def _undecided(self, field_name: str, option: Option) -> Provenance:
+    def _undecided(self, field_name: str, option: Option, why: str = "") -> Provenance:
         value = option.value
         if option.expr is None and isinstance(value, Unknown):
             # The unknown actor of an enqueue site, already quoted as the row's name.
@@ -1788,7 +1805,7 @@ class _Builder:
             else Unknown(option.text, option.location or self.location)
         )
         self.log.add(field_name, unknown)
-        return Provenance("undecided", unknown.location)
+        return Provenance("undecided", unknown.location, why)
 
     # -- the row -------------------------------------------------------------------------
 
@@ -1968,12 +1985,7 @@ def _slip(
 
 
 def _predicate_limit(text: str) -> float | None:
-    """How many retries a `retry_when` lambda allows: a count, `inf`, or None (cannot tell).
-
-    The predicate gets the number of retries done so far and the exception. It bounds the
-    count only through a comparison of that number with a constant (`n < 5` allows 5); one
-    that never looks at the number can say yes for ever.
-    """
+    """How many retries a `retry_when` lambda allows: a count, `inf`, or None (cannot tell)."""
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except (SyntaxError, ValueError):
@@ -1989,7 +2001,36 @@ def _predicate_limit(text: str) -> float | None:
     return _limit(node.body, params[0])
 
 
+def _def_limit(fn: ir.Function) -> tuple[float | None, str]:
+    """How many retries a `retry_when` written as a `def` allows, as for a lambda, or None
+    and why not. Only a body that is one `return` of a test is read: anything else can
+    decide through control flow the summary does not keep."""
+    if not fn.params:
+        return None, "it takes no positional parameter for the retry count"
+    if not fn.sole_return:
+        return None, "its body is more than one `return` statement"
+    if len(fn.returns) != 1:
+        return None, "its `return` is not a comparison, `isinstance` test, `not` or `and`/`or`"
+    text = fn.returns[0].text
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError):
+        return None, f"`return {text}` cannot be read"
+    limit = _limit(node, fn.params[0])
+    if limit is None:
+        return None, (
+            f"`return {text}` does not compare the retry count `{fn.params[0]}` with a constant"
+        )
+    return limit, ""
+
+
 def _limit(node: ast.expr, counter: str) -> float | None:
+    """Retries a predicate body allows: Dramatiq calls it with the retries done before this
+    failure (0 on the first, `middleware/retries.py`) and fails the message the first time it
+    says no, so the count is the first value of the counter for which it can be false. Every
+    form read here is true on a prefix 0..k-1 of counter values, so `and` takes the least and
+    `or` the greatest; a test of the exception alone (`isinstance(exc, ...)`) may say yes for
+    ever."""
     if not any(isinstance(n, ast.Name) and n.id == counter for n in ast.walk(node)):
         if isinstance(node, ast.Constant):
             return math.inf if node.value else 0
@@ -2002,6 +2043,8 @@ def _limit(node: ast.expr, counter: str) -> float | None:
                 ast.GtE: ast.LtE,
                 ast.Lt: ast.Gt,
                 ast.LtE: ast.GtE,
+                ast.Eq: ast.Eq,
+                ast.NotEq: ast.NotEq,
             }
             if type(op) not in mirror:
                 return None
@@ -2013,8 +2056,15 @@ def _limit(node: ast.expr, counter: str) -> float | None:
             return max(0, bound)
         if isinstance(op, ast.LtE):
             return max(0, bound + 1)
-        if isinstance(op, ast.Gt | ast.GtE | ast.NotEq):
-            return math.inf
+        # Already false at 0 unless the bound lies below it.
+        if isinstance(op, ast.Gt):
+            return math.inf if bound < 0 else 0
+        if isinstance(op, ast.GtE):
+            return math.inf if bound <= 0 else 0
+        if isinstance(op, ast.NotEq):
+            return math.inf if bound < 0 else bound
+        if isinstance(op, ast.Eq):
+            return 1 if bound == 0 else 0
         return None
     if isinstance(node, ast.BoolOp):
         limits = [_limit(value, counter) for value in node.values]

@@ -267,6 +267,40 @@ def _clip(code: str) -> str:
     return code if len(code) <= _MAX_TEXT else code[: _MAX_TEXT - 3] + "..."
 
 
+def _sole_return(node: cst.FunctionDef) -> bool:
+    """Whether the body is one `return` statement, after an optional docstring."""
+    body = node.body
+    if isinstance(body, cst.SimpleStatementSuite):
+        lines: list[Sequence[cst.BaseSmallStatement]] = [body.body]
+    else:
+        lines = []
+        for stmt in body.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                return False
+            lines.append(stmt.body)
+    if (
+        len(lines) == 2
+        and len(lines[0]) == 1
+        and isinstance(lines[0][0], cst.Expr)
+        and isinstance(lines[0][0].value, cst.SimpleString | cst.ConcatenatedString)
+    ):
+        lines = lines[1:]
+    return len(lines) == 1 and len(lines[0]) == 1 and isinstance(lines[0][0], cst.Return)
+
+
+def _is_test(node: cst.BaseExpression) -> bool:
+    """A comparison, `and`/`or`, `not` or `isinstance(...)`: what a predicate returns."""
+    if isinstance(node, cst.Comparison | cst.BooleanOperation):
+        return True
+    if isinstance(node, cst.UnaryOperation):
+        return isinstance(node.operator, cst.Not)
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Name)
+        and node.func.value == "isinstance"
+    )
+
+
 def _is_wanted_attribute(name: str, interest: ir.Interest) -> bool:
     return name in interest.attributes
 
@@ -287,6 +321,7 @@ class _BodyCollector(cst.CSTVisitor):
         interest: ir.Interest,
         star_kwargs: frozenset[str] = frozenset(),
         every_return: bool = False,
+        sole_return: bool = False,
     ) -> None:
         self.conv = conv
         # Names that carry a task or its options: parameters (the enclosing functions' too, as
@@ -302,6 +337,7 @@ class _BodyCollector(cst.CSTVisitor):
         # a local name is rebound (as an opaque binding), so straight-line code can be told
         # from code whose result depends on control flow.
         self._every_return = every_return
+        self._sole_return = sole_return
         self._assigns: list[tuple[str, cst.Assign | cst.CSTNode]] = []
         self.nested: list[cst.FunctionDef | cst.ClassDef] = []
         # Pre-order visits start at non-decreasing offsets; each search begins just after the
@@ -388,7 +424,11 @@ class _BodyCollector(cst.CSTVisitor):
             else:
                 self.returns.append(self.conv.expr(value))
             self._next = self.conv.last_start + 1
-        elif isinstance(value, cst.Name) or (isinstance(value, cst.Call) and self._wanted(value)):
+        elif (
+            isinstance(value, cst.Name)
+            or (isinstance(value, cst.Call) and self._wanted(value))
+            or (self._sole_return and value is not None and _is_test(value))
+        ):
             self.returns.append(self._convert(value))
         return True
 
@@ -689,7 +729,10 @@ class Extractor:
         carried = closure | frozenset((*params, *kwonly, *star))
         star_kwargs = closure_kwargs | ({star_kwarg} if star_kwarg else set())
         every_return = node.name.value in self._interest.returns
-        collector = _BodyCollector(conv, carried, self._interest, star_kwargs, every_return)
+        sole_return = _sole_return(node)
+        collector = _BodyCollector(
+            conv, carried, self._interest, star_kwargs, every_return, sole_return
+        )
         # Every body is walked: any function may be a project wrapper of a task decorator
         # (`def actor(**options): ... dramatiq.actor(fn, **options)`), whatever it mentions.
         node.body.visit(collector)
@@ -710,6 +753,7 @@ class Extractor:
             defaults=defaults,
             star_arg=star_arg,
             star_kwarg=star_kwarg,
+            sole_return=sole_return,
         )
         out.append(func)
         inner = frozenset(collector.params)

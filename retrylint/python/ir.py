@@ -249,6 +249,10 @@ class Function:
     defaults: tuple[Kwarg, ...] = ()
     star_arg: str | None = None
     star_kwarg: str | None = None
+    # The body is one `return` statement (after a docstring), so that return is the whole
+    # result. Such a return is kept when it is a test (a comparison, `and`/`or`, `not`, an
+    # `isinstance` call): a predicate like Dramatiq's `retry_when` is read from it.
+    sole_return: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,7 +152,20 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
     "on_zero_floor": ("automatic", 3, "exponential", True, (30, 60, 120), 210, "config", RABBIT),
     "plain": ("automatic", 6, "exponential", True, (2, 4, 8, 16, 32, 64), 126, "config", MAIN),
     "predicate_bounded": ("automatic", 4, "exponential", True, (2, 4, 8, 16), 30, "explicit", MAIN),
-    "predicate_def": (
+    # `def` predicates: `retries < 3 and not isinstance(...)` allows retries 0, 1, 2.
+    "predicate_def": ("automatic", 3, "exponential", True, (2, 4, 8), 14, "explicit", MAIN),
+    "predicate_io": ("automatic", 5, "exponential", True, (2, 4, 8, 16, 32), 62, "explicit", MAIN),
+    "predicate_branches": (
+        "automatic",
+        "undecided",
+        "exponential",
+        True,
+        None,
+        "undecided",
+        "undecided",
+        MAIN,
+    ),
+    "predicate_scaled": (
         "automatic",
         "undecided",
         "exponential",
@@ -317,11 +330,23 @@ def test_provenance_points_at_the_written_value(definitions: dict[str, Effective
     # A lambda predicate is read from its text.
     bounded = definitions["predicate_bounded"].sources["max_retries"]
     assert bounded.note.startswith("retry_when=lambda retries, exc: retries < 4")
+    named = definitions["predicate_def"].sources["max_retries"]
+    assert named.note == "retry_when=should_retry (def should_retry at app/actors.py:15)"
+    assert named.location is not None and named.location.line == 54
 
 
 def test_undecided_values_are_quoted(definitions: dict[str, EffectivePolicy], report: Any) -> None:
-    (predicate,) = definitions["predicate_def"].undecided
-    assert (predicate.field, predicate.expression) == ("retry_when", "should_retry")
+    # A `def` predicate retrylint cannot read is quoted where it is passed, with the reason.
+    for name, function, why in (
+        ("predicate_branches", "retry_while_young", "more than one `return` statement"),
+        ("predicate_scaled", "retry_scaled", "`return retries * 2 < 10` does not compare"),
+    ):
+        (predicate,) = definitions[name].undecided
+        assert (predicate.field, predicate.expression) == ("retry_when", function)
+        assert predicate.location.path == "app/actors.py"
+        prov = definitions[name].sources["max_retries"]
+        assert prov.source == "undecided" and f"def {function} at app/actors.py:" in prov.note
+        assert why in prov.note
     (middleware,) = definitions["on_opaque"].undecided
     assert (middleware.field, middleware.expression) == ("middleware", "build_middleware()")
     assert (middleware.location.path, middleware.location.line) == ("app/other_brokers.py", 28)
@@ -670,6 +695,18 @@ def test_retry_when_lambdas(tmp_path: Path) -> None:
                 @dramatiq.actor(retry_when=None, max_retries=2)
                 def explicit_none():
                     pass
+
+                @dramatiq.actor(retry_when=lambda n, e: n > 3)
+                def false_at_zero():
+                    pass
+
+                @dramatiq.actor(retry_when=lambda n, e: n >= 0)
+                def always():
+                    pass
+
+                @dramatiq.actor(retry_when=lambda n, e: 4 != n)
+                def until_four():
+                    pass
             """
         },
     )
@@ -680,6 +717,10 @@ def test_retry_when_lambdas(tmp_path: Path) -> None:
     assert rows["computed"].max_retries == "undecided"
     assert [u.field for u in rows["computed"].undecided] == ["retry_when"]
     assert rows["explicit_none"].max_retries == 2
+    # The first failure asks with 0 retries done: `n > 3` says no at once.
+    assert rows["false_at_zero"].max_retries == 0
+    assert rows["always"].max_retries == "unbounded"
+    assert rows["until_four"].max_retries == 4
 
 
 def test_unknown_broker_option_is_undecided(tmp_path: Path) -> None:
