@@ -16,6 +16,9 @@ Facts from Huey 3.5.4's source (reference §4 and §14):
   multiplies it by k after each delayed retry, with no cap. Before 3.3 the option is ignored.
 - `raise RetryTask()` adds one retry before the requeue takes one away: it never uses up the
   budget, even with `retries=0`. `CancelExecution(retry=True)` likewise repeats forever.
+  `Huey._execute` catches both around the whole task call, so one raised in a project helper
+  the task calls counts too (followed two calls deep; undecorated helpers only, since calling
+  another task enqueues it).
 - `fn.s(...)`, `fn.schedule(...)` and a plain call `fn(...)` accept `retries`, `retry_delay` and
   `retry_backoff` per enqueue.
 - There is no jitter and no dead-letter store: after the last retry an `Error` result is kept
@@ -113,6 +116,8 @@ _SIGNAL_FUNCS = frozenset({f"{_DJHUEY}.signal", f"{_DJANGO_HUEY}.signal"})
 _TASK_BASES = frozenset(
     {"huey.api.Task", "huey.Task", "huey.api.PeriodicTask", "huey.PeriodicTask"}
 )
+# How many calls deep a task's project helpers are followed for a `raise RetryTask`.
+_HELPER_DEPTH = 2
 _RETRY_TASK = frozenset({"huey.exceptions.RetryTask", "huey.RetryTask", "huey.api.RetryTask"})
 _CANCEL = frozenset(
     {"huey.exceptions.CancelExecution", "huey.CancelExecution", "huey.api.CancelExecution"}
@@ -617,9 +622,8 @@ class _Builder:
     def manual_paths(self) -> list[RetryPath]:
         """`raise RetryTask(...)` / `CancelExecution(retry=True)`: retries that never end."""
         paths: list[RetryPath] = []
-        fn, module = self.task.fn, self.task.module
         no_jitter = Provenance("default", None, "Huey never jitters retries")
-        for exc, span in self._raised():
+        for exc, span, module, fn in self._raised():
             func = exc.func if isinstance(exc, ir.Call) else exc
             if not isinstance(func, ir.Ref):
                 continue
@@ -631,7 +635,7 @@ class _Builder:
                 count_prov = Provenance(
                     "explicit", at, "RetryTask adds a retry back each time it is raised"
                 )
-                delay, delay_prov = self._retry_task_delay(exc, module, at)
+                delay, delay_prov = self._retry_task_delay(exc, module, fn, at)
                 paths.append(
                     RetryPath("manual", UNBOUNDED, count_prov, delay, delay_prov, False, no_jitter)
                 )
@@ -663,38 +667,67 @@ class _Builder:
                 )
         return paths
 
-    def _raised(self) -> list[tuple[ir.Expr, ir.Span]]:
-        """Exceptions the task raises, and where.
+    def _raised(self) -> list[tuple[ir.Expr, ir.Span, ir.ModuleSummary, ir.Function]]:
+        """Exceptions the task raises, where, and the function and module that raise them.
 
         `exc = CancelExecution(..., retry=...)` followed by `raise exc` raises the object built
         earlier: when the body raises a local name, the Huey exceptions it builds count too.
+        A project function the task calls (`ensure_ready(obj)`) raises into the task, and Huey
+        handles that exception as if the body raised it (`Huey._execute` catches around the
+        whole call): its raises count, and so do those of the functions it calls, a few levels
+        deep. Decorated functions are not followed: a call to another task enqueues it.
         """
-        fn, module = self.task.fn, self.task.module
-        out = [(r.exc, r.span) for r in fn.raises]
+        out: list[tuple[ir.Expr, ir.Span, ir.ModuleSummary, ir.Function]] = []
+        seen: set[tuple[str, str]] = set()
+        todo = [(self.task.fn, self.task.module, 0)]
+        while todo:
+            fn, module, depth = todo.pop(0)
+            if (module.module, fn.qualname) in seen:
+                continue
+            seen.add((module.module, fn.qualname))
+            out.extend((r.exc, r.span, module, fn) for r in fn.raises)
+            out.extend((call, call.span, module, fn) for call in self._built(fn, module))
+            if depth >= _HELPER_DEPTH:
+                continue
+            for call in fn.calls:
+                if not isinstance(call.func, ir.Ref):
+                    continue
+                found = self.a.project.resolve(module, call.func.dotted)
+                if found is None or found.function is None or found.module is None:
+                    continue
+                # A decorated function may not run in place: calling a Huey task enqueues it.
+                if not found.function.decorators:
+                    todo.append((found.function, found.module, depth + 1))
+        return out
+
+    def _built(self, fn: ir.Function, module: ir.ModuleSummary) -> list[ir.Call]:
+        """Huey exceptions built in `fn` and raised by a local name (`raise exc`)."""
         by_name = any(
             isinstance(r.exc, ir.Ref)
             and "." not in r.exc.dotted
             and self.a.project.resolve(module, r.exc.dotted) is None
             for r in fn.raises
         )
-        if by_name:
-            raised = {r.exc.span for r in fn.raises}
-            for call in fn.calls:
-                if call.span in raised or not isinstance(call.func, ir.Ref):
-                    continue
-                found = self.a.project.resolve(module, call.func.dotted)
-                if found is not None and found.qualified in _RETRY_TASK | _CANCEL:
-                    out.append((call, call.span))
-        return out
+        if not by_name:
+            return []
+        raised = {r.exc.span for r in fn.raises}
+        built: list[ir.Call] = []
+        for call in fn.calls:
+            if call.span in raised or not isinstance(call.func, ir.Ref):
+                continue
+            found = self.a.project.resolve(module, call.func.dotted)
+            if found is not None and found.qualified in _RETRY_TASK | _CANCEL:
+                built.append(call)
+        return built
 
     def _retry_task_delay(
-        self, exc: ir.Expr, module: ir.ModuleSummary, at: Location
+        self, exc: ir.Expr, module: ir.ModuleSummary, fn: ir.Function, at: Location
     ) -> tuple[DelayFn | None, Provenance]:
         if isinstance(exc, ir.Call):
             eta = exc.kwarg("eta") or (exc.args[1] if len(exc.args) > 1 else None)
             given = exc.kwarg("delay") or (exc.args[2] if len(exc.args) > 2 else None)
             if given is not None:
-                value = self.a.evaluator.eval(given, module, locals_of(self.task.fn))
+                value = self.a.evaluator.eval(given, module, locals_of(fn))
                 amount = number(value)
                 if amount is not None:
                     return constant_delay(amount), Provenance("explicit", at, "RetryTask(delay=)")
@@ -702,7 +735,7 @@ class _Builder:
                 self.log.add("delay", unknown)
                 return None, Provenance("undecided", unknown.location)
             if eta is not None:
-                value = self.a.evaluator.eval(eta, module, locals_of(self.task.fn))
+                value = self.a.evaluator.eval(eta, module, locals_of(fn))
                 unknown = value if isinstance(value, Unknown) else Unknown(eta.text, at)
                 self.log.add("eta", unknown)
                 return None, Provenance("undecided", unknown.location)

@@ -308,10 +308,11 @@ def _is_wanted_attribute(name: str, interest: ir.Interest) -> bool:
 class _BodyCollector(cst.CSTVisitor):
     """Collects calls, raises, returns and local bindings of one function body.
 
-    Only what can matter is converted: calls an adapter named or that pass a parameter on,
-    returns of a name or of such a call, and local bindings those refer to (`countdown = ...`
-    then `self.retry(countdown=countdown)`). Nested functions and classes are not entered; the
-    extractor visits them as definitions of their own so their decorators are seen.
+    Only what can matter is converted: calls an adapter named, that pass a parameter on or
+    that call one of the module's own functions, returns of a name or of such a call, and
+    local bindings those refer to (`countdown = ...` then `self.retry(countdown=countdown)`).
+    Nested functions and classes are not entered; the extractor visits them as definitions of
+    their own so their decorators are seen.
     """
 
     def __init__(
@@ -322,8 +323,11 @@ class _BodyCollector(cst.CSTVisitor):
         star_kwargs: frozenset[str] = frozenset(),
         every_return: bool = False,
         sole_return: bool = False,
+        helpers: frozenset[str] = frozenset(),
     ) -> None:
         self.conv = conv
+        # The module's own top-level functions, whose calls are kept.
+        self.helpers = helpers
         # Names that carry a task or its options: parameters (the enclosing functions' too, as
         # closures see them) and the functions defined in this body (`wrapper` around `fn`).
         self.params = set(params)
@@ -389,6 +393,8 @@ class _BodyCollector(cst.CSTVisitor):
     def _wanted(self, node: cst.Call) -> bool:
         name = _final_name(node.func)
         if name is not None and name in self.interest.calls:
+            return True
+        if isinstance(node.func, cst.Name) and node.func.value in self.helpers:
             return True
         # `options.pop("name")` in a wrapper drops an option before passing the rest on.
         func = node.func
@@ -577,6 +583,11 @@ class Extractor:
         self._path = path
         self._dotted = dotted
         self._interest = interest
+        # Module-level functions: a call to one is kept from every body whatever it passes,
+        # so what the helper does (`raise RetryTask()`) can be followed from its caller.
+        self._helpers = frozenset(
+            stmt.name.value for stmt in module.body if isinstance(stmt, cst.FunctionDef)
+        )
         # Relative imports are resolved once the whole file is read: the deepest of them
         # proves how deep the module's own name is (CONTRACTS §3).
         self._relative: list[tuple[ir.Import, int, str]] = []
@@ -731,7 +742,7 @@ class Extractor:
         every_return = node.name.value in self._interest.returns
         sole_return = _sole_return(node)
         collector = _BodyCollector(
-            conv, carried, self._interest, star_kwargs, every_return, sole_return
+            conv, carried, self._interest, star_kwargs, every_return, sole_return, self._helpers
         )
         # Every body is walked: any function may be a project wrapper of a task decorator
         # (`def actor(**options): ... dramatiq.actor(fn, **options)`), whatever it mentions.

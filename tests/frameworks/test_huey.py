@@ -300,6 +300,36 @@ EXPECTED: dict[tuple[str, str, int], tuple[Any, ...]] = {
         5,
         "explicit",
     ),
+    # RetryTask raised in project helpers the task calls (app/waiting.py, app/checks.py).
+    ("app.waiting.waits", "definition", 22): (
+        "automatic+manual",
+        "unbounded",
+        "fixed",
+        False,
+        None,
+        "unbounded",
+        "explicit",
+    ),
+    ("app.waiting.waits_plain", "definition", 28): (
+        "manual",
+        "unbounded",
+        "fixed",
+        False,
+        None,
+        "unbounded",
+        "explicit",
+    ),
+    ("app.waiting.waits_imported", "definition", 33): (
+        "manual",
+        "unbounded",
+        "fixed",
+        False,
+        None,
+        "unbounded",
+        "explicit",
+    ),
+    ("app.waiting.enqueues_other", "definition", 39): ("none", 0, None, None, (), 0, "default"),
+    ("app.waiting.too_deep", "definition", 45): ("none", 0, None, None, (), 0, "default"),
 }
 FIELDS = ("retry_trigger", "max_retries", "backoff", "jitter", "delays_seconds", "window_seconds")
 
@@ -361,6 +391,9 @@ def test_inert_options_and_findings(report: Any) -> None:
         ("RL101", "app.tasks.cancels", 70),
         ("RL101", "app.tasks.retries_later", 76),
         ("RL104", "app.tasks.growing", 95),
+        ("RL101", "app.waiting.waits", 22),
+        ("RL101", "app.waiting.waits_plain", 28),
+        ("RL101", "app.waiting.waits_imported", 33),
     ]
     (enqueue,) = [f for f in report.findings if f.rule == "RL104" and f.site == "enqueue"]
     assert "set at app/tasks.py:95" in enqueue.message
@@ -615,3 +648,23 @@ def test_retry_delay_changed_while_the_task_runs_is_undecided(tmp_path: Path) ->
         assert row.max_retries == count
         assert row.delays_seconds is None and row.backoff == "undecided"
         assert [u.field for u in row.undecided] == ["retry_delay"]
+
+
+def test_retry_task_raised_in_a_helper_points_at_the_raise(
+    rows: dict[Any, EffectivePolicy],
+) -> None:
+    for key, raised in (
+        (("app.waiting.waits", "definition", 22), ("app/waiting.py", 9)),
+        (("app.waiting.waits_plain", "definition", 28), ("app/waiting.py", 9)),
+        (("app.waiting.waits_imported", "definition", 33), ("app/checks.py", 7)),
+    ):
+        count = rows[key].sources["max_retries"]
+        assert "RetryTask" in count.note and count.location is not None
+        assert (count.location.path, count.location.line) == raised
+    # `RetryTask(delay=10)` in the helper sets the wait; `RetryTask()` waits the retry_delay.
+    plain = rows["app.waiting.waits_plain", "definition", 28].sources["delays"]
+    assert plain.note == "RetryTask(delay=)" and plain.location is not None
+    assert (plain.location.path, plain.location.line) == ("app/waiting.py", 9)
+    imported = rows["app.waiting.waits_imported", "definition", 33].sources["delays"]
+    assert imported.location is not None
+    assert (imported.location.path, imported.location.line) == ("app/waiting.py", 32)
