@@ -26,7 +26,15 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from retrylint import __version__, baseline, diff, engine, progress
-from retrylint.config.policy import ConfigError, Policy, discover_config, load_policy
+from retrylint.config.policy import (
+    CONFIG_NAMES,
+    PYPROJECT,
+    ConfigError,
+    Policy,
+    discover_config,
+    load_policy,
+)
+from retrylint.config.update import UpdateError, append_tasks, literal_key
 from retrylint.frameworks import FRAMEWORKS
 from retrylint.model import SEVERITY_RANK
 from retrylint.report.concise_report import render_concise
@@ -551,25 +559,82 @@ def inventory(
 def init(
     paths: PathsArg = None,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Where to write the policy file.")
-    ] = Path("retrylint.toml"),
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Where to write the policy file (default: retrylint.toml)."
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="Add the tasks found that no [tasks] key matches to the existing policy file "
+            "(the one discovered, or --config), leaving everything in it as it is.",
+        ),
+    ] = False,
+    config: ConfigOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Write a starter policy: the built-in categories and every task found, as `default`."""
+    """Write a starter policy: the built-in categories and every task found, as `default`.
+
+    Discovery uses the policy file that `check` would use (its `task-decorators`, `source-roots`,
+    `exclude`...), so `init` lists the tasks `inventory` lists.
+    """
 
     def body() -> None:
-        if output.exists() and not force:
-            raise engine.UsageError(f"{output} already exists; pass --force to overwrite it")
         targets = paths or [Path.cwd()]
-        policy = load_policy(None, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=Path.cwd())
-        report = engine.run(targets, policy)
-        names = sorted({r.name for r in report.rows if r.name})
-        _atomic_write(output, starter_policy(names))
+        if update:
+            if output is not None or force:
+                raise engine.UsageError(
+                    "--update edits the discovered policy file (or --config FILE); "
+                    "--output and --force do not apply"
+                )
+            _update(targets, config, quiet=quiet)
+            return
+        destination = output or Path(CONFIG_NAMES[0])
+        if destination.exists() and not force:
+            raise engine.UsageError(f"{destination} already exists; pass --force to overwrite it")
+        policy = _load(targets, config)
+        names = _task_names(targets, policy)
+        _atomic_write(destination, starter_policy(names))
         if not quiet:
-            _stderr(f"wrote {output} with {len(names)} task(s)")
+            _stderr(f"wrote {destination} with {len(names)} task(s)")
 
     _guard(body)
+
+
+def _update(targets: list[Path], config: Path | None, *, quiet: bool) -> None:
+    policy = _load(targets, config)
+    if policy.path is None:
+        raise engine.UsageError(
+            "init --update: no policy file found (retrylint.toml, .retrylint.toml or a "
+            "pyproject.toml with [tool.retrylint]); run `retrylint init` to write one"
+        )
+    path = policy.root / policy.path
+    shown = _shown(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+        result = append_tasks(
+            text, policy, _task_names(targets, policy), pyproject=path.name == PYPROJECT
+        )
+    except UpdateError as err:
+        raise engine.UsageError(f"init --update {shown}: {err}") from None
+    if result.text != text:
+        _atomic_write(path, result.text)
+    if quiet:
+        return
+    if result.commented:
+        how = " as commented-out TODO lines; choose a category for each" if result.added else ""
+    else:
+        how = f' as "{policy.default_category}"' if result.added else ""
+    _stderr(f"added {len(result.added)} task(s) to {shown}{how}")
+
+
+def _task_names(targets: list[Path], policy: Policy) -> list[str]:
+    """Every decided task name the engine finds under `targets` with `policy`, sorted."""
+    report = engine.run(targets, policy)
+    return sorted({r.name for r in report.rows if r.name})
 
 
 def starter_policy(names: list[str]) -> str:
@@ -587,26 +652,34 @@ def starter_policy(names: list[str]) -> str:
         "",
         "[tasks]",
     ]
-    lines.extend(f'{json.dumps(_literal_key(name))} = "default"' for name in names)
+    lines.extend(f'{json.dumps(literal_key(name))} = "default"' for name in names)
     return "\n".join(lines) + "\n"
-
-
-def _literal_key(name: str) -> str:
-    """A `[tasks]` key that matches exactly this name, even if it holds glob characters."""
-    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in name)
 
 
 def _atomic_write(path: Path, text: str) -> None:
     """Write through a temporary file and rename, so an interrupted run never leaves half a file."""
     directory = path.resolve().parent
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
+        # mkstemp makes the file 0600; a replaced pyproject.toml keeps its mode, a new file
+        # gets the one any editor would give it.
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 @app.command()

@@ -172,7 +172,7 @@ class Policy:
         the file spells out `default-category = "default"`.
         """
         if name is not None:
-            entry = self._matching_entry(name)
+            entry = self.matching_entry(name)
             if entry is not None:
                 return Assignment(
                     category=self.categories[entry.category],
@@ -198,7 +198,10 @@ class Policy:
         """
         return pathspec.GitIgnoreSpec.from_lines((*self.exclude, *self.extend_exclude))
 
-    def _matching_entry(self, name: str) -> TaskEntry | None:
+    def matching_entry(self, name: str) -> TaskEntry | None:
+        """The `[tasks]` key that decides `name` (exact, then most literal glob, then earlier),
+        without falling back to `default-category`: `init --update` needs to know which names
+        no key mentions."""
         best: TaskEntry | None = None
         best_literals = -1
         for entry in self.tasks:
