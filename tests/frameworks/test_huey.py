@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Huey: every declaration and enqueue form of the reference §4, asserted field by field.
 
 Expected values were worked out by hand from Huey 3.5.4's source: `retries` counts retries

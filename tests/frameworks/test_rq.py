@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """RQ: every declaration and enqueue form of the reference §3, asserted field by field.
 
 Expected values were worked out by hand from RQ 3.0's source: `Retry(max, interval)` counts

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """SAQ: every registration and enqueue form of the reference §8, asserted field by field.
 
 Expected values were worked out by hand from saq 0.26.4's source: `retries` counts executions
