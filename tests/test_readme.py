@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from typer.testing import CliRunner
+
+from retrylint.cli import app
 from retrylint.rules import RULES
 from tests.conftest import REPO
 
@@ -36,3 +40,17 @@ def test_rule_table_matches_the_registry() -> None:
     ]
     for _, doc, _, _ in rows:
         assert (REPO / "rules" / f"{doc}.md").is_file()
+
+
+def test_tour_shows_what_the_demo_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every line the tour shows (before and after its `...`) is printed by the real command.
+    section = README[README.index("## A 30-second tour") :]
+    console = re.search(r"```console\n\$ retrylint check fixtures/demo\n(.*?)\n```", section, re.S)
+    assert console is not None
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("COLUMNS", "400")
+    result = CliRunner().invoke(app, ["check", "fixtures/demo", "--no-cache"])
+    assert result.exit_code == 1
+    for line in console.group(1).splitlines():
+        if line != "...":
+            assert line in result.stdout.splitlines(), line
