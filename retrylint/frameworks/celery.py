@@ -416,15 +416,13 @@ class _Analysis:
 
     # -- app configuration ---------------------------------------------------------------
 
-    def collect_app_config(self) -> None:
-        """Find annotations and config modules of every app, wherever they are written."""
-        django_module = self.ctx.settings.settings_module
-        for summary in list(self.project.loaded()):
-            module_app = functools.partial(self._app_in, summary)
-            for binding in summary.bindings:
-                self._config_binding(binding, summary, module_app)
-            for call in summary.calls:
-                self._config_call(call, summary, module_app)
+    def config_scopes(self) -> list[celery_broker.Scope]:
+        """Where app configuration is written: every module's top level (`app.conf.x = ...`
+        on whichever app the receiver is), and the body of each app factory (on its app)."""
+        scopes: list[celery_broker.Scope] = [
+            (s.bindings, s.calls, s, functools.partial(self._app_in, s))
+            for s in list(self.project.loaded())
+        ]
         for each in list(self.apps.values()):
             for fn, fmod, local_name in each.factories:
 
@@ -433,10 +431,18 @@ class _Analysis:
                 ) -> str | None:
                     return app if receiver == name else None
 
-                for binding in fn.locals:
-                    self._config_binding(binding, fmod, same)
-                for call in fn.calls:
-                    self._config_call(call, fmod, same)
+                scopes.append((fn.locals, fn.calls, fmod, same))
+        return scopes
+
+    def collect_app_config(self) -> None:
+        """Find annotations and config modules of every app, wherever they are written."""
+        django_module = self.ctx.settings.settings_module
+        for bindings, calls, written_in, app_of in self.config_scopes():
+            for binding in bindings:
+                self._config_binding(binding, written_in, app_of)
+            for call in calls:
+                self._config_call(call, written_in, app_of)
+        for each in list(self.apps.values()):
             if each.call is not None and each.module is not None:
                 for kw in each.call.kwargs:
                     if kw.name == "config_source":
@@ -798,20 +804,7 @@ class _Analysis:
         if self._brokers is not None:
             return self._brokers
         writes: dict[str, list[tuple[ir.Binding | ir.Call, ir.ModuleSummary]]] = {}
-        scopes: list[celery_broker.Scope] = [
-            (s.bindings, s.calls, s, functools.partial(self._app_in, s))
-            for s in self.project.loaded()
-        ]
-        for each in list(self.apps.values()):
-            for fn, fmod, local_name in each.factories:
-
-                def same(
-                    receiver: str, name: str = local_name, app: str = each.identity
-                ) -> str | None:
-                    return app if receiver == name else None
-
-                scopes.append((fn.locals, fn.calls, fmod, same))
-        for app, write, module in celery_broker.conf_writes(scopes):
+        for app, write, module in celery_broker.conf_writes(self.config_scopes()):
             writes.setdefault(app, []).append((write, module))
         out: dict[str, celery_broker.AppSettings] = {}
         for identity, each in sorted(self.apps.items()):
