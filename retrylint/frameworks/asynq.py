@@ -1030,11 +1030,7 @@ class _Analysis:
             info = current.func
             if info is None:
                 continue
-            assigns = [
-                a
-                for a in self.evaluator.assigns(info).get(name, ())
-                if a.stmt.end_byte <= node.start_byte
-            ]
+            assigns = self.evaluator.assigned_before(info, name, node)
             if assigns:
                 if single is not None:
                     return self._accumulate(name, assigns, node, current, depth, follow, single)
@@ -1079,11 +1075,7 @@ class _Analysis:
             info = current.func
             if info is None:
                 continue
-            assigns = [
-                a
-                for a in self.evaluator.assigns(info).get(name, ())
-                if a.stmt.end_byte <= node.start_byte
-            ]
+            assigns = self.evaluator.assigned_before(info, name, node)
             if assigns:
                 ranged = _ranged(assigns[-1], node, scope.file)
                 return (ranged, current) if ranged is not None else None
@@ -1100,10 +1092,7 @@ class _Analysis:
             info = current.func
             if info is None:
                 continue
-            if any(
-                a.stmt.end_byte <= node.start_byte
-                for a in self.evaluator.assigns(info).get(name, ())
-            ):
+            if self.evaluator.assigned_before(info, name, node):
                 return None
             param = info.param(name)
             if param is not None:
@@ -1361,10 +1350,7 @@ class _Analysis:
                 if info is None:
                     continue
                 param = info.param(name)
-                has_assign = any(
-                    a.stmt.end_byte <= node.start_byte
-                    for a in self.evaluator.assigns(info).get(name, ())
-                )
+                has_assign = bool(self.evaluator.assigned_before(info, name, node))
                 if param is not None and param.variadic and not has_assign:
                     bound = current.bindings.get(name)
                     if bound is None:

@@ -256,6 +256,11 @@ class GoEvaluator:
             scope = Scope(file, self.info(file, func), parent=scope)
         return scope if scope is not None else Scope(file)
 
+    def assigned_before(self, info: FuncInfo, name: str, node: Node) -> list[Assign]:
+        """The bindings of `name` in `info` that a use at `node` can see: those written
+        before it, in source order (the last one is what the name holds there)."""
+        return [a for a in self.assigns(info).get(name, ()) if a.stmt.end_byte <= node.start_byte]
+
     def assigns(self, info: FuncInfo) -> dict[str, list[Assign]]:
         """Local bindings of a function body, by name, in source order."""
         key = (info.file.path, info.node.start_byte)
@@ -659,9 +664,7 @@ class GoEvaluator:
                 continue
             if current.func.param(name) is not None or name == current.func.receiver_name:
                 return True
-            if any(
-                a.stmt.end_byte <= node.start_byte for a in self.assigns(current.func).get(name, ())
-            ):
+            if self.assigned_before(current.func, name, node):
                 return True
         return False
 
@@ -850,11 +853,7 @@ class GoEvaluator:
             for current in scope.chain():
                 if current.func is None:
                     continue
-                candidates = [
-                    a
-                    for a in self.assigns(current.func).get(name, ())
-                    if a.stmt.end_byte <= node.start_byte
-                ]
+                candidates = self.assigned_before(current.func, name, node)
                 if candidates:
                     last = candidates[-1]
                     if last.kind == "set" and last.value is not None and not last.multi:

@@ -176,11 +176,7 @@ class Flow:
             info = current.func
             if info is None:
                 continue
-            assigns = [
-                a
-                for a in self.evaluator.assigns(info).get(name, ())
-                if a.stmt.end_byte <= node.start_byte
-            ]
+            assigns = self.evaluator.assigned_before(info, name, node)
             if assigns:
                 last = assigns[-1]
                 if last.type is not None:
