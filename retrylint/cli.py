@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import sys
 import tempfile
 import traceback
@@ -40,6 +41,7 @@ from retrylint.model import SEVERITY_RANK
 from retrylint.report.concise_report import render_concise
 from retrylint.report.github_report import render_github, render_step_summary
 from retrylint.report.gitlab_report import render_gitlab
+from retrylint.report.html_report import render_html
 from retrylint.report.json_report import render_check, render_inventory
 from retrylint.report.junit_report import render_junit
 from retrylint.report.paths import gitlab_root, rebase, repository_root, spelled_root
@@ -51,6 +53,7 @@ from retrylint.report.text_report import (
     render_inventory_markdown,
     render_inventory_table,
 )
+from retrylint.report.timeline import glyphs_for, render_timeline
 from retrylint.rules import RULES
 from retrylint.rules.docs import rule_doc
 from retrylint.scan.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
@@ -524,6 +527,13 @@ def inventory(
         str | None,
         typer.Option("--explain", help="Show where each field of this task came from."),
     ] = None,
+    timeline: Annotated[
+        bool,
+        typer.Option(
+            "--timeline",
+            help="Draw each task's retries on a log time axis, fitted to the terminal width.",
+        ),
+    ] = False,
     color: ColorOpt = Color.auto,
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
@@ -532,7 +542,7 @@ def inventory(
     """List every task with its effective retry policy."""
 
     def body() -> None:
-        machine = explain is None and output_format is not InventoryFormat.table
+        machine = explain is None and not timeline and output_format is not InventoryFormat.table
         report = _for_people(
             _analyze(
                 paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs, machine=machine
@@ -545,12 +555,51 @@ def inventory(
                     f"--explain {explain}: no task with that name; run `retrylint inventory` "
                     "for the names"
                 )
+        elif timeline:
+            width = shutil.get_terminal_size().columns
+            _write(render_timeline(report, width, glyphs_for(sys.stdout.encoding)))
         elif output_format is InventoryFormat.json:
             _write(render_inventory(report))
         elif output_format is InventoryFormat.markdown:
             _write(render_inventory_markdown(report))
         else:
             render_inventory_table(report, _console(color))
+
+    _guard(body)
+
+
+@app.command()
+def report(
+    html: Annotated[
+        Path,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Write the self-contained HTML report (timelines and documented policies) here.",
+        ),
+    ],
+    paths: PathsArg = None,
+    config: ConfigOpt = None,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
+    jobs: JobsOpt = None,
+) -> None:
+    """Write every task's retry timeline and documented policy as one HTML page."""
+
+    def body() -> None:
+        found = _for_people(
+            _analyze(paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs), paths
+        )
+        policy = found.policy
+        shown = _shown(policy.root / policy.path) if policy.path else None
+        if html.is_dir():
+            raise engine.UsageError(
+                f"--html {html}: is a directory; name a file such as report.html"
+            )
+        try:
+            _atomic_write(html, render_html(found, __version__, shown))
+        except OSError as err:
+            raise engine.UsageError(f"--html {html}: cannot write: {err.strerror or err}") from None
 
     _guard(body)
 
