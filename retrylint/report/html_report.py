@@ -125,7 +125,15 @@ _SCRIPT = """
     });
     document.getElementById("shown").textContent = String(shown);
   }
-  selects.forEach(function (s) { s.addEventListener("change", apply); });
+  // `report.html?rule=RL203` opens with that filter set: a link in a review can point at it.
+  var given = new URLSearchParams(window.location.search);
+  selects.forEach(function (s) {
+    var value = given.get(s.name);
+    if (value !== null && s.querySelector("option[value='" + CSS.escape(value) + "']")) {
+      s.value = value;
+    }
+    s.addEventListener("change", apply);
+  });
   apply();
 })();
 """
