@@ -276,3 +276,10 @@ def test_a_directory_is_refused_with_one_line(tmp_path: Path, in_repo: None) -> 
     assert result.exit_code == 2
     assert result.output.strip().endswith("is a directory; name a file such as report.html")
     assert os.listdir(tmp_path) == []
+
+
+def test_readme_screenshot_is_committed() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
+    assert "docs/report.png" in images
+    assert (REPO / "docs" / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -114,3 +114,18 @@ def test_axis_is_logarithmic_with_a_linear_start() -> None:
     assert [label for _, label in axis.ticks()] == ["0", "1s", "10s", "1m", "10m", "1h", "6h"]
     assert TimeAxis.spanning([]).end == 60
     assert TimeAxis.spanning([math.inf, 5.0]).end == 60
+
+
+def test_readme_shows_what_the_command_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    command = "$ COLUMNS=100 retrylint inventory --timeline fixtures/demo\n"
+    shown = readme[readme.index(command) + len(command) :]
+    shown = shown[: shown.index("```")]
+    monkeypatch.chdir(REPO)
+    result = CliRunner().invoke(
+        app,
+        ["inventory", "--timeline", "--no-cache", "fixtures/demo"],
+        env={"COLUMNS": "100"},
+        catch_exceptions=False,
+    )
+    assert result.output == shown

@@ -50,6 +50,7 @@ h1{font-size:22px;margin:8px 0 4px}h2{font-size:18px;margin:0}h3{font-size:15px;
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 .muted{color:var(--muted)}
 header p{margin:2px 0}
+#summary{margin-top:16px}#summary h2{margin-bottom:6px}
 .counts span{margin-right:14px}
 .filters{display:flex;flex-wrap:wrap;gap:12px;align-items:center;background:var(--panel);
 border:1px solid var(--line);border-radius:6px;padding:8px 12px;margin:12px 0}
