@@ -283,3 +283,14 @@ def test_readme_screenshot_is_committed() -> None:
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
     assert "docs/report.png" in images
     assert (REPO / "docs" / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_no_task_is_said_not_drawn_as_a_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = write_project(tmp_path / "proj", {"app/util.py": "x = 1\n"})
+    monkeypatch.chdir(project)
+    text = write_report(tmp_path, ".")
+    page = parse(text)
+    assert page.tasks == [] and page.sections == []
+    assert "<b>No tasks found</b>: 1 file(s) scanned." in text

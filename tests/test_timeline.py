@@ -129,3 +129,10 @@ def test_readme_shows_what_the_command_prints(monkeypatch: pytest.MonkeyPatch) -
         catch_exceptions=False,
     )
     assert result.output == shown
+
+
+def test_an_undecided_delay_is_named_as_such() -> None:
+    rows = analyze(FIXTURES / "asynq").rows
+    nameless = next(row for row in rows if row.name is None)
+    schedule = schedule_of(nameless)
+    assert (schedule.kind, schedule.summary) == ("undecided", "2 retries, undecided delays")

@@ -167,6 +167,9 @@ def render_html(report: Report, version: str, config: str | None) -> str:
     out.append(summary_chart([(name, dict(counted)) for name, counted in counts.items()]))
     out.append("</section>")
     out.extend(_filters(report, attached, list(counts)))
+    if not report.rows:
+        # An empty page would read as "all clear"; RL004, when it fires, says why below.
+        out.append(f"<p><b>No tasks found</b>: {report.files_scanned} file(s) scanned.</p>")
     for category, members in groups:
         out.extend(_category_section(category, config))
         for row, assignment in members:

@@ -25,7 +25,7 @@ from typing import Literal, TypeAlias
 
 from retrylint.durations import format_duration
 from retrylint.engine import Report
-from retrylint.model import UNBOUNDED, Assignment, Category, EffectivePolicy
+from retrylint.model import UNBOUNDED, UNDECIDED, Assignment, Category, EffectivePolicy
 
 Kind: TypeAlias = Literal["retries", "never", "unbounded", "undecided", "at-enqueue"]
 
@@ -78,7 +78,12 @@ def schedule_of(row: EffectivePolicy) -> Schedule:
         words = f"{_retries(count)}, unbounded window" if isinstance(count, int) else "unbounded"
         return Schedule("unbounded", (), 0, None, jitter, words)
     if not isinstance(window, float | int) or not isinstance(count, int):
-        unknown = sorted({item.field for item in row.undecided}) or ["window"]
+        # The timeline needs the count and the delays; the window follows from them.
+        unknown: list[str] = [
+            key
+            for key in ("max_retries", "delays")
+            if key in row.sources and row.sources[key].source == UNDECIDED
+        ] or ["window"]
         known = f"{_retries(count)}, " if isinstance(count, int) else ""
         return Schedule("undecided", (), 0, None, jitter, f"{known}undecided {', '.join(unknown)}")
     delays = row.delays_seconds or ()
