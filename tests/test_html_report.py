@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -294,3 +296,19 @@ def test_no_task_is_said_not_drawn_as_a_pass(
     page = parse(text)
     assert page.tasks == [] and page.sections == []
     assert "<b>No tasks found</b>: 1 file(s) scanned." in text
+
+
+def test_hash_seed_does_not_matter(tmp_path: Path) -> None:
+    pages = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"seed{seed}.html"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run(
+            [sys.executable, "-m", "retrylint", "report", "--html", str(out), "fixtures/demo"],
+            cwd=REPO,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        pages.append(out.read_bytes())
+    assert pages[0] == pages[1]
