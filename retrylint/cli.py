@@ -542,6 +542,10 @@ def inventory(
     """List every task with its effective retry policy."""
 
     def body() -> None:
+        if timeline and (explain is not None or output_format is not InventoryFormat.table):
+            raise engine.UsageError(
+                "--timeline draws the table's tasks as timelines; drop --format or --explain"
+            )
         machine = explain is None and not timeline and output_format is not InventoryFormat.table
         report = _for_people(
             _analyze(

@@ -136,3 +136,12 @@ def test_an_undecided_delay_is_named_as_such() -> None:
     nameless = next(row for row in rows if row.name is None)
     schedule = schedule_of(nameless)
     assert (schedule.kind, schedule.summary) == ("undecided", "2 retries, undecided delays")
+
+
+def test_timeline_with_another_format_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    result = CliRunner().invoke(
+        app, ["inventory", "--timeline", "--format", "json", "--no-cache", "fixtures/demo"]
+    )
+    assert result.exit_code == 2
+    assert "drop --format or --explain" in result.output

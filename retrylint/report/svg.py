@@ -104,7 +104,7 @@ def _schedule(schedule: Schedule, axis: TimeAxis, bounds: Sequence[tuple[str, fl
             first_run,
             _status(schedule.summary, "undecided"),
         ]
-    limit = min((seconds for _, seconds in bounds), default=None)
+    limit = next((seconds for label, seconds in bounds if label == "max-window"), None)
     times = list(schedule.attempts)
     if schedule.hidden and schedule.end is not None:
         times.append(schedule.end)
