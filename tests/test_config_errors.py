@@ -80,9 +80,10 @@ CASES = [
         '[categories.default]\nmax-window = "10 minutes"\n',
         2,
         14,
-        '{prefix}categories.default.max-window = "10 minutes" is not a duration; write a whole '
-        'number with a unit s, m, h or d ("90s", "15m", "6h", "2d") or a whole number of '
-        "seconds (900)",
+        '{prefix}categories.default.max-window = "10 minutes" is not a duration ("10 minutes" '
+        "is not a whole number followed by a unit); write a whole number with a unit s, m, h "
+        'or d ("90s", "15m", "6h", "2d"), units from the largest down ("1h30m", "2d12h"), or a '
+        "whole number of seconds (900)",
     ),
     (
         "bad-glob-empty",

@@ -8,6 +8,7 @@ read, so they never see raw TOML.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import fnmatch
 import functools
@@ -16,13 +17,16 @@ import os
 import re
 import sys
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from fractions import Fraction
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
 import pathspec
 
 from retrylint.config.locate import KeyPath, TomlIndex, decode_error_position
+from retrylint.durations import DurationError, format_duration, parse_duration
 from retrylint.model import BACKOFF_ORDER, Assignment, BackoffKind, Category, Location
 
 if sys.version_info >= (3, 11):
@@ -58,16 +62,31 @@ _TOP_KEYS = (
     "extend-select",
     "ignore",
     "per-file-ignores",
+    "review-every",
 )
 _FRAMEWORK_KEYS = ("task-decorators", "version", "settings-module")
-_CATEGORY_KEYS = ("description", "max-retries", "backoff", "jitter", "max-window", "dead-letter")
+_CATEGORY_KEYS = (
+    "description",
+    "max-retries",
+    "backoff",
+    "jitter",
+    "max-window",
+    "min-window",
+    "dead-letter",
+    "alert",
+    "review-every",
+)
 _RETRY_BOUND_KEYS = ("min", "max")
-_TASK_KEYS = ("category", "owner", "note")
+_TASK_KEYS = ("category", "owner", "note", "reviewed", "idempotent", "rate")
 # RL002 reports what retrylint could not read; hiding it would make a blind run look clean.
 _FIXED_SEVERITY_RULES = ("RL002",)
 
-_DURATION = re.compile(r"([0-9]+)([smhd])")
+_RATE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*/\s*([smhd])\s*")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION_HELP = (
+    'write a whole number with a unit s, m, h or d ("90s", "15m", "6h", "2d"), units from the '
+    'largest down ("1h30m", "2d12h"), or a whole number of seconds (900)'
+)
 _DOTTED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _VERSION = re.compile(r"[0-9][0-9A-Za-z.+!-]*")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -120,6 +139,12 @@ class TaskEntry:
     note: str | None
     location: Location
     is_glob: bool
+    reviewed: date | None = None
+    """When the task's retry policy was last reviewed (RL406); a TOML date, never a time."""
+    idempotent: bool | None = None
+    """Whether running the task twice is harmless (RL302); None: the entry does not say."""
+    rate: Fraction | None = None
+    """Messages per second the task receives, exact (`"120/m"` is 2)."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +188,9 @@ class Policy:
     """(glob relative to the project root, codes or prefixes), in file order."""
     cache_dir: str | None = None
     """`cache-dir` as written, relative to `root`; None for the default `.retrylint_cache`."""
+    review_every: int | None = None
+    """The top-level `review-every` in seconds. Each category's `review_every` already falls
+    back to it, so rules read the category; this is kept for reports of the file itself."""
 
     def assign(self, name: str | None) -> Assignment | None:
         """The category of a task, by CONTRACTS §2 precedence; None is RL401's case.
@@ -180,6 +208,9 @@ class Policy:
                     key=entry.key,
                     owner=entry.owner,
                     note=entry.note,
+                    reviewed=entry.reviewed,
+                    idempotent=entry.idempotent,
+                    rate=entry.rate,
                 )
         if self.default_category is None:
             return None
@@ -373,6 +404,7 @@ class _Validator:
         table = self.table(settings, (), '[tool.retrylint] with default-category = "default"')
         self.check_keys(table, (), _TOP_KEYS)
         has_categories = "categories" in table
+        review_every = self.review_every(table, ())
         # Without [categories] the built-in "default" is the only category, so [tasks] and
         # default-category naming any other are refused like any unknown name: judging such a
         # task by the built-in bounds instead would hide the typo or the missing table.
@@ -380,6 +412,13 @@ class _Validator:
             categories = self.categories(table["categories"])
         else:
             categories = {BUILTIN_CATEGORY.name: BUILTIN_CATEGORY}
+        if review_every is not None:
+            categories = {
+                name: category
+                if category.review_every is not None
+                else replace(category, review_every=review_every, review_every_inherited=True)
+                for name, category in categories.items()
+            }
         default_category: str | None = None if has_categories else BUILTIN_CATEGORY.name
         if "default-category" in table:
             path: KeyPath = ("default-category",)
@@ -411,6 +450,7 @@ class _Validator:
             ignore=self.selectors(table.get("ignore", []), ("ignore",)),
             per_file_ignores=self.per_file_ignores(table.get("per-file-ignores", {})),
             cache_dir=self.cache_dir(table),
+            review_every=review_every,
         )
 
     # --- sections -------------------------------------------------------------------------
@@ -576,6 +616,16 @@ class _Validator:
                 'description = "payments; a lost task loses money"',
             )
         min_retries, max_retries = self.retry_bounds(table, path)
+        max_window = self.duration(table, path, "max-window")
+        min_window = self.duration(table, path, "min-window")
+        if min_window is not None and max_window is not None and min_window > max_window:
+            raise self.error(
+                (*path, "min-window"),
+                f"{self.label(path)} has min-window = {format_duration(min_window)} longer than "
+                f"max-window = {format_duration(max_window)}; make min-window at most "
+                f"{format_duration(max_window)}, or raise max-window",
+                at_value=True,
+            )
         return Category(
             name=name,
             description=description,
@@ -583,9 +633,12 @@ class _Validator:
             max_retries=max_retries,
             backoff=self.backoff(table, path),
             jitter=self.boolean(table, path, "jitter"),
-            max_window=self.duration(table, path, "max-window"),
+            max_window=None if max_window is None else float(max_window),
             dead_letter=self.boolean(table, path, "dead-letter"),
             location=self.location(path),
+            min_window=min_window,
+            alert=self.boolean(table, path, "alert", default=True),
+            review_every=self.review_every(table, path),
         )
 
     def retry_bounds(
@@ -651,23 +704,36 @@ class _Validator:
             raise self.wrong_type((*path, key), value, "true or false", example)
         return value
 
-    def duration(self, category: dict[str, object], path: KeyPath, key: str) -> float | None:
-        if key not in category:
+    def duration(self, table: dict[str, object], path: KeyPath, key: str) -> int | None:
+        """Seconds; the same spelling everywhere a duration is accepted (`parse_duration`)."""
+        if key not in table:
             return None
-        value = category[key]
+        value = table[key]
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return float(value)
+            return value
+        reason = ""
         if isinstance(value, str):
-            match = _DURATION.fullmatch(value)
-            if match:
-                return float(int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+            try:
+                return parse_duration(value)
+            except DurationError as error:
+                reason = f" ({error})"
         raise self.error(
             (*path, key),
-            f"{self.label((*path, key))} = {_toml(value)} is not a duration; write a whole "
-            'number with a unit s, m, h or d ("90s", "15m", "6h", "2d") '
-            "or a whole number of seconds (900)",
+            f"{self.label((*path, key))} = {_toml(value)} is not a duration{reason}; "
+            + _DURATION_HELP,
             at_value=True,
         )
+
+    def review_every(self, table: dict[str, object], path: KeyPath) -> int | None:
+        seconds = self.duration(table, path, "review-every")
+        if seconds == 0:
+            raise self.error(
+                (*path, "review-every"),
+                f"{self.label((*path, 'review-every'))} is 0, which makes every review overdue "
+                'at once; write the time a review stays valid, such as "90d"',
+                at_value=True,
+            )
+        return seconds
 
     def tasks(
         self, value: object, categories: Mapping[str, Category], has_categories: bool
@@ -696,18 +762,20 @@ class _Validator:
                     f"{first_seen[key].location.line} (keys are compared without surrounding "
                     "spaces); keep one of the two entries",
                 )
-            category, category_path, owner, note = self.task_spec(spec, path)
-            self.check_category(category, category_path, categories, has_categories)
-            entry = TaskEntry(key, category, owner, note, location, _is_glob(key))
+            entry = self.task_spec(spec, path, key, location)
+            self.check_category(
+                entry.category,
+                path if isinstance(spec, str) else (*path, "category"),
+                categories,
+                has_categories,
+            )
             first_seen[key] = entry
             entries.append(entry)
         return tuple(entries)
 
-    def task_spec(
-        self, value: object, path: KeyPath
-    ) -> tuple[str, KeyPath, str | None, str | None]:
+    def task_spec(self, value: object, path: KeyPath, key: str, location: Location) -> TaskEntry:
         if isinstance(value, str):
-            return value, path, None, None
+            return TaskEntry(key, value, None, None, location, _is_glob(key))
         example = '"app.tasks.send" = "critical", or { category = "critical", owner = "payments" }'
         if not isinstance(value, dict):
             raise self.wrong_type(path, value, "a category name or a table", example)
@@ -718,14 +786,65 @@ class _Validator:
                 f'{self.label(path)} has no category; write {{ category = "NAME" }} '
                 "with the name of a [categories] table",
             )
-        category_path = (*path, "category")
-        category = self.string(value["category"], category_path, 'category = "critical"')
+        category = self.string(value["category"], (*path, "category"), 'category = "critical"')
         owner = note = None
         if "owner" in value:
             owner = self.string(value["owner"], (*path, "owner"), 'owner = "team-payments"')
         if "note" in value:
             note = self.string(value["note"], (*path, "note"), 'note = "retried by the caller"')
-        return category, category_path, owner, note
+        idempotent: bool | None = None
+        if "idempotent" in value:
+            idempotent = self.boolean(value, path, "idempotent")
+        return TaskEntry(
+            key,
+            category,
+            owner,
+            note,
+            location,
+            _is_glob(key),
+            reviewed=self.reviewed(value, path),
+            idempotent=idempotent,
+            rate=self.rate(value, path),
+        )
+
+    def reviewed(self, entry: dict[str, object], path: KeyPath) -> date | None:
+        if "reviewed" not in entry:
+            return None
+        value = entry["reviewed"]
+        # tomllib gives `datetime` (a subclass of `date`) for a date with a time: refuse it, a
+        # review is a day, and a time zone would make "overdue" depend on where CI runs.
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        example = "reviewed = 2026-06-01"
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                example = f"reviewed = {date.fromisoformat(value.strip()).isoformat()}"
+        raise self.error(
+            (*path, "reviewed"),
+            f"{self.label((*path, 'reviewed'))} must be a bare TOML date, not "
+            f"{_describe(value)}; write {example} (no quotes, no time)",
+            at_value=True,
+        )
+
+    def rate(self, entry: dict[str, object], path: KeyPath) -> Fraction | None:
+        if "rate" not in entry:
+            return None
+        value = entry["rate"]
+        key_path = (*path, "rate")
+        if not isinstance(value, str):
+            raise self.wrong_type(
+                key_path, value, 'a string "<number>/<unit>"', 'rate = "5/s" or rate = "120/m"'
+            )
+        match = _RATE.fullmatch(value)
+        if match is None or Fraction(match.group(1)) == 0:
+            raise self.error(
+                key_path,
+                f"rate {json.dumps(value)} is not a positive number of messages per unit of "
+                'time; write a number, "/" and one of s, m, h, d, such as "5/s", "120/m" or '
+                '"0.5/h"',
+                at_value=True,
+            )
+        return Fraction(match.group(1)) / _UNIT_SECONDS[match.group(2)]
 
     def rules(self, value: object) -> dict[str, str]:
         table = self.table(value, ("rules",), 'a table such as [rules] with RL101 = "warning"')
