@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from retrylint import frameworks, suppressions
 from retrylint.baseline import Outcome
-from retrylint.config.policy import FrameworkSettings, Policy
+from retrylint.config.policy import ConfigErrors, FrameworkSettings, Policy
 from retrylint.frameworks.base import (
     AdapterContext,
     FileProblem,
@@ -556,13 +556,18 @@ def _names_pattern(names: set[str]) -> list[re.Pattern[bytes]]:
 
 
 def _check_task_decorators(policy: Policy, project: Project) -> None:
-    """A configured wrapper that names nothing would silently match no task: refuse it."""
-    for settings in policy.frameworks.values():
+    """A configured wrapper that names nothing would silently match no task: refuse it, with
+    every such wrapper at once, like every other mistake of the policy file."""
+    unmatched = [
+        error
+        for settings in policy.frameworks.values()
         for name, error in zip(
             settings.task_decorators, settings.task_decorator_errors, strict=True
-        ):
-            if project.resolve_qualified(name).kind not in ("function", "class", "binding"):
-                raise error
+        )
+        if project.resolve_qualified(name).kind not in ("function", "class", "binding")
+    ]
+    if unmatched:
+        raise ConfigErrors(unmatched)
 
 
 def _resolved(path: Path) -> Path:
