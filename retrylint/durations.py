@@ -4,13 +4,15 @@ inventory next to it.
 
 At most three units, from the largest that is not zero, rounded at the smallest of them (the
 exact seconds are in the JSON output); under a minute, seconds with up to three decimals.
-The policy file's durations are parsed here too (`parse_duration`), in the same units.
+The policy file's durations are parsed here too (`parse_duration`), in the same units, and the
+day a run judges reviews on (`parse_day`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import date
 
 _UNITS: tuple[tuple[str, int], ...] = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 _SHOWN = 3
@@ -77,3 +79,14 @@ def parse_duration(text: str) -> int:
         previous = unit
         position = match.end()
     return total
+
+
+def parse_day(text: str) -> date:
+    """A calendar day written YYYY-MM-DD, the one spelling TOML dates and `--today` share
+    (`date.fromisoformat` alone would also take "20260601" or week dates)."""
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text.strip()):
+        raise ValueError(f"{json.dumps(text)} is not written YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{json.dumps(text)} is not a day of the calendar") from None

@@ -16,6 +16,7 @@ import stat
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -306,8 +307,10 @@ def run(
     per_file_ignores: Sequence[str] | None = None,
     cache: SummaryCache | None = None,
     progress: Progress | None = None,
+    today: date | None = None,
 ) -> Report:
-    """Analyze `paths`; with a `cache`, files it holds unchanged are not parsed again."""
+    """Analyze `paths`; with a `cache`, files it holds unchanged are not parsed again. `today`
+    is the day reviews are judged on (RL406), the clock's when None."""
     progress = progress or Silent()
     selection = Selection.build(policy, select, ignore, extend_select, per_file_ignores)
     root = policy.root
@@ -399,6 +402,7 @@ def run(
         silent_frameworks=collect_silent_frameworks(adapters, summaries, project, rows),
         frameworks=frameworks.FRAMEWORK_INFO,
         empty_scan=None if files else explain_empty_scan(paths, root, policy.path, discovery),
+        today=today or date.today(),
     )
     raw: list[Finding] = list(problems)
     for code in sorted(selection.severities):
