@@ -35,7 +35,7 @@ from retrylint.config.policy import (
     discover_config,
     load_policy,
 )
-from retrylint.config.update import UpdateError, append_tasks, literal_key
+from retrylint.config.update import TASKS_HINT, UpdateError, append_tasks, task_line
 from retrylint.durations import parse_day
 from retrylint.frameworks import FRAMEWORKS
 from retrylint.model import SEVERITY_RANK
@@ -678,8 +678,9 @@ def starter_policy(names: list[str]) -> str:
         "jitter = true",
         "",
         "[tasks]",
+        *TASKS_HINT,
     ]
-    lines.extend(f'{json.dumps(literal_key(name))} = "default"' for name in names)
+    lines.extend(task_line(name, "default") for name in names)
     return "\n".join(lines) + "\n"
 
 
