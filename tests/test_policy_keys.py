@@ -4,6 +4,7 @@ and each bad value refused at its position with what to write instead."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
@@ -11,7 +12,14 @@ from textwrap import dedent
 
 import pytest
 
-from retrylint.config.policy import BUILTIN_CATEGORY, ConfigError, Policy, load_policy
+from retrylint.config.policy import (
+    _CATEGORY_KEYS,
+    _TASK_KEYS,
+    BUILTIN_CATEGORY,
+    ConfigError,
+    Policy,
+    load_policy,
+)
 from retrylint.durations import DurationError, format_duration, parse_duration
 from retrylint.frameworks import FRAMEWORKS
 from retrylint.rules import RULES
@@ -211,3 +219,22 @@ def test_printed_durations_parse_back(seconds: int) -> None:
 def test_parse_duration_refuses(text: str) -> None:
     with pytest.raises(DurationError):
         parse_duration(text)
+
+
+def test_the_readme_policy_example_loads_with_every_key(tmp_path: Path) -> None:
+    """The README's example shows every category and task-entry key, and is a valid policy."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## The policy file") : readme.index("### Which files")]
+    example = section[
+        section.index("```toml\n") + 8 : section.index("\n```", section.index("```toml"))
+    ]
+    policy = load(tmp_path, example + "\n")
+    critical = policy.categories["critical"]
+    assert (critical.min_window, critical.max_window, critical.review_every) == (600, 5400, 7776000)
+    assert critical.dead_letter and critical.alert
+    assert policy.categories["best-effort"].alert is False
+    assert policy.categories["best-effort"].review_every == 180 * 86400
+    (charge,) = [entry for entry in policy.tasks if entry.key == "billing.tasks.charge_card"]
+    assert (charge.reviewed, charge.idempotent, charge.rate) == (date(2026, 6, 1), False, 5)
+    for key in (*_CATEGORY_KEYS, *_TASK_KEYS):
+        assert re.search(rf"(^|[{{,] ){re.escape(key)} = ", example, re.M), key
