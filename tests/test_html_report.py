@@ -216,6 +216,7 @@ def test_task_name_with_script_is_escaped(tmp_path: Path, monkeypatch: pytest.Mo
                 default-category = "default"
                 [categories.default]
                 description = "<img src=x onerror=alert(2)>"
+                min-window = "1m"
                 max-window = "1h"
                 [tasks]
                 "{hostile}" = {{ category = "default", owner = "<b>&team", note = "a \\"note\\"" }}
@@ -238,7 +239,7 @@ def test_task_name_with_script_is_escaped(tmp_path: Path, monkeypatch: pytest.Mo
     page = parse(text)
     assert [task.name.strip() for task in page.tasks] == [hostile]
     assert len(page.scripts) == 1  # the page's own filter script, nothing from the task
-    assert page.tasks[0].limits == ["max-window"]
+    assert page.tasks[0].limits == ["min-window", "max-window"]
 
 
 def test_self_contained(demo: str) -> None:

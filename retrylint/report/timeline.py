@@ -138,9 +138,10 @@ class TimeAxis:
 
 def limits(category: Category | None) -> list[tuple[str, float]]:
     """The category's window bounds to draw as lines, named as the policy file names them."""
-    if category is None or category.max_window is None:
+    if category is None:
         return []
-    return [("max-window", category.max_window)]
+    bounds = [("min-window", category.min_window), ("max-window", category.max_window)]
+    return [(label, seconds) for label, seconds in bounds if seconds is not None]
 
 
 def axis_for(report: Report) -> TimeAxis:
@@ -220,7 +221,7 @@ def render_timeline(report: Report, width: int, glyphs: Glyphs = UNICODE) -> str
     lines.append(
         _fit(
             f"{glyphs.attempt} retry (latest start)  {glyphs.band} jitter  "
-            f"{glyphs.limit} max-window  {glyphs.unbounded}{glyphs.arrow} never stops  "
+            f"{glyphs.limit} min/max-window  {glyphs.unbounded}{glyphs.arrow} never stops  "
             f"{glyphs.undecided} undecided",
             width,
             glyphs,
