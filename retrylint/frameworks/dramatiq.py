@@ -98,6 +98,7 @@ from retrylint.resolve.schedule import (
     combine,
     constant_delay,
     never_retries,
+    within,
 )
 from retrylint.scan.versions import at_least
 
@@ -1568,6 +1569,7 @@ class _Builder:
         if manual_blocked:
             return paths
         for fn, module, raised in self._retry_raises():
+            here = location_of(module, raised.span)  # each raise starts a path of its own
             delay_expr = raised.kwarg("delay") if isinstance(raised, ir.Call) else None
             if isinstance(raised, ir.Call) and delay_expr is None and len(raised.args) > 1:
                 delay_expr = raised.args[1]
@@ -1577,7 +1579,15 @@ class _Builder:
                 paths.append(
                     _Path(
                         RetryPath(
-                            "manual", count, count_prov, upper, delay_prov, True, jitter_prov, cap
+                            "manual",
+                            count,
+                            count_prov,
+                            upper,
+                            delay_prov,
+                            True,
+                            jitter_prov,
+                            cap,
+                            location=here,
                         ),
                         shortest,
                     )
@@ -1613,6 +1623,7 @@ class _Builder:
                             option.provenance,
                             jitter,
                             no_jitter,
+                            location=here,
                         ),
                         constant_delay(0.0) if jitter else seconds_fn,
                     )
@@ -1621,7 +1632,17 @@ class _Builder:
                 prov = self._undecided("delay", option)
                 paths.append(
                     _Path(
-                        RetryPath("manual", count, count_prov, None, prov, jitter, no_jitter), None
+                        RetryPath(
+                            "manual",
+                            count,
+                            count_prov,
+                            None,
+                            prov,
+                            jitter,
+                            no_jitter,
+                            location=here,
+                        ),
+                        None,
                     )
                 )
             else:
@@ -1636,6 +1657,7 @@ class _Builder:
                             option.provenance,
                             jitter,
                             no_jitter,
+                            location=here,
                         ),
                         constant_delay(0.0 if jitter else seconds),
                     )
@@ -1708,14 +1730,7 @@ class _Builder:
             elif implied == UNDECIDED and count == UNBOUNDED:
                 count, prov = UNDECIDED, Provenance("undecided", option.location, note)
             bounded.append(replace(p.path, count=count, count_source=prov))
-        fields = combine(bounded)
-        if isinstance(fields.window_seconds, int | float) and fields.window_seconds > window:
-            sources = {**fields.sources, "window": Provenance(option.source, option.location, note)}
-            return replace(fields, window_seconds=_tidy(window), sources=sources)
-        if fields.window_seconds == UNBOUNDED:
-            sources = {**fields.sources, "window": Provenance(option.source, option.location, note)}
-            return replace(fields, window_seconds=_tidy(window), sources=sources)
-        return fields
+        return within(combine(bounded), window, Provenance(option.source, option.location, note))
 
     def _final_failure(self, broker: _Broker) -> str:
         queue_option = self.actor_option("queue_name")
@@ -2101,7 +2116,3 @@ def _implied_count(shortest: list[DelayFn], window: float) -> Count:
 
 def _scaled(fn: DelayFn, factor: float) -> DelayFn:
     return lambda r: fn(r) * factor
-
-
-def _tidy(value: float) -> float:
-    return int(value) if float(value).is_integer() else round(value, 3)

@@ -57,7 +57,6 @@ from retrylint.frameworks.base import (
     policy_row,
     source_of,
     subclass_of,
-    weakest,
 )
 from retrylint.frameworks.recognize import MakerRules, Options, Recognizer
 from retrylint.model import (
@@ -85,10 +84,10 @@ from retrylint.resolve.schedule import (
     DelayFn,
     Fields,
     RetryPath,
-    classify,
     combine,
     constant_delay,
     never_retries,
+    with_kinds,
 )
 from retrylint.scan.versions import at_least
 
@@ -832,12 +831,7 @@ def _fields(policy: _Policy) -> Fields:
     if fields.backoff in (None, UNDECIDED) or all(k is None for k in policy.kinds):
         return fields
     # A list schedule is judged on its whole delay list, not on its first few terms.
-    resolved: list[BackoffKind] = [
-        kind if kind is not None else classify(path.delay)
-        for kind, path in zip(policy.kinds, policy.paths, strict=True)
-        if path.count != 0 and path.delay is not None
-    ]
-    return replace(fields, backoff=weakest(resolved)) if resolved else fields
+    return with_kinds(fields, policy.kinds)
 
 
 def _func_arg(call: ir.Call, index: int) -> ir.Expr | None:
