@@ -167,7 +167,9 @@ class PathPolicy:
     """
 
     location: Location  # the retry call, raise or option that starts this path
-    trigger: Literal["automatic", "manual"]
+    # `automatic+manual` for one retry loop that both exceptions and an explicit retry signal
+    # drive (tenacity's `TryAgain`): one count and one wait serve both.
+    trigger: Literal["automatic", "manual", "automatic+manual"]
     max_retries: Count
     backoff: BackoffKind | Literal["undecided"] | None
     jitter: bool | Literal["undecided"] | None

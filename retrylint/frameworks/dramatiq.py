@@ -1403,7 +1403,7 @@ class _Builder:
             return self._resolved
         paths: list[_Path] = []
         for middleware in retries:
-            paths.extend(self._paths(middleware, manual_blocked))
+            paths.extend(self._paths(middleware, manual_blocked, located=len(retries) > 1))
         fields = self._bounded_by_age(paths, broker)
         self._resolved = (fields, self._final_failure(broker))
         return self._resolved
@@ -1550,18 +1550,36 @@ class _Builder:
             configured = None  # `min_backoff or DEFAULT_MIN_BACKOFF` in Retries.__init__
         return self.pick(name, configured, default)
 
-    def _paths(self, middleware: _Middleware, manual_blocked: bool) -> list[_Path]:
+    def _paths(self, middleware: _Middleware, manual_blocked: bool, located: bool) -> list[_Path]:
+        """The automatic path of one Retries middleware, and a manual path per `raise Retry`.
+
+        The automatic path starts at the actor, or, when the broker has several Retries
+        middlewares (each retries on its own), at the middleware's constructor call.
+        """
         count, count_prov = self._count(middleware)
         jitter_prov = Provenance("default", None, "Dramatiq always jitters its backoff")
+        start: Location | None = None
+        if located and middleware.where is not None:
+            start = location_of(middleware.where.module, middleware.where.expr.span)
         if count == 0:
             # No retry ever waits, so the backoff options do not matter (nor get quoted).
-            path = RetryPath("automatic", 0, count_prov, None, count_prov, True, jitter_prov)
+            path = RetryPath(
+                "automatic", 0, count_prov, None, count_prov, True, jitter_prov, location=start
+            )
             return [_Path(path, None)]
         upper, shortest, cap, delay_prov = self._backoff(middleware)
         paths = [
             _Path(
                 RetryPath(
-                    "automatic", count, count_prov, upper, delay_prov, True, jitter_prov, cap
+                    "automatic",
+                    count,
+                    count_prov,
+                    upper,
+                    delay_prov,
+                    True,
+                    jitter_prov,
+                    cap,
+                    location=start,
                 ),
                 shortest,
             )

@@ -719,7 +719,16 @@ class _Analysis:
         if interval_expr is None:
             prov = Provenance("default", None, "Retry's default interval=0")
             policy.paths.append(
-                RetryPath(trigger, count, count_prov, constant_delay(0), prov, False, no_jitter)
+                RetryPath(
+                    trigger,
+                    count,
+                    count_prov,
+                    constant_delay(0),
+                    prov,
+                    False,
+                    no_jitter,
+                    location=at,
+                )
             )
             policy.kinds.append(None)
             return policy
@@ -765,7 +774,9 @@ class _Analysis:
                 log.add("interval", unknown)
         if values is None:
             prov = Provenance("undecided", interval_at)
-            policy.paths.append(RetryPath(trigger, count, count_prov, None, prov, drawn, prov))
+            policy.paths.append(
+                RetryPath(trigger, count, count_prov, None, prov, drawn, prov, location=at)
+            )
             policy.kinds.append(None)
             return policy
         note = "interval list" if len(values) > 1 else "Retry(interval=)"
@@ -776,7 +787,9 @@ class _Analysis:
         kind: BackoffKind | None = None
         if len(values) > 1 and listed:
             kind = kind_of(listed)
-        policy.paths.append(RetryPath(trigger, count, count_prov, fn, prov, drawn, jitter_prov))
+        policy.paths.append(
+            RetryPath(trigger, count, count_prov, fn, prov, drawn, jitter_prov, location=at)
+        )
         policy.kinds.append(kind)
         return policy
 

@@ -86,11 +86,12 @@ class Fields:
         chosen = self.paths
         if len(chosen) == 1:
             location, one = chosen[0]
-            chosen = ((location, replace(self, retry_trigger=one.retry_trigger, paths=())),)
+            trigger = self.retry_trigger if self.retry_trigger != "undecided" else one.retry_trigger
+            chosen = ((location, replace(self, retry_trigger=trigger, paths=())),)
         out: list[PathPolicy] = []
         for location, fields in chosen:
             trigger = fields.retry_trigger
-            assert trigger in ("automatic", "manual"), trigger
+            assert trigger in ("automatic", "manual", "automatic+manual"), trigger
             out.append(
                 PathPolicy(
                     location=location or row_location,
