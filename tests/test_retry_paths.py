@@ -86,7 +86,7 @@ def rows(report: Report) -> dict[str, EffectivePolicy]:
 
 
 def test_every_task_is_found(rows: dict[str, EffectivePolicy]) -> None:
-    assert sorted(rows) == sorted(PATHS)
+    assert sorted(rows) == sorted([*PATHS, "refresh", "reindex"])
 
 
 @pytest.mark.parametrize("name", sorted(PATHS))
@@ -152,6 +152,59 @@ def test_a_single_path_is_the_row(rows: dict[str, EffectivePolicy]) -> None:
         row.window_seconds,
         row.sources,
     )
+
+
+# --- other frameworks ---------------------------------------------------------------------------
+
+# (fixture, task) → paths as (file, line, trigger, max_retries, backoff, jitter, delays, window)
+OTHERS: dict[tuple[str, str], list[tuple[Any, ...]]] = {
+    # arq: `raise Retry()` re-runs at once; `Retry(defer=job_try * 30)` waits 30, 60, 90, 120 s.
+    ("retry_paths", "refresh"): [
+        ("hooks/arq_jobs.py", 8, "manual", 4, "none", False, (0, 0, 0, 0), 0),
+        ("hooks/arq_jobs.py", 9, "manual", 4, "linear", False, (30, 60, 90, 120), 300),
+    ],
+    # Dramatiq: the Retries middleware (at the actor) and `raise Retry(delay=45_000)`.
+    ("retry_paths", "reindex"): [
+        ("hooks/dramatiq_actors.py", 5, "automatic", 3, "exponential", True, (2, 4, 8), 14),
+        ("hooks/dramatiq_actors.py", 9, "manual", 3, "fixed", False, (45, 45, 45), 135),
+    ],
+    # Huey: RetryTask raised two helpers deep never uses up the budget; `retries=1` does.
+    ("huey", "app.waiting.waits"): [
+        ("app/waiting.py", 9, "manual", UNBOUNDED, "fixed", False, None, UNBOUNDED),
+        ("app/waiting.py", 21, "automatic", 1, "fixed", False, (3,), 3),
+    ],
+    # RQ: the decorator's Retry(max=1, interval=5) and the Retry(max=3, interval=[1, 2, 4])
+    # the job returns, each starting at its own `Retry(...)` call.
+    ("rq", "jobs.tasks.raises_and_returns"): [
+        ("jobs/tasks.py", 81, "automatic", 1, "fixed", False, (5,), 5),
+        ("jobs/tasks.py", 83, "manual", 3, "exponential", False, (1, 2, 4), 7),
+    ],
+    # taskiq: two retry middlewares on one broker, each its own path from where it is built.
+    ("taskiq", "app.tasks:doubled"): [
+        ("app/brokers.py", 44, "automatic", 2, "none", False, (0, 0), 0),
+        ("app/brokers.py", 44, "automatic", 2, "fixed", False, (5, 5), 10),
+    ],
+}
+
+
+@pytest.mark.parametrize("key", sorted(OTHERS))
+def test_paths_of_other_frameworks(key: tuple[str, str]) -> None:
+    fixture, name = key
+    row = rows_by_name(analyze(FIXTURES / fixture))[name]
+    actual = [
+        (
+            p.location.path,
+            p.location.line,
+            p.trigger,
+            p.max_retries,
+            p.backoff,
+            p.jitter,
+            p.delays_seconds,
+            p.window_seconds,
+        )
+        for p in row.paths
+    ]
+    assert actual == OTHERS[key]
 
 
 # --- findings ---------------------------------------------------------------------------------
@@ -252,7 +305,7 @@ def test_every_message_number_comes_from_the_named_path(report: Report) -> None:
         if finding.rule == "RL101":
             assert path.max_retries == UNBOUNDED
         checked += 1
-    assert checked == 9
+    assert checked == 14
 
 
 # --- reports ----------------------------------------------------------------------------------
