@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -305,7 +306,7 @@ def rank_window(window: Window) -> float:
     if window == UNBOUNDED:
         return math.inf
     if window == UNDECIDED:
-        return _DELAY_CEILING * _WINDOW_TERMS
+        return sys.float_info.max
     return float(window)
 
 
