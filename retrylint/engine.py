@@ -549,6 +549,19 @@ def _policy_key(row: EffectivePolicy) -> tuple[object, ...]:
         row.final_failure,
         row.undecided,
         row.via,
+        tuple(
+            (
+                p.location,
+                p.trigger,
+                p.max_retries,
+                p.backoff,
+                p.jitter,
+                p.delays_seconds,
+                p.window_seconds,
+                tuple(sorted((k, v.source) for k, v in p.sources.items())),
+            )
+            for p in row.paths
+        ),
     )
 
 

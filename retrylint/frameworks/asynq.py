@@ -1583,6 +1583,7 @@ class _Analysis:
             sources=fields.sources,
             final_failure=self._final_failure(site.queue, handler),
             undecided=site.log.items(),
+            paths=fields.path_policies(site.location),
             framework_version=version,
             suppression_lines=site.anchors,
             hints=_HINTS,
