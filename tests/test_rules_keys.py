@@ -65,6 +65,29 @@ def test_rl206_fires_with_values_and_the_framework_fix(tmp_path: Path) -> None:
     assert "retry_backoff_max" in finding.fix
 
 
+def test_rl206_judges_the_path_that_gives_up_soonest(tmp_path: Path) -> None:
+    """A long manual path must not hide an automatic one that stops after minutes."""
+    files = {
+        "retrylint.toml": MIN_WINDOW,
+        "jobs.py": """
+            from celery import shared_task
+
+            @shared_task(
+                bind=True, autoretry_for=(ConnectionError,), max_retries=3, default_retry_delay=60
+            )
+            def sync(self):
+                try:
+                    pass
+                except TimeoutError as exc:
+                    raise self.retry(exc=exc, countdown=3600)
+        """,
+    }
+    (finding,) = findings(tmp_path, files, "RL206")
+    assert finding.message.startswith(
+        "`jobs.sync` (retry path at jobs.py:4) stops retrying after at most 3m (3 retries"
+    )
+
+
 def test_rl206_fix_speaks_the_retry_library(tmp_path: Path) -> None:
     files = {
         "retrylint.toml": MIN_WINDOW,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from retrylint.durations import format_duration
-from retrylint.model import Finding
+from retrylint.model import EffectivePolicy, Finding
 from retrylint.rules.base import (
     RuleContext,
     RuleMeta,
@@ -14,6 +14,7 @@ from retrylint.rules.base import (
     label,
     task_finding,
     where,
+    worst_view,
 )
 
 
@@ -26,17 +27,25 @@ class RetryWindowBelowPolicy:
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        for row, assignment in ctx.rows:
+        for task, assignment in ctx.rows:
             if assignment is None or assignment.category.min_window is None:
                 continue
-            # A site that never retries is RL104's or RL102's (CONTRACTS §6); an unbounded
-            # window is RL101's and an undecided one RL002's.
-            window = row.window_seconds
-            if not row.retries or isinstance(window, str):
-                continue
             limit = assignment.category.min_window
-            if window >= limit:
+
+            # A site that never retries is RL104's or RL102's (CONTRACTS §6); an unbounded
+            # window is RL101's and an undecided one RL002's. Of several retry paths, the one
+            # that gives up soonest is judged: a failure that takes it ends the retries there.
+            def shortfall(view: EffectivePolicy, limit: float = limit) -> float | None:
+                window = view.window_seconds
+                if not view.retries or isinstance(window, str) or window >= limit:
+                    return None
+                return limit - window
+
+            row = worst_view(task, shortfall)
+            if row is None:
                 continue
+            window = row.window_seconds
+            assert not isinstance(window, str)
             yield task_finding(
                 self.meta,
                 row,
