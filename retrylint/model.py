@@ -9,6 +9,7 @@ quote it in a message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
@@ -196,6 +197,10 @@ class EffectivePolicy:
     # The broker's visibility timeout, when the framework holds a delayed retry as an
     # unacknowledged message on such a broker (RL205); None when nothing redelivers it.
     redelivery: Redelivery | None = None
+    # The upper-bound wait before retry r+1 for any r (unbounded budgets too), which
+    # `delays_seconds` lists only in part; None when the delays are undecided or never wait.
+    # Not part of a row's identity or output: two rows with the same fields are the same row.
+    delay_fn: Callable[[int], float] | None = field(default=None, compare=False, repr=False)
 
     def hint(self, name: str) -> str | None:
         return next((text for key, text in self.hints if key == name), None)

@@ -611,6 +611,7 @@ def policy_row(
         sources=fields.sources,
         final_failure=final_failure,
         undecided=log.items(),
+        delay_fn=fields.delay_fn,
         broad_triggers=tuple(broad),
         inert_options=inert,
         framework_version=version,

@@ -65,6 +65,10 @@ class Fields:
     delays_truncated: bool
     window_seconds: Window
     sources: dict[str, Provenance]
+    # The upper-bound wait before retry r+1 for every r the budget allows, unbounded budgets
+    # included: `delays_seconds` lists at most 25 values and none when unbounded, but
+    # `retrylint simulate` needs the whole sequence up to the end of an outage.
+    delay_fn: DelayFn | None = None
 
 
 def _value(fn: DelayFn, r: int, cap: float | None) -> float:
@@ -233,7 +237,26 @@ def combine(paths: Sequence[RetryPath], undecided_trigger: Provenance | None = N
         truncated = count > MAX_LISTED_DELAYS
         window = _tidy(_window(retrying, count))
         sources["window"] = _stronger(worst.count_source, delay_path.delay_source)
-    return Fields(trigger, count, backoff, jitter, delays, truncated, window, sources)
+    delay_fn = None if undecided_delay is not None or count == UNDECIDED else _upper(retrying)
+    return Fields(trigger, count, backoff, jitter, delays, truncated, window, sources, delay_fn)
+
+
+def _upper(paths: Sequence[RetryPath]) -> DelayFn:
+    """The longest wait any path still retrying at index r could choose (as `delays_seconds`)."""
+
+    def delay(r: int) -> float:
+        return _tidy(
+            max(
+                (
+                    _value(p.delay, r, p.cap)
+                    for p in paths
+                    if p.delay is not None and (p.count == UNBOUNDED or rank_count(p.count) > r)
+                ),
+                default=0.0,
+            )
+        )
+
+    return delay
 
 
 def _tail(
