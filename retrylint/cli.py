@@ -16,6 +16,7 @@ import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TextIO, TypeVar
@@ -34,7 +35,8 @@ from retrylint.config.policy import (
     discover_config,
     load_policy,
 )
-from retrylint.config.update import UpdateError, append_tasks, literal_key
+from retrylint.config.update import TASKS_HINT, UpdateError, append_tasks, task_line
+from retrylint.durations import parse_day
 from retrylint.frameworks import FRAMEWORKS
 from retrylint.model import SEVERITY_RANK
 from retrylint.report.concise_report import render_concise
@@ -241,6 +243,7 @@ def _analyze(
     cache_dir: Path | None = None,
     jobs: int | None = None,
     machine: bool = False,
+    today: date | None = None,
 ) -> engine.Report:
     """Run the engine; `machine` output (or `--quiet`) gets no progress bar on stderr."""
     targets = paths or [Path.cwd()]
@@ -266,6 +269,7 @@ def _analyze(
             workers=jobs,
             cache=cache,
             progress=shown,
+            today=today,
         )
 
 
@@ -369,10 +373,21 @@ def check(
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
     jobs: JobsOpt = None,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            "--today",
+            envvar="RETRYLINT_TODAY",
+            metavar="YYYY-MM-DD",
+            help="The day RL406 judges reviews on (default: the system clock's), so runs "
+            "are reproducible.",
+        ),
+    ] = None,
 ) -> None:
     """Check every task against the policy; exit 1 when findings at or above --fail-on remain."""
 
     def body() -> int:
+        day = _day(today)
         report = _analyze(
             paths,
             config,
@@ -384,6 +399,7 @@ def check(
             cache_dir=cache_dir,
             jobs=jobs,
             machine=quiet or output_format is not CheckFormat.text,
+            today=day,
         )
         # Identities are root-relative: the baseline applies before paths are re-based.
         frozen = _baseline(report, baseline_file, write_baseline, no_baseline)
@@ -433,6 +449,17 @@ def check(
         return exit_code
 
     raise typer.Exit(_guard(body))
+
+
+def _day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return parse_day(text)
+    except ValueError as err:
+        raise engine.UsageError(
+            f"--today (or RETRYLINT_TODAY): {err}; write a date such as 2026-06-01"
+        ) from None
 
 
 def _step_summary(report: engine.Report) -> None:
@@ -651,8 +678,9 @@ def starter_policy(names: list[str]) -> str:
         "jitter = true",
         "",
         "[tasks]",
+        *TASKS_HINT,
     ]
-    lines.extend(f'{json.dumps(literal_key(name))} = "default"' for name in names)
+    lines.extend(task_line(name, "default") for name in names)
     return "\n".join(lines) + "\n"
 
 

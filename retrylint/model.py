@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
 from typing import Literal, TypeAlias
 
 Severity: TypeAlias = Literal["error", "warning", "note"]
@@ -280,6 +282,15 @@ class Category:
     max_window: float | None = None
     dead_letter: bool = False
     location: Location | None = None
+    min_window: int | None = None
+    """Seconds the retries must at least keep trying for (RL206); None: not enforced."""
+    alert: bool = True
+    """Whether a task of this category exhausting its retries should page someone."""
+    review_every: int | None = None
+    """Seconds between reviews of the category's tasks (RL406): the category's own
+    `review-every`, else the top-level one, already merged by the loader; None: no reviews."""
+    review_every_inherited: bool = False
+    """`review_every` is the top-level value (for messages that say where it came from)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +302,11 @@ class Assignment:
     key: str | None = None
     owner: str | None = None
     note: str | None = None
+    # Copied from the `[tasks]` entry that matched, like `owner` and `note`.
+    reviewed: date | None = None
+    idempotent: bool | None = None
+    rate: Fraction | None = None
+    """Messages per second the entry says the task receives."""
 
 
 @dataclass(frozen=True, slots=True)

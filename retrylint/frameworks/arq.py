@@ -1174,4 +1174,8 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "arq keeps only the failed result (keep_result, 3600 s by default): store the job and "
         "its error yourself before the last try fails, or set keep_result_forever=True.",
     ),
+    (
+        "window",
+        "Raise max_tries (it counts executions) or the delays given to Retry(defer=...).",
+    ),
 )

@@ -1826,4 +1826,9 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "stores or reports the failed message.",
     ),
     ("trigger_fix", "Add autoretry_for=(<transient errors>,), or remove the retry options."),
+    (
+        "window",
+        "Raise max_retries or the delays: default_retry_delay, the countdown passed to "
+        "self.retry(), or retry_backoff with a higher retry_backoff_max (600 s by default).",
+    ),
 )

@@ -1855,6 +1855,11 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "Keep the Retries middleware and a Redis or RabbitMQ broker (failed messages go to "
         "<queue>.XQ), or set on_retry_exhausted to an actor that stores them.",
     ),
+    (
+        "window",
+        "Raise max_retries, or min_backoff and max_backoff (milliseconds; max_backoff is 7 "
+        "days by default).",
+    ),
 )
 
 

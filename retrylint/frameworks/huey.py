@@ -837,6 +837,10 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "Huey keeps no failed tasks: connect a @huey.signal(SIGNAL_ERROR) handler that stores "
         "or reports them, or chain an .error(handler) task.",
     ),
+    (
+        "window",
+        "Raise retries=N on the task, or retry_delay (the seconds between retries).",
+    ),
 )
 _BACKOFF = (
     "Use retry_backoff=2 with a retry_delay above 0: waits retry_delay, 2x, 4x ... with no cap."

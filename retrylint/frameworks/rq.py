@@ -889,4 +889,8 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "RQ keeps failed jobs in the queue's FailedJobRegistry for failure_ttl (1 year by "
         "default); add an on_failure callback to act on them.",
     ),
+    (
+        "window",
+        "Raise Retry(max=N), or the values of its interval list.",
+    ),
 )

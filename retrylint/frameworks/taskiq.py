@@ -1272,4 +1272,9 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "taskiq keeps only the error result in the result backend: record the final failure "
         "in a middleware's on_error/post_execute hook or in the task itself.",
     ),
+    (
+        "window",
+        "Raise the max_retries label (it counts executions), or SmartRetryMiddleware's "
+        "default_delay and max_delay_exponent.",
+    ),
 )

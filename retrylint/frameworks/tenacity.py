@@ -1001,6 +1001,11 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "Catch RetryError (or the re-raised exception) in the caller and record the failed "
         "input, or pass retry_error_callback= to do it.",
     ),
+    (
+        "window",
+        "Raise stop_after_attempt(n) or stop_after_delay(seconds), or the waits "
+        "(wait_exponential's max= caps one wait).",
+    ),
 )
 
 

@@ -141,6 +141,12 @@ def _row(row: EffectivePolicy, assignment: Assignment | None) -> dict[str, JSONV
         "category_source": assignment.source if assignment is not None else None,
         "owner": assignment.owner if assignment is not None else None,
         "note": assignment.note if assignment is not None else None,
+        "reviewed": (
+            assignment.reviewed.isoformat()
+            if assignment is not None and assignment.reviewed is not None
+            else None
+        ),
+        "idempotent": assignment.idempotent if assignment is not None else None,
         "retry_trigger": row.retry_trigger,
         "max_retries": row.max_retries,
         "backoff": row.backoff,

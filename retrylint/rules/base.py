@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import ClassVar, Protocol
 
 from retrylint.config.policy import Policy
@@ -50,6 +51,8 @@ class RuleContext:
     empty_scan: EmptyScan | None = None
     # What each adapter declares of its framework (display name, retry library or task queue).
     frameworks: Mapping[str, FrameworkInfo] = field(default_factory=dict)
+    # The day reviews are judged on (RL406): `check --today`, else the clock's.
+    today: date = field(default_factory=date.today)
 
     def display(self, framework: str) -> str:
         info = self.frameworks.get(framework)
