@@ -68,7 +68,7 @@ def offsets(waits: Waits | None, retries: int | None, outage: Fraction) -> Offse
             break
         wait = waits(r)
         if wait == 0 and retries is None and _always_zero(waits, r):
-            return Offsets(tuple(times), None, False, "a zero wait between retries")
+            return Offsets(tuple(times), None, False, "zero waits between retries that never stop")
         total += wait
         if total >= outage:
             return Offsets(tuple(times), total, False)
@@ -150,16 +150,17 @@ def simulate(
 def _drained(offs: Offsets, rate: Fraction, outage: Fraction, messages: int) -> Fraction | None:
     """When, after T, the last message still waiting at T makes its next attempt."""
     # A message waiting at T failed last at offset D_k (t_i + D_k < T) and retries next at
-    # D_(k+1) >= T - t_i; per k the earliest such message retries last. When the budget ends
+    # D_(k+1) >= T - t_i; per k the latest such message retries last. When the budget ends
     # before T, the messages past their last offset are exhausted, not waiting.
     nexts = (*offs.times[1:], *(() if offs.after is None else (offs.after,)))
     latest: Fraction | None = None
     for before, nxt in zip(offs.times, nexts, strict=False):
+        # Messages with T - D_(k+1) <= t_i < T - D_k: indexes first .. end-1.
         first = count_before(outage - nxt, rate, messages)
-        # Messages with t_i >= T - D_(k+1) (index >= first) and t_i < T - D_k.
-        if first >= count_before(outage - before, rate, messages):
+        end = count_before(outage - before, rate, messages)
+        if first >= end:
             continue
-        when = Fraction(first) / rate + nxt - outage
+        when = Fraction(end - 1) / rate + nxt - outage
         latest = when if latest is None or when > latest else latest
     return latest
 
