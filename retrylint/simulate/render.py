@@ -138,7 +138,7 @@ def render_table(sim: Simulation, console: Console, *, chart: bool = True) -> No
     console.print(Text(_heading(sim)))
     simulated = [t for t in sim.tasks if t.status == "simulated"]
     if simulated:
-        table = _table(_COLUMNS, max(len(t.name) for t in simulated))
+        table = _table(_COLUMNS, _widths(sim, [t.name for t in simulated]))
         for task in simulated:
             assert task.longest is not None and task.shortest is not None
             figures = _figures(task.longest, task.shortest, sim.width)
@@ -161,7 +161,7 @@ def render_table(sim: Simulation, console: Console, *, chart: bool = True) -> No
                 )
             )
         console.print(table)
-        totals = _table(("category", "tasks", *_COLUMNS[5:10], "backlog at end"))
+        totals = _table(("category", "tasks", *_COLUMNS[5:10], "backlog at end"), {})
         for total in (*sim.categories, sim.total):
             figures = _figures(total.longest, total.shortest, sim.width)
             name = total.name or "(no category)"
@@ -177,19 +177,25 @@ def render_table(sim: Simulation, console: Console, *, chart: bool = True) -> No
         _charts(sim, console)
 
 
-def _table(columns: Sequence[str], longest: int = 0) -> Table:
-    """Folding columns; the first asks for its full width (up to 48), as the inventory's does,
-    because rows are read by it."""
+def _table(columns: Sequence[str], widths: dict[str, int]) -> Table:
+    """Folding columns; the task and category ask for their full width (up to 48), as the
+    inventory's task column does, because rows are read by them."""
     table = Table(box=box.SIMPLE_HEAD, highlight=False)
-    for index, column in enumerate(columns):
+    for column in columns:
         words = column in {"task", "framework", "category", "goes to"}
+        wanted = widths.get(column)
         table.add_column(
             column,
             overflow="fold",
             justify="left" if words else "right",
-            min_width=min(longest, 48) if index == 0 else None,
+            min_width=min(wanted, 48) if wanted else None,
         )
     return table
+
+
+def _widths(sim: Simulation, names: Sequence[str]) -> dict[str, int]:
+    categories = [len(t.category) for t in sim.tasks if t.category]
+    return {"task": max(map(len, names)), "category": max(categories, default=0)}
 
 
 def _heading(sim: Simulation) -> str:
@@ -213,7 +219,7 @@ def _figures(longest: Outcome, shortest: Outcome, width: Fraction) -> tuple[str,
         both(lambda o: _peak(o, width)),
         both(lambda o: f"{o.exhausted:,}"),
         both(lambda o: f"{o.backlog:,}"),
-        both(lambda o: "—" if o.drained_after is None else format_duration(float(o.drained_after))),
+        both(lambda o: "—" if o.drained_after is None else _seconds(o.drained_after)),
     )
 
 
@@ -246,7 +252,10 @@ def _rate(rate: Fraction | None) -> str:
 
 
 def _seconds(value: Fraction) -> str:
-    return format_duration(float(value)) if value else "0s"
+    """Under a minute to the millisecond (59.5 s is not "1m"); longer as every report does."""
+    if value < 60:
+        return f"{float(value):.3f}".rstrip("0").rstrip(".") + "s"
+    return format_duration(float(value))
 
 
 # -- chart ------------------------------------------------------------------------------------

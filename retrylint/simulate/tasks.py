@@ -41,12 +41,13 @@ _PROBE = 6
 
 
 def parse_rate(text: str, what: str) -> Fraction:
-    """`5/s`, `300/m`, `0.5/s`, `2/h`, `10/d` as messages per second."""
+    """`5/s`, `300/m`, `0.5/s`, `2/h`, `10/d` as messages per second (the spelling of
+    `rate` on `[tasks]` entries)."""
     match = _RATE.fullmatch(text)
-    if match is None:
+    if match is None or Fraction(match.group(1)) == 0:
         raise UsageError(
-            f"{what} {text!r} is not a rate; write a number of messages per unit, such as "
-            "'5/s', '300/m', '0.5/s' or '2/h'"
+            f"{what} {text!r} is not a rate; write a positive number of messages per unit, "
+            "as the policy file's rate does: '5/s', '300/m', '0.5/s' or '2/h'"
         )
     return Fraction(match.group(1)) / _PER[match.group(2)]
 
