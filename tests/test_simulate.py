@@ -346,3 +346,16 @@ def test_golden(name: str) -> None:
     code, out, err = _run(*GOLDEN_RUNS[name])
     assert code == 0, err
     _golden(name, out)
+
+
+def test_readme_example_is_what_the_fixture_prints() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- simulate-example -->\n```text\n", 1)[1].split("```", 1)[0]
+    command = "retrylint simulate fixtures/outage --outage 10m --rate 'billing.tasks.send_*=1/s'"
+    assert f"$ {command}" in readme
+    code, out, err = _run(*GOLDEN_RUNS["simulate.outage.txt"])
+    assert code == 0, err
+    printed = [line.rstrip() for line in out.splitlines()]
+    shown = [line for line in block.splitlines() if line.strip()]
+    assert shown
+    assert all(line in printed for line in shown)
