@@ -120,6 +120,10 @@ class SimulateFormat(str, Enum):
     json = "json"
 
 
+class AlertsFormat(str, Enum):
+    prometheus = "prometheus"
+
+
 class Level(str, Enum):
     error = "error"
     warning = "warning"
@@ -632,6 +636,30 @@ def simulate(
             _write(render.render_json(result))
         else:
             render.render_table(result, _console(color), chart=not no_chart)
+
+    _guard(body)
+
+
+@app.command()
+def alerts(
+    paths: PathsArg = None,
+    config: ConfigOpt = None,
+    output_format: Annotated[
+        AlertsFormat, typer.Option("--format", help="Rule format.")
+    ] = AlertsFormat.prometheus,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
+    jobs: JobsOpt = None,
+) -> None:
+    """Alerting rules per category for the tasks' exporters (Celery, Dramatiq, asynq)."""
+
+    def body() -> None:
+        from retrylint.alerts import build, render_prometheus
+
+        report = _analyze(
+            paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs, machine=True
+        )
+        _write(render_prometheus(*build(report)))
 
     _guard(body)
 
