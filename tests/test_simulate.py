@@ -359,3 +359,23 @@ def test_readme_example_is_what_the_fixture_prints() -> None:
     shown = [line for line in block.splitlines() if line.strip()]
     assert shown
     assert all(line in printed for line in shown)
+
+
+def test_framework_jitter_lower_bounds() -> None:
+    """asynq's DefaultRetryDelayFunc waits at least n⁴ + 15 s; Dramatiq at least half its bound.
+
+    One hour at 1/s (3600 messages). asynq `plain:job` (25 retries, default delays): the
+    shortest waits 15, 16, 31, 96, 271, 640, 1311, 2416 s give offsets 0, 15, 31, 62, 158, 429,
+    1069, 2380 (the next, 4796, is past the hour): 3600 + 3585 + 3569 + 3538 + 3442 + 3171 +
+    2531 + 1220 = 24656 attempts. Dramatiq `Inherits` (5 retries, bounds 2, 4, 8, 16, 32 s):
+    halves 1 … 16 s give offsets 0, 1, 3, 7, 15, 31 and 21543 attempts; the bounds themselves
+    give offsets 0, 2, 6, 14, 30, 62 and 21486.
+    """
+    asynq = _json(str(FIXTURES / "asynq"), "--outage", "1h", "--rate", "1/s")
+    job = _task(asynq, "plain:job")
+    assert job["shortest_waits"]["attempts"] == 24656
+    assert job["shortest_waits"]["exhausted"] == 0
+    dramatiq = _json(str(FIXTURES / "dramatiq"), "--outage", "1h", "--rate", "1/s")
+    inherits = _task(dramatiq, "Inherits")
+    assert inherits["longest_waits"]["attempts"] == 21486
+    assert inherits["shortest_waits"]["attempts"] == 21543
