@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from retrylint.frameworks import celery_broker
+from retrylint.frameworks import celery_broker, celery_settings
 from retrylint.frameworks.base import (
     BROAD_EXCEPTIONS,
     MAX_CHAIN,
@@ -131,7 +131,13 @@ _SHARED = frozenset(
 )
 _CURRENT_APP = frozenset({"celery.current_app", "celery._state.current_app"})
 _CURRENT_TASK = frozenset({"celery.current_task", "celery._state.current_task"})
-_ANNOTATION_KEYS = ("task_annotations", "CELERY_ANNOTATIONS")
+# Task attributes Celery fills from app settings when the task leaves them None (app/task.py
+# `Task.from_config`, applied in `bind` before annotations).
+_FROM_CONFIG = {
+    "acks_late": "task_acks_late",
+    "reject_on_worker_lost": "task_reject_on_worker_lost",
+    "acks_on_failure_or_timeout": "task_acks_on_failure_or_timeout",
+}
 # Task attributes besides the retry options that change how failures come back.
 # Options that exist only in Celery 5.7 (reference §14): older versions ignore them.
 _CELERY_57_OPTIONS = frozenset({"retry_on_worker_lost", "acks_on_failure", "acks_on_timeout"})
@@ -156,7 +162,6 @@ class _App:
     identity: str
     module: ir.ModuleSummary | None
     call: ir.Call | None
-    annotations: list[Where] = field(default_factory=list)
     config_modules: list[tuple[str, str]] = field(default_factory=list)  # (module, namespace)
     factories: list[_Factory] = field(default_factory=list)
 
@@ -204,10 +209,7 @@ class CeleryAdapter:
                 "setdefault",
             }
         ),
-        attributes=RETRY_OPTIONS
-        | _OTHER_OPTIONS
-        | frozenset({*_ANNOTATION_KEYS, "CELERY_TASK_ANNOTATIONS"})
-        | celery_broker.ATTRIBUTES,
+        attributes=RETRY_OPTIONS | _OTHER_OPTIONS | celery_settings.ATTRIBUTES,
         # An app class's own task naming (`class MyCelery(Celery): def gen_task_name`).
         returns=frozenset({"gen_task_name"}),
     )
@@ -248,7 +250,9 @@ class _Analysis:
         self._namers: dict[tuple[str, int, int], _Namer] = {}
         self._every_app: list[_Namer] | None = None
         self._overridden: bool | None = None
-        self._brokers: dict[str, celery_broker.AppSettings] | None = None
+        self._brokers: dict[str, celery_settings.AppSettings] | None = None
+        # Findings about app settings, reported once however many tasks they reach.
+        self._reported: set[tuple[str, Location]] = set()
 
     # -- recognising apps ----------------------------------------------------------------
 
@@ -416,10 +420,10 @@ class _Analysis:
 
     # -- app configuration ---------------------------------------------------------------
 
-    def config_scopes(self) -> list[celery_broker.Scope]:
+    def config_scopes(self) -> list[celery_settings.Scope]:
         """Where app configuration is written: every module's top level (`app.conf.x = ...`
         on whichever app the receiver is), and the body of each app factory (on its app)."""
-        scopes: list[celery_broker.Scope] = [
+        scopes: list[celery_settings.Scope] = [
             (s.bindings, s.calls, s, functools.partial(self._app_in, s))
             for s in list(self.project.loaded())
         ]
@@ -435,11 +439,8 @@ class _Analysis:
         return scopes
 
     def collect_app_config(self) -> None:
-        """Find annotations and config modules of every app, wherever they are written."""
-        django_module = self.ctx.settings.settings_module
-        for bindings, calls, written_in, app_of in self.config_scopes():
-            for binding in bindings:
-                self._config_binding(binding, written_in, app_of)
+        """Find the config modules of every app (`config_from_object`, `config_source=`)."""
+        for _, calls, written_in, app_of in self.config_scopes():
             for call in calls:
                 self._config_call(call, written_in, app_of)
         for each in list(self.apps.values()):
@@ -447,51 +448,18 @@ class _Analysis:
                 for kw in each.call.kwargs:
                     if kw.name == "config_source":
                         self._config_source(each, kw.value, each.module, "")
-            for named, namespace in each.config_modules:
-                module_name = django_module if named == "django.conf.settings" else named
-                module = self.project.module(module_name) if module_name else None
-                if module is None:
-                    continue
-                keys = [f"{namespace}_TASK_ANNOTATIONS"] if namespace else list(_ANNOTATION_KEYS)
-                for key in keys:
-                    found = self.project.resolve(module, key)
-                    if found is not None and found.binding is not None and found.module:
-                        each.annotations.append(Where(found.binding.value, found.module))
 
     def _app_in(self, summary: ir.ModuleSummary, receiver: str) -> str | None:
         return self.app_of(receiver, summary)
 
-    def _config_binding(
-        self, binding: ir.Binding, summary: ir.ModuleSummary, app_of: Callable[[str], str | None]
-    ) -> None:
-        """`app.conf.task_annotations = {...}`."""
-        receiver, _, attr = binding.target.rpartition(".")
-        if attr in _ANNOTATION_KEYS and receiver.endswith(".conf"):
-            app = app_of(receiver[: -len(".conf")])
-            if app is not None:
-                self.apps[app].annotations.append(Where(binding.value, summary))
-
     def _config_call(
         self, call: ir.Call, summary: ir.ModuleSummary, app_of: Callable[[str], str | None]
     ) -> None:
-        """`app.conf.update(task_annotations=...)` and `app.config_from_object(...)`."""
+        """`app.config_from_object(...)`."""
         if not isinstance(call.func, ir.Ref):
             return
         receiver, _, method = call.func.dotted.rpartition(".")
-        if method == "update" and receiver.endswith(".conf"):
-            app = app_of(receiver[: -len(".conf")])
-            if app is None:
-                return
-            for kw in call.kwargs:
-                if kw.name in _ANNOTATION_KEYS:
-                    self.apps[app].annotations.append(Where(kw.value, summary))
-            for arg in call.args:
-                target, module = self.evaluator.deref(arg, summary)
-                if isinstance(target, ir.DictExpr):
-                    for k, v in target.items:
-                        if isinstance(k, ir.Const) and k.value in _ANNOTATION_KEYS:
-                            self.apps[app].annotations.append(Where(v, module))
-        elif method == "config_from_object" and call.args:
+        if method == "config_from_object" and call.args:
             app = app_of(receiver)
             if app is None:
                 return
@@ -799,21 +767,21 @@ class _Analysis:
             return replace(row, undecided=log.items())
         return row
 
-    def broker_settings(self) -> dict[str, celery_broker.AppSettings]:
-        """Broker settings per app created in the project (`current_app` is none of them)."""
+    def broker_settings(self) -> dict[str, celery_settings.AppSettings]:
+        """Settings (broker, acks, annotations, ...) per app created in the project (`current_app` is none of them)."""
         if self._brokers is not None:
             return self._brokers
         writes: dict[str, list[tuple[ir.Binding | ir.Call, ir.ModuleSummary]]] = {}
-        for app, write, module in celery_broker.conf_writes(self.config_scopes()):
+        for app, write, module in celery_settings.conf_writes(self.config_scopes()):
             writes.setdefault(app, []).append((write, module))
-        out: dict[str, celery_broker.AppSettings] = {}
+        out: dict[str, celery_settings.AppSettings] = {}
         for identity, each in sorted(self.apps.items()):
             if each.call is None or each.module is None:
                 continue
-            settings = celery_broker.AppSettings(
+            settings = celery_settings.AppSettings(
                 location_of(each.module, each.call.span), each.module
             )
-            celery_broker.collect(
+            celery_settings.collect(
                 self.ctx,
                 settings,
                 each.call,
@@ -896,11 +864,38 @@ class _Analysis:
         return self._failure_handlers
 
     def annotations_for(self, app: str | None) -> list[Where]:
-        if app is not None and app in self.apps and self.apps[app].annotations:
-            return self.apps[app].annotations
+        """The `task_annotations` setting of the task's app, wherever it is written."""
+        settings = self.broker_settings()
+
+        def of(identity: str) -> list[Where]:
+            found = celery_settings.written(settings[identity], "task_annotations")
+            return [Where(found[0], found[1])] if found is not None else []
+
+        if app is not None and app in settings and of(app):
+            return of(app)
         # A shared task binds to every app; with one configured app its annotations apply.
-        configured = [a for a in self.apps.values() if a.annotations]
-        return configured[0].annotations if len(configured) == 1 else []
+        configured = [w for w in (of(identity) for identity in sorted(settings)) if w]
+        return configured[0] if len(configured) == 1 else []
+
+    def app_setting(self, app: str | None, key: str) -> Option | None:
+        """An app setting as a task option (`task_acks_late`), or None where no app sets it;
+        undecided where the apps a shared task binds to disagree."""
+        settings = self.broker_settings()
+        apps = [app] if app is not None and app in settings else sorted(settings)
+        found = [celery_settings.written(settings[a], key) for a in apps]
+        writes = [f for f in found if f is not None]
+        if not writes:
+            return None
+        expr, module, undecided = writes[0]
+        location = location_of(module, expr.span)
+        value: Value
+        source: Source
+        if undecided or len(writes) < len(found) or len({w[0].text for w in writes}) > 1:
+            value, source = Unknown(expr.text, location), "undecided"
+        else:
+            value = self.evaluator.eval(expr, module)
+            source = source_of(value, "config")
+        return Option(key, value, expr, location, source, f"app setting {key}", module)
 
     def task_cls_for(self, app: str | None) -> list[Where]:
         apps = [self.apps[app]] if app in self.apps else list(self.apps.values())
