@@ -768,7 +768,8 @@ class _Analysis:
         return row
 
     def broker_settings(self) -> dict[str, celery_settings.AppSettings]:
-        """Settings (broker, acks, annotations, ...) per app created in the project (`current_app` is none of them)."""
+        """Settings (broker, annotations, acks, ...) per app created in the project
+        (`current_app` is none of them)."""
         if self._brokers is not None:
             return self._brokers
         writes: dict[str, list[tuple[ir.Binding | ir.Call, ir.ModuleSummary]]] = {}
