@@ -6,7 +6,13 @@ alias, `partial(app.task, ...)` and module-level decorator aliases
 (`retrying = shared_task(max_retries=3)`), wrapper functions named in
 `[frameworks.celery] task-decorators`, and `Task` subclasses that define `run`. Options come
 from decorator keywords (also `**CONSTANT` splats), `base=` classes, `Celery(task_cls=...)`,
-and `task_annotations` set on the app, through `conf.update`, a config module, or Django settings.
+and `task_annotations` set on the app, through `conf.update`, a config module, or Django settings
+(celery_settings.py reads every app setting the same way). `task_acks_late`,
+`task_reject_on_worker_lost` and `task_acks_on_failure_or_timeout` fill the task attributes the
+task leaves None (app/task.py `Task.bind`, before annotations); when both halves of the
+lost-worker loop come from the settings, RL106 is reported once there. `task_publish_retry_policy`
+with `max_retries: None` is RL107 at the setting (app/amqp.py merges a call's `retry_policy` over
+it) unless `task_publish_retry` is off.
 
 Precedence, from Celery's source and verified by running it (reference §1g and §14):
 - class attributes (`max_retries`, `default_retry_delay`): annotations > decorator keywords >
@@ -189,7 +195,9 @@ class CeleryAdapter:
     # Aliases and project base classes defined elsewhere come from `project_markers`.
     markers = re.compile(
         rb"\.task\b|shared_task|Task\b|Celery\b|task_annotations|TASK_ANNOTATIONS|"
-        rb"CELERY_ANNOTATIONS|config_from_object|task_failure"
+        rb"CELERY_ANNOTATIONS|config_from_object|task_failure|"
+        # App settings reported where they are written (RL106, RL107).
+        rb"reject_on_worker_lost|REJECT_ON_WORKER_LOST|publish_retry_policy|PUBLISH_RETRY_POLICY"
     )
     interest = ir.Interest(
         calls=frozenset(
@@ -252,7 +260,7 @@ class _Analysis:
         self._overridden: bool | None = None
         self._brokers: dict[str, celery_settings.AppSettings] | None = None
         # Findings about app settings, reported once however many tasks they reach.
-        self._reported: set[tuple[str, Location]] = set()
+        self.reported: set[tuple[str, Location]] = set()
 
     # -- recognising apps ----------------------------------------------------------------
 
@@ -796,6 +804,7 @@ class _Analysis:
 
     def publish_observations(self, tasks: dict[str, str | None]) -> Iterator[Observation]:
         """RL107: `apply_async(retry_policy={'max_retries': None})` and the like (§1.1)."""
+        yield from self._publish_setting()
         for summary in self.ctx.scanned:
             calls = [*summary.calls, *(c for fn in summary.functions for c in fn.calls)]
             for call in calls:
@@ -833,6 +842,39 @@ class _Analysis:
                     task=task,
                     site="enqueue",
                 )
+
+    def _publish_setting(self) -> Iterator[Observation]:
+        """RL107 at the app setting: `task_publish_retry_policy` with `max_retries: None` is the
+        policy of every publish that does not set its own `max_retries` (app/amqp.py merges a
+        call's `retry_policy` over it), unless `task_publish_retry` turns publish retries off."""
+        for identity, settings in sorted(self.broker_settings().items()):
+            policy = celery_settings.setting(self.ctx, settings, "task_publish_retry_policy")
+            if policy is None:
+                continue
+            value, location, _, _ = policy
+            if not (isinstance(value, Known) and isinstance(value.value, dict)):
+                continue
+            limit = value.value.get("max_retries")
+            if not (isinstance(limit, Known) and limit.value is None):
+                continue
+            retry = celery_settings.setting(self.ctx, settings, "task_publish_retry")
+            if retry is not None and not _is_true(retry[0]):
+                continue  # off, or undecided: no claim that it retries
+            if (KEY, location) in self.reported or not self.scanned(location):
+                continue
+            self.reported.add((KEY, location))
+            app = identity.rpartition(".")[2]
+            yield Observation(
+                kind="unbounded-publish-retry",
+                location=location,
+                message=f"task_publish_retry_policy sets max_retries=None for app `{app}`: while "
+                "the broker is unreachable every publish that does not set its own "
+                "max_retries blocks the caller and retries forever (Celery's default policy "
+                "stops after 3 attempts)",
+                fix="Set max_retries in task_publish_retry_policy to a number, or drop the key "
+                "to keep Celery's default of 3.",
+                framework=KEY,
+            )
 
     def failure_handlers(self) -> list[tuple[Location, str | None]]:
         """Handlers connected to `task_failure`, with the task they are limited to (if any)."""
@@ -878,6 +920,10 @@ class _Analysis:
         configured = [w for w in (of(identity) for identity in sorted(settings)) if w]
         return configured[0] if len(configured) == 1 else []
 
+    def scanned(self, location: Location) -> bool:
+        """Whether a finding at `location` is in a file under PATHS (reported there only)."""
+        return any(summary.path == location.path for summary in self.ctx.scanned)
+
     def app_setting(self, app: str | None, key: str) -> Option | None:
         """An app setting as a task option (`task_acks_late`), or None where no app sets it;
         undecided where the apps a shared task binds to disagree."""
@@ -896,7 +942,7 @@ class _Analysis:
         else:
             value = self.evaluator.eval(expr, module)
             source = source_of(value, "config")
-        return Option(key, value, expr, location, source, f"app setting {key}", module)
+        return Option(key, value, expr, location, source, f"{_APP_SETTING} {key}", module)
 
     def task_cls_for(self, app: str | None) -> list[Where]:
         apps = [self.apps[app]] if app in self.apps else list(self.apps.values())
@@ -1193,12 +1239,32 @@ class _TaskBuilder:
         layers: list[dict[str, Option]] = []
         if name in AUTORETRY_OPTIONS:
             layers = [self.own] if is_class_task else [self.decorator_opts, *self.annotations]
+        elif name in _FROM_CONFIG:
+            return self._configured(name)
         else:
             layers = [*self.annotations, self.decorator_opts, self.own]
         for layer in layers:
             if name in layer:
                 return layer[name]
         return self._chain_option(name) or self._default(name)
+
+    def _configured(self, name: str) -> Option:
+        """An attribute Celery fills from an app setting (`acks_late` from `task_acks_late`):
+        `Task.bind` sets it when the task class leaves it None, then annotations apply."""
+        for layer in self.annotations:
+            if name in layer:
+                return layer[name]
+        written = next(
+            (layer[name] for layer in (self.decorator_opts, self.own) if name in layer), None
+        ) or self._chain_option(name)
+        if written is not None and not (
+            isinstance(written.value, Known) and written.value.value is None
+        ):
+            return written
+        if self.blind:
+            return self._default(name)
+        app = self.info.app if self.info is not None else None
+        return self.a.app_setting(app, _FROM_CONFIG[name]) or written or self._default(name)
 
     # -- identity ------------------------------------------------------------------------
 
@@ -1676,13 +1742,7 @@ class _TaskBuilder:
         acks_late = self.option("acks_late")
         lost = self.option("reject_on_worker_lost")
         if _is_true(acks_late.value) and _is_true(lost.value):
-            yield requeue(
-                lost.location or row.location,
-                "sets acks_late and reject_on_worker_lost: a message whose task kills its "
-                "worker (out of memory, segfault) is redelivered forever, and no retry counter "
-                "sees it",
-                "Drop reject_on_worker_lost, or make the task safe to lose.",
-            )
+            yield from self._lost_worker_loop(row, acks_late, lost, requeue)
         names = {self.definition.name}
         if isinstance(self.definition, ir.Function) and self.definition.params:
             bound = self.decorator_opts.get("bind")
@@ -1712,6 +1772,42 @@ class _TaskBuilder:
                         "Use self.retry(...) so the retry counter applies, or stop the chain "
                         "explicitly.",
                     )
+
+    def _lost_worker_loop(
+        self,
+        row: EffectivePolicy,
+        acks_late: Option,
+        lost: Option,
+        requeue: Callable[[Location, str, str], Observation],
+    ) -> Iterator[Observation]:
+        """RL106 for `acks_late` with `reject_on_worker_lost`: once at the app settings when
+        both come from there (one cause, however many tasks inherit it), else on the task."""
+        loop = (
+            "a message whose task kills its worker (out of memory, segfault) is redelivered "
+            "forever, and no retry counter sees it"
+        )
+        from_app = [o for o in (acks_late, lost) if o.note.startswith(_APP_SETTING)]
+        if len(from_app) < 2:
+            task_level = lost if lost not in from_app else acks_late
+            yield requeue(
+                task_level.location or row.location,
+                f"sets acks_late and reject_on_worker_lost: {loop}",
+                "Drop reject_on_worker_lost, or make the task safe to lose.",
+            )
+            return
+        location = lost.location or row.location
+        if (KEY, location) in self.a.reported or not self.a.scanned(location):
+            return
+        self.a.reported.add((KEY, location))
+        yield Observation(
+            "requeue-loop",
+            location,
+            f"The app sets task_acks_late and task_reject_on_worker_lost for every task that "
+            f"does not set its own (acks_late at {acks_late.location}): {loop}",
+            "Drop task_reject_on_worker_lost, or set reject_on_worker_lost=False on the tasks "
+            "that are not safe to lose.",
+            KEY,
+        )
 
     def _ignored_options(self, row: EffectivePolicy, subject: str) -> Iterator[Observation]:
         """RL503: options Celery accepts without effect (reference §14, §1b)."""
@@ -1786,6 +1882,7 @@ class _TaskBuilder:
 
 
 _NO_JITTER = "Celery adds jitter only with retry_backoff"
+_APP_SETTING = "app setting"
 _CONSTANT = "retry_backoff is off: every retry waits the same delay"
 _REJECT = frozenset({"celery.exceptions.Reject"})
 _FAILURE_SIGNALS = frozenset({"celery.signals.task_failure"})
