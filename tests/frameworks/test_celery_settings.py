@@ -164,3 +164,30 @@ def test_publish_policy_without_none_or_outside_paths_is_not_reported(tmp_path: 
     assert [(f.rule, f.location.path) for f in everywhere if f.rule == "RL107"] == [
         ("RL107", "conf/celeryconfig.py")
     ]
+
+
+def test_own_annotations_replace_the_config_modules(tmp_path: Path) -> None:
+    """`app.conf.task_annotations = ...` is the setting; the module's value is not merged in."""
+    project = write_project(
+        tmp_path,
+        {
+            "celeryconfig.py": """
+                CELERY_ANNOTATIONS = {"*": {"max_retries": 9}, "app.t": {"default_retry_delay": 4}}
+            """,
+            "app.py": """
+                from celery import Celery
+                app = Celery()
+                app.config_from_object("celeryconfig")
+                app.conf.task_annotations = {"app.t": {"max_retries": 2}}
+
+                @app.task(autoretry_for=(OSError,))
+                def t():
+                    pass
+            """,
+        },
+    )
+    row = rows_by_name(analyze(project))["app.t"]
+    assert (row.max_retries, row.delays_seconds) == (2, (180, 180))
+    count = row.sources["max_retries"]
+    assert count.source == "config" and count.location is not None
+    assert (count.location.path, count.location.line) == ("app.py", 4)
