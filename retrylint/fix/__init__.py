@@ -1,0 +1,78 @@
+"""Autofixes (`check --fix`, `--diff`, `--unsafe-fixes`): plan, verify, then write.
+
+`plan` proposes edits per finding in the framework's spelling, `python_edits` and `go_edits`
+apply them, `verify` keeps only those the re-analysed code confirms, and `write` replaces files
+atomically or prints the diff. This module ties them together for the CLI, which only wires the
+flags; it also marks which findings of a report have a fix, for the text and JSON output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from retrylint.config.policy import Policy
+from retrylint.engine import Report
+from retrylint.fix.plan import Fix, plan
+from retrylint.fix.verify import Verified, identity, project_copy, verify
+from retrylint.fix.write import unified_diff, write_atomic
+from retrylint.model import Finding
+
+Rerun = Callable[[Policy, list[Path]], Report]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The verified fixes of a report and the files they change (old and new bytes)."""
+
+    fixes: tuple[Fix, ...]
+    files: dict[str, tuple[bytes, bytes]]
+
+    def diff(self, shown: dict[str, str]) -> str:
+        return unified_diff(self.files, shown)
+
+    def write(self, root: Path) -> None:
+        for path, (_, new) in sorted(self.files.items()):
+            write_atomic(root / path, new)
+
+
+def find_fixes(
+    report: Report,
+    paths: Sequence[Path],
+    rerun: Rerun,
+    *,
+    unsafe: bool,
+    cache_dir: Path | None = None,
+) -> Outcome:
+    """The fixes of `report` that survive re-analysis, safe ones only unless `unsafe`.
+
+    The copy is analysed with the same PATHS (under the copy) and the same policy, rooted there.
+    A PATH outside the project root has no place in the copy, so such a run offers no fixes.
+    """
+    planned = [
+        f
+        for f in plan(report.findings, report.rows, report.assignments)
+        if unsafe or f.applicability == "safe"
+    ]
+    root = report.policy.root
+    resolved = [p.resolve() for p in paths]
+    if not planned or not all(p == root or root in p.parents for p in resolved):
+        return Outcome((), {})
+    with project_copy(root, cache_dir) as copy:
+        policy = replace(report.policy, root=copy)
+        targets = [copy / p.relative_to(root) for p in resolved]
+        verified: Verified = verify(report, planned, lambda _: rerun(policy, targets), root, copy)
+    files = {path: ((root / path).read_bytes(), new) for path, new in verified.files.items()}
+    return Outcome(verified.fixes, files)
+
+
+def mark(report: Report, outcome: Outcome) -> Report:
+    """`report` with each finding a verified fix clears marked "safe" or "unsafe"."""
+    available = {(identity(f.finding), f.finding.location): f.applicability for f in outcome.fixes}
+
+    def marked(finding: Finding) -> Finding:
+        applicability = available.get((identity(finding), finding.location))
+        return replace(finding, fix_applicability=applicability) if applicability else finding
+
+    return replace(report, findings=tuple(marked(f) for f in report.findings))
