@@ -164,23 +164,30 @@ def _judge(
     targeted = Counter(identity(fixes[i].finding) for i in active)
     tasks_before = _by_task(before)
     tasks_after = _by_task(after)
+    switched = False
+    # Bounds first: a bound still written as a count of runs may read as one retry too many
+    # and give RL102 for its task, which says nothing of the task's other fixes. Those are
+    # judged only in a round where every bound is final.
+    for index in sorted(active):
+        fix = fixes[index]
+        if fix.bound is None or active[index] != fix.as_runs:
+            continue
+        row = _row_after(fix.row, after_report.rows, root, files)
+        if row is not None and row.max_retries == fix.bound + 1:
+            active[index] = fix.edits  # the option counts retries: write n, not n + 1
+            switched = True
+    if switched:
+        return True
     changed = False
     for index in sorted(active):
         fix = fixes[index]
         key = identity(fix.finding)
         task = (fix.row.name, fix.row.framework)
-        ok = True
-        if fix.bound is not None:
-            row = _row_after(fix.row, after_report.rows, root, files)
-            count = row.max_retries if row is not None else None
-            if count == fix.bound + 1 and active[index] == fix.as_runs:
-                # The option counts retries, not runs: write n, judged in the next round.
-                active[index] = fix.edits
-                changed = True
-                continue
-            ok = count == fix.bound
-        ok = ok and after[key] <= before[key] - targeted[key]
+        ok = after[key] <= before[key] - targeted[key]
         ok = ok and tasks_after.get(task, set()) <= tasks_before.get(task, set())
+        if ok and fix.bound is not None:
+            row = _row_after(fix.row, after_report.rows, root, files)
+            ok = row is not None and row.max_retries == fix.bound
         if not ok:
             del active[index]
             changed = True
