@@ -69,10 +69,13 @@ PythonEdit = Replace | Keyword | Attribute | Import
 
 @dataclass(frozen=True)
 class GoReplace:
-    """Replace the Go expression spanning `at` (asynq's `MaxRetry(n)` argument)."""
+    """Replace the Go expression spanning `at`, or with `argument` the only argument of the
+    call spanning `at` (asynq's `MaxRetry(n)`, cited as the whole call, however the package is
+    named in that file)."""
 
     at: Location
     code: str
+    argument: bool = False
 
 
 Edit = PythonEdit | GoReplace

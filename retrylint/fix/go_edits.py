@@ -37,14 +37,41 @@ def apply_go(source: bytes, path: str, edits: Sequence[GoReplace]) -> bytes:
     result = source
     for start, end, text in sorted(ranges, reverse=True):
         result = result[:start] + text + result[end:]
-    if parse_go(result, path)[1] is not None:
+    edited, problem = parse_go(result, path)
+    if problem is not None:
         raise GoEditFailed(edits[0], "the edited file does not parse")
+    unused = sorted(_used_imports(parsed) - _used_imports(edited))
+    if unused:
+        # Go refuses to compile an unused import; retrylint does not remove imports.
+        raise GoEditFailed(edits[0], f"the edit leaves the import of {unused[0]} unused")
     return result
 
 
-def _span(parsed: GoFile, edit: GoReplace) -> tuple[int, int] | None:
-    """The byte range of the outermost node whose location is exactly `edit.at`."""
+def _used_imports(parsed: GoFile) -> set[str]:
+    """The imported package names the file selects from (`math.MaxInt32` uses `math`)."""
+    used: set[str] = set()
     for node in walk(parsed.root):
-        if node.is_named and parsed.location(node) == edit.at:
+        if node.type == "selector_expression":
+            operand = node.child_by_field_name("operand")
+            if operand is not None and operand.type == "identifier":
+                name = parsed.text(operand)
+                if name in parsed.imports:
+                    used.add(name)
+    return used
+
+
+def _span(parsed: GoFile, edit: GoReplace) -> tuple[int, int] | None:
+    """The byte range of the outermost node whose location is exactly `edit.at` (with
+    `edit.argument`, of that call's only argument)."""
+    for node in walk(parsed.root):
+        if not node.is_named or parsed.location(node) != edit.at:
+            continue
+        if not edit.argument:
             return node.start_byte, node.end_byte
+        arguments = (
+            node.child_by_field_name("arguments") if node.type == "call_expression" else None
+        )
+        if arguments is not None and arguments.named_child_count == 1:
+            only = arguments.named_children[0]
+            return only.start_byte, only.end_byte
     return None

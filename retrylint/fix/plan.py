@@ -200,11 +200,17 @@ def _bound(finding: Finding, row: EffectivePolicy, assignment: Assignment | None
         bound = assignment.category.max_retries
 
     def edits(count: int) -> tuple[Edit, ...] | None:
-        written = _written_here(row, source.location) if source.source != "config" else True
+        # A framework that registers tasks by a call, not a decorator (arq's `func(fn,
+        # max_tries=)`), writes the value at that registration, wherever it is.
+        written = (
+            source.source == "config"
+            or not spelling.decorators
+            or _written_here(row, source.location)
+        )
         if source.source in ("explicit", "config") and written and source.location is not None:
             at = source.location
             if row.framework == "asynq":
-                return (GoReplace(at, str(count)),)
+                return (GoReplace(at, str(count), argument=True),)
             by_keyword = ((spelling.keyword, spelling.render(count)),)
             imports = _imports(at.path, spelling.imports) if spelling.render is not str else ()
             return (Replace(at, str(count), by_keyword), *imports)
