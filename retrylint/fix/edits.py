@@ -44,6 +44,10 @@ class Keyword:
     decorators: tuple[str, ...] = ()
     inner: str | None = None
     create: str | None = None
+    # A value for the same option written elsewhere (inside a wrapper) that this keyword is
+    # meant to override: refused when it is itself a call's keyword argument, since the wrapper
+    # would then pass the option twice (`TypeError: got multiple values`).
+    overrides: Location | None = None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ longer has the finding. That is what lets the planner stay simple and the rules 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from retrylint.fix.edits import Attribute, Edit, GoReplace, Import, Keyword, Replace
@@ -216,7 +216,7 @@ def _bound(finding: Finding, row: EffectivePolicy, assignment: Assignment | None
             return (Replace(at, str(count), by_keyword), *imports)
         if source.source not in ("explicit", "inherited", "default") or row.framework == "asynq":
             return None
-        return _option(
+        option = _option(
             row,
             spelling.keyword,
             spelling.render(count),
@@ -224,6 +224,11 @@ def _bound(finding: Finding, row: EffectivePolicy, assignment: Assignment | None
             spelling.imports,
             spelling.inner,
             spelling.create,
+        )
+        if option is None or source.source != "explicit":
+            return option
+        return tuple(
+            replace(e, overrides=source.location) if isinstance(e, Keyword) else e for e in option
         )
 
     as_retries, as_runs = edits(bound), edits(bound + 1)

@@ -296,3 +296,27 @@ def _set_attribute(node: cst.ClassDef, edit: Attribute) -> cst.ClassDef:
     )
     statements.insert(1 if docstring else 0, line)
     return node.with_changes(body=body.with_changes(body=statements))
+
+
+def passed_by_call(source: bytes, at: Location) -> bool:
+    """Whether the value spanning `at` is a keyword argument of a call (`shared_task(
+    max_retries=None, **options)`), rather than a parameter default the call site can replace."""
+    wrapper = MetadataWrapper(cst.parse_module(source))
+    finder = _ArgumentFinder(at)
+    wrapper.visit(finder)
+    return finder.found
+
+
+class _ArgumentFinder(cst.CSTVisitor):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, at: Location) -> None:
+        super().__init__()
+        self.at = at
+        self.found = False
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None and _spans(
+            self.get_metadata(PositionProvider, node.value), self.at
+        ):
+            self.found = True

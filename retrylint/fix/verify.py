@@ -30,7 +30,7 @@ from retrylint.engine import Report
 from retrylint.fix.edits import Edit, GoReplace, Keyword, PythonEdit, path_of
 from retrylint.fix.go_edits import GoEditFailed, apply_go
 from retrylint.fix.plan import Fix
-from retrylint.fix.python_edits import EditFailed, apply_python
+from retrylint.fix.python_edits import EditFailed, apply_python, passed_by_call
 from retrylint.model import EffectivePolicy, Finding
 
 # Folders never copied: version control, environments, caches (a copy must stay cheap).
@@ -137,6 +137,13 @@ def _build(
     places: dict[tuple[object, ...], str] = {}
     for index in sorted(active):
         for edit in active[index]:
+            if isinstance(edit, Keyword) and edit.overrides is not None:
+                shadow = edit.overrides
+                if shadow.path.endswith(".py") and passed_by_call(
+                    (root / shadow.path).read_bytes(), shadow
+                ):
+                    del active[index]
+                    return None
             if isinstance(edit, Keyword):
                 place = (edit.at, edit.keyword, edit.inner)
                 if places.setdefault(place, edit.code) != edit.code:
