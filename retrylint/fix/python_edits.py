@@ -246,7 +246,7 @@ def _with_argument(call: cst.Call, keyword: str, value: cst.BaseExpression) -> c
         # before the closing bracket); the last one takes the separator used between arguments.
         between = args[-2].comma if len(args) > 1 else None
         separator = (
-            between
+            _bare(between)
             if isinstance(between, cst.Comma)
             else cst.Comma(whitespace_after=_indentation(call))
         )
@@ -256,6 +256,15 @@ def _with_argument(call: cst.Call, keyword: str, value: cst.BaseExpression) -> c
         args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         args.append(new)
     return call.with_changes(args=args)
+
+
+def _bare(comma: cst.Comma) -> cst.Comma:
+    """The comma with its line break and indentation but without a comment or blank lines
+    after it: those belong to the argument they were written next to."""
+    after = comma.whitespace_after
+    if isinstance(after, cst.ParenthesizedWhitespace):
+        after = after.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+    return comma.with_changes(whitespace_after=after)
 
 
 def _indentation(call: cst.Call) -> cst.BaseParenthesizableWhitespace:
