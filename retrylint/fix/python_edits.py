@@ -270,11 +270,9 @@ def _bare(comma: cst.Comma) -> cst.Comma:
 def _indentation(call: cst.Call) -> cst.BaseParenthesizableWhitespace:
     """The whitespace after `(` when the arguments start on their own line, else one space."""
     whitespace = call.whitespace_before_args
-    return (
-        whitespace
-        if isinstance(whitespace, cst.ParenthesizedWhitespace)
-        else (cst.SimpleWhitespace(" "))
-    )
+    if isinstance(whitespace, cst.ParenthesizedWhitespace):
+        return whitespace.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+    return cst.SimpleWhitespace(" ")
 
 
 def _set_attribute(node: cst.ClassDef, edit: Attribute) -> cst.ClassDef:
