@@ -656,3 +656,14 @@ def test_demo_after_fixing_has_only_unfixable_findings(tmp_path: Path) -> None:
     assert fixed_lines[64] == tasks_file[64]
     assert "settings.SEARCH_RETRIES" in fixed_lines[64]
     assert len(before.findings) == 15
+
+
+def test_readme_diff_example_is_what_check_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Fixes") :]
+    shown = section.split("$ retrylint check fixtures/demo --diff\n", 1)[1]
+    shown = shown.split("$ retrylint check fixtures/demo --fix", 1)[0]
+    monkeypatch.chdir(FIXTURES.parent)
+    result = CliRunner().invoke(app, ["check", "fixtures/demo", "--diff", "--no-cache"])
+    assert result.exit_code == 1
+    assert result.stdout == shown

@@ -89,10 +89,10 @@ def render_check_text(report: Report, console: Console, *, quiet: bool = False) 
         fixed, remaining = report.fixes.fixed, len(report.findings)
         found = _plural(fixed + remaining, "finding")
         console.print(Text(f"Found {found} ({fixed} fixed, {remaining} remaining)."))
-    console.print(_summary(report), soft_wrap=True)
     fixable = _fixable_line(report)
     if fixable:
         console.print(Text(fixable), soft_wrap=True)
+    console.print(_summary(report), soft_wrap=True)
     skipped = _skipped(report)
     if skipped:
         console.print(Text(skipped), soft_wrap=True)
