@@ -18,6 +18,7 @@ from retrylint.fix.plan import Fix, plan
 from retrylint.fix.verify import Verified, identity, project_copy, verify
 from retrylint.fix.write import unified_diff, write_atomic
 from retrylint.model import Finding
+from retrylint.scan.files import FileRules, discover
 
 Rerun = Callable[[Policy, list[Path]], Report]
 
@@ -43,26 +44,30 @@ def find_fixes(
     rerun: Rerun,
     *,
     unsafe: bool,
-    cache_dir: Path | None = None,
 ) -> Outcome:
     """The fixes of `report` that survive re-analysis, safe ones only unless `unsafe`.
 
-    The copy is analysed with the same PATHS (under the copy) and the same policy, rooted there.
-    A PATH outside the project root has no place in the copy, so such a run offers no fixes.
+    The copy is analysed with the same policy, rooted there. A PATH outside the project root
+    has no place in the copy, so such a run offers no fixes.
     """
     planned = [
         f
         for f in plan(report.findings, report.rows, report.assignments)
         if unsafe or f.applicability == "safe"
     ]
-    root = report.policy.root
+    policy = report.policy
+    root = policy.root
     resolved = [p.resolve() for p in paths]
     if not planned or not all(p == root or root in p.parents for p in resolved):
         return Outcome((), {})
-    with project_copy(root, cache_dir) as copy:
-        policy = replace(report.policy, root=copy)
-        targets = [copy / p.relative_to(root) for p in resolved]
-        verified: Verified = verify(report, planned, lambda _: rerun(policy, targets), root, copy)
+    # The copy is analysed file by file as the original run discovered them: git ignores
+    # rules from above the project root that a copy elsewhere would not see.
+    rules = FileRules(policy.exclude_spec(), policy.include_tests, policy.respect_gitignore)
+    scanned = [f.path for f in discover(resolved, root, rules).files]
+    with project_copy(root) as copy:
+        moved = replace(policy, root=copy)
+        targets = [copy / path for path in scanned]
+        verified: Verified = verify(report, planned, lambda _: rerun(moved, targets), root, copy)
     files = {path: ((root / path).read_bytes(), new) for path, new in verified.files.items()}
     return Outcome(verified.fixes, files)
 

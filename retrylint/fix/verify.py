@@ -34,7 +34,12 @@ from retrylint.fix.python_edits import EditFailed, apply_python, passed_by_call
 from retrylint.model import EffectivePolicy, Finding
 
 # Folders never copied: version control, environments, caches (a copy must stay cheap).
-_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox"})
+_SKIPPED_DIRS = frozenset(
+    {".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox", ".retrylint_cache"}
+)
+# Files copied: sources, and what configuration and version detection read.
+_KEPT_SUFFIXES = frozenset({".py", ".pyi", ".go", ".mod", ".sum", ".toml", ".lock", ".txt", ".cfg"})
+_KEPT_NAMES = frozenset({".gitignore", "Pipfile"})
 
 Identity = tuple[str, str | None, str | None, str | None, str | None, str]
 
@@ -61,15 +66,20 @@ def identity(finding: Finding) -> Identity:
 
 
 @contextmanager
-def project_copy(root: Path, cache_dir: Path | None = None) -> Iterator[Path]:
-    """A throw-away copy of the project under a temporary folder, symlinks kept as links."""
+def project_copy(root: Path) -> Iterator[Path]:
+    """A throw-away copy of the project's sources and of the files the engine reads besides
+    (policy, lock and requirements files, `go.mod`, `.gitignore`), symlinks kept as links; data,
+    build output and environments stay behind, so a copy costs little more than a scan."""
 
     def ignore(directory: str, names: list[str]) -> set[str]:
-        skipped = {n for n in names if n in _SKIPPED_DIRS}
         here = Path(directory)
+        skipped: set[str] = set()
         for name in names:
             path = here / name
-            if (path / "pyvenv.cfg").is_file() or (cache_dir is not None and path == cache_dir):
+            if path.is_dir() and not path.is_symlink():
+                if name in _SKIPPED_DIRS or (path / "pyvenv.cfg").is_file():
+                    skipped.add(name)
+            elif path.suffix not in _KEPT_SUFFIXES and name not in _KEPT_NAMES:
                 skipped.add(name)
         return skipped
 
