@@ -67,6 +67,26 @@ SAFE: dict[str, tuple[dict[str, str], str, str]] = {
         # Overridden at the task, not in the base class other tasks share.
         "    max_retries = None\n\n@app.task(base=Forever, max_retries=10)\n",
     ),
+    "celery-class": (
+        {
+            "app.py": """
+            from celery import Celery, Task
+            app = Celery("app")
+
+            class Forever(Task):
+                name = "forever"
+                autoretry_for = (ConnectionError,)
+                max_retries = None  # keep
+
+                def run(self):
+                    ...
+
+            app.register_task(Forever())
+            """
+        },
+        "app.py",
+        "    max_retries = 10  # keep\n",
+    ),
     "celery-annotation": (
         {
             "app.py": """
@@ -305,6 +325,28 @@ UNSAFE: dict[str, tuple[dict[str, str], str, str, set[str]]] = {
         },
         "app.py",
         "max_retries=4, retry_backoff=True, retry_jitter=True)\n",
+        {"RL201", "RL202"},
+    ),
+    "celery-class": (
+        {
+            "app.py": """
+            from celery import Celery, Task
+            app = Celery("app")
+
+            class Sync(Task):
+                \"\"\"Syncs.\"\"\"
+                name = "sync"
+                autoretry_for = (ConnectionError,)
+                max_retries = 4
+
+                def run(self):
+                    ...
+
+            app.register_task(Sync())
+            """
+        },
+        "app.py",
+        "    max_retries = 4\n    retry_backoff = True\n    retry_jitter = True\n\n    def run",
         {"RL201", "RL202"},
     ),
     "huey": (

@@ -276,7 +276,7 @@ def _indentation(call: cst.Call) -> cst.BaseParenthesizableWhitespace:
 
 
 def _set_attribute(node: cst.ClassDef, edit: Attribute) -> cst.ClassDef:
-    """Replace `name = ...` in the class body, or add it after the docstring."""
+    """Replace `name = ...` in the class body, or add it after the attributes written first."""
     body = node.body
     if not isinstance(body, cst.IndentedBlock):
         raise EditFailed(edit, "a one-line class body")
@@ -295,13 +295,12 @@ def _set_attribute(node: cst.ClassDef, edit: Attribute) -> cst.ClassDef:
             statements[index] = statement.with_changes(body=[small.with_changes(value=value)])
             return node.with_changes(body=body.with_changes(body=statements))
     line = cst.parse_statement(f"{edit.name} = {edit.code}\n")
-    first = statements[0] if statements else None
-    docstring = (
-        isinstance(first, cst.SimpleStatementLine)
-        and isinstance(first.body[0], cst.Expr)
-        and isinstance(first.body[0].value, cst.SimpleString | cst.ConcatenatedString)
+    # After the class's leading attributes (and docstring), before its first method.
+    first_compound = next(
+        (i for i, st in enumerate(statements) if not isinstance(st, cst.SimpleStatementLine)),
+        len(statements),
     )
-    statements.insert(1 if docstring else 0, line)
+    statements.insert(first_compound, line)
     return node.with_changes(body=body.with_changes(body=statements))
 
 
