@@ -709,3 +709,30 @@ def test_readme_diff_example_is_what_check_prints(monkeypatch: pytest.MonkeyPatc
     result = CliRunner().invoke(app, ["check", "fixtures/demo", "--diff", "--no-cache"])
     assert result.exit_code == 1
     assert result.stdout == shown
+
+
+def test_undecided_values_are_left_alone(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        {
+            "app.py": """
+            from celery import Celery
+            from django.conf import settings
+            app = Celery("app")
+
+            @app.task(autoretry_for=(ConnectionError,), max_retries=None, retry_backoff=settings.BACKOFF)
+            def sync():
+                ...
+
+            @app.task(autoretry_for=(ConnectionError,), max_retries=settings.RETRIES)
+            def other():
+                ...
+            """
+        },
+    )
+    assert "RL002" in rules_of(root)
+    cli(root, "--fix", "--unsafe-fixes")
+    text = (root / "app.py").read_text()
+    assert "max_retries=10, retry_backoff=settings.BACKOFF)\n" in text
+    # The undecided count stays as written (its backoff, which is decided, may be fixed).
+    assert "max_retries=settings.RETRIES," in text
