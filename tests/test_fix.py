@@ -521,7 +521,38 @@ def test_tenacity_import_is_added(tmp_path: Path) -> None:
     files, target, _ = SAFE["tenacity"]
     root = project(tmp_path, files)
     cli(root, "--fix")
-    assert "from tenacity import stop_after_attempt, retry\n" in (root / target).read_text()
+    assert (
+        (root / target).read_text().startswith("from tenacity import retry, stop_after_attempt\n")
+    )
+
+
+def test_import_goes_after_the_last_import(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        {
+            "calls.py": """
+            \"\"\"Calls.\"\"\"
+            import tenacity
+            from tenacity import (
+                retry_if_exception_type,
+            )
+
+            @tenacity.retry(retry=retry_if_exception_type(OSError))
+            def fetch():
+                ...
+            """
+        },
+    )
+    cli(root, "--fix")
+    assert (
+        (root / "calls.py")
+        .read_text()
+        .startswith(
+            '"""Calls."""\nimport tenacity\nfrom tenacity import (\n    retry_if_exception_type,\n)\n'
+            "from tenacity import stop_after_attempt\n\n"
+            "@tenacity.retry(retry=retry_if_exception_type(OSError), stop=stop_after_attempt(11))\n"
+        )
+    )
 
 
 def test_multi_line_decorator_keeps_its_layout_and_comments(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from retrylint.config.policy import Policy
 from retrylint.engine import Report
 from retrylint.fix.plan import Fix, plan
-from retrylint.fix.verify import Verified, identity, project_copy, verify
+from retrylint.fix.verify import Verified, identity, keep_confirmed, project_copy
 from retrylint.fix.write import unified_diff, write_atomic
 from retrylint.model import Finding
 from retrylint.scan.files import FileRules, discover
@@ -67,7 +67,9 @@ def find_fixes(
     with project_copy(root) as copy:
         moved = replace(policy, root=copy)
         targets = [copy / path for path in scanned]
-        verified: Verified = verify(report, planned, lambda _: rerun(moved, targets), root, copy)
+        verified: Verified = keep_confirmed(
+            report, planned, lambda _: rerun(moved, targets), root, copy
+        )
     files = {path: ((root / path).read_bytes(), new) for path, new in verified.files.items()}
     return Outcome(verified.fixes, files)
 

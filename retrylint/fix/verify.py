@@ -103,7 +103,7 @@ def apply_edits(root: Path, edits: Sequence[Edit]) -> dict[str, bytes]:
     return files
 
 
-def verify(
+def keep_confirmed(
     report: Report,
     fixes: Sequence[Fix],
     analyze: Callable[[Path], Report],
