@@ -29,7 +29,7 @@ class EditFailed(Exception):
 
 def apply_python(source: bytes, edits: Sequence[PythonEdit]) -> bytes:
     """`source` with every edit applied; raises `EditFailed` for the first that cannot be."""
-    wrapper = MetadataWrapper(cst.parse_module(source))
+    wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
     editor = _Editor([e for e in edits if not isinstance(e, Import)])
     module = wrapper.visit(editor)
     for edit in editor.pending():
@@ -301,7 +301,7 @@ def _set_attribute(node: cst.ClassDef, edit: Attribute) -> cst.ClassDef:
 def passed_by_call(source: bytes, at: Location) -> bool:
     """Whether the value spanning `at` is a keyword argument of a call (`shared_task(
     max_retries=None, **options)`), rather than a parameter default the call site can replace."""
-    wrapper = MetadataWrapper(cst.parse_module(source))
+    wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
     finder = _ArgumentFinder(at)
     wrapper.visit(finder)
     return finder.found
