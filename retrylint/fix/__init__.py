@@ -14,8 +14,7 @@ from pathlib import Path
 
 from retrylint.config.policy import Policy
 from retrylint.engine import Report
-from retrylint.fix.plan import Fix, plan
-from retrylint.fix.verify import Verified, identity, keep_confirmed, project_copy
+from retrylint.fix.plan import Fix, identity, plan
 from retrylint.fix.write import unified_diff, write_atomic
 from retrylint.model import Finding
 from retrylint.scan.files import FileRules, discover
@@ -60,6 +59,10 @@ def find_fixes(
     resolved = [p.resolve() for p in paths]
     if not planned or not all(p == root or root in p.parents for p in resolved):
         return Outcome((), {})
+    # libcst and tree-sitter load only now: a run with nothing to fix (a warm run of a clean
+    # project) must not pay for them.
+    from retrylint.fix.verify import keep_confirmed, project_copy
+
     # The copy is analysed file by file as the original run discovered them: git ignores
     # rules from above the project root that a copy elsewhere would not see.
     rules = FileRules(policy.exclude_spec(), policy.include_tests, policy.respect_gitignore)
@@ -67,9 +70,7 @@ def find_fixes(
     with project_copy(root) as copy:
         moved = replace(policy, root=copy)
         targets = [copy / path for path in scanned]
-        verified: Verified = keep_confirmed(
-            report, planned, lambda _: rerun(moved, targets), root, copy
-        )
+        verified = keep_confirmed(report, planned, lambda _: rerun(moved, targets), root, copy)
     files = {path: ((root / path).read_bytes(), new) for path, new in verified.files.items()}
     return Outcome(verified.fixes, files)
 

@@ -28,6 +28,7 @@ from retrylint.fix.edits import Attribute, Edit, GoReplace, Import, Keyword, Rep
 from retrylint.model import Assignment, EffectivePolicy, Finding, Location
 
 Applicability = Literal["safe", "unsafe"]
+Identity = tuple[str, str | None, str | None, str | None, str | None, str]
 
 # The bound written when the category states none (the built-in policy's, CONTRACTS §2).
 BUILT_IN_MAX = 10
@@ -165,6 +166,19 @@ def plan(
         if fix is not None:
             fixes.append(fix)
     return fixes
+
+
+def identity(finding: Finding) -> Identity:
+    """A finding without its line (CONTRACTS §7 plus the file), so a fix that adds an import
+    line above it still names the same finding."""
+    return (
+        finding.rule,
+        finding.framework,
+        finding.task,
+        finding.site,
+        finding.scope,
+        finding.location.path,
+    )
 
 
 def _row(

@@ -29,9 +29,9 @@ from pathlib import Path
 from retrylint.engine import Report
 from retrylint.fix.edits import Edit, GoReplace, Keyword, PythonEdit, path_of
 from retrylint.fix.go_edits import GoEditFailed, apply_go
-from retrylint.fix.plan import Fix
+from retrylint.fix.plan import Fix, Identity, identity
 from retrylint.fix.python_edits import EditFailed, apply_python, passed_by_call
-from retrylint.model import EffectivePolicy, Finding
+from retrylint.model import EffectivePolicy
 
 # Folders never copied: version control, environments, caches (a copy must stay cheap).
 _SKIPPED_DIRS = frozenset(
@@ -41,8 +41,6 @@ _SKIPPED_DIRS = frozenset(
 _KEPT_SUFFIXES = frozenset({".py", ".pyi", ".go", ".mod", ".sum", ".toml", ".lock", ".txt", ".cfg"})
 _KEPT_NAMES = frozenset({".gitignore", "Pipfile"})
 
-Identity = tuple[str, str | None, str | None, str | None, str | None, str]
-
 
 @dataclass(frozen=True)
 class Verified:
@@ -50,19 +48,6 @@ class Verified:
 
     fixes: tuple[Fix, ...]
     files: dict[str, bytes]
-
-
-def identity(finding: Finding) -> Identity:
-    """A finding without its line (CONTRACTS §7 plus the file), so a fix that adds an import
-    line above it still names the same finding."""
-    return (
-        finding.rule,
-        finding.framework,
-        finding.task,
-        finding.site,
-        finding.scope,
-        finding.location.path,
-    )
 
 
 @contextmanager
