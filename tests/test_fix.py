@@ -20,7 +20,9 @@ import libcst
 import pytest
 from typer.testing import CliRunner, Result
 
+from retrylint import fix
 from retrylint.cli import app
+from retrylint.fix.write import write_atomic
 from retrylint.golang.parse import parse_go
 from tests.conftest import FIXTURES, analyze, write_project
 
@@ -548,9 +550,11 @@ def test_import_goes_after_the_last_import(tmp_path: Path) -> None:
         (root / "calls.py")
         .read_text()
         .startswith(
-            '"""Calls."""\nimport tenacity\nfrom tenacity import (\n    retry_if_exception_type,\n)\n'
+            '"""Calls."""\nimport tenacity\n'
+            "from tenacity import (\n    retry_if_exception_type,\n)\n"
             "from tenacity import stop_after_attempt\n\n"
-            "@tenacity.retry(retry=retry_if_exception_type(OSError), stop=stop_after_attempt(11))\n"
+            "@tenacity.retry(retry=retry_if_exception_type(OSError), "
+            "stop=stop_after_attempt(11))\n"
         )
     )
 
@@ -751,7 +755,7 @@ def test_undecided_values_are_left_alone(tmp_path: Path) -> None:
             from django.conf import settings
             app = Celery("app")
 
-            @app.task(autoretry_for=(ConnectionError,), max_retries=None, retry_backoff=settings.BACKOFF)
+            @app.task(autoretry_for=(OSError,), max_retries=None, retry_backoff=settings.BACKOFF)
             def sync():
                 ...
 
@@ -767,3 +771,39 @@ def test_undecided_values_are_left_alone(tmp_path: Path) -> None:
     assert "max_retries=10, retry_backoff=settings.BACKOFF)\n" in text
     # The undecided count stays as written (its backoff, which is decided, may be fixed).
     assert "max_retries=settings.RETRIES," in text
+
+
+def test_a_file_that_cannot_be_written_is_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files, target, _ = SAFE["dramatiq"]
+    root = project(tmp_path, files)
+    original = (root / target).read_bytes()
+
+    def refuse(path: Path, data: bytes) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(fix, "write_atomic", refuse)
+    result = cli(root, "--fix")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "retrylint: error: actors.py: cannot write the fix: Permission denied; "
+        "make the file writable, or run without --fix\n"
+    )
+    assert (root / target).read_bytes() == original
+
+
+def test_atomic_write_leaves_no_temporary_file_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "tasks.py"
+    target.write_bytes(b"old\n")
+
+    def fail(source: str, destination: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", fail)
+    with pytest.raises(OSError):
+        write_atomic(target, b"new\n")
+    assert target.read_bytes() == b"old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["tasks.py"]

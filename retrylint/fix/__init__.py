@@ -8,12 +8,13 @@ flags; it also marks which findings of a report have a fix, for the text and JSO
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from retrylint.config.policy import Policy
-from retrylint.engine import Report
+from retrylint.engine import Report, UsageError
 from retrylint.fix.plan import Fix, identity, plan
 from retrylint.fix.write import unified_diff, write_atomic
 from retrylint.model import Finding
@@ -33,8 +34,16 @@ class Outcome:
         return unified_diff(self.files, shown)
 
     def write(self, root: Path) -> None:
+        """Each file replaced atomically; one that cannot be written stops the run (exit 2)
+        naming it, the files before it fixed and those after it untouched."""
         for path, (_, new) in sorted(self.files.items()):
-            write_atomic(root / path, new)
+            try:
+                write_atomic(root / path, new)
+            except OSError as err:
+                raise UsageError(
+                    f"{path}: cannot write the fix: {err.strerror or err}; "
+                    "make the file writable, or run without --fix"
+                ) from None
 
 
 def find_fixes(
@@ -67,10 +76,15 @@ def find_fixes(
     # rules from above the project root that a copy elsewhere would not see.
     rules = FileRules(policy.exclude_spec(), policy.include_tests, policy.respect_gitignore)
     scanned = [f.path for f in discover(resolved, root, rules).files]
-    with project_copy(root) as copy:
-        moved = replace(policy, root=copy)
-        targets = [copy / path for path in scanned]
-        verified = keep_confirmed(report, planned, lambda _: rerun(moved, targets), root, copy)
+    try:
+        with project_copy(root) as copy:
+            moved = replace(policy, root=copy)
+            targets = [copy / path for path in scanned]
+            verified = keep_confirmed(report, planned, lambda _: rerun(moved, targets), root, copy)
+    except (OSError, shutil.Error):
+        # A project that cannot be copied (an unreadable folder) cannot have its fixes
+        # confirmed, and an unconfirmed fix is never offered.
+        return Outcome((), {})
     files = {path: ((root / path).read_bytes(), new) for path, new in verified.files.items()}
     return Outcome(verified.fixes, files)
 
