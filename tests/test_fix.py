@@ -426,6 +426,21 @@ UNSAFE: dict[str, tuple[dict[str, str], str, str, set[str]]] = {
         "wait=wait_random_exponential(multiplier=1, max=60))\n",
         {"RL201", "RL202"},
     ),
+    "backoff": (
+        {
+            "calls.py": """
+            from backoff import expo, on_exception
+
+            @on_exception(expo, ConnectionError, max_tries=3, jitter=None)
+            def fetch():
+                ...
+            """
+        },
+        "calls.py",
+        "from backoff import expo, on_exception\nimport backoff\n\n"
+        "@on_exception(expo, ConnectionError, max_tries=3, jitter=backoff.full_jitter)\n",
+        {"RL202"},
+    ),
     "stamina": (
         {
             "calls.py": """

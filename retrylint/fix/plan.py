@@ -104,8 +104,9 @@ _TENACITY_WAIT = Setting(
     imports=(("tenacity", "wait_random_exponential"),),
 )
 # Per framework and rule, the options to set. Dramatiq, asynq and stamina's defaults already
-# back off exponentially with jitter; taskiq's backoff and jitter are middleware settings, not
-# per task; Temporal and Huey have no jitter at all, so RL202 has no fix there.
+# back off exponentially with jitter (Dramatiq's RL201/RL202 come from a `Retry(delay=)` in
+# code); taskiq's backoff and jitter are middleware settings, not per task; backoff's wait is a
+# positional generator; Temporal and Huey have no jitter at all, so RL202 has no fix there.
 SETTINGS: dict[tuple[str, str], tuple[Setting, ...]] = {
     ("celery", "RL201"): (_CELERY_BACKOFF,),
     ("celery", "RL202"): (
@@ -126,6 +127,15 @@ SETTINGS: dict[tuple[str, str], tuple[Setting, ...]] = {
     ),
     ("tenacity", "RL201"): (_TENACITY_WAIT,),
     ("tenacity", "RL202"): (_TENACITY_WAIT,),
+    # backoff jitters by default (full jitter); RL202 means `jitter=None` was written.
+    ("backoff", "RL202"): (
+        Setting(
+            "jitter",
+            "backoff.full_jitter",
+            decorators=BOUNDS["backoff"].decorators,
+            imports=(("backoff", ""),),
+        ),
+    ),
     ("stamina", "RL201"): (Setting("wait_exp_base", "2", decorators=("retry",)),),
     ("stamina", "RL202"): (Setting("wait_jitter", "1.0", decorators=("retry",)),),
 }

@@ -28,15 +28,22 @@ class EditFailed(Exception):
 
 
 def apply_python(source: bytes, edits: Sequence[PythonEdit]) -> bytes:
-    """`source` with every edit applied; raises `EditFailed` for the first that cannot be."""
-    wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
-    editor = _Editor([e for e in edits if not isinstance(e, Import)])
-    module = wrapper.visit(editor)
-    for edit in editor.pending():
-        raise EditFailed(edit, "its place was not found")
-    for edit in dict.fromkeys(e for e in edits if isinstance(e, Import)):
-        module = _with_import(module, edit)
-    return module.bytes
+    """`source` with every edit applied; raises `EditFailed` for the first that cannot be.
+
+    libcst refusing a tree (an edit that would not print as valid code) is blamed on the first
+    edit: the caller drops that fix and tries the rest again, so the culprit goes in the end.
+    """
+    try:
+        wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+        editor = _Editor([e for e in edits if not isinstance(e, Import)])
+        module = wrapper.visit(editor)
+        for edit in editor.pending():
+            raise EditFailed(edit, "its place was not found")
+        for edit in dict.fromkeys(e for e in edits if isinstance(e, Import)):
+            module = _with_import(module, edit)
+        return module.bytes
+    except (cst.CSTValidationError, cst.ParserSyntaxError) as err:
+        raise EditFailed(edits[0], f"libcst refused the edit: {err}") from None
 
 
 def _starts(position: CodeRange, at: Location) -> bool:
@@ -335,7 +342,13 @@ def _with_import(module: cst.Module, edit: Import) -> cst.Module:
         for small in statement.body:
             if isinstance(small, cst.Import | cst.ImportFrom):
                 last_import = index
-            if not isinstance(small, cst.ImportFrom) or small.relative:
+            if (
+                isinstance(small, cst.Import)
+                and not edit.name
+                and any(_dotted(a.name) == edit.module and a.asname is None for a in small.names)
+            ):
+                return module
+            if not isinstance(small, cst.ImportFrom) or small.relative or not edit.name:
                 continue
             if small.module is None or _dotted(small.module) != edit.module:
                 continue
