@@ -103,6 +103,8 @@ def keep_confirmed(
     before = Counter(identity(f) for f in report.findings)
     written: set[str] = set()
     for _ in range(3 * len(fixes) + 2):
+        if not active:
+            break
         files = _build(root, fixes, active)
         if files is None:
             continue
