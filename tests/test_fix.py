@@ -822,3 +822,30 @@ def test_atomic_write_leaves_no_temporary_file_behind(
         write_atomic(target, b"new\n")
     assert target.read_bytes() == b"old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["tasks.py"]
+
+
+def test_one_annotation_shared_by_two_tasks_is_fixed_once(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        {
+            "app.py": """
+            from celery import Celery
+            app = Celery("app")
+            app.conf.task_annotations = {"*": {"max_retries": None}}
+
+            @app.task(autoretry_for=(ConnectionError,), retry_backoff=True)
+            def sync():
+                ...
+
+            @app.task(autoretry_for=(ConnectionError,), retry_backoff=True)
+            def push():
+                ...
+            """
+        },
+    )
+    assert rules_of(root) == ["RL101", "RL101"]
+    result = cli(root, "--fix")
+    assert "(2 fixed, 0 remaining)" in result.output
+    assert (
+        'app.conf.task_annotations = {"*": {"max_retries": 10}}\n' in (root / "app.py").read_text()
+    )

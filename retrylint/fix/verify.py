@@ -148,7 +148,8 @@ def _build(
                     return None
             owner.setdefault(edit, index)
     try:
-        return apply_edits(root, [e for i in sorted(active) for e in active[i]])
+        # Two fixes may need the same edit (two tasks of one `"*"` annotation): made once.
+        return apply_edits(root, list(dict.fromkeys(e for i in sorted(active) for e in active[i])))
     except (EditFailed, GoEditFailed) as err:
         del active[owner[err.edit]]
         return None
