@@ -849,3 +849,32 @@ def test_one_annotation_shared_by_two_tasks_is_fixed_once(tmp_path: Path) -> Non
     assert (
         'app.conf.task_annotations = {"*": {"max_retries": 10}}\n' in (root / "app.py").read_text()
     )
+
+
+def test_a_bound_that_uncovers_another_finding_is_not_offered(tmp_path: Path) -> None:
+    """Ten retries 3 minutes apart take 30 minutes, over the category's 10: bounding the task
+    would trade RL101 for RL203, so no fix is offered (RL101 alone hid the window)."""
+    root = project(
+        tmp_path,
+        {
+            "retrylint.toml": """
+            default-category = "default"
+
+            [categories.default]
+            max-retries = { max = 10 }
+            max-window = "10m"
+            """,
+            "app.py": """
+            from celery import Celery
+            app = Celery("app")
+
+            @app.task(autoretry_for=(ConnectionError,), max_retries=None)
+            def sync():
+                ...
+            """,
+        },
+    )
+    assert rules_of(root) == ["RL101"]
+    result = cli(root, "--diff")
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert "[*]" not in cli(root).output
