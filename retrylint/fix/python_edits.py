@@ -79,6 +79,7 @@ def _key(node: cst.CSTNode) -> str | None:
 
 _Node = TypeVar("_Node", bound=cst.CSTNode)
 _Def = TypeVar("_Def", cst.FunctionDef, cst.ClassDef)
+_Definition = cst.FunctionDef | cst.ClassDef
 
 
 class _Editor(cst.CSTTransformer):
@@ -188,9 +189,6 @@ class _Editor(cst.CSTTransformer):
             updated = updated.with_changes(decorators=decorators)
             self.done.add(index)
         return updated
-
-
-_Definition = cst.FunctionDef | cst.ClassDef
 
 
 def _decorator(decorators: Sequence[cst.Decorator], tails: Sequence[str]) -> int | None:
