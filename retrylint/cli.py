@@ -11,11 +11,13 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TextIO, TypeVar
@@ -35,12 +37,14 @@ from retrylint.config.policy import (
     discover_config,
     load_policy,
 )
-from retrylint.config.update import UpdateError, append_tasks, literal_key
+from retrylint.config.update import TASKS_HINT, UpdateError, append_tasks, task_line
+from retrylint.durations import parse_day
 from retrylint.frameworks import FRAMEWORKS
 from retrylint.model import SEVERITY_RANK, FixSummary
 from retrylint.report.concise_report import render_concise
 from retrylint.report.github_report import render_github, render_step_summary
 from retrylint.report.gitlab_report import render_gitlab
+from retrylint.report.html_report import render_html
 from retrylint.report.json_report import render_check, render_inventory
 from retrylint.report.junit_report import render_junit
 from retrylint.report.paths import gitlab_root, rebase, repository_root, spelled_root
@@ -52,6 +56,7 @@ from retrylint.report.text_report import (
     render_inventory_markdown,
     render_inventory_table,
 )
+from retrylint.report.timeline import glyphs_for, render_timeline
 from retrylint.rules import RULES
 from retrylint.rules.docs import rule_doc
 from retrylint.scan.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
@@ -242,6 +247,7 @@ def _analyze(
     cache_dir: Path | None = None,
     jobs: int | None = None,
     machine: bool = False,
+    today: date | None = None,
 ) -> engine.Report:
     """Run the engine; `machine` output (or `--quiet`) gets no progress bar on stderr."""
     targets = paths or [Path.cwd()]
@@ -267,6 +273,7 @@ def _analyze(
             workers=jobs,
             cache=cache,
             progress=shown,
+            today=today,
         )
 
 
@@ -370,6 +377,16 @@ def check(
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
     jobs: JobsOpt = None,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            "--today",
+            envvar="RETRYLINT_TODAY",
+            metavar="YYYY-MM-DD",
+            help="The day RL406 judges reviews on (default: the system clock's), so runs "
+            "are reproducible.",
+        ),
+    ] = None,
     fix: Annotated[
         bool, typer.Option("--fix", help="Apply the safe fixes (RL101 bounds) to the files.")
     ] = False,
@@ -399,25 +416,27 @@ def check(
             extend_select=extend_select or (),
             per_file_ignores=per_file_ignores,
             workers=jobs,
+            today=_day(today),
         )
 
     def body() -> int:
+        day = _day(today)
         fixed: int | None = None
         if show_diff or fix:
-            first = _reported()
+            first = _reported(day)
             fixes = fixing.find_fixes(first, paths or [Path.cwd()], rerun, unsafe=unsafe_fixes)
             if show_diff:
                 return _print_diff(fixes, first.policy.root)
             fixes.write(first.policy.root)
             fixed = len(fixes.fixes)
-        report = _reported()
+        report = _reported(day)
         if output_format in (CheckFormat.text, CheckFormat.json):
             offered = fixing.find_fixes(report, paths or [Path.cwd()], rerun, unsafe=True)
             report = fixing.mark(report, offered)
             report = replace(report, fixes=FixSummary(fixed, unsafe_fixes))
         return _show(report)
 
-    def _reported() -> engine.Report:
+    def _reported(day: date | None) -> engine.Report:
         report = _analyze(
             paths,
             config,
@@ -429,6 +448,7 @@ def check(
             cache_dir=cache_dir,
             jobs=jobs,
             machine=quiet or output_format is not CheckFormat.text,
+            today=day,
         )
         # Identities are root-relative: the baseline applies before paths are re-based.
         frozen = _baseline(report, baseline_file, write_baseline, no_baseline)
@@ -492,6 +512,17 @@ def _print_diff(fixes: fixing.Outcome, root: Path) -> int:
     count = len(fixes.fixes)
     _stderr(f"Would fix {count} finding{'' if count == 1 else 's'}.")
     return 1 if fixes.files else 0
+
+
+def _day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return parse_day(text)
+    except ValueError as err:
+        raise engine.UsageError(
+            f"--today (or RETRYLINT_TODAY): {err}; write a date such as 2026-06-01"
+        ) from None
 
 
 def _step_summary(report: engine.Report) -> None:
@@ -583,6 +614,13 @@ def inventory(
         str | None,
         typer.Option("--explain", help="Show where each field of this task came from."),
     ] = None,
+    timeline: Annotated[
+        bool,
+        typer.Option(
+            "--timeline",
+            help="Draw each task's retries on a log time axis, fitted to the terminal width.",
+        ),
+    ] = False,
     color: ColorOpt = Color.auto,
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
@@ -591,7 +629,11 @@ def inventory(
     """List every task with its effective retry policy."""
 
     def body() -> None:
-        machine = explain is None and output_format is not InventoryFormat.table
+        if timeline and (explain is not None or output_format is not InventoryFormat.table):
+            raise engine.UsageError(
+                "--timeline draws the table's tasks as timelines; drop --format or --explain"
+            )
+        machine = explain is None and not timeline and output_format is not InventoryFormat.table
         report = _for_people(
             _analyze(
                 paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs, machine=machine
@@ -604,12 +646,51 @@ def inventory(
                     f"--explain {explain}: no task with that name; run `retrylint inventory` "
                     "for the names"
                 )
+        elif timeline:
+            width = shutil.get_terminal_size().columns
+            _write(render_timeline(report, width, glyphs_for(sys.stdout.encoding)))
         elif output_format is InventoryFormat.json:
             _write(render_inventory(report))
         elif output_format is InventoryFormat.markdown:
             _write(render_inventory_markdown(report))
         else:
             render_inventory_table(report, _console(color))
+
+    _guard(body)
+
+
+@app.command()
+def report(
+    html: Annotated[
+        Path,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Write the self-contained HTML report (timelines and documented policies) here.",
+        ),
+    ],
+    paths: PathsArg = None,
+    config: ConfigOpt = None,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
+    jobs: JobsOpt = None,
+) -> None:
+    """Write every task's retry timeline and documented policy as one HTML page."""
+
+    def body() -> None:
+        found = _for_people(
+            _analyze(paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs), paths
+        )
+        policy = found.policy
+        shown = _shown(policy.root / policy.path) if policy.path else None
+        if html.is_dir():
+            raise engine.UsageError(
+                f"--html {html}: is a directory; name a file such as report.html"
+            )
+        try:
+            _atomic_write(html, render_html(found, __version__, shown))
+        except OSError as err:
+            raise engine.UsageError(f"--html {html}: cannot write: {err.strerror or err}") from None
 
     _guard(body)
 
@@ -710,8 +791,9 @@ def starter_policy(names: list[str]) -> str:
         "jitter = true",
         "",
         "[tasks]",
+        *TASKS_HINT,
     ]
-    lines.extend(f'{json.dumps(literal_key(name))} = "default"' for name in names)
+    lines.extend(task_line(name, "default") for name in names)
     return "\n".join(lines) + "\n"
 
 

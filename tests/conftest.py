@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -27,11 +28,14 @@ def _cache_outside_the_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield
 
 
-def analyze(root: Path, paths: list[Path] | None = None) -> engine.Report:
-    """Run retrylint on a project directory with its own policy file, in-process."""
+def analyze(
+    root: Path, paths: list[Path] | None = None, *, today: date | None = None
+) -> engine.Report:
+    """Run retrylint on a project directory with its own policy file, in-process; `today` as
+    `check --today` (RL406)."""
     config = discover_config(root)
     policy = load_policy(config, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=root)
-    return engine.run(paths or [root], policy, workers=1)
+    return engine.run(paths or [root], policy, workers=1, today=today)
 
 
 def rows_by_name(report: engine.Report) -> dict[str, EffectivePolicy]:
