@@ -28,6 +28,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from retrylint import __version__, baseline, diff, engine, progress
+from retrylint import fix as fixing
 from retrylint.config.policy import (
     CONFIG_NAMES,
     PYPROJECT,
@@ -39,7 +40,7 @@ from retrylint.config.policy import (
 from retrylint.config.update import TASKS_HINT, UpdateError, append_tasks, task_line
 from retrylint.durations import parse_day
 from retrylint.frameworks import FRAMEWORKS
-from retrylint.model import SEVERITY_RANK
+from retrylint.model import SEVERITY_RANK, FixSummary
 from retrylint.report.concise_report import render_concise
 from retrylint.report.github_report import render_github, render_step_summary
 from retrylint.report.gitlab_report import render_gitlab
@@ -395,11 +396,56 @@ def check(
             "are reproducible.",
         ),
     ] = None,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Apply the safe fixes (RL101 bounds) to the files.")
+    ] = False,
+    show_diff: Annotated[
+        bool,
+        typer.Option(
+            "--diff",
+            help="Print the fixes as a unified diff and write nothing; exit 1 if there is one.",
+        ),
+    ] = False,
+    unsafe_fixes: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe-fixes",
+            help="Also apply fixes that change run-time behaviour (backoff and jitter).",
+        ),
+    ] = False,
 ) -> None:
     """Check every task against the policy; exit 1 when findings at or above --fail-on remain."""
 
+    def rerun(policy: Policy, targets: list[Path]) -> engine.Report:
+        return engine.run(
+            targets,
+            policy,
+            select=select,
+            ignore=ignore or (),
+            extend_select=extend_select or (),
+            per_file_ignores=per_file_ignores,
+            workers=jobs,
+            today=_day(today),
+        )
+
     def body() -> int:
         day = _day(today)
+        fixed: int | None = None
+        if show_diff or fix:
+            first = _reported(day)
+            fixes = fixing.find_fixes(first, paths or [Path.cwd()], rerun, unsafe=unsafe_fixes)
+            if show_diff:
+                return _print_diff(fixes, first.policy.root)
+            fixes.write(first.policy.root)
+            fixed = len(fixes.fixes)
+        report = _reported(day)
+        if output_format in (CheckFormat.text, CheckFormat.json):
+            offered = fixing.find_fixes(report, paths or [Path.cwd()], rerun, unsafe=True)
+            report = fixing.mark(report, offered)
+            report = replace(report, fixes=FixSummary(fixed, unsafe_fixes))
+        return _show(report)
+
+    def _reported(day: date | None) -> engine.Report:
         report = _analyze(
             paths,
             config,
@@ -428,6 +474,9 @@ def check(
             changed = diff.changes(report.policy.root, diff_base)
             kept, left_out = diff.apply(report, changed)
             report = replace(report, findings=kept, diff=left_out)
+        return report
+
+    def _show(report: engine.Report) -> int:
         repository = None
         if output_format in (CheckFormat.sarif, CheckFormat.github):
             # GitHub resolves these against the checkout, wherever the job stands (§1).
@@ -461,6 +510,17 @@ def check(
         return exit_code
 
     raise typer.Exit(_guard(body))
+
+
+def _print_diff(fixes: fixing.Outcome, root: Path) -> int:
+    """`check --diff`: the patch on stdout, how many findings it fixes on stderr; exit 1 when
+    there is a patch (ruff's `--diff`)."""
+    cwd = Path.cwd()
+    shown = {path: Path(os.path.relpath(root / path, cwd)).as_posix() for path in fixes.files}
+    _write(fixes.diff(shown))
+    count = len(fixes.fixes)
+    _stderr(f"Would fix {count} finding{'' if count == 1 else 's'}.")
+    return 1 if fixes.files else 0
 
 
 def _day(text: str | None) -> date | None:

@@ -37,6 +37,7 @@ from retrylint.model import (
     Assignment,
     EffectivePolicy,
     Finding,
+    FixSummary,
     Location,
     Observation,
     Severity,
@@ -217,6 +218,8 @@ class Report:
     baseline: Outcome | None = None
     # Set by `check --diff-base`: how many findings were left out as unchanged since REF.
     diff: DiffOutcome | None = None
+    # Set by `check` (`retrylint.fix`): fixes applied, and whether unsafe ones are offered.
+    fixes: FixSummary | None = None
 
     def count(self, at_least: str) -> int:
         """Findings at or above a severity; RL002 never counts (CONTRACTS §6)."""

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from retrylint import __version__, engine
+from retrylint import __version__, engine, fix
 from retrylint.cli import app
 from retrylint.config.policy import discover_config, load_policy
 from retrylint.frameworks import FRAMEWORKS
@@ -358,4 +358,9 @@ def test_process_pool_cli_matches_serial(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1, proc.stderr.decode()
     assert proc.stderr == b""
-    assert proc.stdout == render_check(_report(root, workers=1)).encode("utf-8")
+    # `check` marks the findings a verified fix clears (`retrylint.fix`), serially here too.
+    serial = _report(root, workers=1)
+    offered = fix.find_fixes(
+        serial, [root], lambda policy, paths: engine.run(paths, policy, workers=1), unsafe=True
+    )
+    assert proc.stdout == render_check(fix.mark(serial, offered)).encode("utf-8")

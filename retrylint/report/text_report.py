@@ -76,14 +76,22 @@ MARKDOWN_LEGEND = (
 
 def render_check_text(report: Report, console: Console, *, quiet: bool = False) -> None:
     """The findings, then the summary; `quiet` (`--quiet`) leaves the summary out."""
+    unsafe = report.fixes is not None and report.fixes.unsafe
     for finding in report.findings:
-        console.print(_finding_line(finding), soft_wrap=True)
+        console.print(_finding_line(finding, _fixable(finding, unsafe)), soft_wrap=True)
         if finding.fix is not None:
             console.print(Text.assemble("    ", (f"fix: {finding.fix}", "dim")), soft_wrap=True)
     if quiet:
         return
     if report.findings:
         console.print()
+    if report.fixes is not None and report.fixes.fixed is not None:
+        fixed, remaining = report.fixes.fixed, len(report.findings)
+        found = _plural(fixed + remaining, "finding")
+        console.print(Text(f"Found {found} ({fixed} fixed, {remaining} remaining)."))
+    fixable = _fixable_line(report)
+    if fixable:
+        console.print(Text(fixable), soft_wrap=True)
     console.print(_summary(report), soft_wrap=True)
     skipped = _skipped(report)
     if skipped:
@@ -256,14 +264,40 @@ def explain_task(report: Report, name: str, console: Console) -> bool:
     return bool(matches)
 
 
-def _finding_line(finding: Finding) -> Text:
+def _finding_line(finding: Finding, fixable: bool = False) -> Text:
+    """`path:line:col: RL101 [error] ...`; `[*]` after the code marks a fix `--fix` applies
+    (ruff's marker)."""
     location = finding.location
     return Text.assemble(
         (location.path, "bold"),
         f":{location.line}:{location.column}: ",
         (finding.rule, _SEVERITY_STYLES[finding.severity]),
+        " [*]" if fixable else "",
         f" [{finding.severity}] {finding.message}",
     )
+
+
+def _fixable(finding: Finding, unsafe: bool) -> bool:
+    return finding.fix_applicability == "safe" or (unsafe and finding.fix_applicability == "unsafe")
+
+
+def _fixable_line(report: Report) -> str:
+    """ruff's "[*] 2 fixable with the --fix option (1 hidden fix can be enabled with the
+    --unsafe-fixes option)."; nothing when no finding has a fix."""
+    if report.fixes is None:
+        return ""
+    unsafe = report.fixes.unsafe
+    shown = sum(1 for f in report.findings if _fixable(f, unsafe))
+    hidden = sum(1 for f in report.findings if not _fixable(f, unsafe) and f.fix_applicability)
+    hint = (
+        f" ({hidden} hidden fix{'es' if hidden != 1 else ''} can be enabled with "
+        "the --unsafe-fixes option)"
+        if hidden
+        else ""
+    )
+    if shown:
+        return f"[*] {shown} fixable with the --fix option{hint}."
+    return f"No fixes available{hint}." if hidden else ""
 
 
 def _summary(report: Report) -> Text:
