@@ -434,14 +434,19 @@ def check(
         if show_diff or fix:
             first = _reported(day)
             fixes = fixing.find_fixes(first, paths or [Path.cwd()], rerun, unsafe=unsafe_fixes)
+            unconfirmed = len(fixing.planned(first, unsafe=unsafe_fixes)) - len(fixes.fixes)
+            if unconfirmed:
+                _stderr(
+                    f"{unconfirmed} proposed fix{'' if unconfirmed == 1 else 'es'} left out: "
+                    "analysed again, the fixed code kept the finding or gained another."
+                )
             if show_diff:
                 return _print_diff(fixes, first.policy.root)
             fixes.write(first.policy.root)
             fixed = len(fixes.fixes)
         report = _reported(day)
         if output_format in (CheckFormat.text, CheckFormat.json):
-            offered = fixing.find_fixes(report, paths or [Path.cwd()], rerun, unsafe=True)
-            report = fixing.mark(report, offered)
+            report = fixing.mark(report, fixing.planned(report, unsafe=True))
             report = replace(report, fixes=FixSummary(fixed, unsafe_fixes))
         return _show(report)
 

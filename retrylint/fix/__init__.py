@@ -58,15 +58,11 @@ def find_fixes(
     The copy is analysed with the same policy, rooted there. A PATH outside the project root
     has no place in the copy, so such a run offers no fixes.
     """
-    planned = [
-        f
-        for f in plan(report.findings, report.rows, report.assignments)
-        if unsafe or f.applicability == "safe"
-    ]
+    proposals = planned(report, unsafe=unsafe)
     policy = report.policy
     root = policy.root
     resolved = [p.resolve() for p in paths]
-    if not planned or not all(p == root or root in p.parents for p in resolved):
+    if not proposals or not all(p == root or root in p.parents for p in resolved):
         return Outcome((), {})
     # libcst and tree-sitter load only now: a run with nothing to fix (a warm run of a clean
     # project) must not pay for them.
@@ -80,7 +76,9 @@ def find_fixes(
         with project_copy(root) as copy:
             moved = replace(policy, root=copy)
             targets = [copy / path for path in scanned]
-            verified = keep_confirmed(report, planned, lambda _: rerun(moved, targets), root, copy)
+            verified = keep_confirmed(
+                report, proposals, lambda _: rerun(moved, targets), root, copy
+            )
     except (OSError, shutil.Error):
         # A project that cannot be copied (an unreadable folder) cannot have its fixes
         # confirmed, and an unconfirmed fix is never offered.
@@ -89,9 +87,20 @@ def find_fixes(
     return Outcome(verified.fixes, files)
 
 
-def mark(report: Report, outcome: Outcome) -> Report:
-    """`report` with each finding a verified fix clears marked "safe" or "unsafe"."""
-    available = {(identity(f.finding), f.finding.location): f.applicability for f in outcome.fixes}
+def planned(report: Report, *, unsafe: bool) -> tuple[Fix, ...]:
+    """The fixes proposed for `report`, not yet confirmed by re-analysis.
+
+    `check` marks findings from these alone: confirming a fix re-analyses a copy of the
+    project, which would double the cost of every run that merely shows findings. `--fix` and
+    `--diff` confirm each one and apply only those (`find_fixes`).
+    """
+    proposals = plan(report.findings, report.rows, report.assignments)
+    return tuple(f for f in proposals if unsafe or f.applicability == "safe")
+
+
+def mark(report: Report, fixes: Sequence[Fix]) -> Report:
+    """`report` with each finding a proposed fix would clear marked "safe" or "unsafe"."""
+    available = {(identity(f.finding), f.finding.location): f.applicability for f in fixes}
 
     def marked(finding: Finding) -> Finding:
         applicability = available.get((identity(finding), finding.location))
