@@ -358,9 +358,7 @@ def test_process_pool_cli_matches_serial(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1, proc.stderr.decode()
     assert proc.stderr == b""
-    # `check` marks the findings a verified fix clears (`retrylint.fix`), serially here too.
+    # `check` marks the findings a proposed fix clears (`retrylint.fix`), serially here too.
     serial = _report(root, workers=1)
-    offered = fix.find_fixes(
-        serial, [root], lambda policy, paths: engine.run(paths, policy, workers=1), unsafe=True
-    )
+    offered = fix.planned(serial, unsafe=True)
     assert proc.stdout == render_check(fix.mark(serial, offered)).encode("utf-8")

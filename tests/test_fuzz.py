@@ -610,13 +610,11 @@ def test_generated_projects_are_deterministic(workdir: Path, sources: list[str])
         check=False,
     )
     assert proc.stderr == b""
-    # `check` marks the findings a verified fix clears (`retrylint.fix`): so does this side.
+    # `check` marks the findings a proposed fix clears (`retrylint.fix`): so does this side.
     policy = load_policy(None, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=root)
     report = engine.run([root], policy, workers=1)
     assert render_check(report) == serial["check"]
-    offered = fix.find_fixes(
-        report, [root], lambda moved, paths: engine.run(paths, moved, workers=1), unsafe=True
-    )
+    offered = fix.planned(report, unsafe=True)
     assert proc.stdout.decode("utf-8") == render_check(fix.mark(report, offered))
 
 
