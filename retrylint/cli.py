@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from retrylint import __version__, baseline, diff, engine, progress
+from retrylint import __version__, baseline, diff, engine, progress, watch
 from retrylint.config.policy import (
     CONFIG_NAMES,
     PYPROJECT,
@@ -36,6 +36,7 @@ from retrylint.config.policy import (
 )
 from retrylint.config.update import UpdateError, append_tasks, literal_key
 from retrylint.frameworks import FRAMEWORKS
+from retrylint.lookup import TaskLookupError, find_task
 from retrylint.model import SEVERITY_RANK
 from retrylint.report.concise_report import render_concise
 from retrylint.report.github_report import render_github, render_step_summary
@@ -198,18 +199,21 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _guard(action: Callable[[], T]) -> T:
-    """Run a command body, turning every failure into one stderr line and exit 2."""
+def _guard(action: Callable[[], T], *, watching: bool = False) -> T:
+    """Run a command body, turning every failure into one stderr line and exit 2; `watching`
+    lets Ctrl-C through to the watch loop, for which it means "stop", exit 0."""
     try:
         return action()
     except typer.Exit:
         raise
+    except KeyboardInterrupt:
+        if watching:
+            raise
+        _fail("retrylint: interrupted")
     except (ConfigError, baseline.BaselineError) as err:
         _fail(str(err))
     except engine.UsageError as err:
         _fail(f"retrylint: error: {err}")
-    except KeyboardInterrupt:
-        _fail("retrylint: interrupted")
     except Exception as err:
         if os.environ.get("RETRYLINT_DEBUG"):
             traceback.print_exc()
@@ -369,6 +373,14 @@ def check(
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
     jobs: JobsOpt = None,
+    watch_mode: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            "-w",
+            help="Check again whenever a scanned file or the policy file changes; Ctrl-C stops.",
+        ),
+    ] = False,
 ) -> None:
     """Check every task against the policy; exit 1 when findings at or above --fail-on remain."""
 
@@ -432,7 +444,44 @@ def check(
                 render_check_text(shown, _console(color, out), quiet=quiet)
         return exit_code
 
+    if watch_mode:
+        if write_baseline is not None:
+            _fail("retrylint: error: --watch and --write-baseline do not mix: write it once")
+        _watch(body, paths or [Path.cwd()], config)
+        raise typer.Exit(0)
     raise typer.Exit(_guard(body))
+
+
+def _watch(body: Callable[[], int], targets: list[Path], config: Path | None) -> None:
+    """Run `body` now and after every change until Ctrl-C; a failed run (a half-edited policy
+    file) prints its one line and waits for the fix, as every run's exit code is ignored."""
+
+    def run() -> list[Path]:
+        with contextlib.suppress(typer.Exit):
+            _guard(body, watching=True)
+        paths = _watched(targets, config)
+        _stderr(f"Watching {len(paths)} files and folders for changes; press Ctrl-C to stop.")
+        return paths
+
+    def between() -> None:
+        if sys.stdout.isatty():
+            sys.stdout.write("\x1b[2J\x1b[3J\x1b[H")  # clear the screen and its scrollback
+            sys.stdout.flush()
+
+    watch.watch(run, between)
+
+
+def _watched(targets: list[Path], config: Path | None) -> list[Path]:
+    try:
+        policy = _load(targets, config)
+        files = engine.scanned_files(targets, policy)
+        found = policy.root / policy.path if policy.path else None
+    except (ConfigError, engine.UsageError):
+        # Until the policy loads again, watch the paths given and the policy file.
+        files = list(targets)
+        start = targets[0].resolve() if targets[0].exists() else Path.cwd()
+        found = config or discover_config(start)
+    return watch.watched([Path(os.path.abspath(f)) for f in files], found)
 
 
 def _step_summary(report: engine.Report) -> None:
@@ -522,7 +571,12 @@ def inventory(
     ] = InventoryFormat.table,
     explain: Annotated[
         str | None,
-        typer.Option("--explain", help="Show where each field of this task came from."),
+        typer.Option(
+            "--explain",
+            metavar="NAME",
+            help="Show where each field of this task came from; NAME may be the end of the "
+            "task name (after a `.` or `:`) or a glob, as long as it picks out one task.",
+        ),
     ] = None,
     color: ColorOpt = Color.auto,
     no_cache: NoCacheOpt = False,
@@ -540,11 +594,11 @@ def inventory(
             paths,
         )
         if explain is not None:
-            if not explain_task(report, explain, _console(color)):
-                raise engine.UsageError(
-                    f"--explain {explain}: no task with that name; run `retrylint inventory` "
-                    "for the names"
-                )
+            try:
+                name = find_task((row.name for row in report.rows if row.name), explain)
+            except TaskLookupError as err:
+                raise engine.UsageError(f"--explain {err}") from None
+            explain_task(report, name, _console(color))
         elif output_format is InventoryFormat.json:
             _write(render_inventory(report))
         elif output_format is InventoryFormat.markdown:
@@ -597,7 +651,12 @@ def init(
             raise engine.UsageError(f"{destination} already exists; pass --force to overwrite it")
         policy = _load(targets, config)
         names = _task_names(targets, policy)
-        _atomic_write(destination, starter_policy(names))
+        _write_policy(
+            destination,
+            starter_policy(names),
+            str(destination),
+            "make its folder writable, or name another file with -o FILE",
+        )
         if not quiet:
             _stderr(f"wrote {destination} with {len(names)} task(s)")
 
@@ -621,7 +680,7 @@ def _update(targets: list[Path], config: Path | None, *, quiet: bool) -> None:
     except UpdateError as err:
         raise engine.UsageError(f"init --update {shown}: {err}") from None
     if result.text != text:
-        _atomic_write(path, result.text)
+        _write_policy(path, result.text, shown, "make it and its folder writable")
     if quiet:
         return
     if result.commented:
@@ -629,6 +688,17 @@ def _update(targets: list[Path], config: Path | None, *, quiet: bool) -> None:
     else:
         how = f' as "{policy.default_category}"' if result.added else ""
     _stderr(f"added {len(result.added)} task(s) to {shown}{how}")
+
+
+def _write_policy(path: Path, text: str, shown: str, advice: str) -> None:
+    """A folder that cannot be written is the user's to fix: one line, not an internal error."""
+    try:
+        _atomic_write(path, text)
+    except OSError as err:
+        reason = (err.strerror or str(err)).lower()
+        raise engine.UsageError(
+            f"{shown}: cannot write the policy file ({reason}); {advice}"
+        ) from None
 
 
 def _task_names(targets: list[Path], policy: Policy) -> list[str]:
