@@ -51,6 +51,7 @@ from retrylint.report.text_report import (
     render_check_text,
     render_inventory_markdown,
     render_inventory_table,
+    terminal_width,
 )
 from retrylint.rules import RULES
 from retrylint.rules.docs import rule_doc
@@ -279,10 +280,10 @@ def _for_people(report: engine.Report, paths: list[Path] | None) -> engine.Repor
 
 
 def _console(color: Color = Color.auto, file: TextIO | None = None) -> Console:
-    # rich drops colour by itself when the output is not a terminal or NO_COLOR is set; a
-    # fixed width then keeps piped tables and CI logs from folding at 80 columns.
+    # rich drops colour by itself when the output is not a terminal or NO_COLOR is set; the
+    # renderers fit their lines to the width (COLUMNS, the terminal's, else 80).
     out = file or sys.stdout
-    width = None if out.isatty() else 160
+    width = terminal_width(out, os.environ)
     colour: dict[str, Any] = {}
     if color is Color.always:
         # A flag on the command line beats NO_COLOR (no-color.org) and the terminal check.
