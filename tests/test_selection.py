@@ -232,7 +232,7 @@ def test_quiet_prints_findings_only(project: Path) -> None:
     quiet = cli("check", "--quiet").stdout.splitlines()
     assert loud[-1].startswith("Found ")
     assert quiet == loud[: len(quiet)]
-    assert quiet[-1].startswith("    fix: ")
+    assert quiet[-1].startswith("      fix: ")
     assert cli("check", "-q", "--select", "RL2").stdout == ""
     init = cli("init", "-q", "-o", "policy.toml")
     assert (init.exit_code, init.stderr) == (0, "")

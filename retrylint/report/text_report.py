@@ -190,14 +190,39 @@ def render_inventory_table(report: Report, console: Console) -> None:
     widths = _widths(COLUMNS, rows, _TYPICAL)
     top = _aligned([heads[0]], rows, first, widths[:_IDENTITY], "", "bold")
     under = _aligned([heads[1]], rows, second, widths[_IDENTITY:], _INDENT * 2)
-    lines = [line for pair in zip(top, under, strict=True) for line in pair]
+    lines = [top[0], under[0]]
+    for name, policy, row in zip(top[1:], under[1:], rows, strict=True):
+        lines.append(name)
+        lines.extend(_fold_last(policy, len(_plain(row[-1])), width))
     _print_table(console, lines, width, header_lines=2)
+
+
+def _fold_last(line: Text, last: int, width: int) -> list[Text]:
+    """A line whose last cell (the final failure, a sentence) runs past the width, with that
+    cell wrapped at spaces under its own column, or, when that column is too narrow, on lines
+    of its own under the policy."""
+    start = len(line.plain) - last
+    room = width - start
+    if len(line.plain) <= width:
+        return [line]
+    if room < _ROOM:
+        said = f"final failure: {line.plain[start:]}"
+        hang = _INDENT * 4
+        policy = line[:start]
+        policy.rstrip()
+        return [policy, *(Text(p) for p in _wrap(said, width, hang, hang + "  "))]
+    pieces = _wrap(line.plain[start:], room, "", "")
+    folded = [line[:start] + Text(pieces[0])]
+    folded.extend(Text(" " * start + piece) for piece in pieces[1:])
+    return folded
 
 
 # The first four columns say which task and where; the rest are its policy.
 _IDENTITY = 4
 _GAP = 2
 _TYPICAL = 0.9
+_ROOM = 20
+"""The fewest columns worth wrapping a final failure into."""
 
 
 def _table_cells(group: list[tuple[EffectivePolicy, Assignment | None]]) -> tuple[Cell, ...]:

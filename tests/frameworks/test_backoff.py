@@ -1,4 +1,3 @@
-
 """backoff: every form of the reference §12, asserted field by field.
 
 Expected values were worked out by hand from backoff 2.2.1's source (see the fixture's

@@ -1,4 +1,3 @@
-
 """stamina: every form of the reference §12, asserted field by field.
 
 Expected values were worked out by hand from stamina 26.1.0's source (see the fixture's

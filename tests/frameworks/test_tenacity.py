@@ -1,4 +1,3 @@
-
 """tenacity: every form of the reference §12/§14, asserted field by field; and RL501.
 
 Expected values were worked out by hand from tenacity 9.2.1's source (see the fixture's
