@@ -195,7 +195,7 @@ def test_inventory_two_lines_per_task_at_80_columns() -> None:
     lines = _inventory(80).splitlines()
     assert re.fullmatch(r"task +framework +site +location", lines[0])
     assert re.fullmatch(
-        r"    category +trigger +retries +backoff +jitter +window +final failure", lines[1]
+        r"    category +trigger +retries +backoff +jitter +window +failure", lines[1]
     )
     assert len(lines) == 3 + 2 * 10
     assert all(len(line) <= 80 for line in lines)

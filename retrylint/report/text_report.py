@@ -186,8 +186,11 @@ def render_inventory_table(report: Report, console: Console) -> None:
         _print_table(console, lines, width)
         return
     first, second = range(_IDENTITY), range(_IDENTITY, len(COLUMNS))
-    heads = (COLUMNS[:_IDENTITY], COLUMNS[_IDENTITY:])
     widths = _widths(COLUMNS, rows, _TYPICAL)
+    names = COLUMNS[_IDENTITY:]
+    if len(_INDENT * 2) + sum(widths[_IDENTITY:-1]) + _GAP * len(names) + len(names[-1]) > width:
+        names = (*names[:-1], "failure")  # "final failure" would be the one word past the edge
+    heads = (COLUMNS[:_IDENTITY], names)
     top = _aligned([heads[0]], rows, first, widths[:_IDENTITY], "", "bold")
     under = _aligned([heads[1]], rows, second, widths[_IDENTITY:], _INDENT * 2)
     lines = [top[0], under[0]]
