@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from retrylint import __version__, baseline, diff, engine, progress, watch
+from retrylint import __version__, baseline, diff, engine, outputs, progress, watch
 from retrylint.config.policy import (
     CONFIG_NAMES,
     PYPROJECT,
@@ -38,17 +38,11 @@ from retrylint.config.update import UpdateError, append_tasks, literal_key
 from retrylint.frameworks import FRAMEWORKS
 from retrylint.lookup import TaskLookupError, find_task
 from retrylint.model import SEVERITY_RANK
-from retrylint.report.concise_report import render_concise
-from retrylint.report.github_report import render_github, render_step_summary
-from retrylint.report.gitlab_report import render_gitlab
-from retrylint.report.json_report import render_check, render_inventory
-from retrylint.report.junit_report import render_junit
-from retrylint.report.paths import gitlab_root, rebase, repository_root, spelled_root
-from retrylint.report.sarif_report import render_sarif
-from retrylint.report.statistics import render_statistics
+from retrylint.outputs import CheckFormat
+from retrylint.report.github_report import render_step_summary
+from retrylint.report.json_report import render_inventory
 from retrylint.report.text_report import (
     explain_task,
-    render_check_text,
     render_inventory_markdown,
     render_inventory_table,
     terminal_width,
@@ -92,16 +86,6 @@ app = typer.Typer(
 )
 
 T = TypeVar("T")
-
-
-class CheckFormat(str, Enum):
-    text = "text"
-    concise = "concise"
-    json = "json"
-    sarif = "sarif"
-    github = "github"
-    gitlab = "gitlab"
-    junit = "junit"
 
 
 class RulesFormat(str, Enum):
@@ -274,11 +258,6 @@ def _analyze(
         )
 
 
-def _for_people(report: engine.Report, paths: list[Path] | None) -> engine.Report:
-    """Paths relative to the current directory, as the user spelled the way there (§1)."""
-    return rebase(report, Path.cwd(), spelled_root(report.policy.root, paths or []))
-
-
 def _console(color: Color = Color.auto, file: TextIO | None = None) -> Console:
     # rich drops colour by itself when the output is not a terminal or NO_COLOR is set; the
     # renderers fit their lines to the width (COLUMNS, the terminal's, else 80).
@@ -302,12 +281,17 @@ def _destination(output_file: Path | None) -> Iterator[TextIO]:
         return
     buffer = io.StringIO()
     yield buffer
+    _write_report_file(output_file, buffer.getvalue(), f"--output-file {output_file}")
+
+
+def _write_report_file(path: Path, text: str, shown: str) -> None:
+    """A report file, its folder made first (as ruff does for `--output-file`): CI scripts name
+    `reports/retrylint.sarif` before anything created `reports/`."""
     try:
-        _atomic_write(output_file, buffer.getvalue())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(path, text)
     except OSError as err:
-        raise engine.UsageError(
-            f"--output-file {output_file}: cannot write: {err.strerror or err}"
-        ) from None
+        raise engine.UsageError(f"{shown}: cannot write: {err.strerror or err}") from None
 
 
 def _write(text: str) -> None:
@@ -369,6 +353,15 @@ def check(
         Path | None,
         typer.Option("--output-file", "-o", help="Write the report to this file, not stdout."),
     ] = None,
+    more_outputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output",
+            metavar="FORMAT:FILE",
+            help="Also write a report in FORMAT to FILE, e.g. sarif:retrylint.sarif; repeat "
+            "for more. The --format report still goes to stdout (or --output-file).",
+        ),
+    ] = None,
     quiet: QuietOpt = False,
     color: ColorOpt = Color.auto,
     no_cache: NoCacheOpt = False,
@@ -386,6 +379,8 @@ def check(
     """Check every task against the policy; exit 1 when findings at or above --fail-on remain."""
 
     def body() -> int:
+        extra_outputs = [outputs.parse_output(value) for value in more_outputs or ()]
+        outputs.check_outputs(extra_outputs, output_file)
         report = _analyze(
             paths,
             config,
@@ -413,36 +408,32 @@ def check(
             changed = diff.changes(report.policy.root, diff_base)
             kept, left_out = diff.apply(report, changed)
             report = replace(report, findings=kept, diff=left_out)
-        repository = None
-        if output_format in (CheckFormat.sarif, CheckFormat.github):
-            # GitHub resolves these against the checkout, wherever the job stands (§1).
-            repository = repository_root(report.policy.root)
-            shown = rebase(report, repository)
-        elif output_format is CheckFormat.gitlab:
-            shown = rebase(report, gitlab_root(report.policy.root))
-        else:
-            shown = _for_people(report, paths)
         failing = report.count(fail_on.value)
         exit_code = 1 if failing and not exit_zero else 0
+
+        def write(out: TextIO, fmt: CheckFormat, *, primary: bool) -> None:
+            outputs.write_report(
+                out,
+                fmt,
+                report,
+                paths,
+                lambda stream: _console(color, stream),
+                exit_code=exit_code,
+                statistics=statistics and primary,
+                quiet=quiet,
+            )
+
+        # The files first: a report that cannot be written stops the run before stdout says
+        # anything, so a CI log never shows a result whose SARIF is missing.
+        for extra in extra_outputs:
+            buffer = io.StringIO()
+            write(buffer, extra.format, primary=False)
+            shown = f"--output {extra.format.value}:{extra.file}"
+            _write_report_file(extra.file, buffer.getvalue(), shown)
         with _destination(output_file) as out:
-            if statistics:
-                as_json = output_format is CheckFormat.json
-                out.write(render_statistics(shown, as_json=as_json))
-            elif output_format is CheckFormat.json:
-                out.write(render_check(shown))
-            elif output_format is CheckFormat.sarif:
-                out.write(render_sarif(shown, __version__, repository, exit_code=exit_code))
-            elif output_format is CheckFormat.github:
-                out.write(render_github(shown))
-                _step_summary(shown)
-            elif output_format is CheckFormat.gitlab:
-                out.write(render_gitlab(shown))
-            elif output_format is CheckFormat.junit:
-                out.write(render_junit(shown))
-            elif output_format is CheckFormat.concise:
-                out.write(render_concise(shown))
-            else:
-                render_check_text(shown, _console(color, out), quiet=quiet)
+            write(out, output_format, primary=True)
+        if CheckFormat.github in {output_format, *(extra.format for extra in extra_outputs)}:
+            _step_summary(outputs.shown_as(CheckFormat.github, report, paths)[0])
         return exit_code
 
     if watch_mode:
@@ -588,7 +579,7 @@ def inventory(
 
     def body() -> None:
         machine = explain is None and output_format is not InventoryFormat.table
-        report = _for_people(
+        report = outputs.for_people(
             _analyze(
                 paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs, machine=machine
             ),
