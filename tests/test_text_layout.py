@@ -193,7 +193,7 @@ def test_inventory_one_line_per_task_when_it_fits() -> None:
 
 def test_inventory_two_lines_per_task_at_80_columns() -> None:
     lines = _inventory(80).splitlines()
-    assert re.fullmatch(r"task +framework +site +location", lines[0])
+    assert re.fullmatch(r"task +framework +location", lines[0])
     assert re.fullmatch(
         r"    category +trigger +retries +backoff +jitter +window +failure", lines[1]
     )
@@ -232,3 +232,26 @@ def test_inventory_outliers_push_their_own_line_only() -> None:
         "        final failure: archived in queue `default` (kept 90 days, at most 10,000\n"
         "          per queue)\n"
     ) in out
+
+
+def test_inventory_narrower_still_gives_the_location_its_own_line() -> None:
+    lines = _inventory(50, FIXTURES / "asynq").splitlines()
+    assert re.fullmatch(r"task +framework", lines[0])
+    assert lines[1] == "    location"
+    start = lines.index(next(line for line in lines if line.startswith("audit:write ")))
+    assert re.fullmatch(r"audit:write +asynq enqueue", lines[start])  # enqueue sites say so
+    assert lines[start + 1] == "    producer/main.go:75:2"
+    assert lines[start + 2].split() == [
+        "default",
+        "automatic",
+        "6",
+        "exponential",
+        "yes",
+        "10m",
+        "54s",
+    ]
+    assert lines[start + 3].startswith("        final failure: archived in queue `default`")
+    definition = next(
+        line for line in lines if line.startswith("image:resize ") and "enq" not in line
+    )
+    assert re.fullmatch(r"image:resize +asynq", definition)

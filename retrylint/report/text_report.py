@@ -185,19 +185,38 @@ def render_inventory_table(report: Report, console: Console) -> None:
         lines = _aligned([COLUMNS], rows, range(len(COLUMNS)), widths, "")
         _print_table(console, lines, width)
         return
-    first, second = range(_IDENTITY), range(_IDENTITY, len(COLUMNS))
+    second = range(_IDENTITY, len(COLUMNS))
     widths = _widths(COLUMNS, rows, _TYPICAL)
     names = COLUMNS[_IDENTITY:]
     if len(_INDENT * 2) + sum(widths[_IDENTITY:-1]) + _GAP * len(names) + len(names[-1]) > width:
         names = (*names[:-1], "failure")  # "final failure" would be the one word past the edge
-    heads = (COLUMNS[:_IDENTITY], names)
-    top = _aligned([heads[0]], rows, first, widths[:_IDENTITY], "", "bold")
-    under = _aligned([heads[1]], rows, second, widths[_IDENTITY:], _INDENT * 2)
-    lines = [top[0], under[0]]
+    under = _aligned([names], rows, second, widths[_IDENTITY:], _INDENT * 2)
+    top = _identities(rows, width)
+    lines = [*top[0], under[0]]
     for name, policy, row in zip(top[1:], under[1:], rows, strict=True):
-        lines.append(name)
+        lines.extend(name)
         lines.extend(_fold_last(policy, len(_plain(row[-1])), width))
-    _print_table(console, lines, width, header_lines=2)
+    _print_table(console, lines, width, header_lines=len(top[0]) + 1)
+
+
+def _identities(rows: list[tuple[Cell, ...]], width: int) -> list[list[Text]]:
+    """The header and each task's first line(s) in the narrow layout: the task, its framework
+    (with `enqueue` for an enqueue site: definitions are the rule) and its location; the
+    location goes on a line of its own when the three do not fit the width."""
+    enqueue: Cell = (("text", " enqueue"),)
+    identity: list[tuple[Cell, ...]] = [
+        (row[0], row[1] if _plain(row[2]) == "definition" else row[1] + enqueue, row[3])
+        for row in rows
+    ]
+    header = ("task", "framework", "location")
+    widths = _widths(header, identity, _TYPICAL)
+    if sum(widths) + 2 * _GAP <= width:
+        lines = _aligned([header], identity, range(3), widths, "", "bold")
+        return [[line] for line in lines]
+    pairs = _aligned([header[:2]], identity, range(2), widths, "", "bold")
+    heading = [pairs[0], _line([(("text", header[2]),)], widths, _INDENT * 2, "bold")]
+    places = [_line([cells[2]], widths, _INDENT * 2, "") for cells in identity]
+    return [heading, *([pair, place] for pair, place in zip(pairs[1:], places, strict=True))]
 
 
 def _fold_last(line: Text, last: int, width: int) -> list[Text]:
