@@ -11,11 +11,13 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TextIO, TypeVar
@@ -34,12 +36,14 @@ from retrylint.config.policy import (
     discover_config,
     load_policy,
 )
-from retrylint.config.update import UpdateError, append_tasks, literal_key
+from retrylint.config.update import TASKS_HINT, UpdateError, append_tasks, task_line
+from retrylint.durations import parse_day
 from retrylint.frameworks import FRAMEWORKS
 from retrylint.lookup import TaskLookupError, find_task
 from retrylint.model import SEVERITY_RANK
 from retrylint.outputs import CheckFormat
 from retrylint.report.github_report import render_step_summary
+from retrylint.report.html_report import render_html
 from retrylint.report.json_report import render_inventory
 from retrylint.report.text_report import (
     explain_task,
@@ -47,6 +51,7 @@ from retrylint.report.text_report import (
     render_inventory_table,
     terminal_width,
 )
+from retrylint.report.timeline import glyphs_for, render_timeline
 from retrylint.rules import RULES
 from retrylint.rules.docs import rule_doc
 from retrylint.scan.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
@@ -230,6 +235,7 @@ def _analyze(
     cache_dir: Path | None = None,
     jobs: int | None = None,
     machine: bool = False,
+    today: date | None = None,
 ) -> engine.Report:
     """Run the engine; `machine` output (or `--quiet`) gets no progress bar on stderr."""
     targets = paths or [Path.cwd()]
@@ -255,6 +261,7 @@ def _analyze(
             workers=jobs,
             cache=cache,
             progress=shown,
+            today=today,
         )
 
 
@@ -375,10 +382,21 @@ def check(
             help="Check again whenever a scanned file or the policy file changes; Ctrl-C stops.",
         ),
     ] = False,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            "--today",
+            envvar="RETRYLINT_TODAY",
+            metavar="YYYY-MM-DD",
+            help="The day RL406 judges reviews on (default: the system clock's), so runs "
+            "are reproducible.",
+        ),
+    ] = None,
 ) -> None:
     """Check every task against the policy; exit 1 when findings at or above --fail-on remain."""
 
     def body() -> int:
+        day = _day(today)
         extra_outputs = [outputs.parse_output(value) for value in more_outputs or ()]
         outputs.check_outputs(extra_outputs, output_file)
         report = _analyze(
@@ -392,6 +410,7 @@ def check(
             cache_dir=cache_dir,
             jobs=jobs,
             machine=quiet or output_format is not CheckFormat.text,
+            today=day,
         )
         # Identities are root-relative: the baseline applies before paths are re-based.
         frozen = _baseline(report, baseline_file, write_baseline, no_baseline)
@@ -474,6 +493,17 @@ def _watched(targets: list[Path], config: Path | None) -> list[Path]:
         start = targets[0].resolve() if targets[0].exists() else Path.cwd()
         found = config or discover_config(start)
     return watch.watched([Path(os.path.abspath(f)) for f in files], found)
+
+
+def _day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return parse_day(text)
+    except ValueError as err:
+        raise engine.UsageError(
+            f"--today (or RETRYLINT_TODAY): {err}; write a date such as 2026-06-01"
+        ) from None
 
 
 def _step_summary(report: engine.Report) -> None:
@@ -570,6 +600,13 @@ def inventory(
             "task name (after a `.` or `:`) or a glob, as long as it picks out one task.",
         ),
     ] = None,
+    timeline: Annotated[
+        bool,
+        typer.Option(
+            "--timeline",
+            help="Draw each task's retries on a log time axis, fitted to the terminal width.",
+        ),
+    ] = False,
     color: ColorOpt = Color.auto,
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
@@ -578,7 +615,11 @@ def inventory(
     """List every task with its effective retry policy."""
 
     def body() -> None:
-        machine = explain is None and output_format is not InventoryFormat.table
+        if timeline and (explain is not None or output_format is not InventoryFormat.table):
+            raise engine.UsageError(
+                "--timeline draws the table's tasks as timelines; drop --format or --explain"
+            )
+        machine = explain is None and not timeline and output_format is not InventoryFormat.table
         report = outputs.for_people(
             _analyze(
                 paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs, machine=machine
@@ -591,12 +632,51 @@ def inventory(
             except TaskLookupError as err:
                 raise engine.UsageError(f"--explain {err}") from None
             explain_task(report, name, _console(color))
+        elif timeline:
+            width = shutil.get_terminal_size().columns
+            _write(render_timeline(report, width, glyphs_for(sys.stdout.encoding)))
         elif output_format is InventoryFormat.json:
             _write(render_inventory(report))
         elif output_format is InventoryFormat.markdown:
             _write(render_inventory_markdown(report))
         else:
             render_inventory_table(report, _console(color))
+
+    _guard(body)
+
+
+@app.command()
+def report(
+    html: Annotated[
+        Path,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Write the self-contained HTML report (timelines and documented policies) here.",
+        ),
+    ],
+    paths: PathsArg = None,
+    config: ConfigOpt = None,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
+    jobs: JobsOpt = None,
+) -> None:
+    """Write every task's retry timeline and documented policy as one HTML page."""
+
+    def body() -> None:
+        found = outputs.for_people(
+            _analyze(paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs), paths
+        )
+        policy = found.policy
+        shown = _shown(policy.root / policy.path) if policy.path else None
+        if html.is_dir():
+            raise engine.UsageError(
+                f"--html {html}: is a directory; name a file such as report.html"
+            )
+        try:
+            _atomic_write(html, render_html(found, __version__, shown))
+        except OSError as err:
+            raise engine.UsageError(f"--html {html}: cannot write: {err.strerror or err}") from None
 
     _guard(body)
 
@@ -713,8 +793,9 @@ def starter_policy(names: list[str]) -> str:
         "jitter = true",
         "",
         "[tasks]",
+        *TASKS_HINT,
     ]
-    lines.extend(f'{json.dumps(literal_key(name))} = "default"' for name in names)
+    lines.extend(task_line(name, "default") for name in names)
     return "\n".join(lines) + "\n"
 
 

@@ -16,12 +16,13 @@ import stat
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from retrylint import frameworks, suppressions
 from retrylint.baseline import Outcome
-from retrylint.config.policy import FrameworkSettings, Policy
+from retrylint.config.policy import ConfigErrors, FrameworkSettings, Policy
 from retrylint.frameworks.base import (
     AdapterContext,
     FileProblem,
@@ -306,8 +307,10 @@ def run(
     per_file_ignores: Sequence[str] | None = None,
     cache: SummaryCache | None = None,
     progress: Progress | None = None,
+    today: date | None = None,
 ) -> Report:
-    """Analyze `paths`; with a `cache`, files it holds unchanged are not parsed again."""
+    """Analyze `paths`; with a `cache`, files it holds unchanged are not parsed again. `today`
+    is the day reviews are judged on (RL406), the clock's when None."""
     progress = progress or Silent()
     selection = Selection.build(policy, select, ignore, extend_select, per_file_ignores)
     root = policy.root
@@ -400,6 +403,7 @@ def run(
         silent_frameworks=collect_silent_frameworks(adapters, summaries, project, rows),
         frameworks=frameworks.FRAMEWORK_INFO,
         empty_scan=None if files else explain_empty_scan(paths, root, policy.path, discovery),
+        today=today or date.today(),
     )
     raw: list[Finding] = list(problems)
     raw.extend(
@@ -549,6 +553,19 @@ def _policy_key(row: EffectivePolicy) -> tuple[object, ...]:
         row.final_failure,
         row.undecided,
         row.via,
+        tuple(
+            (
+                p.location,
+                p.trigger,
+                p.max_retries,
+                p.backoff,
+                p.jitter,
+                p.delays_seconds,
+                p.window_seconds,
+                tuple(sorted((k, v.source) for k, v in p.sources.items())),
+            )
+            for p in row.paths
+        ),
     )
 
 
@@ -560,13 +577,18 @@ def _names_pattern(names: set[str]) -> list[re.Pattern[bytes]]:
 
 
 def _check_task_decorators(policy: Policy, project: Project) -> None:
-    """A configured wrapper that names nothing would silently match no task: refuse it."""
-    for settings in policy.frameworks.values():
+    """A configured wrapper that names nothing would silently match no task: refuse it, with
+    every such wrapper at once, like every other mistake of the policy file."""
+    unmatched = [
+        error
+        for settings in policy.frameworks.values()
         for name, error in zip(
             settings.task_decorators, settings.task_decorator_errors, strict=True
-        ):
-            if project.resolve_qualified(name).kind not in ("function", "class", "binding"):
-                raise error
+        )
+        if project.resolve_qualified(name).kind not in ("function", "class", "binding")
+    ]
+    if unmatched:
+        raise ConfigErrors(unmatched)
 
 
 def _resolved(path: Path) -> Path:

@@ -9,7 +9,9 @@ quote it in a message.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
+from fractions import Fraction
 from typing import Literal, TypeAlias
 
 Severity: TypeAlias = Literal["error", "warning", "note"]
@@ -156,6 +158,30 @@ class Redelivery:
 
 
 @dataclass(frozen=True, slots=True)
+class PathPolicy:
+    """One way a task retries, resolved on its own (CONTRACTS §4 fields, per path).
+
+    A task may retry along several paths: automatic retry on an exception, each retry call
+    with its own countdown and budget, a helper that retries it, a retry exception raised in
+    another branch. Folding them field by field mixes a label from one path with numbers from
+    another ("fixed backoff (waits 10, 20, 40 s)"), so each path keeps its own values and the
+    rules judge the row by its worst path, quoting that path alone.
+    """
+
+    location: Location  # the retry call, raise or option that starts this path
+    # `automatic+manual` for one retry loop that both exceptions and an explicit retry signal
+    # drive (tenacity's `TryAgain`): one count and one wait serve both.
+    trigger: Literal["automatic", "manual", "automatic+manual"]
+    max_retries: Count
+    backoff: BackoffKind | Literal["undecided"] | None
+    jitter: bool | Literal["undecided"] | None
+    delays_seconds: tuple[float, ...] | None
+    delays_truncated: bool
+    window_seconds: Window
+    sources: dict[str, Provenance]
+
+
+@dataclass(frozen=True, slots=True)
 class EffectivePolicy:
     """One inventory row: what a task (or an enqueue site) will actually do when it fails.
 
@@ -196,6 +222,34 @@ class EffectivePolicy:
     # The broker's visibility timeout, when the framework holds a delayed retry as an
     # unacknowledged message on such a broker (RL205); None when nothing redelivers it.
     redelivery: Redelivery | None = None
+    # Every retry path, sorted by location; the row-level fields above summarise them, each
+    # from the path that is worst for that field (README, "What effective policy means").
+    paths: tuple[PathPolicy, ...] = ()
+    # Set on `along(path)` views of a task with several paths: the path a message speaks of.
+    on_path: Location | None = None
+
+    def along(self, path: PathPolicy) -> EffectivePolicy:
+        """The row as seen along one of its paths, so a rule's label and numbers all come
+        from that path; `on_path` is set only when there is another path to tell it from."""
+        return replace(
+            self,
+            retry_trigger=path.trigger,
+            max_retries=path.max_retries,
+            backoff=path.backoff,
+            jitter=path.jitter,
+            delays_seconds=path.delays_seconds,
+            delays_truncated=path.delays_truncated,
+            window_seconds=path.window_seconds,
+            sources=path.sources,
+            on_path=path.location if len(self.paths) > 1 else None,
+        )
+
+    def views(self) -> tuple[EffectivePolicy, ...]:
+        """The row along each of its paths; the row itself when it has at most one path, so
+        a single-path task is judged exactly as its row reads."""
+        if len(self.paths) <= 1:
+            return (self,)
+        return tuple(self.along(path) for path in self.paths)
 
     def hint(self, name: str) -> str | None:
         return next((text for key, text in self.hints if key == name), None)
@@ -275,6 +329,15 @@ class Category:
     max_window: float | None = None
     dead_letter: bool = False
     location: Location | None = None
+    min_window: int | None = None
+    """Seconds the retries must at least keep trying for (RL206); None: not enforced."""
+    alert: bool = True
+    """Whether a task of this category exhausting its retries should page someone."""
+    review_every: int | None = None
+    """Seconds between reviews of the category's tasks (RL406): the category's own
+    `review-every`, else the top-level one, already merged by the loader; None: no reviews."""
+    review_every_inherited: bool = False
+    """`review_every` is the top-level value (for messages that say where it came from)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +349,11 @@ class Assignment:
     key: str | None = None
     owner: str | None = None
     note: str | None = None
+    # Copied from the `[tasks]` entry that matched, like `owner` and `note`.
+    reviewed: date | None = None
+    idempotent: bool | None = None
+    rate: Fraction | None = None
+    """Messages per second the entry says the task receives."""
 
 
 @dataclass(frozen=True, slots=True)

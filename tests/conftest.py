@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -35,11 +36,14 @@ def _fixed_width(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
 
 
-def analyze(root: Path, paths: list[Path] | None = None) -> engine.Report:
-    """Run retrylint on a project directory with its own policy file, in-process."""
+def analyze(
+    root: Path, paths: list[Path] | None = None, *, today: date | None = None
+) -> engine.Report:
+    """Run retrylint on a project directory with its own policy file, in-process; `today` as
+    `check --today` (RL406)."""
     config = discover_config(root)
     policy = load_policy(config, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=root)
-    return engine.run(paths or [root], policy, workers=1)
+    return engine.run(paths or [root], policy, workers=1, today=today)
 
 
 def rows_by_name(report: engine.Report) -> dict[str, EffectivePolicy]:

@@ -80,9 +80,10 @@ CASES = [
         '[categories.default]\nmax-window = "10 minutes"\n',
         2,
         14,
-        '{prefix}categories.default.max-window = "10 minutes" is not a duration; write a whole '
-        'number with a unit s, m, h or d ("90s", "15m", "6h", "2d") or a whole number of '
-        "seconds (900)",
+        '{prefix}categories.default.max-window = "10 minutes" is not a duration ("10 minutes" '
+        "is not a whole number followed by a unit); write a whole number with a unit s, m, h "
+        'or d ("90s", "15m", "6h", "2d"), units from the largest down ("1h30m", "2d12h"), or a '
+        "whole number of seconds (900)",
     ),
     (
         "bad-glob-empty",
@@ -283,3 +284,86 @@ def test_explicit_config_is_located_relative_to_the_working_directory(
     line = result.stderr.strip()
     assert line.startswith("conf/policy.toml:2:11: "), line
     assert "; " in line
+
+
+MANY_MISTAKES = """\
+include-tests = "yes"
+review-every = "3 months"
+select = ["RL1", "RL9", "RL8"]
+
+[frameworks.celery]
+version = "latest"
+
+[categories.critical]
+max-retries = { min = 5, max = 2 }
+max-window = "1h"
+min-window = "2h"
+jiter = true
+
+[categories.broken]
+backoff = "fast"
+alert = "no"
+
+[tasks]
+"app.tasks.a" = { category = "broken", reviewed = "2026-06-01", rate = "fast" }
+"app.tasks.b" = "critcal"
+"app.tasks.c" = { category = "critical", idempotent = 1 }
+
+[rules]
+RL999 = "error"
+RL101 = "loud"
+"""
+
+
+def test_every_mistake_of_a_file_is_reported_in_one_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One line per mistake, sorted by position; a broken category still exists by name, so
+    its tasks are not also "unknown category". (`task-decorators` naming nothing can only be
+    told once the file is valid and the project scanned: those come in the next run.)"""
+    (tmp_path / "tasks.py").write_text(TASKS, encoding="utf-8")
+    (tmp_path / "retrylint.toml").write_text(MANY_MISTAKES, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["check", "."])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    positions = [tuple(int(n) for n in line.split(":")[1:3]) for line in lines]
+    assert positions == [
+        (1, 17),
+        (2, 16),
+        (3, 18),
+        (3, 25),
+        (6, 11),
+        (9, 23),
+        (11, 14),
+        (12, 1),
+        (15, 11),
+        (16, 9),
+        (19, 51),
+        (19, 72),
+        (20, 17),
+        (21, 55),
+        (24, 1),
+        (25, 9),
+    ]
+    assert all(re.match(r"^retrylint\.toml:\d+:\d+: [^;]+; \S", line) for line in lines)
+    assert 'unknown category "critcal"' in lines[12]
+    assert not any('unknown category "broken"' in line for line in lines)
+
+
+def test_every_unmatched_task_decorator_is_reported_in_one_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "tasks.py").write_text(TASKS, encoding="utf-8")
+    (tmp_path / "retrylint.toml").write_text(
+        '[frameworks.celery]\ntask-decorators = ["app.nowhere.task", "app.also_nowhere"]\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["check", "."])
+    assert result.exit_code == 2
+    assert [line.split(": ")[0] for line in result.stderr.splitlines()] == [
+        "retrylint.toml:2:20",
+        "retrylint.toml:2:40",
+    ]

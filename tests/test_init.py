@@ -171,7 +171,7 @@ def test_update_maps_to_default_category(tmp_path: Path, monkeypatch: pytest.Mon
     # The glob already covers alpha and beta: only gamma (whose name holds a `*`) is new.
     assert one_line(result.stderr) == 'added 1 task(s) to retrylint.toml as "fast"'
     after = (tmp_path / "retrylint.toml").read_text("utf-8")
-    assert _inserted(policy, after) == '"jobs.gamma[*]" = "fast"\n'
+    assert _inserted(policy, after) == '"jobs.gamma[*]" = "fast"  # idempotent?\n'
     inventory = json.loads(cli("inventory", "--format", "json").stdout)
     sources = {row["name"]: row["category_source"] for row in inventory["tasks"]}
     assert sources["jobs.gamma*"] == "glob"  # the bracketed literal key
@@ -198,8 +198,8 @@ def test_update_pyproject_with_other_tables_and_no_tasks_table(
     after = (tmp_path / "pyproject.toml").read_text("utf-8")
     assert after.startswith(pyproject)
     assert after[len(pyproject) :] == (
-        '\n[tool.retrylint.tasks]\n"app.tasks.alpha" = "fast"\n"app.tasks.beta" = "fast"\n'
-        '"jobs.gamma[*]" = "fast"\n'
+        '\n[tool.retrylint.tasks]\n"app.tasks.alpha" = "fast"  # idempotent?\n'
+        '"app.tasks.beta" = "fast"  # idempotent?\n"jobs.gamma[*]" = "fast"  # idempotent?\n'
     )
     data = tomllib.loads(after)
     assert data["tool"]["black"] == {"line-length": 100}
@@ -248,3 +248,32 @@ def test_update_rejects_output_and_force(tmp_path: Path, monkeypatch: pytest.Mon
     result = cli("init", "--update", "--force")
     assert result.exit_code == 2
     assert "--output and --force do not apply" in one_line(result.stderr)
+
+
+def test_init_writes_the_idempotent_hint_and_update_stays_idempotent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _celery(tmp_path, {})
+    monkeypatch.chdir(tmp_path)
+    assert cli("init").exit_code == 0
+    text = (tmp_path / "retrylint.toml").read_text("utf-8")
+    tasks = text[text.index("[tasks]\n") :]
+    assert tasks == (
+        "[tasks]\n"
+        '# A task that must not run twice: "name" = { category = "...", idempotent = false }\n'
+        "# (RL302 then warns when it is retried automatically); idempotent = true says it may.\n"
+        '"app.tasks.alpha" = "default"  # idempotent?\n'
+        '"app.tasks.beta" = "default"  # idempotent?\n'
+        '"jobs.gamma[*]" = "default"  # idempotent?\n'
+    )
+    # Written as the hint says, the entry is valid and read as such.
+    edited = text.replace(
+        '"app.tasks.beta" = "default"  # idempotent?',
+        '"app.tasks.beta" = { category = "default", idempotent = false }',
+    )
+    (tmp_path / "retrylint.toml").write_text(edited, "utf-8")
+    inventory = json.loads(cli("inventory", "--format", "json").stdout)
+    flags = {row["name"]: row["idempotent"] for row in inventory["tasks"]}
+    assert flags == {"app.tasks.alpha": None, "app.tasks.beta": False, "jobs.gamma*": None}
+    assert one_line(cli("init", "--update").stderr) == "added 0 task(s) to retrylint.toml"
+    assert (tmp_path / "retrylint.toml").read_text("utf-8") == edited

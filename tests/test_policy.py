@@ -196,7 +196,18 @@ def test_exclude_spec_uses_gitignore_semantics(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [("0", 0.0), ("900", 900.0), ('"90s"', 90.0), ('"15m"', 900.0), ('"2d"', 172800.0)],
+    [
+        ("0", 0.0),
+        ("900", 900.0),
+        ('"90s"', 90.0),
+        ('"15m"', 900.0),
+        ('"2d"', 172800.0),
+        ('"1h30m"', 5400.0),
+        ('"2d12h"', 216000.0),
+        # As reports print durations, so a printed window can be copied into the file.
+        ('"1d 1h 1m"', 90060.0),
+        ('" 1h 5s "', 3605.0),
+    ],
 )
 def test_durations(tmp_path: Path, value: str, seconds: float) -> None:
     policy = load(tmp_path, f"[categories.c]\nmax-window = {value}\n")
@@ -433,8 +444,8 @@ REFUSALS = [
         "[categories.c]\ntimeout = 3\n",
         2,
         1,
-        'unknown key "timeout" in [categories.c]; use one of: backoff, dead-letter, '
-        "description, jitter, max-retries, max-window",
+        'unknown key "timeout" in [categories.c]; use one of: alert, backoff, dead-letter, '
+        "description, jitter, max-retries, max-window, min-window, review-every",
     ),
     (
         "unknown-category-key",
@@ -635,17 +646,22 @@ REFUSALS = [
             f"[categories.c]\nmax-window = {value}\n",
             2,
             14,
-            f"categories.c.max-window = {value} is not a duration; write a whole number with "
-            'a unit s, m, h or d ("90s", "15m", "6h", "2d") or a whole number of seconds (900)',
+            f"categories.c.max-window = {value} is not a duration{reason}; write a whole number "
+            'with a unit s, m, h or d ("90s", "15m", "6h", "2d"), units from the largest down '
+            '("1h30m", "2d12h"), or a whole number of seconds (900)',
         )
-        for label, value in [
-            ("unit", '"90x"'),
-            ("no-unit", '"90"'),
-            ("fraction", '"1.5h"'),
-            ("space", '"15 m"'),
-            ("negative", "-5"),
-            ("float", "1.5"),
-            ("bool", "true"),
+        for label, value, reason in [
+            ("unit", '"90x"', ' ("x" is not a unit)'),
+            ("no-unit", '"90"', " (the number has no unit)"),
+            ("fraction", '"1.5h"', ' ("1.5h" is not a whole number followed by a unit)'),
+            ("space", '"15 m"', ' ("15 m" is not a whole number followed by a unit)'),
+            ("empty", '""', " (it is empty)"),
+            ("increasing-units", '"30m1h"', ' ("h" comes after the smaller unit "m")'),
+            ("repeated-unit", '"1h 2h"', ' (the unit "h" appears twice)'),
+            ("trailing-junk", '"1h30"', ' ("30" is not a whole number followed by a unit)'),
+            ("negative", "-5", ""),
+            ("float", "1.5", ""),
+            ("bool", "true", ""),
         ]
     ),
     (

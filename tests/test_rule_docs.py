@@ -3,12 +3,14 @@
 `## Example` must make the rule fire and `## Use instead` must not. Each section holds a
 ```python block (written as `tasks.py`) or a ```go block (written as `main.go`) and optionally a
 ```toml block (the policy file);
-`Use instead` reuses the Example's policy when it has none of its own.
+`Use instead` reuses the Example's policy when it has none of its own. Examples are judged as
+of `DOC_TODAY` (as `check --today`), which RL406's document says.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from retrylint.rules import RULES
 from tests.conftest import REPO, analyze
 
 DOCS = REPO / "rules"
+DOC_TODAY = date(2026, 6, 1)
 HEADINGS = (
     "## What it does",
     "## Why is this bad?",
@@ -58,7 +61,7 @@ def _run(tmp_path: Path, code: str, toml: str | None, language: str = "python") 
     (tmp_path / name).write_text(code, encoding="utf-8")
     if toml is not None:
         (tmp_path / "retrylint.toml").write_text(toml, encoding="utf-8")
-    report = analyze(tmp_path)
+    report = analyze(tmp_path, today=DOC_TODAY)
     return {f.rule for f in report.findings}
 
 

@@ -8,6 +8,7 @@ read, so they never see raw TOML.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import fnmatch
 import functools
@@ -15,14 +16,18 @@ import json
 import os
 import re
 import sys
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from fractions import Fraction
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
+from typing import ParamSpec, TypeVar
 
 import pathspec
 
 from retrylint.config.locate import KeyPath, TomlIndex, decode_error_position
+from retrylint.durations import DurationError, format_duration, parse_duration
 from retrylint.model import BACKOFF_ORDER, Assignment, BackoffKind, Category, Location
 
 if sys.version_info >= (3, 11):
@@ -58,16 +63,34 @@ _TOP_KEYS = (
     "extend-select",
     "ignore",
     "per-file-ignores",
+    "review-every",
 )
 _FRAMEWORK_KEYS = ("task-decorators", "version", "settings-module")
-_CATEGORY_KEYS = ("description", "max-retries", "backoff", "jitter", "max-window", "dead-letter")
+_CATEGORY_KEYS = (
+    "description",
+    "max-retries",
+    "backoff",
+    "jitter",
+    "max-window",
+    "min-window",
+    "dead-letter",
+    "alert",
+    "review-every",
+)
 _RETRY_BOUND_KEYS = ("min", "max")
-_TASK_KEYS = ("category", "owner", "note")
+_TASK_KEYS = ("category", "owner", "note", "reviewed", "idempotent", "rate")
+T = TypeVar("T")
+P = ParamSpec("P")
+
 # RL002 reports what retrylint could not read; hiding it would make a blind run look clean.
 _FIXED_SEVERITY_RULES = ("RL002",)
 
-_DURATION = re.compile(r"([0-9]+)([smhd])")
+_RATE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*/\s*([smhd])\s*")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION_HELP = (
+    'write a whole number with a unit s, m, h or d ("90s", "15m", "6h", "2d"), units from the '
+    'largest down ("1h30m", "2d12h"), or a whole number of seconds (900)'
+)
 _DOTTED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _VERSION = re.compile(r"[0-9][0-9A-Za-z.+!-]*")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -91,8 +114,34 @@ class ConfigError(Exception):
         self.column = column
         self.message = message
 
+    @property
+    def errors(self) -> tuple[ConfigError, ...]:
+        """Every mistake this refusal reports, in file order."""
+        return (self,)
+
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+class ConfigErrors(ConfigError):
+    """Every mistake found in one policy file, so a user fixes them in one round instead of
+    one run per typo. It is a `ConfigError` located at the first mistake, so callers that
+    handle one error handle all; `str()` is one located line per mistake, sorted by position.
+    """
+
+    def __init__(self, errors: Iterable[ConfigError]) -> None:
+        unique = {(e.path, e.line, e.column, e.message): e for e in errors}
+        ordered = tuple(unique[key] for key in sorted(unique, key=lambda k: (k[1], k[2], k[3])))
+        first = ordered[0]
+        super().__init__(first.path, first.line, first.column, first.message)
+        self._errors = ordered
+
+    @property
+    def errors(self) -> tuple[ConfigError, ...]:
+        return self._errors
+
+    def __str__(self) -> str:
+        return "\n".join(ConfigError.__str__(error) for error in self._errors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +169,12 @@ class TaskEntry:
     note: str | None
     location: Location
     is_glob: bool
+    reviewed: date | None = None
+    """When the task's retry policy was last reviewed (RL406); a TOML date, never a time."""
+    idempotent: bool | None = None
+    """Whether running the task twice is harmless (RL302); None: the entry does not say."""
+    rate: Fraction | None = None
+    """Messages per second the task receives, exact (`"120/m"` is 2)."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +218,9 @@ class Policy:
     """(glob relative to the project root, codes or prefixes), in file order."""
     cache_dir: str | None = None
     """`cache-dir` as written, relative to `root`; None for the default `.retrylint_cache`."""
+    review_every: int | None = None
+    """The top-level `review-every` in seconds. Each category's `review_every` already falls
+    back to it, so rules read the category; this is kept for reports of the file itself."""
 
     def assign(self, name: str | None) -> Assignment | None:
         """The category of a task, by CONTRACTS §2 precedence; None is RL401's case.
@@ -180,6 +238,9 @@ class Policy:
                     key=entry.key,
                     owner=entry.owner,
                     note=entry.note,
+                    reviewed=entry.reviewed,
+                    idempotent=entry.idempotent,
+                    rate=entry.rate,
                 )
         if self.default_category is None:
             return None
@@ -368,68 +429,118 @@ class _Validator:
         self.config_name = config_name
         self.known_rules = known_rules
         self.known_frameworks = known_frameworks
+        self.errors: list[ConfigError] = []
+
+    def attempt(
+        self, fallback: T, action: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run one independent check; on a mistake, keep it and go on with `fallback`, so one
+        run reports every mistake of the file. The fallback is chosen so that nothing later
+        repeats the same mistake in other words (a broken category still exists by name)."""
+        try:
+            return action(*args, **kwargs)
+        except ConfigError as error:
+            self.errors.append(error)
+            return fallback
 
     def policy(self, settings: object, *, root: Path) -> Policy:
+        """The policy, or `ConfigErrors` with every mistake of the file."""
         table = self.table(settings, (), '[tool.retrylint] with default-category = "default"')
         self.check_keys(table, (), _TOP_KEYS)
         has_categories = "categories" in table
+        review_every = self.attempt(None, self.review_every, table, ())
         # Without [categories] the built-in "default" is the only category, so [tasks] and
         # default-category naming any other are refused like any unknown name: judging such a
         # task by the built-in bounds instead would hide the typo or the missing table.
+        categories = {BUILTIN_CATEGORY.name: BUILTIN_CATEGORY}
         if has_categories:
-            categories = self.categories(table["categories"])
-        else:
-            categories = {BUILTIN_CATEGORY.name: BUILTIN_CATEGORY}
+            categories = self.attempt({}, self.categories, table["categories"])
+        if review_every is not None:
+            categories = {
+                name: category
+                if category.review_every is not None
+                else replace(category, review_every=review_every, review_every_inherited=True)
+                for name, category in categories.items()
+            }
         default_category: str | None = None if has_categories else BUILTIN_CATEGORY.name
         if "default-category" in table:
-            path: KeyPath = ("default-category",)
-            default_category = self.string(
-                table["default-category"], path, 'default-category = "default"'
+            default_category = self.attempt(
+                None, self.default_category, table["default-category"], categories, has_categories
             )
-            self.check_category(default_category, path, categories, has_categories)
-        enabled, frameworks = self.frameworks(table.get("frameworks", {}))
-        return Policy(
+        enabled, frameworks = self.attempt((None, {}), self.frameworks, table.get("frameworks", {}))
+        policy = Policy(
             root=root,
             path=self.config_name,
             builtin=not has_categories,
             exclude=self.patterns(table, "exclude", '["migrations/", "*_pb2.py"]'),
             extend_exclude=self.patterns(table, "extend-exclude", '["generated/"]'),
-            include_tests=self.boolean(table, (), "include-tests"),
-            respect_gitignore=self.boolean(table, (), "respect-gitignore", default=True),
-            source_roots=self.source_roots(table.get("source-roots", [])),
+            include_tests=self.attempt(False, self.boolean, table, (), "include-tests"),
+            respect_gitignore=self.attempt(
+                True, self.boolean, table, (), "respect-gitignore", default=True
+            ),
+            source_roots=self.attempt((), self.source_roots, table.get("source-roots", [])),
             default_category=default_category,
             enabled_frameworks=enabled,
             frameworks=MappingProxyType(frameworks),
             categories=MappingProxyType(categories),
-            tasks=self.tasks(table.get("tasks", {}), categories, has_categories),
-            rules=MappingProxyType(self.rules(table.get("rules", {}))),
-            assume=MappingProxyType(self.assume(table.get("assume", {}))),
+            tasks=self.attempt((), self.tasks, table.get("tasks", {}), categories, has_categories),
+            rules=MappingProxyType(self.attempt({}, self.rules, table.get("rules", {}))),
+            assume=MappingProxyType(self.attempt({}, self.assume, table.get("assume", {}))),
             has_categories=has_categories,
-            baseline=self.baseline(table["baseline"]) if "baseline" in table else None,
-            select=self.selectors(table["select"], ("select",)) if "select" in table else None,
-            extend_select=self.selectors(table.get("extend-select", []), ("extend-select",)),
-            ignore=self.selectors(table.get("ignore", []), ("ignore",)),
-            per_file_ignores=self.per_file_ignores(table.get("per-file-ignores", {})),
-            cache_dir=self.cache_dir(table),
+            baseline=self.attempt(None, self.baseline, table["baseline"])
+            if "baseline" in table
+            else None,
+            select=self.attempt(None, self.selectors, table["select"], ("select",))
+            if "select" in table
+            else None,
+            extend_select=self.attempt(
+                (), self.selectors, table.get("extend-select", []), ("extend-select",)
+            ),
+            ignore=self.attempt((), self.selectors, table.get("ignore", []), ("ignore",)),
+            per_file_ignores=self.attempt(
+                (), self.per_file_ignores, table.get("per-file-ignores", {})
+            ),
+            cache_dir=self.attempt(None, self.cache_dir, table),
+            review_every=review_every,
         )
+        if self.errors:
+            raise ConfigErrors(self.errors)
+        return policy
+
+    def default_category(
+        self, value: object, categories: Mapping[str, Category], has_categories: bool
+    ) -> str:
+        path: KeyPath = ("default-category",)
+        name = self.string(value, path, 'default-category = "default"')
+        self.check_category(name, path, categories, has_categories)
+        return name
 
     # --- sections -------------------------------------------------------------------------
 
     def patterns(self, table: dict[str, object], key: str, example: str) -> tuple[str, ...]:
         path: KeyPath = (key,)
-        patterns = self.string_list(table.get(key, []), path, f"{key} = {example}")
-        for number, pattern in enumerate(patterns):
-            try:
-                pathspec.GitIgnoreSpec.from_lines([pattern])
-            # A bad range such as "[z-a]" fails in `re`, not in pathspec's own checks.
-            except (ValueError, re.error):
-                raise self.error(
-                    (*path, number),
-                    f"{json.dumps(pattern)} is not a valid gitignore-style pattern; "
-                    'write a pattern such as "build/" or "**/migrations/*.py"',
-                    at_value=True,
-                ) from None
-        return patterns
+        patterns = self.attempt(
+            (), self.string_list, table.get(key, []), path, f"{key} = {example}"
+        )
+        good = [
+            pattern
+            for number, pattern in enumerate(patterns)
+            if self.attempt(False, self.check_pattern, pattern, (*path, number))
+        ]
+        return tuple(good)
+
+    def check_pattern(self, pattern: str, path: KeyPath) -> bool:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([pattern])
+        # A bad range such as "[z-a]" fails in `re`, not in pathspec's own checks.
+        except (ValueError, re.error):
+            raise self.error(
+                path,
+                f"{json.dumps(pattern)} is not a valid gitignore-style pattern; "
+                'write a pattern such as "build/" or "**/migrations/*.py"',
+                at_value=True,
+            ) from None
+        return True
 
     def cache_dir(self, table: dict[str, object]) -> str | None:
         if "cache-dir" not in table:
@@ -448,24 +559,28 @@ class _Validator:
     def source_roots(self, value: object) -> tuple[str, ...]:
         path: KeyPath = ("source-roots",)
         roots = self.string_list(value, path, 'source-roots = ["src"]')
-        normalized: list[str] = []
-        for number, root in enumerate(roots):
-            pure = PurePosixPath(root.strip())
-            if (
-                not root.strip()
-                or "\\" in root
-                or pure.is_absolute()
-                or ".." in pure.parts
-                or re.match(r"[A-Za-z]:", root)
-            ):
-                raise self.error(
-                    (*path, number),
-                    f"source root {json.dumps(root)} is not a directory inside the project "
-                    'root; write it relative to the project root with "/", such as "src"',
-                    at_value=True,
-                )
-            normalized.append(pure.as_posix())
-        return tuple(normalized)
+        normalized = (
+            self.attempt(None, self.source_root, root, (*path, number))
+            for number, root in enumerate(roots)
+        )
+        return tuple(root for root in normalized if root is not None)
+
+    def source_root(self, root: str, path: KeyPath) -> str:
+        pure = PurePosixPath(root.strip())
+        if (
+            not root.strip()
+            or "\\" in root
+            or pure.is_absolute()
+            or ".." in pure.parts
+            or re.match(r"[A-Za-z]:", root)
+        ):
+            raise self.error(
+                path,
+                f"source root {json.dumps(root)} is not a directory inside the project "
+                'root; write it relative to the project root with "/", such as "src"',
+                at_value=True,
+            )
+        return pure.as_posix()
 
     def baseline(self, value: object) -> str:
         path: KeyPath = ("baseline",)
@@ -495,22 +610,30 @@ class _Validator:
         for key, item in table.items():
             path: KeyPath = ("frameworks", key)
             if key == "enabled":
-                enabled = self.string_list(item, path, 'enabled = ["celery", "tenacity"]')
+                enabled = self.attempt(
+                    (), self.string_list, item, path, 'enabled = ["celery", "tenacity"]'
+                )
                 for number, name in enumerate(enabled):
                     if name not in self.known_frameworks:
-                        raise self.error(
-                            (*path, number),
-                            f"unknown framework {json.dumps(name)} in {self.label(path)}; "
-                            + _hint(name, self.known_frameworks),
-                            at_value=True,
+                        self.errors.append(
+                            self.error(
+                                (*path, number),
+                                f"unknown framework {json.dumps(name)} in {self.label(path)}; "
+                                + _hint(name, self.known_frameworks),
+                                at_value=True,
+                            )
                         )
             elif key in self.known_frameworks:
-                settings[key] = self.framework_settings(item, path)
+                settings[key] = self.attempt(
+                    FrameworkSettings(), self.framework_settings, item, path
+                )
             else:
-                raise self.error(
-                    path,
-                    f"unknown framework or key {json.dumps(key)} {self.where(path[:-1])}; "
-                    + _hint(key, ["enabled", *self.known_frameworks]),
+                self.errors.append(
+                    self.error(
+                        path,
+                        f"unknown framework or key {json.dumps(key)} {self.where(path[:-1])}; "
+                        + _hint(key, ["enabled", *self.known_frameworks]),
+                    )
                 )
         return enabled, settings
 
@@ -522,11 +645,17 @@ class _Validator:
         unmatched: tuple[ConfigError, ...] = ()
         if "task-decorators" in table:
             key_path = (*path, "task-decorators")
-            decorators = self.string_list(
-                table["task-decorators"], key_path, 'task-decorators = ["app.utils.task"]'
+            decorators = self.attempt(
+                (),
+                self.string_list,
+                table["task-decorators"],
+                key_path,
+                'task-decorators = ["app.utils.task"]',
             )
             for number, name in enumerate(decorators):
-                self.check_dotted_name(name, (*key_path, number), '"app.utils.task"')
+                self.attempt(
+                    None, self.check_dotted_name, name, (*key_path, number), '"app.utils.task"'
+                )
             unmatched = tuple(
                 self.error(
                     (*key_path, number),
@@ -540,27 +669,43 @@ class _Validator:
             )
         version: str | None = None
         if "version" in table:
-            raw = table["version"]
-            version = self.string(raw, (*path, "version"), f'version = "{_toml(raw)}"')
-            if not _VERSION.fullmatch(version):
-                raise self.error(
-                    (*path, "version"),
-                    f"version {json.dumps(version)} is not a version number; "
-                    'write it as a string of numbers and dots, such as "5.3.1"',
-                    at_value=True,
-                )
+            version = self.attempt(None, self.version, table["version"], (*path, "version"))
         settings_module: str | None = None
         if "settings-module" in table:
-            key_path = (*path, "settings-module")
-            settings_module = self.string(
-                table["settings-module"], key_path, 'settings-module = "mysite.settings"'
+            settings_module = self.attempt(
+                None, self.settings_module, table["settings-module"], (*path, "settings-module")
             )
-            self.check_dotted_name(settings_module, key_path, '"mysite.settings"')
         return FrameworkSettings(decorators, version, settings_module, unmatched)
+
+    def version(self, raw: object, path: KeyPath) -> str:
+        version = self.string(raw, path, f'version = "{_toml(raw)}"')
+        if not _VERSION.fullmatch(version):
+            raise self.error(
+                path,
+                f"version {json.dumps(version)} is not a version number; "
+                'write it as a string of numbers and dots, such as "5.3.1"',
+                at_value=True,
+            )
+        return version
+
+    def settings_module(self, raw: object, path: KeyPath) -> str:
+        module = self.string(raw, path, 'settings-module = "mysite.settings"')
+        self.check_dotted_name(module, path, '"mysite.settings"')
+        return module
 
     def categories(self, value: object) -> dict[str, Category]:
         table = self.table(value, ("categories",), "a table such as [categories.critical]")
-        return {name: self.category(name, spec) for name, spec in table.items()}
+        # A category whose table is broken still exists by name: the tasks naming it are not
+        # also "unknown category" mistakes.
+        return {
+            name: self.attempt(
+                Category(name=name, location=self.location(("categories", name))),
+                self.category,
+                name,
+                spec,
+            )
+            for name, spec in table.items()
+        }
 
     def category(self, name: str, value: object) -> Category:
         path: KeyPath = ("categories", name)
@@ -570,22 +715,39 @@ class _Validator:
         self.check_keys(table, path, _CATEGORY_KEYS)
         description = ""
         if "description" in table:
-            description = self.string(
+            description = self.attempt(
+                "",
+                self.string,
                 table["description"],
                 (*path, "description"),
                 'description = "payments; a lost task loses money"',
             )
         min_retries, max_retries = self.retry_bounds(table, path)
+        max_window = self.attempt(None, self.duration, table, path, "max-window")
+        min_window = self.attempt(None, self.duration, table, path, "min-window")
+        if min_window is not None and max_window is not None and min_window > max_window:
+            self.errors.append(
+                self.error(
+                    (*path, "min-window"),
+                    f"{self.label(path)} has min-window = {format_duration(min_window)} longer "
+                    f"than max-window = {format_duration(max_window)}; make min-window at most "
+                    f"{format_duration(max_window)}, or raise max-window",
+                    at_value=True,
+                )
+            )
         return Category(
             name=name,
             description=description,
             min_retries=min_retries,
             max_retries=max_retries,
-            backoff=self.backoff(table, path),
-            jitter=self.boolean(table, path, "jitter"),
-            max_window=self.duration(table, path, "max-window"),
-            dead_letter=self.boolean(table, path, "dead-letter"),
+            backoff=self.attempt(None, self.backoff, table, path),
+            jitter=self.attempt(False, self.boolean, table, path, "jitter"),
+            max_window=None if max_window is None else float(max_window),
+            dead_letter=self.attempt(False, self.boolean, table, path, "dead-letter"),
             location=self.location(path),
+            min_window=min_window,
+            alert=self.attempt(True, self.boolean, table, path, "alert", default=True),
+            review_every=self.attempt(None, self.review_every, table, path),
         )
 
     def retry_bounds(
@@ -594,36 +756,42 @@ class _Validator:
         if "max-retries" not in category:
             return None, None
         path = (*path, "max-retries")
-        table = self.table(
+        table = self.attempt(
+            {},
+            self.table,
             category["max-retries"],
             path,
             "max-retries = { max = 5 }, or { min = 5, max = 5 } for an exact count",
         )
         self.check_keys(table, path, _RETRY_BOUND_KEYS)
-        bounds: dict[str, int] = {}
-        for key in _RETRY_BOUND_KEYS:
-            if key not in table:
-                continue
-            count = table[key]
-            if isinstance(count, bool) or not isinstance(count, int):
-                raise self.wrong_type((*path, key), count, "a whole number", f"{key} = 3")
-            if count < 0:
-                raise self.error(
-                    (*path, key),
-                    f"{self.label((*path, key))} is {count}, but retries cannot be negative; "
-                    "write 0 or more (counted as retries after the first run)",
+        low, high = (
+            self.attempt(None, self.retry_bound, table, path, key) for key in _RETRY_BOUND_KEYS
+        )
+        if low is not None and high is not None and low > high:
+            self.errors.append(
+                self.error(
+                    (*path, "min"),
+                    f"{self.label(path)} has min = {low} greater than max = {high}; "
+                    f"make min at most {high}, or raise max",
                     at_value=True,
                 )
-            bounds[key] = count
-        low, high = bounds.get("min"), bounds.get("max")
-        if low is not None and high is not None and low > high:
-            raise self.error(
-                (*path, "min"),
-                f"{self.label(path)} has min = {low} greater than max = {high}; "
-                f"make min at most {high}, or raise max",
-                at_value=True,
             )
         return low, high
+
+    def retry_bound(self, table: dict[str, object], path: KeyPath, key: str) -> int | None:
+        if key not in table:
+            return None
+        count = table[key]
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise self.wrong_type((*path, key), count, "a whole number", f"{key} = 3")
+        if count < 0:
+            raise self.error(
+                (*path, key),
+                f"{self.label((*path, key))} is {count}, but retries cannot be negative; "
+                "write 0 or more (counted as retries after the first run)",
+                at_value=True,
+            )
+        return count
 
     def backoff(self, category: dict[str, object], path: KeyPath) -> BackoffKind | None:
         if "backoff" not in category:
@@ -651,23 +819,36 @@ class _Validator:
             raise self.wrong_type((*path, key), value, "true or false", example)
         return value
 
-    def duration(self, category: dict[str, object], path: KeyPath, key: str) -> float | None:
-        if key not in category:
+    def duration(self, table: dict[str, object], path: KeyPath, key: str) -> int | None:
+        """Seconds; the same spelling everywhere a duration is accepted (`parse_duration`)."""
+        if key not in table:
             return None
-        value = category[key]
+        value = table[key]
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return float(value)
+            return value
+        reason = ""
         if isinstance(value, str):
-            match = _DURATION.fullmatch(value)
-            if match:
-                return float(int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+            try:
+                return parse_duration(value)
+            except DurationError as error:
+                reason = f" ({error})"
         raise self.error(
             (*path, key),
-            f"{self.label((*path, key))} = {_toml(value)} is not a duration; write a whole "
-            'number with a unit s, m, h or d ("90s", "15m", "6h", "2d") '
-            "or a whole number of seconds (900)",
+            f"{self.label((*path, key))} = {_toml(value)} is not a duration{reason}; "
+            + _DURATION_HELP,
             at_value=True,
         )
+
+    def review_every(self, table: dict[str, object], path: KeyPath) -> int | None:
+        seconds = self.duration(table, path, "review-every")
+        if seconds == 0:
+            raise self.error(
+                (*path, "review-every"),
+                f"{self.label((*path, 'review-every'))} is 0, which makes every review overdue "
+                'at once; write the time a review stays valid, such as "90d"',
+                at_value=True,
+            )
+        return seconds
 
     def tasks(
         self, value: object, categories: Mapping[str, Category], has_categories: bool
@@ -675,39 +856,53 @@ class _Validator:
         table = self.table(
             value, ("tasks",), 'a table such as [tasks] with "app.tasks.send_email" = "critical"'
         )
-        entries: list[TaskEntry] = []
         first_seen: dict[str, TaskEntry] = {}
         for raw, spec in table.items():
-            path: KeyPath = ("tasks", raw)
-            if isinstance(spec, dict) and self.index.kind(self.prefix + path) == "implicit":
-                name = self.dotted_key_name(path, spec)
-                raise self.error(
-                    path,
-                    f"{name} is an unquoted dotted key, which TOML reads as nested tables; "
-                    f"quote the task name: {json.dumps(name)} = ...",
-                )
-            key = raw.strip()
-            self.check_glob(key, raw, path)
-            location = self.location(path)
-            if key in first_seen:
-                raise self.error(
-                    path,
-                    f"task {json.dumps(key)} is already listed on line "
-                    f"{first_seen[key].location.line} (keys are compared without surrounding "
-                    "spaces); keep one of the two entries",
-                )
-            category, category_path, owner, note = self.task_spec(spec, path)
-            self.check_category(category, category_path, categories, has_categories)
-            entry = TaskEntry(key, category, owner, note, location, _is_glob(key))
-            first_seen[key] = entry
-            entries.append(entry)
-        return tuple(entries)
+            entry = self.attempt(
+                None, self.task_entry, raw, spec, categories, has_categories, first_seen
+            )
+            if entry is not None:
+                first_seen.setdefault(entry.key, entry)
+        return tuple(first_seen.values())
 
-    def task_spec(
-        self, value: object, path: KeyPath
-    ) -> tuple[str, KeyPath, str | None, str | None]:
+    def task_entry(
+        self,
+        raw: str,
+        spec: object,
+        categories: Mapping[str, Category],
+        has_categories: bool,
+        first_seen: Mapping[str, TaskEntry],
+    ) -> TaskEntry:
+        path: KeyPath = ("tasks", raw)
+        if isinstance(spec, dict) and self.index.kind(self.prefix + path) == "implicit":
+            name = self.dotted_key_name(path, spec)
+            raise self.error(
+                path,
+                f"{name} is an unquoted dotted key, which TOML reads as nested tables; "
+                f"quote the task name: {json.dumps(name)} = ...",
+            )
+        key = raw.strip()
+        self.check_glob(key, raw, path)
+        location = self.location(path)
+        if key in first_seen:
+            raise self.error(
+                path,
+                f"task {json.dumps(key)} is already listed on line "
+                f"{first_seen[key].location.line} (keys are compared without surrounding "
+                "spaces); keep one of the two entries",
+            )
+        entry = self.task_spec(spec, path, key, location)
+        self.check_category(
+            entry.category,
+            path if isinstance(spec, str) else (*path, "category"),
+            categories,
+            has_categories,
+        )
+        return entry
+
+    def task_spec(self, value: object, path: KeyPath, key: str, location: Location) -> TaskEntry:
         if isinstance(value, str):
-            return value, path, None, None
+            return TaskEntry(key, value, None, None, location, _is_glob(key))
         example = '"app.tasks.send" = "critical", or { category = "critical", owner = "payments" }'
         if not isinstance(value, dict):
             raise self.wrong_type(path, value, "a category name or a table", example)
@@ -718,57 +913,123 @@ class _Validator:
                 f'{self.label(path)} has no category; write {{ category = "NAME" }} '
                 "with the name of a [categories] table",
             )
-        category_path = (*path, "category")
-        category = self.string(value["category"], category_path, 'category = "critical"')
+        category = self.string(value["category"], (*path, "category"), 'category = "critical"')
         owner = note = None
         if "owner" in value:
-            owner = self.string(value["owner"], (*path, "owner"), 'owner = "team-payments"')
+            owner = self.attempt(
+                None, self.string, value["owner"], (*path, "owner"), 'owner = "team-payments"'
+            )
         if "note" in value:
-            note = self.string(value["note"], (*path, "note"), 'note = "retried by the caller"')
-        return category, category_path, owner, note
+            note = self.attempt(
+                None, self.string, value["note"], (*path, "note"), 'note = "retried by the caller"'
+            )
+        idempotent: bool | None = None
+        if "idempotent" in value:
+            idempotent = self.attempt(None, self.boolean, value, path, "idempotent")
+        return TaskEntry(
+            key,
+            category,
+            owner,
+            note,
+            location,
+            _is_glob(key),
+            reviewed=self.attempt(None, self.reviewed, value, path),
+            idempotent=idempotent,
+            rate=self.attempt(None, self.rate, value, path),
+        )
+
+    def reviewed(self, entry: dict[str, object], path: KeyPath) -> date | None:
+        if "reviewed" not in entry:
+            return None
+        value = entry["reviewed"]
+        # tomllib gives `datetime` (a subclass of `date`) for a date with a time: refuse it, a
+        # review is a day, and a time zone would make "overdue" depend on where CI runs.
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        example = "reviewed = 2026-06-01"
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                example = f"reviewed = {date.fromisoformat(value.strip()).isoformat()}"
+        raise self.error(
+            (*path, "reviewed"),
+            f"{self.label((*path, 'reviewed'))} must be a bare TOML date, not "
+            f"{_describe(value)}; write {example} (no quotes, no time)",
+            at_value=True,
+        )
+
+    def rate(self, entry: dict[str, object], path: KeyPath) -> Fraction | None:
+        if "rate" not in entry:
+            return None
+        value = entry["rate"]
+        key_path = (*path, "rate")
+        if not isinstance(value, str):
+            raise self.wrong_type(
+                key_path, value, 'a string "<number>/<unit>"', 'rate = "5/s" or rate = "120/m"'
+            )
+        match = _RATE.fullmatch(value)
+        if match is None or Fraction(match.group(1)) == 0:
+            raise self.error(
+                key_path,
+                f"rate {json.dumps(value)} is not a positive number of messages per unit of "
+                'time; write a number, "/" and one of s, m, h, d, such as "5/s", "120/m" or '
+                '"0.5/h"',
+                at_value=True,
+            )
+        return Fraction(match.group(1)) / _UNIT_SECONDS[match.group(2)]
 
     def rules(self, value: object) -> dict[str, str]:
         table = self.table(value, ("rules",), 'a table such as [rules] with RL101 = "warning"')
         rules: dict[str, str] = {}
         for code, severity in table.items():
-            path: KeyPath = ("rules", code)
-            if code in _FIXED_SEVERITY_RULES:
-                raise self.error(
-                    path,
-                    f"{code} cannot be re-severitied or turned off: it reports what retrylint "
-                    "could not read and never fails a run; remove this line",
-                )
-            if code not in self.known_rules:
-                raise self.error(
-                    path, f"unknown rule code {json.dumps(code)}; " + _hint(code, self.known_rules)
-                )
-            word = self.string(severity, path, f'{code} = "warning"')
-            if word not in SEVERITY_WORDS:
-                raise self.error(
-                    path,
-                    f"{json.dumps(word)} is not a severity; " + _hint(word, SEVERITY_WORDS),
-                    at_value=True,
-                )
-            rules[code] = word
+            word = self.attempt(None, self.rule_severity, code, severity)
+            if word is not None:
+                rules[code] = word
         return rules
+
+    def rule_severity(self, code: str, severity: object) -> str:
+        path: KeyPath = ("rules", code)
+        if code in _FIXED_SEVERITY_RULES:
+            raise self.error(
+                path,
+                f"{code} cannot be re-severitied or turned off: it reports what retrylint "
+                "could not read and never fails a run; remove this line",
+            )
+        if code not in self.known_rules:
+            raise self.error(
+                path, f"unknown rule code {json.dumps(code)}; " + _hint(code, self.known_rules)
+            )
+        word = self.string(severity, path, f'{code} = "warning"')
+        if word not in SEVERITY_WORDS:
+            raise self.error(
+                path,
+                f"{json.dumps(word)} is not a severity; " + _hint(word, SEVERITY_WORDS),
+                at_value=True,
+            )
+        return word
 
     def selectors(self, value: object, path: KeyPath) -> tuple[str, ...]:
         """`select`, `extend-select`, `ignore`, a `per-file-ignores` list: each entry `ALL`,
         a rule code or a prefix of one; a prefix matching no code is a typo, refused here."""
         key = _key_text(str(path[-1]))
         items = self.string_list(value, path, f'{key} = ["RL1", "RL202"]')
-        for number, item in enumerate(items):
-            token = item.strip().upper()
-            if token != "ALL" and not any(c.startswith(token) for c in self.known_rules):
-                closest = _closest(token, self.known_rules)
-                code = json.dumps(closest) if closest is not None else 'a code such as "RL102"'
-                raise self.error(
-                    (*path, number),
-                    f"{json.dumps(item)} is not a rule code or the prefix of one; "
-                    f'write {code}, a prefix such as "RL1", or "ALL"',
-                    at_value=True,
-                )
-        return tuple(item.strip().upper() for item in items)
+        tokens = (
+            self.attempt(None, self.selector, item, (*path, number))
+            for number, item in enumerate(items)
+        )
+        return tuple(token for token in tokens if token is not None)
+
+    def selector(self, item: str, path: KeyPath) -> str:
+        token = item.strip().upper()
+        if token != "ALL" and not any(c.startswith(token) for c in self.known_rules):
+            closest = _closest(token, self.known_rules)
+            code = json.dumps(closest) if closest is not None else 'a code such as "RL102"'
+            raise self.error(
+                path,
+                f"{json.dumps(item)} is not a rule code or the prefix of one; "
+                f'write {code}, a prefix such as "RL1", or "ALL"',
+                at_value=True,
+            )
+        return token
 
     def per_file_ignores(self, value: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
         path: KeyPath = ("per-file-ignores",)
@@ -777,11 +1038,15 @@ class _Validator:
         pairs: list[tuple[str, tuple[str, ...]]] = []
         for glob, codes in table.items():
             if not glob.strip():
-                raise self.error(
-                    (*path, glob),
-                    'a per-file-ignores glob is empty; write one such as "migrations/*.py"',
+                self.errors.append(
+                    self.error(
+                        (*path, glob),
+                        'a per-file-ignores glob is empty; write one such as "migrations/*.py"',
+                    )
                 )
-            pairs.append((glob.strip().removeprefix("./"), self.selectors(codes, (*path, glob))))
+                continue
+            selected = self.attempt((), self.selectors, codes, (*path, glob))
+            pairs.append((glob.strip().removeprefix("./"), selected))
         return tuple(pairs)
 
     def assume(self, value: object) -> dict[str, object]:
@@ -789,31 +1054,37 @@ class _Validator:
             value, ("assume",), 'a table such as [assume] with "settings.MAX_RETRIES" = 5'
         )
         for expression, assumed in table.items():
-            path: KeyPath = ("assume", expression)
-            if isinstance(assumed, dict) and self.index.kind(self.prefix + path) == "implicit":
-                name = self.dotted_key_name(path, assumed)
-                raise self.error(
-                    path,
-                    f"{name} is an unquoted dotted key, which TOML reads as nested tables; "
-                    f"quote the expression: {json.dumps(name)} = ...",
-                )
-            if not expression.strip():
-                raise self.error(
-                    path,
-                    "an [assume] key is empty; write the expression exactly as in the code, "
-                    'such as "settings.MAX_RETRIES" = 5',
-                )
-            self.check_assumed(assumed, path)
+            self.attempt(None, self.assumption, expression, assumed)
         return dict(table)
+
+    def assumption(self, expression: str, assumed: object) -> None:
+        path: KeyPath = ("assume", expression)
+        if isinstance(assumed, dict) and self.index.kind(self.prefix + path) == "implicit":
+            name = self.dotted_key_name(path, assumed)
+            raise self.error(
+                path,
+                f"{name} is an unquoted dotted key, which TOML reads as nested tables; "
+                f"quote the expression: {json.dumps(name)} = ...",
+            )
+        if not expression.strip():
+            raise self.error(
+                path,
+                "an [assume] key is empty; write the expression exactly as in the code, "
+                'such as "settings.MAX_RETRIES" = 5',
+            )
+        self.check_assumed(assumed, path)
 
     # --- checks ---------------------------------------------------------------------------
 
     def check_keys(self, table: dict[str, object], path: KeyPath, allowed: Collection[str]) -> None:
+        """Records every unknown key; the known ones are still checked."""
         for key in table:
             if key not in allowed:
-                raise self.error(
-                    (*path, key),
-                    f"unknown key {json.dumps(key)} {self.where(path)}; " + _hint(key, allowed),
+                self.errors.append(
+                    self.error(
+                        (*path, key),
+                        f"unknown key {json.dumps(key)} {self.where(path)}; " + _hint(key, allowed),
+                    )
                 )
 
     def check_category(
@@ -894,11 +1165,14 @@ class _Validator:
         return value
 
     def string_list(self, value: object, path: KeyPath, example: str) -> tuple[str, ...]:
+        """The strings of the array; each item that is not one is recorded as a mistake."""
         if not isinstance(value, list):
             raise self.wrong_type(path, value, "an array of strings", example)
-        for number, item in enumerate(value):
-            self.string(item, (*path, number), example)
-        return tuple(value)
+        items = (
+            self.attempt(None, self.string, item, (*path, number), example)
+            for number, item in enumerate(value)
+        )
+        return tuple(item for item in items if item is not None)
 
     def dotted_key_name(self, path: KeyPath, value: dict[str, object]) -> str:
         """The name a user meant by an unquoted dotted key, read back from the nested tables."""

@@ -20,6 +20,17 @@ TODO_NOTE = "retrylint init --update: choose a category"
 """Ends every commented-out line, so a reader (or grep) finds what still needs a decision."""
 
 
+IDEMPOTENT_HINT = "# idempotent?"
+"""Ends each mapped task line: a prompt to record whether the task may run twice (RL302),
+which only the team can say; `TASKS_HINT` above the lines says how to write it."""
+
+TASKS_HINT = (
+    '# A task that must not run twice: "name" = { category = "...", idempotent = false }',
+    "# (RL302 then warns when it is retried automatically); idempotent = true says it may.",
+)
+"""Comment lines `init` writes under `[tasks]`, explaining the `# idempotent?` prompts."""
+
+
 class UpdateError(Exception):
     """The policy cannot be extended without touching what is already written."""
 
@@ -46,10 +57,12 @@ def task_line(name: str, default_category: str | None) -> str:
     explicit key lists the task in the policy (as `init` lists every task) so the change shows in
     review and moving it to another category is a one-word edit. Without one, the only honest
     choice is the user's, so the line is a comment that breaks nothing until it is edited.
+    A mapped line ends with the `# idempotent?` prompt; a second run recognises the task by its
+    key, not by the line, so the comment can be deleted or edited freely.
     """
     key = json.dumps(literal_key(name))
     if default_category is not None:
-        return f"{key} = {json.dumps(default_category)}"
+        return f"{key} = {json.dumps(default_category)}  {IDEMPOTENT_HINT}"
     return f'# {key} = "TODO"  # {TODO_NOTE}'
 
 

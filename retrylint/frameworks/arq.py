@@ -804,7 +804,14 @@ class _JobBuilder:
             prov = Provenance("explicit", loc, "Retry() re-runs the job at once")
             no_jitter = Provenance("explicit", loc, "no jitter in arq")
             return RetryPath(
-                "manual", count, count_prov, constant_delay(0.0), prov, False, no_jitter
+                "manual",
+                count,
+                count_prov,
+                constant_delay(0.0),
+                prov,
+                False,
+                no_jitter,
+                location=loc,
             )
         offset = float(max(start, 1))
         local: dict[str, ir.Expr | Value] = {
@@ -817,15 +824,26 @@ class _JobBuilder:
         jitter_prov = Provenance("explicit", defer_loc, "Retry(defer=...) written in code")
         prov = Provenance("explicit", defer_loc, "Retry(defer=...)")
         if isinstance(value, Formula):
-            return RetryPath("manual", count, count_prov, value.fn, prov, jitter, jitter_prov)
+            return RetryPath(
+                "manual", count, count_prov, value.fn, prov, jitter, jitter_prov, location=loc
+            )
         amount = number(value)
         if amount is None:
             unknown = value if isinstance(value, Unknown) else Unknown(defer.text, defer_loc)
             self.log.add("defer", unknown)
             undecided = Provenance("undecided", unknown.location)
-            return RetryPath("manual", count, count_prov, None, undecided, jitter, jitter_prov)
+            return RetryPath(
+                "manual", count, count_prov, None, undecided, jitter, jitter_prov, location=loc
+            )
         return RetryPath(
-            "manual", count, count_prov, constant_delay(float(amount)), prov, jitter, jitter_prov
+            "manual",
+            count,
+            count_prov,
+            constant_delay(float(amount)),
+            prov,
+            jitter,
+            jitter_prov,
+            location=loc,
         )
 
     # -- the rows ------------------------------------------------------------------------
@@ -1173,5 +1191,9 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "dead_letter",
         "arq keeps only the failed result (keep_result, 3600 s by default): store the job and "
         "its error yourself before the last try fails, or set keep_result_forever=True.",
+    ),
+    (
+        "window",
+        "Raise max_tries (it counts executions) or the delays given to Retry(defer=...).",
     ),
 )

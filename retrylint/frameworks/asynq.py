@@ -104,6 +104,11 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "asynq archives a task whose retries ran out (up to 90 days, 10,000 per queue); watch "
         "the archive with asynq.Inspector or Asynqmon.",
     ),
+    (
+        "window",
+        "Raise asynq.MaxRetry(n) on NewTask or Enqueue, or return longer delays from the "
+        "server's Config.RetryDelayFunc.",
+    ),
 )
 
 T = TypeVar("T")
@@ -1578,6 +1583,7 @@ class _Analysis:
             sources=fields.sources,
             final_failure=self._final_failure(site.queue, handler),
             undecided=site.log.items(),
+            paths=fields.path_policies(site.location),
             framework_version=version,
             suppression_lines=site.anchors,
             hints=_HINTS,

@@ -127,6 +127,11 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "exception in the caller.",
     ),
     ("trigger_fix", "Give on_exception the exceptions to retry, or remove the decorator."),
+    (
+        "window",
+        "Raise max_tries or max_time, or the waits of the wait generator (max_value= caps one "
+        "wait).",
+    ),
 )
 
 

@@ -611,6 +611,7 @@ def policy_row(
         sources=fields.sources,
         final_failure=final_failure,
         undecided=log.items(),
+        paths=fields.path_policies(location),
         broad_triggers=tuple(broad),
         inert_options=inert,
         framework_version=version,

@@ -1508,8 +1508,12 @@ class _TaskBuilder:
         return found is not None and found.qualified in _CURRENT_TASK
 
     def manual_paths(self) -> list[RetryPath]:
-        """One path per `retry()` call; `combine` takes the worst case across them."""
-        return [self._manual_path(*found) for found in self.retry_calls()]
+        """One path per `retry()` call, starting at that call: each has its own countdown and
+        budget, so each is resolved on its own."""
+        return [
+            replace(self._manual_path(*found), location=location_of(found[2], found[0].span))
+            for found in self.retry_calls()
+        ]
 
     def _manual_path(
         self, call: ir.Call, fn: ir.Function, module: ir.ModuleSummary, receiver: str
@@ -1595,11 +1599,13 @@ class _TaskBuilder:
         name = self.name_value()
         name_expression = self.name_expression()
         automatic = self.automatic_path()
-        paths = [automatic] if isinstance(automatic, RetryPath) else []
+        paths = []
+        if isinstance(automatic, RetryPath):
+            paths.append(replace(automatic, location=self.option("autoretry_for").location))
         paths.extend(self.manual_paths())
         lost = self.worker_lost_path()
         if lost is not None:
-            paths.append(lost)
+            paths.append(replace(lost, location=self.option("retry_on_worker_lost").location))
         undecided_trigger = (
             Provenance("undecided", automatic.location) if isinstance(automatic, Unknown) else None
         )
@@ -1826,4 +1832,9 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "stores or reports the failed message.",
     ),
     ("trigger_fix", "Add autoretry_for=(<transient errors>,), or remove the retry options."),
+    (
+        "window",
+        "Raise max_retries or the delays: default_retry_delay, the countdown passed to "
+        "self.retry(), or retry_backoff with a higher retry_backoff_max (600 s by default).",
+    ),
 )

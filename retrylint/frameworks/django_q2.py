@@ -564,4 +564,9 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "dead_letter",
         "django-q2 keeps failed tasks as Task rows; pass hook= to handle the final failure.",
     ),
+    (
+        "window",
+        "Raise Q_CLUSTER['max_attempts'], or Q_CLUSTER['retry'] (the seconds before an "
+        "unacknowledged task is delivered again).",
+    ),
 )

@@ -98,6 +98,7 @@ from retrylint.resolve.schedule import (
     combine,
     constant_delay,
     never_retries,
+    within,
 )
 from retrylint.scan.versions import at_least
 
@@ -1402,7 +1403,7 @@ class _Builder:
             return self._resolved
         paths: list[_Path] = []
         for middleware in retries:
-            paths.extend(self._paths(middleware, manual_blocked))
+            paths.extend(self._paths(middleware, manual_blocked, located=len(retries) > 1))
         fields = self._bounded_by_age(paths, broker)
         self._resolved = (fields, self._final_failure(broker))
         return self._resolved
@@ -1549,18 +1550,36 @@ class _Builder:
             configured = None  # `min_backoff or DEFAULT_MIN_BACKOFF` in Retries.__init__
         return self.pick(name, configured, default)
 
-    def _paths(self, middleware: _Middleware, manual_blocked: bool) -> list[_Path]:
+    def _paths(self, middleware: _Middleware, manual_blocked: bool, located: bool) -> list[_Path]:
+        """The automatic path of one Retries middleware, and a manual path per `raise Retry`.
+
+        The automatic path starts at the actor, or, when the broker has several Retries
+        middlewares (each retries on its own), at the middleware's constructor call.
+        """
         count, count_prov = self._count(middleware)
         jitter_prov = Provenance("default", None, "Dramatiq always jitters its backoff")
+        start: Location | None = None
+        if located and middleware.where is not None:
+            start = location_of(middleware.where.module, middleware.where.expr.span)
         if count == 0:
             # No retry ever waits, so the backoff options do not matter (nor get quoted).
-            path = RetryPath("automatic", 0, count_prov, None, count_prov, True, jitter_prov)
+            path = RetryPath(
+                "automatic", 0, count_prov, None, count_prov, True, jitter_prov, location=start
+            )
             return [_Path(path, None)]
         upper, shortest, cap, delay_prov = self._backoff(middleware)
         paths = [
             _Path(
                 RetryPath(
-                    "automatic", count, count_prov, upper, delay_prov, True, jitter_prov, cap
+                    "automatic",
+                    count,
+                    count_prov,
+                    upper,
+                    delay_prov,
+                    True,
+                    jitter_prov,
+                    cap,
+                    location=start,
                 ),
                 shortest,
             )
@@ -1568,6 +1587,7 @@ class _Builder:
         if manual_blocked:
             return paths
         for fn, module, raised in self._retry_raises():
+            here = location_of(module, raised.span)  # each raise starts a path of its own
             delay_expr = raised.kwarg("delay") if isinstance(raised, ir.Call) else None
             if isinstance(raised, ir.Call) and delay_expr is None and len(raised.args) > 1:
                 delay_expr = raised.args[1]
@@ -1577,7 +1597,15 @@ class _Builder:
                 paths.append(
                     _Path(
                         RetryPath(
-                            "manual", count, count_prov, upper, delay_prov, True, jitter_prov, cap
+                            "manual",
+                            count,
+                            count_prov,
+                            upper,
+                            delay_prov,
+                            True,
+                            jitter_prov,
+                            cap,
+                            location=here,
                         ),
                         shortest,
                     )
@@ -1613,6 +1641,7 @@ class _Builder:
                             option.provenance,
                             jitter,
                             no_jitter,
+                            location=here,
                         ),
                         constant_delay(0.0) if jitter else seconds_fn,
                     )
@@ -1621,7 +1650,17 @@ class _Builder:
                 prov = self._undecided("delay", option)
                 paths.append(
                     _Path(
-                        RetryPath("manual", count, count_prov, None, prov, jitter, no_jitter), None
+                        RetryPath(
+                            "manual",
+                            count,
+                            count_prov,
+                            None,
+                            prov,
+                            jitter,
+                            no_jitter,
+                            location=here,
+                        ),
+                        None,
                     )
                 )
             else:
@@ -1636,6 +1675,7 @@ class _Builder:
                             option.provenance,
                             jitter,
                             no_jitter,
+                            location=here,
                         ),
                         constant_delay(0.0 if jitter else seconds),
                     )
@@ -1708,14 +1748,7 @@ class _Builder:
             elif implied == UNDECIDED and count == UNBOUNDED:
                 count, prov = UNDECIDED, Provenance("undecided", option.location, note)
             bounded.append(replace(p.path, count=count, count_source=prov))
-        fields = combine(bounded)
-        if isinstance(fields.window_seconds, int | float) and fields.window_seconds > window:
-            sources = {**fields.sources, "window": Provenance(option.source, option.location, note)}
-            return replace(fields, window_seconds=_tidy(window), sources=sources)
-        if fields.window_seconds == UNBOUNDED:
-            sources = {**fields.sources, "window": Provenance(option.source, option.location, note)}
-            return replace(fields, window_seconds=_tidy(window), sources=sources)
-        return fields
+        return within(combine(bounded), window, Provenance(option.source, option.location, note))
 
     def _final_failure(self, broker: _Broker) -> str:
         queue_option = self.actor_option("queue_name")
@@ -1854,6 +1887,11 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "dead_letter",
         "Keep the Retries middleware and a Redis or RabbitMQ broker (failed messages go to "
         "<queue>.XQ), or set on_retry_exhausted to an actor that stores them.",
+    ),
+    (
+        "window",
+        "Raise max_retries, or min_backoff and max_backoff (milliseconds; max_backoff is 7 "
+        "days by default).",
     ),
 )
 
@@ -2101,7 +2139,3 @@ def _implied_count(shortest: list[DelayFn], window: float) -> Count:
 
 def _scaled(fn: DelayFn, factor: float) -> DelayFn:
     return lambda r: fn(r) * factor
-
-
-def _tidy(value: float) -> float:
-    return int(value) if float(value).is_integer() else round(value, 3)

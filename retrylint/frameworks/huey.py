@@ -637,7 +637,16 @@ class _Builder:
                 )
                 delay, delay_prov = self._retry_task_delay(exc, module, fn, at)
                 paths.append(
-                    RetryPath("manual", UNBOUNDED, count_prov, delay, delay_prov, False, no_jitter)
+                    RetryPath(
+                        "manual",
+                        UNBOUNDED,
+                        count_prov,
+                        delay,
+                        delay_prov,
+                        False,
+                        no_jitter,
+                        location=at,
+                    )
                 )
             elif found.qualified in _CANCEL and isinstance(exc, ir.Call):
                 flag = exc.kwarg("retry") or (exc.args[1] if len(exc.args) > 1 else None)
@@ -663,7 +672,16 @@ class _Builder:
                 delay, delay_prov, _ = self.delay()
                 jitter, jitter_prov = self.jitter()  # the retry waits `retry_delay`
                 paths.append(
-                    RetryPath("manual", count, count_prov, delay, delay_prov, jitter, jitter_prov)
+                    RetryPath(
+                        "manual",
+                        count,
+                        count_prov,
+                        delay,
+                        delay_prov,
+                        jitter,
+                        jitter_prov,
+                        location=at,
+                    )
                 )
         return paths
 
@@ -762,8 +780,18 @@ class _Builder:
         jitter, jitter_prov = self.jitter()
         paths: list[RetryPath] = []
         if count != 0:
+            # Automatic retries start where the count is set (`retries=`), else at the task.
             paths.append(
-                RetryPath("automatic", count, count_prov, delay, delay_prov, jitter, jitter_prov)
+                RetryPath(
+                    "automatic",
+                    count,
+                    count_prov,
+                    delay,
+                    delay_prov,
+                    jitter,
+                    jitter_prov,
+                    location=count_prov.location,
+                )
             )
         paths.extend(self.manual_paths())
         inert: tuple[tuple[str, Location], ...] = ()
@@ -836,6 +864,10 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "dead_letter",
         "Huey keeps no failed tasks: connect a @huey.signal(SIGNAL_ERROR) handler that stores "
         "or reports them, or chain an .error(handler) task.",
+    ),
+    (
+        "window",
+        "Raise retries=N on the task, or retry_delay (the seconds between retries).",
     ),
 )
 _BACKOFF = (

@@ -565,4 +565,8 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "Procrastinate keeps failed jobs in procrastinate_jobs (status failed); watch them "
         "and retry by hand, or add a task middleware that records the failure.",
     ),
+    (
+        "window",
+        "Raise RetryStrategy's max_attempts, or its wait, linear_wait or exponential_wait.",
+    ),
 )

@@ -57,7 +57,6 @@ from retrylint.frameworks.base import (
     policy_row,
     source_of,
     subclass_of,
-    weakest,
 )
 from retrylint.frameworks.recognize import MakerRules, Options, Recognizer
 from retrylint.model import (
@@ -85,10 +84,10 @@ from retrylint.resolve.schedule import (
     DelayFn,
     Fields,
     RetryPath,
-    classify,
     combine,
     constant_delay,
     never_retries,
+    with_kinds,
 )
 from retrylint.scan.versions import at_least
 
@@ -720,7 +719,16 @@ class _Analysis:
         if interval_expr is None:
             prov = Provenance("default", None, "Retry's default interval=0")
             policy.paths.append(
-                RetryPath(trigger, count, count_prov, constant_delay(0), prov, False, no_jitter)
+                RetryPath(
+                    trigger,
+                    count,
+                    count_prov,
+                    constant_delay(0),
+                    prov,
+                    False,
+                    no_jitter,
+                    location=at,
+                )
             )
             policy.kinds.append(None)
             return policy
@@ -766,7 +774,9 @@ class _Analysis:
                 log.add("interval", unknown)
         if values is None:
             prov = Provenance("undecided", interval_at)
-            policy.paths.append(RetryPath(trigger, count, count_prov, None, prov, drawn, prov))
+            policy.paths.append(
+                RetryPath(trigger, count, count_prov, None, prov, drawn, prov, location=at)
+            )
             policy.kinds.append(None)
             return policy
         note = "interval list" if len(values) > 1 else "Retry(interval=)"
@@ -777,7 +787,9 @@ class _Analysis:
         kind: BackoffKind | None = None
         if len(values) > 1 and listed:
             kind = kind_of(listed)
-        policy.paths.append(RetryPath(trigger, count, count_prov, fn, prov, drawn, jitter_prov))
+        policy.paths.append(
+            RetryPath(trigger, count, count_prov, fn, prov, drawn, jitter_prov, location=at)
+        )
         policy.kinds.append(kind)
         return policy
 
@@ -832,12 +844,7 @@ def _fields(policy: _Policy) -> Fields:
     if fields.backoff in (None, UNDECIDED) or all(k is None for k in policy.kinds):
         return fields
     # A list schedule is judged on its whole delay list, not on its first few terms.
-    resolved: list[BackoffKind] = [
-        kind if kind is not None else classify(path.delay)
-        for kind, path in zip(policy.kinds, policy.paths, strict=True)
-        if path.count != 0 and path.delay is not None
-    ]
-    return replace(fields, backoff=weakest(resolved)) if resolved else fields
+    return with_kinds(fields, policy.kinds)
 
 
 def _func_arg(call: ir.Call, index: int) -> ir.Expr | None:
@@ -888,5 +895,9 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "dead_letter",
         "RQ keeps failed jobs in the queue's FailedJobRegistry for failure_ttl (1 year by "
         "default); add an on_failure callback to act on them.",
+    ),
+    (
+        "window",
+        "Raise Retry(max=N), or the values of its interval list.",
     ),
 )

@@ -545,6 +545,11 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "SAQ keeps a failed job only for its ttl (600 s by default): enqueue with ttl=0 to keep "
         "it, or record failures in an after_process hook.",
     ),
+    (
+        "window",
+        "Raise retries= (executions) or retry_delay when enqueueing, or the cap given as "
+        "retry_backoff.",
+    ),
 )
 
 

@@ -103,6 +103,10 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "and record the failed input.",
     ),
     ("trigger_fix", "Pass on= the exceptions to retry, or remove the retry."),
+    (
+        "window",
+        "Raise attempts= or timeout=, or wait_initial and wait_max.",
+    ),
 )
 
 

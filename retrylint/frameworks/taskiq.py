@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from retrylint.frameworks.base import (
@@ -793,7 +793,8 @@ class _TaskBuilder:
             if not on:
                 off.append(switch.provenance)
                 continue
-            paths.append(self._path(mw, labels))
+            # Each retry middleware retries on its own, from where it is registered.
+            paths.append(replace(self._path(mw, labels), location=mw.location))
         if broker.unknown is not None:
             self.log.add("middlewares", broker.unknown)
             undecided = undecided or Provenance("undecided", broker.unknown.location)
@@ -1271,5 +1272,10 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "dead_letter",
         "taskiq keeps only the error result in the result backend: record the final failure "
         "in a middleware's on_error/post_execute hook or in the task itself.",
+    ),
+    (
+        "window",
+        "Raise the max_retries label (it counts executions), or SmartRetryMiddleware's "
+        "default_delay and max_delay_exponent.",
     ),
 )

@@ -654,4 +654,10 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "Catch ActivityError in the workflow and record the failed input (a compensation "
         "activity, a failed-work table, or an alert).",
     ),
+    (
+        "window",
+        "Raise RetryPolicy's maximum_attempts, initial_interval or maximum_interval (100 "
+        "times initial_interval by default), and the schedule_to_close_timeout that bounds "
+        "the retries.",
+    ),
 )

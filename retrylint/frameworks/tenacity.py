@@ -850,25 +850,20 @@ def build_row(spec: Spec) -> EffectivePolicy:
 def _fields(spec: Spec) -> Fields:
     wait = spec.wait
     bound = bound_of(spec.stop, wait)
-    kinds: list[Literal["automatic", "manual"]] = ["automatic"]
-    if spec.trigger == "automatic+manual":
-        kinds = ["automatic", "manual"]
-    elif spec.trigger == "manual":
-        kinds = ["manual"]
     jitter: bool | Literal["undecided"] = wait.jitter if wait is not None else UNDECIDED
-    paths = [
-        RetryPath(
-            kind,
-            bound.count,
-            bound.source,
-            wait.upper if wait is not None else None,
-            spec.wait_source,
-            jitter,
-            spec.jitter_source,
-        )
-        for kind in kinds
-    ]
-    fields = combine(paths)
+    # One retry loop, whether exceptions or `raise TryAgain` drive it: one path.
+    path = RetryPath(
+        "manual" if spec.trigger == "manual" else "automatic",
+        bound.count,
+        bound.source,
+        wait.upper if wait is not None else None,
+        spec.wait_source,
+        jitter,
+        spec.jitter_source,
+    )
+    fields = combine([path])
+    if spec.trigger == "automatic+manual":
+        fields = replace(fields, retry_trigger="automatic+manual")
     if fields.max_retries == 0:
         return fields
     if wait is not None and fields.backoff not in (None, UNDECIDED):
@@ -1000,6 +995,11 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "dead_letter",
         "Catch RetryError (or the re-raised exception) in the caller and record the failed "
         "input, or pass retry_error_callback= to do it.",
+    ),
+    (
+        "window",
+        "Raise stop_after_attempt(n) or stop_after_delay(seconds), or the waits "
+        "(wait_exponential's max= caps one wait).",
     ),
 )
 

@@ -14,7 +14,7 @@ from typing import TypeAlias
 from retrylint.baseline import Identity, Outcome
 from retrylint.diff import Outcome as DiffOutcome
 from retrylint.engine import Report
-from retrylint.model import Assignment, EffectivePolicy, Finding
+from retrylint.model import Assignment, EffectivePolicy, Finding, PathPolicy
 from retrylint.report import (
     SOURCE_FIELDS,
     files_skipped_by_reason,
@@ -141,6 +141,12 @@ def _row(row: EffectivePolicy, assignment: Assignment | None) -> dict[str, JSONV
         "category_source": assignment.source if assignment is not None else None,
         "owner": assignment.owner if assignment is not None else None,
         "note": assignment.note if assignment is not None else None,
+        "reviewed": (
+            assignment.reviewed.isoformat()
+            if assignment is not None and assignment.reviewed is not None
+            else None
+        ),
+        "idempotent": assignment.idempotent if assignment is not None else None,
         "retry_trigger": row.retry_trigger,
         "max_retries": row.max_retries,
         "backoff": row.backoff,
@@ -166,4 +172,26 @@ def _row(row: EffectivePolicy, assignment: Assignment | None) -> dict[str, JSONV
             {"wrapper": via.wrapper, "path": via.location.path, "line": via.location.line}
             for via in row.via
         ],
+        "paths": [_path(path) for path in row.paths],
+    }
+
+
+def _path(path: PathPolicy) -> dict[str, JSONValue]:
+    window = path.window_seconds
+    return {
+        "location": {
+            "path": path.location.path,
+            "line": path.location.line,
+            "column": path.location.column,
+        },
+        "trigger": path.trigger,
+        "max_retries": path.max_retries,
+        "backoff": path.backoff,
+        "jitter": path.jitter,
+        "delays_seconds": (
+            None if path.delays_seconds is None else [plain_number(d) for d in path.delays_seconds]
+        ),
+        "delays_truncated": path.delays_truncated,
+        "window_seconds": window if isinstance(window, str) else plain_number(window),
+        "sources": {key: path.sources[key].source for key in SOURCE_FIELDS},
     }

@@ -128,6 +128,14 @@ def rebase(report: Report, base: Path, root: Path | None = None) -> Report:
             ),
             inert_options=tuple((name, location(at)) for name, at in old.inert_options),
             via=tuple(replace(v, location=location(v.location)) for v in old.via),
+            paths=tuple(
+                replace(
+                    p,
+                    location=location(p.location),
+                    sources={key: provenance(value) for key, value in p.sources.items()},
+                )
+                for p in old.paths
+            ),
         )
 
     # `../` sorts before names, so a re-based path may order differently: sort again by the

@@ -600,6 +600,27 @@ def _explanation(
     yield "final failure", (("text", row.final_failure),), ""
     for item in row.undecided:
         yield f"undecided {item.field}", (("code", item.expression),), f"at {item.location}"
+    yield from _paths(row)
+
+
+def _paths(row: EffectivePolicy) -> Iterator[tuple[str, Cell, str]]:
+    """Each retry path of a task with several, with where it starts; the fields above are
+    their summary, each taken from the worst path for that field."""
+    if len(row.paths) <= 1:
+        return
+    for number, path in enumerate(row.paths, 1):
+        at = f"{path.location.path}:{path.location.line}:{path.location.column}"
+        yield f"path {number}", (("text", f"{path.trigger} retry"),), f"at {at}"
+        view = row.along(path)
+
+        def sourced(key: str, view: EffectivePolicy = view) -> str:
+            return view.sources[key].describe()
+
+        yield "  max retries", _value(view.max_retries), sourced("max_retries")
+        yield "  backoff", _value(view.backoff), sourced("backoff")
+        yield "  jitter", _value(view.jitter), sourced("jitter")
+        yield "  delays", _delays(view), sourced("delays")
+        yield "  window", _window(view), sourced("window")
 
 
 def _assigned_by(assignment: Assignment) -> str:

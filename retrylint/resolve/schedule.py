@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from retrylint.model import (
@@ -20,6 +21,8 @@ from retrylint.model import (
     UNDECIDED,
     BackoffKind,
     Count,
+    Location,
+    PathPolicy,
     Provenance,
     Trigger,
     Window,
@@ -53,6 +56,9 @@ class RetryPath:
     # with `retry_backoff` off), a doubling whose cap it cannot read is still `exponential`
     # (kinds are read before caps, CONTRACTS §4). Only the unknown value stays undecided.
     kind: tuple[BackoffKind, Provenance] | None = None
+    # The retry call, raise or option that starts this path; None leaves it to the row's
+    # location (a task with a single path needs no other).
+    location: Location | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +71,42 @@ class Fields:
     delays_truncated: bool
     window_seconds: Window
     sources: dict[str, Provenance]
+    # Each path resolved on its own, with where it starts, in the order the adapter gave them.
+    paths: tuple[tuple[Location | None, Fields], ...] = ()
+
+    def path_policies(self, row_location: Location) -> tuple[PathPolicy, ...]:
+        """The row's paths as reported, sorted by where they start (then trigger); a path
+        with no location of its own starts at the row.
+
+        A single path is the row: its values are taken from the row's fields, so adjustments
+        an adapter makes after `combine` (a time limit, a kind read from an uncapped formula)
+        show in the path too.
+        """
+        if not self.paths:
+            return ()
+        chosen = self.paths
+        if len(chosen) == 1:
+            location, one = chosen[0]
+            trigger = self.retry_trigger if self.retry_trigger != "undecided" else one.retry_trigger
+            chosen = ((location, replace(self, retry_trigger=trigger, paths=())),)
+        out: list[PathPolicy] = []
+        for location, fields in chosen:
+            trigger = fields.retry_trigger
+            assert trigger in ("automatic", "manual", "automatic+manual"), trigger
+            out.append(
+                PathPolicy(
+                    location=location or row_location,
+                    trigger=trigger,
+                    max_retries=fields.max_retries,
+                    backoff=fields.backoff,
+                    jitter=fields.jitter,
+                    delays_seconds=fields.delays_seconds,
+                    delays_truncated=fields.delays_truncated,
+                    window_seconds=fields.window_seconds,
+                    sources=fields.sources,
+                )
+            )
+        return tuple(sorted(out, key=lambda p: (p.location, p.trigger)))
 
 
 def _value(fn: DelayFn, r: int, cap: float | None) -> float:
@@ -94,18 +136,15 @@ def classify(fn: DelayFn) -> BackoffKind:
     return "custom"
 
 
-def _window(paths: Sequence[RetryPath], count: int) -> float:
-    """Worst-case sum of waits: at each retry, the longest wait any path could choose."""
+def _window(path: RetryPath, count: int) -> float:
+    """Worst-case sum of one path's waits; a wait that reached the cap stays there."""
+    assert path.delay is not None
     total = 0.0
     last = 0.0
     for r in range(min(count, _WINDOW_TERMS)):
-        last = max(
-            _value(p.delay, r, p.cap)
-            for p in paths
-            if p.delay is not None and isinstance(p.count, int) and r < p.count
-        )
+        last = _value(path.delay, r, path.cap)
         total += last
-        if len(paths) == 1 and paths[0].cap is not None and last >= paths[0].cap:
+        if path.cap is not None and last >= path.cap:
             return total + last * (count - r - 1)
     return total + last * max(0, count - _WINDOW_TERMS)
 
@@ -151,7 +190,14 @@ def never_retries(source: Provenance) -> Fields:
 
 
 def combine(paths: Sequence[RetryPath], undecided_trigger: Provenance | None = None) -> Fields:
-    """Merge retry paths into one row: the worst case of each field, with its source."""
+    """Resolve each retry path on its own, and summarise them into the row's fields.
+
+    The summary takes each field from the path that is worst for it (README, "What effective
+    policy means"): the count from the path that retries most (unbounded above undecided above
+    any number), the backoff kind from the weakest path, jitter from a path without it, and
+    delays and window together from the path with the longest window. Delays and window always
+    come from one path, so the listed waits add up to the window shown beside them.
+    """
     if not paths:
         if undecided_trigger is not None:
             return Fields(
@@ -167,73 +213,136 @@ def combine(paths: Sequence[RetryPath], undecided_trigger: Provenance | None = N
                 ),
             )
         raise ValueError("combine() needs at least one path or an undecided trigger")
+    each = tuple(_resolve(p) for p in paths)
     triggers = sorted({p.trigger for p in paths})
     trigger: Trigger = "automatic+manual" if len(triggers) == 2 else triggers[0]
     if undecided_trigger is not None:
         trigger = "undecided"
-    worst = max(paths, key=lambda p: rank_count(p.count))
-    counts = {p.count for p in paths}
-    count: Count = worst.count
-    if UNBOUNDED not in counts and UNDECIDED in counts:
-        count = UNDECIDED
-        worst = next(p for p in paths if p.count == UNDECIDED)
-    sources = {"max_retries": worst.count_source}
+    located = tuple((p.location, fields) for p, fields in zip(paths, each, strict=True))
+    return _summary(trigger, located)
 
-    retrying = [p for p in paths if p.count != 0]
+
+def with_kinds(fields: Fields, kinds: Sequence[BackoffKind | None]) -> Fields:
+    """`fields` with the backoff kind of each path (in `combine`'s order) replaced where the
+    adapter knows it better than the first terms do (a whole delay list), and the row's kind
+    summarised again from the paths."""
+    located = tuple(
+        (
+            location,
+            replace(one, backoff=kind)
+            if kind is not None and one.max_retries != 0 and one.backoff != UNDECIDED
+            else one,
+        )
+        for (location, one), kind in zip(fields.paths, kinds, strict=True)
+    )
+    return _summary(fields.retry_trigger, located)
+
+
+def within(fields: Fields, limit: float, source: Provenance) -> Fields:
+    """`fields` with every path's window ended by a time limit (Dramatiq's `max_age`): a
+    window longer than the limit, or unbounded, becomes the limit, cited to `source`; the
+    row is summarised again from the paths."""
+
+    def bounded(one: Fields) -> Fields:
+        window = one.window_seconds
+        if window == UNBOUNDED or (isinstance(window, int | float) and window > limit):
+            return replace(
+                one, window_seconds=_tidy(limit), sources={**one.sources, "window": source}
+            )
+        return one
+
+    located = tuple((location, bounded(one)) for location, one in fields.paths)
+    return _summary(fields.retry_trigger, located)
+
+
+def _summary(trigger: Trigger, located: tuple[tuple[Location | None, Fields], ...]) -> Fields:
+    """The row's fields from its resolved paths (see `combine`)."""
+    each = [fields for _, fields in located]
+    if len(each) == 1:
+        return replace(each[0], retry_trigger=trigger, paths=located)
+
+    worst = max(each, key=lambda f: rank_count(f.max_retries))
+    if worst.max_retries != UNBOUNDED:
+        worst = next((f for f in each if f.max_retries == UNDECIDED), worst)
+    sources = {"max_retries": worst.sources["max_retries"]}
+    retrying = [f for f in each if f.max_retries != 0]
     if not retrying:
-        fields = never_retries(worst.count_source)
-        return Fields(trigger, 0, *_tail(fields))
-    undecided_delay = next((p for p in retrying if p.delay is None), None)
-    delay_path = undecided_delay or retrying[0]
-    sources["backoff"] = sources["delays"] = delay_path.delay_source
-    shapes = [
-        (classify(p.delay), p.delay_source) if p.delay is not None else p.kind for p in retrying
-    ]
-    backoff: BackoffKind | Literal["undecided"] = UNDECIDED
-    if all(shape is not None for shape in shapes):
-        kinds = [shape for shape in shapes if shape is not None]
-        backoff = _weakest([kind for kind, _ in kinds])
-        if undecided_delay is not None:
-            sources["backoff"] = next(prov for kind, prov in kinds if kind == backoff)
+        fields = never_retries(worst.sources["max_retries"])
+        return Fields(trigger, 0, *_tail(fields), paths=located)
 
-    jitters = [p.jitter for p in retrying]
-    jitter: bool | Literal["undecided"]
+    kinds = [f.backoff for f in retrying]
+    backoff: BackoffKind | Literal["undecided"] | None = UNDECIDED
+    if UNDECIDED not in kinds:
+        backoff = _weakest([kind for kind in kinds if kind is not None and kind != UNDECIDED])
+    sources["backoff"] = next(f for f in retrying if f.backoff == backoff).sources["backoff"]
+
+    jitters = [f.jitter for f in retrying]
+    jitter: bool | Literal["undecided"] | None = True
     if False in jitters:
         jitter = False
-        jitter_path = retrying[jitters.index(False)]
     elif UNDECIDED in jitters:
         jitter = UNDECIDED
-        jitter_path = retrying[jitters.index(UNDECIDED)]
-    else:
-        jitter = True
-        jitter_path = retrying[0]
-    sources["jitter"] = jitter_path.jitter_source
+    sources["jitter"] = next(f for f in retrying if f.jitter == jitter).sources["jitter"]
+
+    longest = max(retrying, key=lambda f: rank_window(f.window_seconds))
+    sources["delays"] = longest.sources["delays"]
+    sources["window"] = longest.sources["window"]
+    return Fields(
+        trigger,
+        worst.max_retries,
+        backoff,
+        jitter,
+        longest.delays_seconds,
+        longest.delays_truncated,
+        longest.window_seconds,
+        sources,
+        paths=located,
+    )
+
+
+def rank_window(window: Window) -> float:
+    """Orders windows for "the longest": unbounded above undecided above every number, so a
+    window that may be longest is never hidden behind a shorter decided one."""
+    if window == UNBOUNDED:
+        return math.inf
+    if window == UNDECIDED:
+        return sys.float_info.max
+    return float(window)
+
+
+def _resolve(path: RetryPath) -> Fields:
+    """The fields of one path alone (CONTRACTS §4: the kind comes from the delays before
+    caps; a window is undecided when its count or its delays are)."""
+    count = path.count
+    sources = {"max_retries": path.count_source}
+    if count == 0:
+        return Fields(path.trigger, 0, *_tail(never_retries(path.count_source)))
+    sources["backoff"] = sources["delays"] = path.delay_source
+    shape = (classify(path.delay), path.delay_source) if path.delay is not None else path.kind
+    backoff: BackoffKind | Literal["undecided"] = UNDECIDED
+    if shape is not None:
+        backoff, sources["backoff"] = shape
+    sources["jitter"] = path.jitter_source
 
     delays: tuple[float, ...] | None = None
     truncated = False
     window: Window
     if count == UNBOUNDED:
         window = UNBOUNDED
-        sources["window"] = worst.count_source
-    elif count == UNDECIDED or undecided_delay is not None:
+        sources["window"] = path.count_source
+    elif count == UNDECIDED or path.delay is None:
         window = UNDECIDED
-        sources["window"] = worst.count_source if count == UNDECIDED else delay_path.delay_source
+        sources["window"] = path.count_source if count == UNDECIDED else path.delay_source
     else:
         assert isinstance(count, int)
-        listed = min(count, MAX_LISTED_DELAYS)
-        per_path = [
-            [
-                _value(p.delay, r, p.cap) if isinstance(p.count, int) and r < p.count else 0.0
-                for r in range(listed)
-            ]
-            for p in retrying
-            if p.delay is not None
-        ]
-        delays = tuple(_tidy(max(column)) for column in zip(*per_path, strict=True))
+        delay = path.delay
+        delays = tuple(
+            _tidy(_value(delay, r, path.cap)) for r in range(min(count, MAX_LISTED_DELAYS))
+        )
         truncated = count > MAX_LISTED_DELAYS
-        window = _tidy(_window(retrying, count))
-        sources["window"] = _stronger(worst.count_source, delay_path.delay_source)
-    return Fields(trigger, count, backoff, jitter, delays, truncated, window, sources)
+        window = _tidy(_window(path, count))
+        sources["window"] = _stronger(path.count_source, path.delay_source)
+    return Fields(path.trigger, count, backoff, path.jitter, delays, truncated, window, sources)
 
 
 def _tail(

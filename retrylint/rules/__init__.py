@@ -24,12 +24,15 @@ from retrylint.rules.rl202_missing_jitter import MissingJitter
 from retrylint.rules.rl203_retry_window_exceeds_policy import RetryWindowExceedsPolicy
 from retrylint.rules.rl204_delay_unit_slip import DelayUnitSlip
 from retrylint.rules.rl205_delay_exceeds_visibility_timeout import DelayExceedsVisibilityTimeout
+from retrylint.rules.rl206_retry_window_below_policy import RetryWindowBelowPolicy
 from retrylint.rules.rl301_retries_on_broad_exception import RetriesOnBroadException
+from retrylint.rules.rl302_retries_non_idempotent_task import RetriesNonIdempotentTask
 from retrylint.rules.rl401_uncategorized_task import UncategorizedTask
 from retrylint.rules.rl402_unmatched_inventory_entry import UnmatchedInventoryEntry
 from retrylint.rules.rl403_missing_dead_letter import MissingDeadLetter
 from retrylint.rules.rl404_enqueued_type_without_handler import EnqueuedTypeWithoutHandler
 from retrylint.rules.rl405_handler_without_producer import HandlerWithoutProducer
+from retrylint.rules.rl406_review_overdue import ReviewOverdue
 from retrylint.rules.rl501_nested_retry_loop import NestedRetryLoop
 from retrylint.rules.rl502_duplicate_retry_middleware import DuplicateRetryMiddleware
 from retrylint.rules.rl503_ignored_retry_option import IgnoredRetryOption
@@ -65,12 +68,15 @@ RULES: dict[str, Rule] = _registry(
     RetryWindowExceedsPolicy(),
     DelayUnitSlip(),
     DelayExceedsVisibilityTimeout(),
+    RetryWindowBelowPolicy(),
     RetriesOnBroadException(),
+    RetriesNonIdempotentTask(),
     UncategorizedTask(),
     UnmatchedInventoryEntry(),
     MissingDeadLetter(),
     EnqueuedTypeWithoutHandler(),
     HandlerWithoutProducer(),
+    ReviewOverdue(),
     NestedRetryLoop(),
     DuplicateRetryMiddleware(),
     IgnoredRetryOption(),

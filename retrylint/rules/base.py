@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import ClassVar, Protocol
 
 from retrylint.config.policy import Policy
@@ -50,6 +51,8 @@ class RuleContext:
     empty_scan: EmptyScan | None = None
     # What each adapter declares of its framework (display name, retry library or task queue).
     frameworks: Mapping[str, FrameworkInfo] = field(default_factory=dict)
+    # The day reviews are judged on (RL406): `check --today`, else the clock's.
+    today: date = field(default_factory=date.today)
 
     def display(self, framework: str) -> str:
         info = self.frameworks.get(framework)
@@ -89,6 +92,8 @@ def task_finding(
         for prov in row.sources.values()
         if prov.location is not None and prov.location.path == at.path
     }
+    if row.on_path is not None and row.on_path.path == at.path:
+        cited.add(row.on_path.line)
     return Finding(
         rule=meta.code,
         name=meta.name,
@@ -149,10 +154,31 @@ def cannot_express(
 
 
 def label(row: EffectivePolicy) -> str:
-    """How messages name a task: its registered name, or the expression that computes it."""
-    if row.name is not None:
-        return f"`{row.name}`"
-    return f"task named by `{row.name_expression}`"
+    """How messages name a task: its registered name, or the expression that computes it;
+    on a view of one of several retry paths, also where that path starts, so the reader
+    knows which path the numbers that follow belong to."""
+    text = f"`{row.name}`" if row.name is not None else f"task named by `{row.name_expression}`"
+    if row.on_path is not None:
+        text += f" (retry path at {row.on_path})"
+    return text
+
+
+def worst_view(
+    row: EffectivePolicy, score: Callable[[EffectivePolicy], float | None]
+) -> EffectivePolicy | None:
+    """The row along the path a rule judges worst, so its verdict and every number in its
+    message come from that one path.
+
+    `score` rates a view: None when the rule has nothing to say about that path, else higher
+    is worse; on a tie the first path (by location) is taken. A task with one path is judged
+    as its row reads.
+    """
+    best: tuple[float, EffectivePolicy] | None = None
+    for view in row.views():
+        value = score(view)
+        if value is not None and (best is None or value > best[0]):
+            best = (value, view)
+    return best[1] if best is not None else None
 
 
 def where(row: EffectivePolicy, field: str) -> str:

@@ -12,7 +12,14 @@ from typing import ClassVar
 
 from retrylint.durations import format_duration
 from retrylint.model import BACKOFF_ORDER, EffectivePolicy, Finding, Location, Undecided
-from retrylint.rules.base import RuleContext, RuleMeta, category_phrase, label, task_finding
+from retrylint.rules.base import (
+    RuleContext,
+    RuleMeta,
+    category_phrase,
+    label,
+    task_finding,
+    worst_view,
+)
 
 
 class UndecidedRetryOption:
@@ -65,21 +72,23 @@ class UndecidedRetryOption:
                 tasks=tuple(names),
                 anchor_lines=(),
             )
-        for row, assignment in ctx.rows:
+        for task, assignment in ctx.rows:
             required = assignment.category.backoff if assignment is not None else None
+            custom = worst_view(
+                task, lambda view: 0.0 if view.retries and view.backoff == "custom" else None
+            )
             if (
                 assignment is not None
                 and required is not None
-                and row.retries
-                and row.backoff == "custom"
+                and custom is not None
                 and BACKOFF_ORDER.index(required) > BACKOFF_ORDER.index("fixed")
             ):
-                shown = ", ".join(format_duration(d) for d in row.delays_seconds or ())
+                shown = ", ".join(format_duration(d) for d in custom.delays_seconds or ())
                 sequence = f" ({shown})" if shown else ""
                 yield task_finding(
                     self.meta,
-                    row,
-                    f"{label(row)} uses a custom delay sequence{sequence}; "
+                    custom,
+                    f"{label(custom)} uses a custom delay sequence{sequence}; "
                     f"retrylint cannot say whether it meets the {required} backoff that "
                     f"{category_phrase(assignment)} requires",
                     "Use a standard backoff, or check the sequence by hand.",

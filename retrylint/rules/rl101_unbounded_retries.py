@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from retrylint.model import UNBOUNDED, EffectivePolicy, Finding
-from retrylint.rules.base import RuleContext, RuleMeta, label, task_finding, where
+from retrylint.rules.base import RuleContext, RuleMeta, label, task_finding, where, worst_view
 
 
 def unbounded(row: EffectivePolicy) -> bool:
@@ -15,14 +15,21 @@ def unbounded(row: EffectivePolicy) -> bool:
     return row.max_retries == UNBOUNDED and row.window_seconds == UNBOUNDED
 
 
+def unbounded_path(row: EffectivePolicy) -> EffectivePolicy | None:
+    """The row along its first retry path that never stops, if any: a site with one is
+    reported by RL101 alone (CONTRACTS §6)."""
+    return worst_view(row, lambda view: 0.0 if unbounded(view) else None)
+
+
 class UnboundedRetries:
     meta: ClassVar[RuleMeta] = RuleMeta(
         "RL101", "unbounded-retries", "error", "Retries never stop: no count and no time limit"
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        for row, assignment in ctx.rows:
-            if not unbounded(row):
+        for task, assignment in ctx.rows:
+            row = unbounded_path(task)
+            if row is None:
                 continue
             limit = ""
             if assignment is not None and assignment.category.max_retries is not None:

@@ -13,7 +13,9 @@ from retrylint.rules.base import (
     label,
     task_finding,
     where,
+    worst_view,
 )
+from retrylint.rules.rl101_unbounded_retries import unbounded_path
 
 
 class RetryLimitOutOfPolicy:
@@ -25,11 +27,11 @@ class RetryLimitOutOfPolicy:
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        for row, assignment in ctx.rows:
-            judged = out_of_policy(row, assignment)
-            if judged is None or assignment is None:
+        for task, assignment in ctx.rows:
+            found = out_of_policy_path(task, assignment)
+            if found is None or assignment is None:
                 continue
-            count, too_many = judged
+            row, (count, too_many) = found
             category = assignment.category
             if too_many:
                 yield task_finding(
@@ -47,6 +49,35 @@ class RetryLimitOutOfPolicy:
                     f"{category_phrase(assignment)} requires at least {category.min_retries}",
                     f"Make the task retry at least {category.min_retries} times.",
                 )
+
+
+def out_of_policy_path(
+    row: EffectivePolicy, assignment: Assignment | None
+) -> tuple[EffectivePolicy, tuple[int, bool]] | None:
+    """The row along its path furthest outside the bounds: the largest count above the
+    maximum, else the smallest count below the minimum among the paths that retry.
+
+    A site with a path that never stops is RL101's alone (CONTRACTS §6), and a path with a
+    budget of zero is judged only when no path of the task retries.
+    """
+    if unbounded_path(row) is not None:
+        return None
+    retrying = any(view.retries for view in row.views())
+
+    def score(view: EffectivePolicy) -> float | None:
+        judged = out_of_policy(view, assignment)
+        if judged is None or (retrying and not view.retries):
+            return None
+        count, too_many = judged
+        # Any count above the maximum (at least 1) outranks any below the minimum (at most -1).
+        return float(count) if too_many else -1.0 - count
+
+    view = worst_view(row, score)
+    if view is None:
+        return None
+    judged = out_of_policy(view, assignment)
+    assert judged is not None
+    return view, judged
 
 
 def out_of_policy(row: EffectivePolicy, assignment: Assignment | None) -> tuple[int, bool] | None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import ClassVar
 
-from retrylint.model import UNBOUNDED, Finding
-from retrylint.rules.base import RuleContext, RuleMeta, label, task_finding
+from retrylint.model import UNBOUNDED, Assignment, EffectivePolicy, Finding
+from retrylint.rules.base import RuleContext, RuleMeta, label, task_finding, worst_view
 from retrylint.rules.rl101_unbounded_retries import unbounded
 from retrylint.rules.rl102_retry_limit_out_of_policy import out_of_policy
 
@@ -20,14 +21,11 @@ class ImplicitRetryDefault:
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        for row, assignment in ctx.rows:
-            prov = row.sources.get("max_retries")
-            if prov is None or prov.source != "default" or not row.retries:
+        for task, assignment in ctx.rows:
+            row = worst_view(task, functools.partial(_defaulted, assignment=assignment))
+            if row is None:
                 continue
-            # One finding per cause (CONTRACTS §6): RL101 or RL102 already report this count
-            # and say it comes from the default.
-            if unbounded(row) or out_of_policy(row, assignment) is not None:
-                continue
+            prov = row.sources["max_retries"]
             default = prov.note or f"the {row.framework} default"
             how_often = (
                 "without limit" if row.max_retries == UNBOUNDED else f"{row.max_retries} times"
@@ -39,3 +37,18 @@ class ImplicitRetryDefault:
                 "nobody chose this number",
                 "State the retry count explicitly on the task.",
             )
+
+
+def _defaulted(view: EffectivePolicy, assignment: Assignment | None) -> float | None:
+    """A path whose count is the framework's default, and no other rule reports that count:
+    one finding per cause (CONTRACTS §6), so RL101 and RL102 say it comes from the default."""
+    prov = view.sources.get("max_retries")
+    if (
+        prov is not None
+        and prov.source == "default"
+        and view.retries
+        and not unbounded(view)
+        and out_of_policy(view, assignment) is None
+    ):
+        return 0.0
+    return None

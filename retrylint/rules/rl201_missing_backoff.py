@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from retrylint.durations import format_duration
-from retrylint.model import BACKOFF_ORDER, Finding
+from retrylint.model import BACKOFF_ORDER, BackoffKind, EffectivePolicy, Finding
 from retrylint.rules.base import (
     RuleContext,
     RuleMeta,
@@ -20,6 +20,7 @@ from retrylint.rules.base import (
     label,
     task_finding,
     where,
+    worst_view,
 )
 
 
@@ -33,20 +34,28 @@ class MissingBackoff:
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         unmet: Unmet = {}
-        for row, assignment in ctx.rows:
-            if assignment is None or assignment.category.backoff is None or not row.retries:
+        for task, assignment in ctx.rows:
+            if assignment is None or assignment.category.backoff is None:
                 continue
             required = assignment.category.backoff
-            kind = row.backoff
-            # `custom` and undecided kinds are reported as RL002 by the engine, not guessed here.
-            if kind not in BACKOFF_ORDER or BACKOFF_ORDER.index(kind) >= BACKOFF_ORDER.index(
-                required
-            ):
+
+            def weaker(view: EffectivePolicy, required: BackoffKind = required) -> float | None:
+                """How far below the minimum a path's kind is; `custom` and undecided kinds
+                are reported as RL002, not guessed here."""
+                kind = view.backoff
+                if not view.retries or kind not in BACKOFF_ORDER:
+                    return None
+                below = BACKOFF_ORDER.index(required) - BACKOFF_ORDER.index(kind)
+                return float(below) if below > 0 else None
+
+            row = worst_view(task, weaker)
+            if row is None:
                 continue
+            kind = row.backoff
             # A framework whose delay cannot grow still meets `fixed`; anything above is unmet.
             if ctx.cannot(row.framework, "backoff") is not None:
                 unmet.setdefault((assignment.category.name, row.framework), []).append(
-                    (row, assignment)
+                    (task, assignment)
                 )
                 continue
             delays = ""

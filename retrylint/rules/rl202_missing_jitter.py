@@ -20,6 +20,7 @@ from retrylint.rules.base import (
     label,
     task_finding,
     where,
+    worst_view,
 )
 
 
@@ -30,14 +31,17 @@ class MissingJitter:
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         unmet: Unmet = {}
-        for row, assignment in ctx.rows:
-            if assignment is None or not assignment.category.jitter or not row.retries:
+        for task, assignment in ctx.rows:
+            if assignment is None or not assignment.category.jitter:
                 continue
-            if row.jitter is not False:
+            row = worst_view(
+                task, lambda view: 0.0 if view.retries and view.jitter is False else None
+            )
+            if row is None:
                 continue
             if ctx.cannot(row.framework, "jitter") is not None:
                 key = (assignment.category.name, row.framework)
-                unmet.setdefault(key, []).append((row, assignment))
+                unmet.setdefault(key, []).append((task, assignment))
                 continue
             yield task_finding(
                 self.meta,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from retrylint.durations import format_duration
-from retrylint.model import Finding
+from retrylint.model import EffectivePolicy, Finding
 from retrylint.rules.base import (
     RuleContext,
     RuleMeta,
@@ -14,7 +14,9 @@ from retrylint.rules.base import (
     label,
     task_finding,
     where,
+    worst_view,
 )
+from retrylint.rules.rl101_unbounded_retries import unbounded_path
 
 
 class RetryWindowExceedsPolicy:
@@ -26,13 +28,23 @@ class RetryWindowExceedsPolicy:
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        for row, assignment in ctx.rows:
+        for task, assignment in ctx.rows:
             if assignment is None or assignment.category.max_window is None:
                 continue
-            window = row.window_seconds
-            if isinstance(window, str) or window <= assignment.category.max_window:
-                continue
             limit = assignment.category.max_window
+            # A site with a path that never stops is RL101's alone (CONTRACTS §6).
+            if unbounded_path(task) is not None:
+                continue
+
+            def longer(view: EffectivePolicy, limit: float = limit) -> float | None:
+                window = view.window_seconds
+                return None if isinstance(window, str) or window <= limit else float(window)
+
+            row = worst_view(task, longer)
+            if row is None:
+                continue
+            window = row.window_seconds
+            assert not isinstance(window, str)
             yield task_finding(
                 self.meta,
                 row,

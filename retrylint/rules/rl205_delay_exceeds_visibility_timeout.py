@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from retrylint.durations import format_duration
-from retrylint.model import Finding
-from retrylint.rules.base import RuleContext, RuleMeta, label, task_finding, where
+from retrylint.model import EffectivePolicy, Finding
+from retrylint.rules.base import RuleContext, RuleMeta, label, task_finding, where, worst_view
 
 
 class DelayExceedsVisibilityTimeout:
@@ -19,14 +19,20 @@ class DelayExceedsVisibilityTimeout:
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        for row, _ in ctx.rows:
-            seen = row.redelivery
-            if seen is None or not row.retries or not row.delays_seconds:
+        for task, _ in ctx.rows:
+            seen = task.redelivery
+            if seen is None:
                 continue
             timeout = seen.timeout_seconds
-            first = next((i for i, d in enumerate(row.delays_seconds) if d > timeout), None)
-            if first is None:
+
+            def longest_wait(view: EffectivePolicy, timeout: float = timeout) -> float | None:
+                waits = view.delays_seconds if view.retries else None
+                return max(waits) if waits and max(waits) > timeout else None
+
+            row = worst_view(task, longest_wait)
+            if row is None or not row.delays_seconds:
                 continue
+            first = next(i for i, d in enumerate(row.delays_seconds) if d > timeout)
             delay = row.delays_seconds[first]
             longest = max(row.delays_seconds)
             more = "" if longest == delay else f", and up to {format_duration(longest)} later"

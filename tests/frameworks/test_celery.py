@@ -49,13 +49,15 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
         "default",
         "nowhere",
     ),
+    # Two paths: autoretry (1, 2, 4 s, window 7) and self.retry (100 s once); delays and window
+    # come from the longer window's path, count and kind from the worst path for each.
     "proj.bound.both": (
         "automatic+manual",
         3,
         "fixed",
         False,
-        (100, 2, 4),
-        106,
+        (100,),
+        100,
         "explicit",
         "task_failure handler at proj/signals.py:7",
     ),

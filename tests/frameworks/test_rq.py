@@ -299,13 +299,15 @@ EXPECTED: dict[tuple[str, str, int], tuple[Any, ...]] = {
         "explicit",
         YEAR,
     ),
+    # Two paths: Retry(max=1, interval=5) (window 5) and the returned Retry(max=3,
+    # interval=[1, 2, 4]) (window 7): delays and window from the latter, the kind from the former.
     ("jobs.tasks.raises_and_returns", "definition", 82): (
         "automatic+manual",
         3,
         "fixed",
         False,
-        (5, 2, 4),
-        11,
+        (1, 2, 4),
+        7,
         "explicit",
         YEAR,
     ),
