@@ -53,6 +53,13 @@ MIN_WIDTH = 40
 """Narrower than this, wrapping leaves a word or two a line: overflow reads better."""
 _INDENT = "  "
 _HANG = "      "
+# The inventory table: its first four columns say which task and where, the rest are its
+# policy; column widths in the narrow layout fit this share of the cells.
+_IDENTITY = 4
+_GAP = 2
+_TYPICAL = 0.9
+_ROOM = 20
+"""The fewest columns worth wrapping a final failure into."""
 # A provenance phrase in a message: a source word, then text with at most one level of
 # parentheses. The source words are `model.Source`.
 _SOURCE = re.compile(
@@ -214,7 +221,7 @@ def _identities(rows: list[tuple[Cell, ...]], width: int) -> list[list[Text]]:
         lines = _aligned([header], identity, range(3), widths, "", "bold")
         return [[line] for line in lines]
     pairs = _aligned([header[:2]], identity, range(2), widths, "", "bold")
-    heading = [pairs[0], _line([(("text", header[2]),)], widths, _INDENT * 2, "bold")]
+    heading = [pairs[0], _line([(("text", header[2]),)], widths, _INDENT * 2, "bold", every=True)]
     places = [_line([cells[2]], widths, _INDENT * 2, "") for cells in identity]
     return [heading, *([pair, place] for pair, place in zip(pairs[1:], places, strict=True))]
 
@@ -237,14 +244,6 @@ def _fold_last(line: Text, last: int, width: int) -> list[Text]:
     folded = [line[:start] + Text(pieces[0])]
     folded.extend(Text(" " * start + piece) for piece in pieces[1:])
     return folded
-
-
-# The first four columns say which task and where; the rest are its policy.
-_IDENTITY = 4
-_GAP = 2
-_TYPICAL = 0.9
-_ROOM = 20
-"""The fewest columns worth wrapping a final failure into."""
 
 
 def _table_cells(group: list[tuple[EffectivePolicy, Assignment | None]]) -> tuple[Cell, ...]:
@@ -290,20 +289,22 @@ def _aligned(
     lines: list[Text] = []
     for header in headers:
         cells: list[Cell] = [(("text", name),) for name in header]
-        lines.append(_line(cells, widths, indent, "bold"))
+        lines.append(_line(cells, widths, indent, "bold", every=True))
     for row in rows:
         lines.append(_line([row[i] for i in columns], widths, indent, lead))
     return lines
 
 
-def _line(cells: list[Cell], widths: list[int], indent: str, style: str) -> Text:
-    """`style` applies to a header line, and to the first cell of a row."""
+def _line(
+    cells: list[Cell], widths: list[int], indent: str, style: str, *, every: bool = False
+) -> Text:
+    """`style` applies to the first cell, or to `every` cell (a header line)."""
     line = Text(indent)
     for number, cell in enumerate(cells):
         if number:
             line.append(" " * _GAP)
         text = Text.assemble(*((_one_line(t), _KIND_STYLES[k]) for k, t in cell))
-        if style and (number == 0 or all(kind == "text" for kind, _ in cell)):
+        if style and (number == 0 or every):
             text.stylize(style)
         line.append_text(text)
         if number < len(cells) - 1:
