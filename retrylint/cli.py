@@ -104,6 +104,15 @@ class InventoryFormat(str, Enum):
     markdown = "markdown"
 
 
+class SimulateFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class AlertsFormat(str, Enum):
+    prometheus = "prometheus"
+
+
 class Level(str, Enum):
     error = "error"
     warning = "warning"
@@ -677,6 +686,79 @@ def report(
             _atomic_write(html, render_html(found, __version__, shown))
         except OSError as err:
             raise engine.UsageError(f"--html {html}: cannot write: {err.strerror or err}") from None
+
+    _guard(body)
+
+
+@app.command()
+def simulate(
+    outage: Annotated[
+        str,
+        typer.Option(
+            "--outage", help="How long the dependency is down, as the policy writes durations."
+        ),
+    ],
+    paths: PathsArg = None,
+    config: ConfigOpt = None,
+    rate: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rate",
+            help="Enqueue rate: 'GLOB=5/s' for matching tasks (repeatable), '5/s' for the rest.",
+        ),
+    ] = None,
+    output_format: Annotated[
+        SimulateFormat, typer.Option("--format", help="Output format.")
+    ] = SimulateFormat.table,
+    no_chart: Annotated[
+        bool, typer.Option("--no-chart", help="Leave the attempts-per-second chart out.")
+    ] = False,
+    color: ColorOpt = Color.auto,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
+    jobs: JobsOpt = None,
+) -> None:
+    """Attempts, retry storm, exhausted messages and backlog of each task during an outage."""
+
+    def body() -> None:
+        from retrylint.simulate import render, simulate_report
+
+        machine = output_format is SimulateFormat.json
+        report = _for_people(
+            _analyze(
+                paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs, machine=machine
+            ),
+            paths,
+        )
+        result = simulate_report(report, outage, rate or [])
+        if machine:
+            _write(render.render_json(result))
+        else:
+            render.render_table(result, _console(color), chart=not no_chart)
+
+    _guard(body)
+
+
+@app.command()
+def alerts(
+    paths: PathsArg = None,
+    config: ConfigOpt = None,
+    output_format: Annotated[
+        AlertsFormat, typer.Option("--format", help="Rule format.")
+    ] = AlertsFormat.prometheus,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
+    jobs: JobsOpt = None,
+) -> None:
+    """Alerting rules per category for the tasks' exporters (Celery, Dramatiq, asynq)."""
+
+    def body() -> None:
+        from retrylint.alerts import build, render_prometheus
+
+        report = _analyze(
+            paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs, machine=True
+        )
+        _write(render_prometheus(*build(report)))
 
     _guard(body)
 

@@ -9,6 +9,7 @@ quote it in a message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from fractions import Fraction
@@ -227,6 +228,10 @@ class EffectivePolicy:
     paths: tuple[PathPolicy, ...] = ()
     # Set on `along(path)` views of a task with several paths: the path a message speaks of.
     on_path: Location | None = None
+    # The upper-bound wait before retry r+1 for any r (unbounded budgets too), which
+    # `delays_seconds` lists only in part; None when the delays are undecided or never wait.
+    # Not part of a row's identity or output: two rows with the same fields are the same row.
+    delay_fn: Callable[[int], float] | None = field(default=None, compare=False, repr=False)
 
     def along(self, path: PathPolicy) -> EffectivePolicy:
         """The row as seen along one of its paths, so a rule's label and numbers all come

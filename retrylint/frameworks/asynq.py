@@ -1588,6 +1588,7 @@ class _Analysis:
             suppression_lines=site.anchors,
             hints=_HINTS,
             scope=site.scope,
+            delay_fn=fields.delay_fn,
         )
         observations: list[Observation] = []
         failing = sorted(

@@ -612,6 +612,7 @@ def policy_row(
         final_failure=final_failure,
         undecided=log.items(),
         paths=fields.path_policies(location),
+        delay_fn=fields.delay_fn,
         broad_triggers=tuple(broad),
         inert_options=inert,
         framework_version=version,

@@ -73,6 +73,10 @@ class Fields:
     sources: dict[str, Provenance]
     # Each path resolved on its own, with where it starts, in the order the adapter gave them.
     paths: tuple[tuple[Location | None, Fields], ...] = ()
+    # The upper-bound wait before retry r+1 for every r the budget allows, unbounded budgets
+    # included: `delays_seconds` lists at most 25 values and none when unbounded, but
+    # `retrylint simulate` needs the whole sequence up to the end of an outage.
+    delay_fn: DelayFn | None = None
 
     def path_policies(self, row_location: Location) -> tuple[PathPolicy, ...]:
         """The row's paths as reported, sorted by where they start (then trigger); a path
@@ -297,6 +301,7 @@ def _summary(trigger: Trigger, located: tuple[tuple[Location | None, Fields], ..
         longest.window_seconds,
         sources,
         paths=located,
+        delay_fn=_upper(retrying),
     )
 
 
@@ -342,7 +347,40 @@ def _resolve(path: RetryPath) -> Fields:
         truncated = count > MAX_LISTED_DELAYS
         window = _tidy(_window(path, count))
         sources["window"] = _stronger(path.count_source, path.delay_source)
-    return Fields(path.trigger, count, backoff, path.jitter, delays, truncated, window, sources)
+    return Fields(
+        path.trigger,
+        count,
+        backoff,
+        path.jitter,
+        delays,
+        truncated,
+        window,
+        sources,
+        delay_fn=_capped(path) if count != UNDECIDED and path.delay is not None else None,
+    )
+
+
+def _capped(path: RetryPath) -> DelayFn:
+    """One path's upper-bound wait before retry r+1, for any r (unbounded budgets too)."""
+    delay = path.delay
+    assert delay is not None
+    return lambda r: _tidy(_value(delay, r, path.cap))
+
+
+def _upper(each: Sequence[Fields]) -> DelayFn | None:
+    """The longest wait any path still retrying at index r could choose (the row's delays are
+    upper bounds); None when some path's delays or count are undecided."""
+    fns = [(f.max_retries, f.delay_fn) for f in each]
+    if any(fn is None for _, fn in fns):
+        return None
+
+    def delay(r: int) -> float:
+        return max(
+            (fn(r) for count, fn in fns if fn is not None and rank_count(count) > r),
+            default=0.0,
+        )
+
+    return delay
 
 
 def _tail(
