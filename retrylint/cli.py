@@ -724,7 +724,7 @@ def simulate(
         from retrylint.simulate import render, simulate_report
 
         machine = output_format is SimulateFormat.json
-        report = _for_people(
+        report = outputs.for_people(
             _analyze(
                 paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs, machine=machine
             ),
