@@ -63,12 +63,20 @@ def _plain_environment() -> Iterator[None]:
             patch.delenv(name, raising=False)
         # The wall-time cap is a safety net; a slow CI machine must not change the output.
         patch.setenv("RETRYLINT_FILE_TIMEOUT", "0")
+        # Wide enough that no line wraps: a longer path prefix must not move a line break.
+        patch.setenv("COLUMNS", "1000")
         yield
+
+
+@pytest.fixture(autouse=True)
+def _no_wrapping(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The width the module-scoped `baseline` was rendered with, over conftest's."""
+    monkeypatch.setenv("COLUMNS", "1000")
 
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _ENV_DROP}
-    env.update(PYTHONIOENCODING="utf-8", RETRYLINT_FILE_TIMEOUT="0", **extra)
+    env.update(PYTHONIOENCODING="utf-8", RETRYLINT_FILE_TIMEOUT="0", COLUMNS="1000", **extra)
     return env
 
 

@@ -711,8 +711,8 @@ def test_text_marks_fixable_findings(tmp_path: Path) -> None:
     files, _, _ = SAFE["celery-decorator"]
     root = project(tmp_path, files)
     output = cli(root).output
-    assert "app.py:5:5: RL101 [*] [error]" in output
-    assert "app.py:5:5: RL201 [error]" in output
+    assert "app.py:\n  5:5 RL101 [*] [error]" in output
+    assert "\n  5:5 RL201 [error]" in output
     assert (
         "[*] 1 fixable with the --fix option (2 hidden fixes can be enabled with the "
         "--unsafe-fixes option)." in output
