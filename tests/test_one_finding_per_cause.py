@@ -82,3 +82,61 @@ def test_default_count_within_policy_is_rl103(tmp_path: Path) -> None:
     }
     rules = [f.rule for f in analyze(write_project(tmp_path, files)).findings]
     assert "RL103" in rules and "RL102" not in rules
+
+
+SHARED_DELAY = """
+    package main
+
+    import (
+    \t"context"
+    \t"time"
+
+    \t"github.com/hibiken/asynq"
+    )
+
+    func delay(n int, e error, t *asynq.Task) time.Duration {
+    \treturn time.Duration(n%3+1) * 10 * time.Second
+    }
+
+    func main() {
+    \tclient := asynq.NewClient(asynq.RedisClientOpt{})
+    \tclient.Enqueue(asynq.NewTask("email:send", nil), asynq.MaxRetry(5))
+    \tclient.Enqueue(asynq.NewTask("email:digest", nil), asynq.MaxRetry(5))
+    \tclient.Enqueue(asynq.NewTask("email:bounce", nil), asynq.MaxRetry(BOUNCE))
+    \tmux := asynq.NewServeMux()
+    \tmux.HandleFunc("email:", func(ctx context.Context, t *asynq.Task) error { return nil })
+    \tsrv := asynq.NewServer(asynq.RedisClientOpt{}, asynq.Config{RetryDelayFunc: delay})
+    \tsrv.Run(mux)
+    }
+"""
+GO_MOD = "module example.com/shop\n\ngo 1.22\n\nrequire github.com/hibiken/asynq v0.24.1\n"
+
+
+def _custom_notes(tmp_path: Path, bounce_retries: int) -> list[tuple[int, tuple[str, ...], str]]:
+    files = {"go.mod": GO_MOD, "main.go": SHARED_DELAY.replace("BOUNCE", str(bounce_retries))}
+    report = analyze(write_project(tmp_path, files))
+    return [
+        (f.location.line, f.tasks, f.message)
+        for f in report.findings
+        if f.rule == "RL002" and "custom delay sequence" in f.message
+    ]
+
+
+def test_one_custom_delay_sequence_shared_by_many_tasks_is_one_note(tmp_path: Path) -> None:
+    """A server's RetryDelayFunc that every enqueue site waits by is one cause: one note at
+    the server config, naming the tasks (convoy had 33, one per enqueue site)."""
+    ((line, tasks, message),) = _custom_notes(tmp_path, 3)
+    assert line == 21
+    assert tasks == ("email:bounce", "email:digest", "email:send")
+    # The counts differ (3 and 5), so no one sequence of waits is quoted for all three.
+    assert message.startswith(
+        "3 tasks (`email:bounce`, `email:digest`, `email:send`) use the custom delay sequence "
+        "written here; retrylint cannot say whether it meets the exponential backoff"
+    )
+
+
+def test_the_shared_waits_are_quoted_when_every_task_waits_the_same(tmp_path: Path) -> None:
+    # asynq passes the retries so far, 0 before the first retry: waits of 10, 20, 30 s, ...
+    ((_, tasks, message),) = _custom_notes(tmp_path, 5)
+    assert len(tasks) == 3
+    assert "written here (10s, 20s, 30s, 10s, 20s);" in message

@@ -72,24 +72,75 @@ class UndecidedRetryOption:
                 tasks=tuple(names),
                 anchor_lines=(),
             )
+        yield from self._custom_sequences(ctx)
+
+    def _custom_sequences(self, ctx: RuleContext) -> Iterator[Finding]:
+        """A custom delay sequence a backoff requirement cannot judge. One sequence written
+        once (an asynq server's `RetryDelayFunc`, a shared retry helper) that many tasks use is
+        one finding at the sequence, listing them, not one per task (convoy: 33 enqueue sites
+        of one server)."""
+        groups: dict[tuple[Location | None, str, str], list[EffectivePolicy]] = {}
+        phrases: dict[tuple[Location | None, str, str], str] = {}
         for task, assignment in ctx.rows:
             required = assignment.category.backoff if assignment is not None else None
             custom = worst_view(
                 task, lambda view: 0.0 if view.retries and view.backoff == "custom" else None
             )
             if (
-                assignment is not None
-                and required is not None
-                and custom is not None
-                and BACKOFF_ORDER.index(required) > BACKOFF_ORDER.index("fixed")
+                assignment is None
+                or required is None
+                or custom is None
+                or BACKOFF_ORDER.index(required) <= BACKOFF_ORDER.index("fixed")
             ):
-                shown = ", ".join(format_duration(d) for d in custom.delays_seconds or ())
-                sequence = f" ({shown})" if shown else ""
-                yield task_finding(
+                continue
+            source = custom.sources.get("backoff")
+            where = source.location if source is not None else None
+            # Without a location to stand at, each task is its own finding.
+            key: tuple[Location | None, str, str] = (
+                where,
+                required,
+                assignment.category.name if where else str(id(custom)),
+            )
+            groups.setdefault(key, []).append(custom)
+            phrases.setdefault(key, category_phrase(assignment))
+        for key, rows in groups.items():
+            where, kind, _ = key
+            first = rows[0]
+            names = sorted({row.name or row.name_expression or "?" for row in rows})
+            requirement = (
+                f"retrylint cannot say whether it meets the {kind} backoff that "
+                f"{phrases[key]} requires"
+            )
+            fix = "Use a standard backoff, or check the sequence by hand."
+            if len(names) == 1 or where is None:
+                for row in rows:
+                    yield task_finding(
+                        self.meta,
+                        row,
+                        f"{label(row)} uses a custom delay sequence{_sequence(row)}; {requirement}",
+                        fix,
+                    )
+                continue
+            # The waits are shown only when every task waits the same (counts may differ).
+            sequences = {_sequence(row) for row in rows}
+            shared_sequence = sequences.pop() if len(sequences) == 1 else ""
+            listed = ", ".join(f"`{n}`" for n in names[:3])
+            more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+            yield replace(
+                task_finding(
                     self.meta,
-                    custom,
-                    f"{label(custom)} uses a custom delay sequence{sequence}; "
-                    f"retrylint cannot say whether it meets the {required} backoff that "
-                    f"{category_phrase(assignment)} requires",
-                    "Use a standard backoff, or check the sequence by hand.",
-                )
+                    first,
+                    f"{len(names)} tasks ({listed}{more}) use the custom delay sequence "
+                    f"written here{shared_sequence}; {requirement}",
+                    fix,
+                    location=where,
+                ),
+                task=None,
+                tasks=tuple(names),
+                anchor_lines=(),
+            )
+
+
+def _sequence(row: EffectivePolicy) -> str:
+    shown = ", ".join(format_duration(d) for d in row.delays_seconds or ())
+    return f" ({shown})" if shown else ""
