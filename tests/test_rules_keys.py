@@ -17,6 +17,7 @@ from retrylint.cli import app
 from retrylint.model import Finding
 from retrylint.report.json_report import render_inventory
 from tests.conftest import analyze, write_project
+from tests.test_rule_docs import _doc, _section
 
 TODAY = date(2026, 6, 1)
 
@@ -321,6 +322,16 @@ def test_rl302_leaves_a_task_that_never_retries_to_rl106(tmp_path: Path) -> None
     files = {"retrylint.toml": idempotency_policy("false"), "jobs.py": celery_task(BOTH[2:])}
     report = analyze(write_project(tmp_path, files), today=TODAY)
     assert [f.rule for f in report.findings if f.rule in ("RL106", "RL302")] == ["RL106"]
+
+
+def test_rl302_doc_example_reports_both_ways(tmp_path: Path) -> None:
+    """The document's Example shows an automatic retry and a lost-worker redelivery; the
+    generic doc test only checks that RL302 fires at all."""
+    example = _section(_doc("RL302"), "## Example")
+    files = {"retrylint.toml": example["toml"], "tasks.py": example["python"]}
+    reported = {f.task: f.message for f in findings(tmp_path, files, "RL302")}
+    assert sorted(reported) == ["tasks.charge_card", "tasks.send_invoice"]
+    assert "acks_late=True (explicit at tasks.py:" in reported["tasks.send_invoice"]
 
 
 # --- RL406 ---------------------------------------------------------------------------------
