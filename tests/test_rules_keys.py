@@ -523,3 +523,44 @@ def test_inventory_rows_carry_reviewed_and_idempotent(tmp_path: Path) -> None:
         False,
     )
     assert (rows["jobs.other"]["reviewed"], rows["jobs.other"]["idempotent"]) == (None, None)
+
+
+def test_inventory_rows_carry_the_worker_loss_settings(tmp_path: Path) -> None:
+    files = {
+        "retrylint.toml": idempotency_policy("false"),
+        "jobs.py": LOST_WORKER.format(app_conf=BOTH_SETTINGS, options=", acks_late=True")
+        + "\n    @app.task(acks_late=False)\n    def other():\n        pass\n",
+    }
+    document = json.loads(render_inventory(analyze(write_project(tmp_path, files))))
+    schema = json.loads(
+        resources.files("retrylint.report")
+        .joinpath("schemas/inventory.schema.json")
+        .read_text(encoding="utf-8")
+    )
+    jsonschema.validate(document, schema)
+    rows = {row["name"]: row for row in document["tasks"]}
+    assert rows["jobs.sync"]["worker_loss"] == [
+        {"setting": "acks_late=True", "source": "explicit", "path": "jobs.py", "line": 6},
+        {
+            "setting": "task_reject_on_worker_lost=True",
+            "source": "config",
+            "path": "jobs.py",
+            "line": 4,
+        },
+    ]
+    assert rows["jobs.other"]["worker_loss"] == []
+
+
+def test_worker_loss_paths_are_relative_to_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "svc/retrylint.toml": idempotency_policy("false"),
+        "svc/jobs.py": LOST_WORKER.format(app_conf=BOTH_SETTINGS, options=""),
+    }
+    write_project(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["inventory", "--format", "json", "--no-cache", "svc"])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)["tasks"]
+    assert {item["path"] for item in row["worker_loss"]} == {"svc/jobs.py"}
