@@ -10,7 +10,8 @@ and `task_annotations` set on the app, through `conf.update`, a config module, o
 (celery_settings.py reads every app setting the same way). `task_acks_late`,
 `task_reject_on_worker_lost` and `task_acks_on_failure_or_timeout` fill the task attributes the
 task leaves None (app/task.py `Task.bind`, before annotations); when both halves of the
-lost-worker loop come from the settings, RL106 is reported once there. `task_publish_retry_policy`
+lost-worker loop come from the settings, RL106 is reported once there; every row with both on
+records them as `worker_loss` (RL302). `task_publish_retry_policy`
 with `max_retries: None` is RL107 at the setting (app/amqp.py merges a call's `retry_policy` over
 it) unless `task_publish_retry` is off.
 
