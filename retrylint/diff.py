@@ -432,6 +432,8 @@ def _citations(row: EffectivePolicy) -> Iterable[Location]:
     yield from (undecided.location for undecided in row.undecided)
     yield from (trigger.location for trigger in row.broad_triggers)
     yield from (location for _, location in row.inert_options)
+    if row.worker_loss is not None:
+        yield from (p.location for _, p in row.worker_loss.settings if p.location is not None)
 
 
 def _kept_all(report: Report, changes: Changes) -> str | None:

@@ -556,6 +556,7 @@ def _policy_key(row: EffectivePolicy) -> tuple[object, ...]:
         row.final_failure,
         row.undecided,
         row.via,
+        row.worker_loss,
         tuple(
             (
                 p.location,

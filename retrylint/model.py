@@ -159,6 +159,27 @@ class Redelivery:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerLoss:
+    """Settings that make the broker hand a task's message out again when the worker process
+    running it is lost mid-run (killed, out of memory), outside any retry counter.
+
+    Recorded only where a setting chooses it (Celery `acks_late` with `reject_on_worker_lost`),
+    never for the at-least-once delivery every queue that acknowledges after the run has when a
+    whole machine disappears (Dramatiq, Celery `acks_late` alone): that is the queue, not a
+    choice the task's configuration makes, so naming it would flag every task. RL302 reads it,
+    because the run that was lost may already have had its side effects.
+    """
+
+    # Each deciding setting as the framework spells it ("acks_late=True"), and where it is
+    # written (`config` with the app setting's name in the note when the app sets it).
+    settings: tuple[tuple[str, Provenance], ...]
+
+    def describe(self) -> str:
+        """ "acks_late=True (explicit at app/tasks.py:3) and reject_on_worker_lost=True (...)"."""
+        return " and ".join(f"{what} ({where.describe()})" for what, where in self.settings)
+
+
+@dataclass(frozen=True, slots=True)
 class PathPolicy:
     """One way a task retries, resolved on its own (CONTRACTS §4 fields, per path).
 
@@ -223,6 +244,8 @@ class EffectivePolicy:
     # The broker's visibility timeout, when the framework holds a delayed retry as an
     # unacknowledged message on such a broker (RL205); None when nothing redelivers it.
     redelivery: Redelivery | None = None
+    # Set when a setting makes the message come back after its worker is lost mid-run.
+    worker_loss: WorkerLoss | None = None
     # Every retry path, sorted by location; the row-level fields above summarise them, each
     # from the path that is worst for that field (README, "What effective policy means").
     paths: tuple[PathPolicy, ...] = ()

@@ -329,3 +329,42 @@ def test_a_stale_suppression_next_to_a_changed_task_is_reported(repo: Path) -> N
     _commit(repo, "suppress alpha")
     _edit(repo / "app/tasks.py", "max_retries=5", "max_retries=2")  # fixed: the comment is unused
     assert _report("--diff-base", "HEAD")[1] == ["RL001"]
+
+
+def test_a_changed_worker_loss_setting_keeps_the_tasks_it_redelivers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`config_from_object("celeryconfig")` names the module in a string, so no import reaches
+    it: the row's cited `worker_loss` setting is what ties the change to the task (RL302)."""
+    root = write_project(
+        tmp_path / "repo",
+        {
+            "retrylint.toml": """
+                [tasks]
+                "tasks.charge" = { category = "default", idempotent = false }
+                [categories.default]
+            """,
+            "celeryconfig.py": "task_acks_late = False\n",
+            "tasks.py": """
+                from celery import Celery
+
+                app = Celery("tasks")
+                app.config_from_object("celeryconfig")
+
+                @app.task(bind=True, max_retries=3, reject_on_worker_lost=True)
+                def charge(self):
+                    try:
+                        fetch()
+                    except ConnectionError as exc:
+                        raise self.retry(exc=exc, countdown=60)
+            """,
+        },
+    )
+    _git(root, "init", "-q", "-b", "main")
+    _commit(root, "initial")
+    monkeypatch.chdir(root)
+    _edit(root / "celeryconfig.py", "False", "True")
+    document = json.loads(_check("--format", "json", "--diff-base", "HEAD").stdout)
+    assert [(f["rule"], f["task"]) for f in document["findings"] if f["rule"] == "RL302"] == [
+        ("RL302", "tasks.charge")
+    ]

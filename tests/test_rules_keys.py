@@ -17,6 +17,7 @@ from retrylint.cli import app
 from retrylint.model import Finding
 from retrylint.report.json_report import render_inventory
 from tests.conftest import analyze, write_project
+from tests.test_rule_docs import _doc, _section
 
 TODAY = date(2026, 6, 1)
 
@@ -219,6 +220,120 @@ def test_rl302_manual_retry_redelivered_by_the_broker(tmp_path: Path) -> None:
     )
 
 
+LOST_WORKER = """
+    from celery import Celery
+
+    app = Celery("jobs", broker="amqp://rabbit//")
+    {app_conf}
+
+    @app.task(bind=True, max_retries=3{options})
+    def sync(self):
+        try:
+            fetch()
+        except ConnectionError as exc:
+            raise self.retry(exc=exc, countdown=60)
+"""
+BOTH = ", acks_late=True, reject_on_worker_lost=True"
+BOTH_ANNOTATED = (
+    'app.conf.task_annotations = {"jobs.sync": {"acks_late": True, "reject_on_worker_lost": True}}'
+)
+BOTH_SETTINGS = "app.conf.update(task_acks_late=True, task_reject_on_worker_lost=True)"
+
+
+@pytest.mark.parametrize(
+    ("app_conf", "options", "settings"),
+    [
+        (
+            "",
+            BOTH,
+            "acks_late=True (explicit at jobs.py:6) and reject_on_worker_lost=True "
+            "(explicit at jobs.py:6)",
+        ),
+        (
+            BOTH_ANNOTATED,
+            "",
+            "acks_late=True (config (task_annotations['jobs.sync']) at jobs.py:4) and "
+            "reject_on_worker_lost=True (config (task_annotations['jobs.sync']) at jobs.py:4)",
+        ),
+        (
+            BOTH_SETTINGS,
+            "",
+            "task_acks_late=True (config (app setting task_acks_late) at jobs.py:4) and "
+            "task_reject_on_worker_lost=True (config (app setting task_reject_on_worker_lost) "
+            "at jobs.py:4)",
+        ),
+    ],
+    ids=["task", "annotation", "settings"],
+)
+def test_rl302_redelivered_when_the_worker_is_lost(
+    tmp_path: Path, app_conf: str, options: str, settings: str
+) -> None:
+    """`acks_late` with `reject_on_worker_lost` requeues the message of a worker that died
+    mid-run (worker/request.py `on_failure`): a manual retry the code chose does not protect
+    the side effects of that run."""
+    files = {
+        "retrylint.toml": idempotency_policy("false"),
+        "jobs.py": LOST_WORKER.format(app_conf=app_conf, options=options),
+    }
+    (finding,) = findings(tmp_path, files, "RL302")
+    assert finding.message == (
+        "`jobs.sync` runs again from the start when the worker running it is lost mid-run "
+        "(killed, out of memory): the message is handed out again because of "
+        f"{settings}, but its [tasks] entry `jobs.sync` says idempotent = false: each run "
+        "repeats the side effects the failed run already had"
+    )
+
+
+def test_rl302_names_every_way_a_task_runs_again(tmp_path: Path) -> None:
+    files = {
+        "retrylint.toml": idempotency_policy("false"),
+        "jobs.py": celery_task(f"{AUTORETRY}{BOTH}"),
+    }
+    (finding,) = findings(tmp_path, files, "RL302")
+    assert "at jobs.py:3); it also runs again from the start when the worker" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("value", "app_conf", "options"),
+    [
+        ("false", "", ", acks_late=True"),
+        ("false", "app.conf.task_acks_late = True", ""),
+        ("false", BOTH_SETTINGS, ", reject_on_worker_lost=False"),
+        ("true", BOTH_SETTINGS, ""),
+        (None, "", BOTH),
+    ],
+    ids=["acks-late-alone", "setting-alone", "task-opts-out", "idempotent", "unsaid"],
+)
+def test_rl302_quiet_on_worker_loss(
+    tmp_path: Path, value: str | None, app_conf: str, options: str
+) -> None:
+    """`acks_late` alone acknowledges the message as failed when its worker process is lost,
+    so the run is not repeated."""
+    files = {
+        "retrylint.toml": idempotency_policy(value),
+        "jobs.py": LOST_WORKER.format(app_conf=app_conf, options=options),
+    }
+    assert findings(tmp_path, files, "RL302") == []
+
+
+def test_rl302_leaves_a_task_that_never_retries_to_rl106(tmp_path: Path) -> None:
+    """CONTRACTS §6: a site that never retries is judged only by RL104, RL401 and RL102; the
+    redelivery loop itself is RL106's."""
+    files = {"retrylint.toml": idempotency_policy("false"), "jobs.py": celery_task(BOTH[2:])}
+    report = analyze(write_project(tmp_path, files), today=TODAY)
+    assert [f.rule for f in report.findings if f.rule in ("RL106", "RL302")] == ["RL106"]
+
+
+def test_rl302_doc_example_reports_both_ways(tmp_path: Path) -> None:
+    """The document's Example shows an automatic retry and a lost-worker redelivery; the
+    generic doc test only checks that RL302 fires at all."""
+    example = _section(_doc("RL302"), "## Example")
+    files = {"retrylint.toml": example["toml"], "tasks.py": example["python"]}
+    reported = {f.task: f.message for f in findings(tmp_path, files, "RL302")}
+    assert sorted(reported) == ["tasks.charge_card", "tasks.send_invoice"]
+    assert "acks_late=True (explicit at tasks.py:" in reported["tasks.send_invoice"]
+
+
 # --- RL406 ---------------------------------------------------------------------------------
 
 
@@ -408,3 +523,44 @@ def test_inventory_rows_carry_reviewed_and_idempotent(tmp_path: Path) -> None:
         False,
     )
     assert (rows["jobs.other"]["reviewed"], rows["jobs.other"]["idempotent"]) == (None, None)
+
+
+def test_inventory_rows_carry_the_worker_loss_settings(tmp_path: Path) -> None:
+    files = {
+        "retrylint.toml": idempotency_policy("false"),
+        "jobs.py": LOST_WORKER.format(app_conf=BOTH_SETTINGS, options=", acks_late=True")
+        + "\n    @app.task(acks_late=False)\n    def other():\n        pass\n",
+    }
+    document = json.loads(render_inventory(analyze(write_project(tmp_path, files))))
+    schema = json.loads(
+        resources.files("retrylint.report")
+        .joinpath("schemas/inventory.schema.json")
+        .read_text(encoding="utf-8")
+    )
+    jsonschema.validate(document, schema)
+    rows = {row["name"]: row for row in document["tasks"]}
+    assert rows["jobs.sync"]["worker_loss"] == [
+        {"setting": "acks_late=True", "source": "explicit", "path": "jobs.py", "line": 6},
+        {
+            "setting": "task_reject_on_worker_lost=True",
+            "source": "config",
+            "path": "jobs.py",
+            "line": 4,
+        },
+    ]
+    assert rows["jobs.other"]["worker_loss"] == []
+
+
+def test_worker_loss_paths_are_relative_to_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "svc/retrylint.toml": idempotency_policy("false"),
+        "svc/jobs.py": LOST_WORKER.format(app_conf=BOTH_SETTINGS, options=""),
+    }
+    write_project(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["inventory", "--format", "json", "--no-cache", "svc"])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)["tasks"]
+    assert {item["path"] for item in row["worker_loss"]} == {"svc/jobs.py"}

@@ -10,7 +10,8 @@ and `task_annotations` set on the app, through `conf.update`, a config module, o
 (celery_settings.py reads every app setting the same way). `task_acks_late`,
 `task_reject_on_worker_lost` and `task_acks_on_failure_or_timeout` fill the task attributes the
 task leaves None (app/task.py `Task.bind`, before annotations); when both halves of the
-lost-worker loop come from the settings, RL106 is reported once there. `task_publish_retry_policy`
+lost-worker loop come from the settings, RL106 is reported once there; every row with both on
+records them as `worker_loss` (RL302). `task_publish_retry_policy`
 with `max_retries: None` is RL107 at the setting (app/amqp.py merges a call's `retry_policy` over
 it) unless `task_publish_retry` is off.
 
@@ -77,6 +78,7 @@ from retrylint.model import (
     Provenance,
     Source,
     TriggerSite,
+    WorkerLoss,
 )
 from retrylint.python import ir
 from retrylint.python.evaluate import (
@@ -747,6 +749,7 @@ class _Analysis:
         for summary, definition, info in found:
             builder = _TaskBuilder(self, summary, definition, info)
             row = self.with_redelivery(builder.build(), info)
+            row = replace(row, worker_loss=builder.worker_loss())
             tasks[f"{summary.module}.{definition.qualname}"] = row.name
             yield row
             yield from builder.observations(row)
@@ -1778,6 +1781,17 @@ class _TaskBuilder:
                         "Use self.retry(...) so the retry counter applies, or stop the chain "
                         "explicitly.",
                     )
+
+    def worker_loss(self) -> WorkerLoss | None:
+        """Whether a lost worker hands the message out again: worker/request.py `on_failure`
+        requeues on `WorkerLostError` only under `acks_late` with `reject_on_worker_lost`;
+        `acks_late` alone acknowledges the message as failed (or rejects it without requeue
+        when `acks_on_failure_or_timeout` is False), so the run is not repeated."""
+        acks_late = self.option("acks_late")
+        lost = self.option("reject_on_worker_lost")
+        if not (_is_true(acks_late.value) and _is_true(lost.value)):
+            return None
+        return WorkerLoss(tuple((f"{o.name}=True", o.provenance) for o in (acks_late, lost)))
 
     def _lost_worker_loop(
         self,

@@ -174,6 +174,19 @@ def _row(row: EffectivePolicy, assignment: Assignment | None) -> dict[str, JSONV
             for via in row.via
         ],
         "paths": [_path(path) for path in row.paths],
+        "worker_loss": (
+            []
+            if row.worker_loss is None
+            else [
+                {
+                    "setting": what,
+                    "source": where.source,
+                    "path": None if where.location is None else where.location.path,
+                    "line": None if where.location is None else where.location.line,
+                }
+                for what, where in row.worker_loss.settings
+            ]
+        ),
     }
 
 

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from retrylint.engine import Report
-from retrylint.model import EffectivePolicy, Finding, Location, Provenance
+from retrylint.model import EffectivePolicy, Finding, Location, Provenance, WorkerLoss
 
 # `path:line` as `Location.__str__` writes it into messages ("explicit at app/tasks.py:12").
 # Only source and config files are cited that way; the character class stops at the
@@ -128,6 +128,11 @@ def rebase(report: Report, base: Path, root: Path | None = None) -> Report:
             ),
             inert_options=tuple((name, location(at)) for name, at in old.inert_options),
             via=tuple(replace(v, location=location(v.location)) for v in old.via),
+            worker_loss=(
+                None
+                if old.worker_loss is None
+                else WorkerLoss(tuple((s, provenance(p)) for s, p in old.worker_loss.settings))
+            ),
             paths=tuple(
                 replace(
                     p,

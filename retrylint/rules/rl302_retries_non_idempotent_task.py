@@ -30,20 +30,30 @@ class RetriesNonIdempotentTask:
             # longer than its visibility timeout (RL205) is not the code's choice, so it counts.
             seen = row.redelivery
             longest = max(row.delays_seconds or (0.0,))
+            ways: list[str] = []
             if row.retry_trigger in _AUTOMATIC:
-                how = (
+                ways.append(
                     f"retries automatically on failure (trigger `{row.retry_trigger}`, "
                     f"{row.max_retries} retries, {where(row, 'max_retries')})"
                 )
             elif seen is not None and longest > seen.timeout_seconds:
-                how = (
+                ways.append(
                     f"runs again while a retry waits up to {format_duration(longest)}: the "
                     f"{seen.broker} broker hands the unacknowledged message out again after "
                     f"its visibility timeout of {format_duration(seen.timeout_seconds)} "
                     f"({seen.timeout.describe()})"
                 )
-            else:
+            # A worker lost mid-run (killed, out of memory) is no failure the code sees, so
+            # no `except` can keep the side effects from being repeated.
+            if row.worker_loss is not None:
+                ways.append(
+                    "runs again from the start when the worker running it is lost mid-run "
+                    "(killed, out of memory): the message is handed out again because of "
+                    f"{row.worker_loss.describe()}"
+                )
+            if not ways:
                 continue
+            how = "; it also ".join(ways)
             yield task_finding(
                 self.meta,
                 row,

@@ -57,6 +57,33 @@ def test_findings_are_at_the_setting_once(report: Any) -> None:
     assert "max_retries=None" in publish.message and publish.severity == "warning"
 
 
+# worker/request.py `on_failure`: a lost worker's message is requeued only under acks_late
+# with reject_on_worker_lost; acks_late alone acknowledges it as failed.
+WORKER_LOSS = {
+    "portal.tasks.inherits": ["task_acks_late=True", "task_reject_on_worker_lost=True"],
+    "portal.tasks.acks_early": [],
+    "portal.tasks.left_none": ["task_acks_late=True", "task_reject_on_worker_lost=True"],
+    "portal.tasks.annotated": [],
+    "portal.tasks.rejects": ["task_acks_late=True", "reject_on_worker_lost=True"],
+    "worker.app.crunch": [],
+}
+
+
+@pytest.mark.parametrize("task", sorted(WORKER_LOSS))
+def test_worker_loss_follows_the_app_settings(report: Any, task: str) -> None:
+    loss = rows_by_name(report)[task].worker_loss
+    assert [what for what, _ in (loss.settings if loss else ())] == WORKER_LOSS[task]
+
+
+def test_worker_loss_cites_the_django_settings(report: Any) -> None:
+    loss = rows_by_name(report)["portal.tasks.inherits"].worker_loss
+    assert loss is not None
+    assert [where.describe() for _, where in loss.settings] == [
+        "config (app setting task_acks_late) at portal/settings.py:3",
+        "config (app setting task_reject_on_worker_lost) at portal/settings.py:4",
+    ]
+
+
 def _final(tmp_path: Path, files: dict[str, str]) -> dict[str, str]:
     rows = rows_by_name(analyze(write_project(tmp_path, files)))
     return {name: row.final_failure for name, row in rows.items()}
