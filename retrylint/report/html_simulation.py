@@ -33,7 +33,7 @@ svg circle.sim-longest,svg circle.sim-both{fill:var(--accent);stroke:none}
 svg circle.sim-shortest{fill:var(--warning);stroke:none;stroke-dasharray:none}
 svg .outage-end line{stroke:var(--error);stroke-width:2;stroke-dasharray:5 3}
 svg .outage-end text{fill:var(--error);font-weight:600}
-svg text.peak{fill:var(--fg)}
+svg text.peak{fill:var(--fg);paint-order:stroke;stroke:#fff;stroke-width:3px}
 table.sim td.n,table.sim th.n{text-align:right;white-space:nowrap}
 .sim-scroll{overflow-x:auto}
 """
@@ -109,7 +109,7 @@ def _figure(total: Total, sim: Simulation) -> list[str]:
         _Series("sim-shortest", "shortest waits", total.shortest),
     ]
     if total.longest == total.shortest:
-        series = [_Series("sim-both", "both bounds (no jitter)", total.longest)]
+        series = [_Series("sim-both", "both bounds", total.longest)]
     out = [
         f'<figure class="sim" data-chart="{esc(name)}"><figcaption>{esc(title)} '
         f'<span class="muted">({total.tasks} task(s))</span></figcaption>'
