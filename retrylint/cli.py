@@ -27,7 +27,8 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from retrylint import __version__, baseline, diff, engine, progress
+from retrylint import __version__, baseline, diff, engine, outputs, progress, watch
+from retrylint import fix as fixing
 from retrylint.config.policy import (
     CONFIG_NAMES,
     PYPROJECT,
@@ -39,21 +40,17 @@ from retrylint.config.policy import (
 from retrylint.config.update import TASKS_HINT, UpdateError, append_tasks, task_line
 from retrylint.durations import parse_day
 from retrylint.frameworks import FRAMEWORKS
-from retrylint.model import SEVERITY_RANK
-from retrylint.report.concise_report import render_concise
-from retrylint.report.github_report import render_github, render_step_summary
-from retrylint.report.gitlab_report import render_gitlab
+from retrylint.lookup import TaskLookupError, find_task
+from retrylint.model import SEVERITY_RANK, FixSummary
+from retrylint.outputs import CheckFormat
+from retrylint.report.github_report import render_step_summary
 from retrylint.report.html_report import render_html
-from retrylint.report.json_report import render_check, render_inventory
-from retrylint.report.junit_report import render_junit
-from retrylint.report.paths import gitlab_root, rebase, repository_root, spelled_root
-from retrylint.report.sarif_report import render_sarif
-from retrylint.report.statistics import render_statistics
+from retrylint.report.json_report import render_inventory
 from retrylint.report.text_report import (
     explain_task,
-    render_check_text,
     render_inventory_markdown,
     render_inventory_table,
+    terminal_width,
 )
 from retrylint.report.timeline import glyphs_for, render_timeline
 from retrylint.rules import RULES
@@ -95,16 +92,6 @@ app = typer.Typer(
 )
 
 T = TypeVar("T")
-
-
-class CheckFormat(str, Enum):
-    text = "text"
-    concise = "concise"
-    json = "json"
-    sarif = "sarif"
-    github = "github"
-    gitlab = "gitlab"
-    junit = "junit"
 
 
 class RulesFormat(str, Enum):
@@ -220,18 +207,21 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _guard(action: Callable[[], T]) -> T:
-    """Run a command body, turning every failure into one stderr line and exit 2."""
+def _guard(action: Callable[[], T], *, watching: bool = False) -> T:
+    """Run a command body, turning every failure into one stderr line and exit 2; `watching`
+    lets Ctrl-C through to the watch loop, for which it means "stop", exit 0."""
     try:
         return action()
     except typer.Exit:
         raise
+    except KeyboardInterrupt:
+        if watching:
+            raise
+        _fail("retrylint: interrupted")
     except (ConfigError, baseline.BaselineError) as err:
         _fail(str(err))
     except engine.UsageError as err:
         _fail(f"retrylint: error: {err}")
-    except KeyboardInterrupt:
-        _fail("retrylint: interrupted")
     except Exception as err:
         if os.environ.get("RETRYLINT_DEBUG"):
             traceback.print_exc()
@@ -293,16 +283,11 @@ def _analyze(
         )
 
 
-def _for_people(report: engine.Report, paths: list[Path] | None) -> engine.Report:
-    """Paths relative to the current directory, as the user spelled the way there (§1)."""
-    return rebase(report, Path.cwd(), spelled_root(report.policy.root, paths or []))
-
-
 def _console(color: Color = Color.auto, file: TextIO | None = None) -> Console:
-    # rich drops colour by itself when the output is not a terminal or NO_COLOR is set; a
-    # fixed width then keeps piped tables and CI logs from folding at 80 columns.
+    # rich drops colour by itself when the output is not a terminal or NO_COLOR is set; the
+    # renderers fit their lines to the width (COLUMNS, the terminal's, else 80).
     out = file or sys.stdout
-    width = None if out.isatty() else 160
+    width = terminal_width(out, os.environ)
     colour: dict[str, Any] = {}
     if color is Color.always:
         # A flag on the command line beats NO_COLOR (no-color.org) and the terminal check.
@@ -321,12 +306,17 @@ def _destination(output_file: Path | None) -> Iterator[TextIO]:
         return
     buffer = io.StringIO()
     yield buffer
+    _write_report_file(output_file, buffer.getvalue(), f"--output-file {output_file}")
+
+
+def _write_report_file(path: Path, text: str, shown: str) -> None:
+    """A report file, its folder made first (as ruff does for `--output-file`): CI scripts name
+    `reports/retrylint.sarif` before anything created `reports/`."""
     try:
-        _atomic_write(output_file, buffer.getvalue())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(path, text)
     except OSError as err:
-        raise engine.UsageError(
-            f"--output-file {output_file}: cannot write: {err.strerror or err}"
-        ) from None
+        raise engine.UsageError(f"{shown}: cannot write: {err.strerror or err}") from None
 
 
 def _write(text: str) -> None:
@@ -388,11 +378,28 @@ def check(
         Path | None,
         typer.Option("--output-file", "-o", help="Write the report to this file, not stdout."),
     ] = None,
+    more_outputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output",
+            metavar="FORMAT:FILE",
+            help="Also write a report in FORMAT to FILE, e.g. sarif:retrylint.sarif; repeat "
+            "for more. The --format report still goes to stdout (or --output-file).",
+        ),
+    ] = None,
     quiet: QuietOpt = False,
     color: ColorOpt = Color.auto,
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
     jobs: JobsOpt = None,
+    watch_mode: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            "-w",
+            help="Check again whenever a scanned file or the policy file changes; Ctrl-C stops.",
+        ),
+    ] = False,
     today: Annotated[
         str | None,
         typer.Option(
@@ -403,11 +410,62 @@ def check(
             "are reproducible.",
         ),
     ] = None,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Apply the safe fixes (RL101 bounds) to the files.")
+    ] = False,
+    show_diff: Annotated[
+        bool,
+        typer.Option(
+            "--diff",
+            help="Print the fixes as a unified diff and write nothing; exit 1 if there is one.",
+        ),
+    ] = False,
+    unsafe_fixes: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe-fixes",
+            help="Also apply fixes that change run-time behaviour (backoff and jitter).",
+        ),
+    ] = False,
 ) -> None:
     """Check every task against the policy; exit 1 when findings at or above --fail-on remain."""
 
+    def rerun(policy: Policy, targets: list[Path]) -> engine.Report:
+        return engine.run(
+            targets,
+            policy,
+            select=select,
+            ignore=ignore or (),
+            extend_select=extend_select or (),
+            per_file_ignores=per_file_ignores,
+            workers=jobs,
+            today=_day(today),
+        )
+
     def body() -> int:
         day = _day(today)
+        extra_outputs = [outputs.parse_output(value) for value in more_outputs or ()]
+        outputs.check_outputs(extra_outputs, output_file)
+        fixed: int | None = None
+        if show_diff or fix:
+            first = _reported(day)
+            fixes = fixing.find_fixes(first, paths or [Path.cwd()], rerun, unsafe=unsafe_fixes)
+            unconfirmed = len(fixing.planned(first, unsafe=unsafe_fixes)) - len(fixes.fixes)
+            if unconfirmed:
+                _stderr(
+                    f"{unconfirmed} proposed fix{'' if unconfirmed == 1 else 'es'} left out: "
+                    "analysed again, the fixed code kept the finding or gained another."
+                )
+            if show_diff:
+                return _print_diff(fixes, first.policy.root)
+            fixes.write(first.policy.root)
+            fixed = len(fixes.fixes)
+        report = _reported(day)
+        report = fixing.mark(report, fixing.planned(report, unsafe=True))
+        report = replace(report, fixes=FixSummary(fixed, unsafe_fixes))
+        return _show(report, extra_outputs)
+
+    def _reported(day: date | None) -> engine.Report:
         report = _analyze(
             paths,
             config,
@@ -436,39 +494,86 @@ def check(
             changed = diff.changes(report.policy.root, diff_base)
             kept, left_out = diff.apply(report, changed)
             report = replace(report, findings=kept, diff=left_out)
-        repository = None
-        if output_format in (CheckFormat.sarif, CheckFormat.github):
-            # GitHub resolves these against the checkout, wherever the job stands (§1).
-            repository = repository_root(report.policy.root)
-            shown = rebase(report, repository)
-        elif output_format is CheckFormat.gitlab:
-            shown = rebase(report, gitlab_root(report.policy.root))
-        else:
-            shown = _for_people(report, paths)
+        return report
+
+    def _show(report: engine.Report, extra_outputs: list[outputs.Output]) -> int:
         failing = report.count(fail_on.value)
         exit_code = 1 if failing and not exit_zero else 0
+
+        def write(out: TextIO, fmt: CheckFormat, *, primary: bool) -> None:
+            outputs.write_report(
+                out,
+                fmt,
+                report,
+                paths,
+                lambda stream: _console(color, stream),
+                exit_code=exit_code,
+                statistics=statistics and primary,
+                quiet=quiet,
+            )
+
+        # The files first: a report that cannot be written stops the run before stdout says
+        # anything, so a CI log never shows a result whose SARIF is missing.
+        for extra in extra_outputs:
+            buffer = io.StringIO()
+            write(buffer, extra.format, primary=False)
+            shown = f"--output {extra.format.value}:{extra.file}"
+            _write_report_file(extra.file, buffer.getvalue(), shown)
         with _destination(output_file) as out:
-            if statistics:
-                as_json = output_format is CheckFormat.json
-                out.write(render_statistics(shown, as_json=as_json))
-            elif output_format is CheckFormat.json:
-                out.write(render_check(shown))
-            elif output_format is CheckFormat.sarif:
-                out.write(render_sarif(shown, __version__, repository, exit_code=exit_code))
-            elif output_format is CheckFormat.github:
-                out.write(render_github(shown))
-                _step_summary(shown)
-            elif output_format is CheckFormat.gitlab:
-                out.write(render_gitlab(shown))
-            elif output_format is CheckFormat.junit:
-                out.write(render_junit(shown))
-            elif output_format is CheckFormat.concise:
-                out.write(render_concise(shown))
-            else:
-                render_check_text(shown, _console(color, out), quiet=quiet)
+            write(out, output_format, primary=True)
+        if CheckFormat.github in {output_format, *(extra.format for extra in extra_outputs)}:
+            _step_summary(outputs.shown_as(CheckFormat.github, report, paths)[0])
         return exit_code
 
+    if watch_mode:
+        if write_baseline is not None:
+            _fail("retrylint: error: --watch and --write-baseline do not mix: write it once")
+        _watch(body, paths or [Path.cwd()], config)
+        raise typer.Exit(0)
     raise typer.Exit(_guard(body))
+
+
+def _print_diff(fixes: fixing.Outcome, root: Path) -> int:
+    """`check --diff`: the patch on stdout, how many findings it fixes on stderr; exit 1 when
+    there is a patch (ruff's `--diff`)."""
+    cwd = Path.cwd()
+    shown = {path: Path(os.path.relpath(root / path, cwd)).as_posix() for path in fixes.files}
+    _write(fixes.diff(shown))
+    count = len(fixes.fixes)
+    _stderr(f"Would fix {count} finding{'' if count == 1 else 's'}.")
+    return 1 if fixes.files else 0
+
+
+def _watch(body: Callable[[], int], targets: list[Path], config: Path | None) -> None:
+    """Run `body` now and after every change until Ctrl-C; a failed run (a half-edited policy
+    file) prints its one line and waits for the fix, as every run's exit code is ignored."""
+
+    def run() -> list[Path]:
+        with contextlib.suppress(typer.Exit):
+            _guard(body, watching=True)
+        paths = _watched(targets, config)
+        _stderr(f"Watching {len(paths)} files and folders for changes; press Ctrl-C to stop.")
+        return paths
+
+    def between() -> None:
+        if sys.stdout.isatty():
+            sys.stdout.write("\x1b[2J\x1b[3J\x1b[H")  # clear the screen and its scrollback
+            sys.stdout.flush()
+
+    watch.watch(run, between)
+
+
+def _watched(targets: list[Path], config: Path | None) -> list[Path]:
+    try:
+        policy = _load(targets, config)
+        files = engine.scanned_files(targets, policy)
+        found = policy.root / policy.path if policy.path else None
+    except (ConfigError, engine.UsageError):
+        # Until the policy loads again, watch the paths given and the policy file.
+        files = list(targets)
+        start = targets[0].resolve() if targets[0].exists() else Path.cwd()
+        found = config or discover_config(start)
+    return watch.watched([Path(os.path.abspath(f)) for f in files], found)
 
 
 def _day(text: str | None) -> date | None:
@@ -569,7 +674,12 @@ def inventory(
     ] = InventoryFormat.table,
     explain: Annotated[
         str | None,
-        typer.Option("--explain", help="Show where each field of this task came from."),
+        typer.Option(
+            "--explain",
+            metavar="NAME",
+            help="Show where each field of this task came from; NAME may be the end of the "
+            "task name (after a `.` or `:`) or a glob, as long as it picks out one task.",
+        ),
     ] = None,
     timeline: Annotated[
         bool,
@@ -591,18 +701,18 @@ def inventory(
                 "--timeline draws the table's tasks as timelines; drop --format or --explain"
             )
         machine = explain is None and not timeline and output_format is not InventoryFormat.table
-        report = _for_people(
+        report = outputs.for_people(
             _analyze(
                 paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs, machine=machine
             ),
             paths,
         )
         if explain is not None:
-            if not explain_task(report, explain, _console(color)):
-                raise engine.UsageError(
-                    f"--explain {explain}: no task with that name; run `retrylint inventory` "
-                    "for the names"
-                )
+            try:
+                name = find_task((row.name for row in report.rows if row.name), explain)
+            except TaskLookupError as err:
+                raise engine.UsageError(f"--explain {err}") from None
+            explain_task(report, name, _console(color))
         elif timeline:
             width = shutil.get_terminal_size().columns
             _write(render_timeline(report, width, glyphs_for(sys.stdout.encoding)))
@@ -645,7 +755,7 @@ def report(
                 "--rate sets the enqueue rates of the outage simulation; add --outage "
                 "(such as --outage 30m), or leave --rate out"
             )
-        found = _for_people(
+        found = outputs.for_people(
             _analyze(paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs), paths
         )
         simulation = None
@@ -690,7 +800,7 @@ def simulate(
         from retrylint.simulate import render, simulate_report
 
         machine = output_format is SimulateFormat.json
-        report = _for_people(
+        report = outputs.for_people(
             _analyze(
                 paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs, machine=machine
             ),
@@ -771,7 +881,12 @@ def init(
             raise engine.UsageError(f"{destination} already exists; pass --force to overwrite it")
         policy = _load(targets, config)
         names = _task_names(targets, policy)
-        _atomic_write(destination, starter_policy(names))
+        _write_policy(
+            destination,
+            starter_policy(names),
+            str(destination),
+            "make its folder writable, or name another file with -o FILE",
+        )
         if not quiet:
             _stderr(f"wrote {destination} with {len(names)} task(s)")
 
@@ -795,7 +910,7 @@ def _update(targets: list[Path], config: Path | None, *, quiet: bool) -> None:
     except UpdateError as err:
         raise engine.UsageError(f"init --update {shown}: {err}") from None
     if result.text != text:
-        _atomic_write(path, result.text)
+        _write_policy(path, result.text, shown, "make it and its folder writable")
     if quiet:
         return
     if result.commented:
@@ -803,6 +918,17 @@ def _update(targets: list[Path], config: Path | None, *, quiet: bool) -> None:
     else:
         how = f' as "{policy.default_category}"' if result.added else ""
     _stderr(f"added {len(result.added)} task(s) to {shown}{how}")
+
+
+def _write_policy(path: Path, text: str, shown: str, advice: str) -> None:
+    """A folder that cannot be written is the user's to fix: one line, not an internal error."""
+    try:
+        _atomic_write(path, text)
+    except OSError as err:
+        reason = (err.strerror or str(err)).lower()
+        raise engine.UsageError(
+            f"{shown}: cannot write the policy file ({reason}); {advice}"
+        ) from None
 
 
 def _task_names(targets: list[Path], policy: Policy) -> list[str]:

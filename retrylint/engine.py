@@ -37,6 +37,7 @@ from retrylint.model import (
     Assignment,
     EffectivePolicy,
     Finding,
+    FixSummary,
     Location,
     Observation,
     Severity,
@@ -217,6 +218,8 @@ class Report:
     baseline: Outcome | None = None
     # Set by `check --diff-base`: how many findings were left out as unchanged since REF.
     diff: DiffOutcome | None = None
+    # Set by `check` (`retrylint.fix`): fixes applied, and whether unsafe ones are offered.
+    fixes: FixSummary | None = None
 
     def count(self, at_least: str) -> int:
         """Findings at or above a severity; RL002 never counts (CONTRACTS §6)."""
@@ -314,13 +317,14 @@ def run(
     progress = progress or Silent()
     selection = Selection.build(policy, select, ignore, extend_select, per_file_ignores)
     root = policy.root
+    for given in paths:
+        if not Path(given).exists():
+            # Echoed as typed: `/nonexistent`, not its path from the project root.
+            raise UsageError(f"{os.fspath(given)}: no such file or directory")
     # Resolved like the project root, so a path through a symlink names the same files.
     paths = [_resolved(Path(p)) for p in paths]
     discovery = discover(paths, root, _file_rules(policy))
     files = discovery.files
-    missing = [u for u in discovery.unreadable if u.reason == "no such file or directory"]
-    if missing:
-        raise UsageError(f"{missing[0].path}: no such file or directory")
     adapters = [
         a
         for a in frameworks.PYTHON_ADAPTERS
@@ -405,6 +409,9 @@ def run(
         today=today or date.today(),
     )
     raw: list[Finding] = list(problems)
+    raw.extend(
+        UnparsableFile().folder_finding(u.path, u.reason) for u in discovery.unreadable if u.folder
+    )
     for code in sorted(selection.severities):
         raw.extend(RULES[code].check(rule_ctx))
     # `per-file-ignores` drops findings before suppressions see them, so a comment for a code
@@ -599,6 +606,12 @@ def _project_go_files(root: Path, policy: Policy) -> dict[str, Path]:
     """Every `.go` file of the project, for facts that live outside PATHS."""
     files = discover([root], root, _file_rules(policy)).files
     return {f.path: f.absolute for f in files if f.language == "go"}
+
+
+def scanned_files(paths: Sequence[Path], policy: Policy) -> list[Path]:
+    """The files a run over `paths` reads, by the same discovery (`check --watch` polls them)."""
+    resolved = [_resolved(Path(p)) for p in paths]
+    return [f.absolute for f in discover(resolved, policy.root, _file_rules(policy)).files]
 
 
 def _file_rules(policy: Policy) -> FileRules:

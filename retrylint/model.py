@@ -387,6 +387,8 @@ class Finding:
     scope: str | None = None
     # Extra lines on which a suppression comment may sit (decorator line, `def` line).
     anchor_lines: tuple[int, ...] = field(default=(), compare=False)
+    # Whether a verified autofix clears it (`retrylint.fix`): "safe", "unsafe" or None.
+    fix_applicability: Literal["safe", "unsafe"] | None = field(default=None, compare=False)
 
     def sort_key(self) -> tuple[str, int, int, str, str, str]:
         """Total order of CONTRACTS §5, applied once by the engine."""
@@ -398,3 +400,12 @@ class Finding:
             self.task or "",
             self.message,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class FixSummary:
+    """What the text summary says of autofixes: how many `--fix` applied (None when the run
+    did not fix), and whether unsafe fixes count as available (`--unsafe-fixes`)."""
+
+    fixed: int | None
+    unsafe: bool

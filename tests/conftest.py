@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Iterator
 from datetime import date
@@ -26,6 +27,13 @@ def _cache_outside_the_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterato
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RETRYLINT_CACHE_DIR", str(tmp_path_factory.mktemp("retrylint_cache")))
         yield
+
+
+@pytest.fixture(autouse=True)
+def _fixed_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text output wraps to `COLUMNS`: pinned wide, so the developer's terminal changes no
+    test. Tests of wrapping set their own width."""
+    monkeypatch.setenv("COLUMNS", "200")
 
 
 def analyze(
@@ -73,3 +81,22 @@ def name_rows(root: Path) -> list[NameRow]:
         for row in analyze(root).rows
     ]
     return sorted(rows, key=lambda r: (r[0], r[1], r[2] or "", r[3] or ""))
+
+
+_GROUP_HEADER = re.compile(r"^(?P<path>\S.*):$")
+_GROUPED_FINDING = re.compile(
+    r"^  (?P<line>\d+):(?P<col>\d+) (?P<rule>RL\d{3})(?: \[\*\])? \[(?P<sev>\w+)\] "
+)
+
+
+def text_findings(text: str) -> list[tuple[str, int, int, str]]:
+    """(path, line, column, rule) of every finding in `check` text output, which groups the
+    findings under a `path:` header line."""
+    found: list[tuple[str, int, int, str]] = []
+    path = None
+    for line in text.splitlines():
+        if header := _GROUP_HEADER.match(line):
+            path = header["path"]
+        elif (finding := _GROUPED_FINDING.match(line)) and path is not None:
+            found.append((path, int(finding["line"]), int(finding["col"]), finding["rule"]))
+    return found

@@ -25,7 +25,7 @@ from typer.testing import CliRunner, Result
 from retrylint import engine
 from retrylint.cli import app
 from retrylint.rules import RULES
-from tests.conftest import FIXTURES, REPO, write_project
+from tests.conftest import FIXTURES, REPO, text_findings, write_project
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -50,8 +50,6 @@ DEMO_TASKS = (
     "shop.tasks.sync_prices",
 )
 # `path:line:col: ` at the start of a text finding line.
-FINDING_LINE = re.compile(r"^(?P<path>[^\s:]+):(?P<line>\d+):(?P<col>\d+): (?P<rule>RL\d{3}) ")
-
 # A project whose only finding is RL002: everything else about the task meets the built-in policy.
 ONLY_UNDECIDED = {
     "tasks.py": """
@@ -102,7 +100,7 @@ def codes_in(text: str) -> set[str]:
 
 def text_codes(text: str) -> list[str]:
     """The rule code of every finding line of `check` text output."""
-    return [m["rule"] for line in text.splitlines() if (m := FINDING_LINE.match(line))]
+    return [rule for _, _, _, rule in text_findings(text)]
 
 
 def schema(name: str) -> dict[str, Any]:
@@ -171,7 +169,7 @@ def test_demo_exits_1_and_shows_every_core_rule() -> None:
 def test_demo_relative_paths_in_text() -> None:
     """Relative to the current directory (the repository here), as ruff prints them."""
     result = cli("check", str(DEMO))
-    paths = {m["path"] for line in result.stdout.splitlines() if (m := FINDING_LINE.match(line))}
+    paths = {path for path, _, _, _ in text_findings(result.stdout)}
     assert paths == {
         "fixtures/demo/retrylint.toml",
         "fixtures/demo/shop/broken.py",

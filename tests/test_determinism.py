@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from retrylint import __version__, engine
+from retrylint import __version__, engine, fix
 from retrylint.cli import app
 from retrylint.config.policy import discover_config, load_policy
 from retrylint.frameworks import FRAMEWORKS
@@ -63,12 +63,20 @@ def _plain_environment() -> Iterator[None]:
             patch.delenv(name, raising=False)
         # The wall-time cap is a safety net; a slow CI machine must not change the output.
         patch.setenv("RETRYLINT_FILE_TIMEOUT", "0")
+        # Wide enough that no line wraps: a longer path prefix must not move a line break.
+        patch.setenv("COLUMNS", "1000")
         yield
+
+
+@pytest.fixture(autouse=True)
+def _no_wrapping(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The width the module-scoped `baseline` was rendered with, over conftest's."""
+    monkeypatch.setenv("COLUMNS", "1000")
 
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _ENV_DROP}
-    env.update(PYTHONIOENCODING="utf-8", RETRYLINT_FILE_TIMEOUT="0", **extra)
+    env.update(PYTHONIOENCODING="utf-8", RETRYLINT_FILE_TIMEOUT="0", COLUMNS="1000", **extra)
     return env
 
 
@@ -358,4 +366,7 @@ def test_process_pool_cli_matches_serial(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1, proc.stderr.decode()
     assert proc.stderr == b""
-    assert proc.stdout == render_check(_report(root, workers=1)).encode("utf-8")
+    # `check` marks the findings a proposed fix clears (`retrylint.fix`), serially here too.
+    serial = _report(root, workers=1)
+    offered = fix.planned(serial, unsafe=True)
+    assert proc.stdout == render_check(fix.mark(serial, offered)).encode("utf-8")

@@ -1,5 +1,6 @@
-"""`check --format concise|junit|gitlab`, the SARIF rule help and invocations, and the GitHub
-job summary: golden files for every format, then what each format promises on its own.
+"""`check --format concise|junit|gitlab`, the SARIF rule help and invocations, the GitHub
+job summary, and the text output and inventory table at 80 columns: golden files for every
+format, then what each format promises on its own.
 
 The golden files in `tests/golden/` are rendered from the hand-built report of
 `test_reports.py` (user text full of `|`, `%`, `<`, newlines, a path with a space, findings with
@@ -11,6 +12,7 @@ them and review the diff:
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -20,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from retrylint.baseline import Outcome
@@ -33,6 +36,7 @@ from retrylint.report.github_report import render_step_summary
 from retrylint.report.gitlab_report import render_gitlab
 from retrylint.report.junit_report import render_junit
 from retrylint.report.sarif_report import FINGERPRINT_KEY, render_sarif
+from retrylint.report.text_report import render_check_text, render_inventory_table
 from retrylint.rules import RULES
 from tests.conftest import REPO
 from tests.test_reports import CLEANUP, DYNAMIC, FINDINGS, POLLER, SARIF_SCHEMA, SEND_EMAIL, WEEKLY
@@ -67,7 +71,20 @@ def _golden(name: str, text: str) -> None:
     assert text == path.read_text(encoding="utf-8"), f"{name} differs from the golden file"
 
 
+def _at_80_columns(render: Callable[[Report, Console], object]) -> Callable[[Report], str]:
+    """A text renderer as a terminal 80 columns wide shows it, without colour."""
+
+    def rendered(report: Report) -> str:
+        buffer = io.StringIO()
+        render(report, Console(file=buffer, width=80, color_system=None))
+        return buffer.getvalue()
+
+    return rendered
+
+
 GOLDEN_RENDERS: dict[str, Callable[[Report], str]] = {
+    "check.text.txt": _at_80_columns(render_check_text),
+    "inventory.table.txt": _at_80_columns(render_inventory_table),
     "check.concise.txt": render_concise,
     "check.junit.xml": render_junit,
     "check.gitlab.json": render_gitlab,

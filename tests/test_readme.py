@@ -43,14 +43,22 @@ def test_rule_table_matches_the_registry() -> None:
 
 
 def test_tour_shows_what_the_demo_prints(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Every line the tour shows (before and after its `...`) is printed by the real command.
-    section = README[README.index("## A 30-second tour") :]
-    console = re.search(r"```console\n\$ retrylint check fixtures/demo\n(.*?)\n```", section, re.S)
-    assert console is not None
+    # Every line each console block of the tour shows (before and after its `...`) is printed
+    # by the real command at the 80 columns the tour says it was captured at.
+    section = README[README.index("## A 30-second tour") : README.index("## Frameworks")]
+    blocks = re.findall(r"```console\n\$ retrylint (.*?)\n(.*?)\n```", section, re.S)
+    assert [command for command, _ in blocks] == [
+        "check fixtures/demo",
+        "inventory fixtures/demo",
+    ]
+    assert "80 columns wide" in section
     monkeypatch.chdir(REPO)
-    monkeypatch.setenv("COLUMNS", "400")
-    result = CliRunner().invoke(app, ["check", "fixtures/demo", "--no-cache"])
-    assert result.exit_code == 1
-    for line in console.group(1).splitlines():
-        if line != "...":
-            assert line in result.stdout.splitlines(), line
+    monkeypatch.setenv("COLUMNS", "80")
+    for command, shown in blocks:
+        result = CliRunner().invoke(app, [*command.split(), "--no-cache"])
+        assert result.exit_code == (1 if command.startswith("check") else 0)
+        printed = result.stdout.splitlines()
+        assert max(len(line) for line in printed) <= 80
+        for line in shown.splitlines():
+            if line != "...":
+                assert line in printed, line

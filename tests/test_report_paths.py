@@ -85,7 +85,7 @@ def test_text_and_json_paths_are_relative_to_the_current_directory(monorepo: Pat
     assert from_package["path"] == "tasks.py"
     assert "at tasks.py:6" in from_package["message"]
     text = run(monorepo, "check", "server")
-    assert text.startswith("server/polar/tasks.py:7:5: RL102 ")
+    assert text.startswith("server/polar/tasks.py:\n  7:5 RL102 ")
 
 
 def test_inventory_paths_are_relative_to_the_current_directory(monorepo: Path) -> None:

@@ -471,11 +471,13 @@ def test_github_empty(empty: Report) -> None:
 
 def test_check_text_keeps_brackets(report: Report) -> None:
     out = _text(render_check_text, report)
-    assert "app/tasks.py:49:5: RL101 [error] `app.tasks.poll|feed` retries on [exception] " in out
+    assert "\napp/tasks.py:\n" in out
+    assert "\n  49:5 RL101 [error] `app.tasks.poll|feed` retries on [exception] " in out
     assert (
-        '    fix: Add "settings.RETRIES[queue]" = <value> under [assume] in the policy file.' in out
+        '      fix: Add "settings.RETRIES[queue]" = <value> under [assume] in the policy file.'
+        in out
     )
-    assert "retrylint.toml:7:1: RL402 [warning] [tasks] glob `legacy.*`" in out
+    assert "retrylint.toml:\n  7:1 RL402 [warning] [tasks] glob `legacy.*`" in out
     assert out.rstrip().endswith(
         "Found 1 error, 4 warnings, 1 note (1 undecided) in 5 tasks; 2 suppressed.\n"
         "Skipped 1 file (1 unparsable)."
@@ -531,7 +533,7 @@ def test_check_text_without_tasks_never_passes(empty: Report) -> None:
 def test_check_text_trailing_backslash_does_not_escape_markup(policy: Policy) -> None:
     finding = _finding("RL000", 1, "cannot read C:\\", location=Location("w.py", 1, 1))
     out = _text(render_check_text, Report((), (), (finding,), 0, 0, 1, policy))
-    assert "w.py:1:1: RL000 [warning] cannot read C:\\\n" in out
+    assert "w.py:\n  1:1 RL000 [warning] cannot read C:\\\n" in out
 
 
 @pytest.mark.parametrize(
@@ -558,7 +560,7 @@ def test_format_duration(seconds: float, text: str) -> None:
 
 def test_inventory_table(report: Report) -> None:
     out = _text(render_inventory_table, report)
-    header = out.splitlines()[1]
+    header = out.splitlines()[0]
     for column in ("task", "framework", "site", "location", "retries", "window", "final failure"):
         assert column in header
     send = next(line for line in out.splitlines() if "send_email" in line)

@@ -32,6 +32,13 @@ GOLDEN = Path(__file__).parent / "golden"
 F = Fraction
 
 
+@pytest.fixture(autouse=True)
+def _golden_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The width the golden tables were made at (piped output was 160 columns then); the text
+    renderers now follow `COLUMNS`, which conftest pins to 200."""
+    monkeypatch.setenv("COLUMNS", "160")
+
+
 def _run(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(app, ["simulate", *args, "--no-cache"], catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr

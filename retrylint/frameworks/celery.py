@@ -6,7 +6,13 @@ alias, `partial(app.task, ...)` and module-level decorator aliases
 (`retrying = shared_task(max_retries=3)`), wrapper functions named in
 `[frameworks.celery] task-decorators`, and `Task` subclasses that define `run`. Options come
 from decorator keywords (also `**CONSTANT` splats), `base=` classes, `Celery(task_cls=...)`,
-and `task_annotations` set on the app, through `conf.update`, a config module, or Django settings.
+and `task_annotations` set on the app, through `conf.update`, a config module, or Django settings
+(celery_settings.py reads every app setting the same way). `task_acks_late`,
+`task_reject_on_worker_lost` and `task_acks_on_failure_or_timeout` fill the task attributes the
+task leaves None (app/task.py `Task.bind`, before annotations); when both halves of the
+lost-worker loop come from the settings, RL106 is reported once there. `task_publish_retry_policy`
+with `max_retries: None` is RL107 at the setting (app/amqp.py merges a call's `retry_policy` over
+it) unless `task_publish_retry` is off.
 
 Precedence, from Celery's source and verified by running it (reference §1g and §14):
 - class attributes (`max_retries`, `default_retry_delay`): annotations > decorator keywords >
@@ -41,7 +47,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from retrylint.frameworks import celery_broker
+from retrylint.frameworks import celery_broker, celery_settings
 from retrylint.frameworks.base import (
     BROAD_EXCEPTIONS,
     MAX_CHAIN,
@@ -131,7 +137,13 @@ _SHARED = frozenset(
 )
 _CURRENT_APP = frozenset({"celery.current_app", "celery._state.current_app"})
 _CURRENT_TASK = frozenset({"celery.current_task", "celery._state.current_task"})
-_ANNOTATION_KEYS = ("task_annotations", "CELERY_ANNOTATIONS")
+# Task attributes Celery fills from app settings when the task leaves them None (app/task.py
+# `Task.from_config`, applied in `bind` before annotations).
+_FROM_CONFIG = {
+    "acks_late": "task_acks_late",
+    "reject_on_worker_lost": "task_reject_on_worker_lost",
+    "acks_on_failure_or_timeout": "task_acks_on_failure_or_timeout",
+}
 # Task attributes besides the retry options that change how failures come back.
 # Options that exist only in Celery 5.7 (reference §14): older versions ignore them.
 _CELERY_57_OPTIONS = frozenset({"retry_on_worker_lost", "acks_on_failure", "acks_on_timeout"})
@@ -156,7 +168,6 @@ class _App:
     identity: str
     module: ir.ModuleSummary | None
     call: ir.Call | None
-    annotations: list[Where] = field(default_factory=list)
     config_modules: list[tuple[str, str]] = field(default_factory=list)  # (module, namespace)
     factories: list[_Factory] = field(default_factory=list)
 
@@ -184,7 +195,9 @@ class CeleryAdapter:
     # Aliases and project base classes defined elsewhere come from `project_markers`.
     markers = re.compile(
         rb"\.task\b|shared_task|Task\b|Celery\b|task_annotations|TASK_ANNOTATIONS|"
-        rb"CELERY_ANNOTATIONS|config_from_object|task_failure"
+        rb"CELERY_ANNOTATIONS|config_from_object|task_failure|"
+        # App settings reported where they are written (RL106, RL107).
+        rb"reject_on_worker_lost|REJECT_ON_WORKER_LOST|publish_retry_policy|PUBLISH_RETRY_POLICY"
     )
     interest = ir.Interest(
         calls=frozenset(
@@ -204,10 +217,7 @@ class CeleryAdapter:
                 "setdefault",
             }
         ),
-        attributes=RETRY_OPTIONS
-        | _OTHER_OPTIONS
-        | frozenset({*_ANNOTATION_KEYS, "CELERY_TASK_ANNOTATIONS"})
-        | celery_broker.ATTRIBUTES,
+        attributes=RETRY_OPTIONS | _OTHER_OPTIONS | celery_settings.ATTRIBUTES,
         # An app class's own task naming (`class MyCelery(Celery): def gen_task_name`).
         returns=frozenset({"gen_task_name"}),
     )
@@ -248,7 +258,9 @@ class _Analysis:
         self._namers: dict[tuple[str, int, int], _Namer] = {}
         self._every_app: list[_Namer] | None = None
         self._overridden: bool | None = None
-        self._brokers: dict[str, celery_broker.AppSettings] | None = None
+        self._brokers: dict[str, celery_settings.AppSettings] | None = None
+        # Findings about app settings, reported once however many tasks they reach.
+        self.reported: set[tuple[str, Location]] = set()
 
     # -- recognising apps ----------------------------------------------------------------
 
@@ -416,10 +428,10 @@ class _Analysis:
 
     # -- app configuration ---------------------------------------------------------------
 
-    def config_scopes(self) -> list[celery_broker.Scope]:
+    def config_scopes(self) -> list[celery_settings.Scope]:
         """Where app configuration is written: every module's top level (`app.conf.x = ...`
         on whichever app the receiver is), and the body of each app factory (on its app)."""
-        scopes: list[celery_broker.Scope] = [
+        scopes: list[celery_settings.Scope] = [
             (s.bindings, s.calls, s, functools.partial(self._app_in, s))
             for s in list(self.project.loaded())
         ]
@@ -435,11 +447,8 @@ class _Analysis:
         return scopes
 
     def collect_app_config(self) -> None:
-        """Find annotations and config modules of every app, wherever they are written."""
-        django_module = self.ctx.settings.settings_module
-        for bindings, calls, written_in, app_of in self.config_scopes():
-            for binding in bindings:
-                self._config_binding(binding, written_in, app_of)
+        """Find the config modules of every app (`config_from_object`, `config_source=`)."""
+        for _, calls, written_in, app_of in self.config_scopes():
             for call in calls:
                 self._config_call(call, written_in, app_of)
         for each in list(self.apps.values()):
@@ -447,51 +456,18 @@ class _Analysis:
                 for kw in each.call.kwargs:
                     if kw.name == "config_source":
                         self._config_source(each, kw.value, each.module, "")
-            for named, namespace in each.config_modules:
-                module_name = django_module if named == "django.conf.settings" else named
-                module = self.project.module(module_name) if module_name else None
-                if module is None:
-                    continue
-                keys = [f"{namespace}_TASK_ANNOTATIONS"] if namespace else list(_ANNOTATION_KEYS)
-                for key in keys:
-                    found = self.project.resolve(module, key)
-                    if found is not None and found.binding is not None and found.module:
-                        each.annotations.append(Where(found.binding.value, found.module))
 
     def _app_in(self, summary: ir.ModuleSummary, receiver: str) -> str | None:
         return self.app_of(receiver, summary)
 
-    def _config_binding(
-        self, binding: ir.Binding, summary: ir.ModuleSummary, app_of: Callable[[str], str | None]
-    ) -> None:
-        """`app.conf.task_annotations = {...}`."""
-        receiver, _, attr = binding.target.rpartition(".")
-        if attr in _ANNOTATION_KEYS and receiver.endswith(".conf"):
-            app = app_of(receiver[: -len(".conf")])
-            if app is not None:
-                self.apps[app].annotations.append(Where(binding.value, summary))
-
     def _config_call(
         self, call: ir.Call, summary: ir.ModuleSummary, app_of: Callable[[str], str | None]
     ) -> None:
-        """`app.conf.update(task_annotations=...)` and `app.config_from_object(...)`."""
+        """`app.config_from_object(...)`."""
         if not isinstance(call.func, ir.Ref):
             return
         receiver, _, method = call.func.dotted.rpartition(".")
-        if method == "update" and receiver.endswith(".conf"):
-            app = app_of(receiver[: -len(".conf")])
-            if app is None:
-                return
-            for kw in call.kwargs:
-                if kw.name in _ANNOTATION_KEYS:
-                    self.apps[app].annotations.append(Where(kw.value, summary))
-            for arg in call.args:
-                target, module = self.evaluator.deref(arg, summary)
-                if isinstance(target, ir.DictExpr):
-                    for k, v in target.items:
-                        if isinstance(k, ir.Const) and k.value in _ANNOTATION_KEYS:
-                            self.apps[app].annotations.append(Where(v, module))
-        elif method == "config_from_object" and call.args:
+        if method == "config_from_object" and call.args:
             app = app_of(receiver)
             if app is None:
                 return
@@ -799,21 +775,22 @@ class _Analysis:
             return replace(row, undecided=log.items())
         return row
 
-    def broker_settings(self) -> dict[str, celery_broker.AppSettings]:
-        """Broker settings per app created in the project (`current_app` is none of them)."""
+    def broker_settings(self) -> dict[str, celery_settings.AppSettings]:
+        """Settings (broker, annotations, acks, ...) per app created in the project
+        (`current_app` is none of them)."""
         if self._brokers is not None:
             return self._brokers
         writes: dict[str, list[tuple[ir.Binding | ir.Call, ir.ModuleSummary]]] = {}
-        for app, write, module in celery_broker.conf_writes(self.config_scopes()):
+        for app, write, module in celery_settings.conf_writes(self.config_scopes()):
             writes.setdefault(app, []).append((write, module))
-        out: dict[str, celery_broker.AppSettings] = {}
+        out: dict[str, celery_settings.AppSettings] = {}
         for identity, each in sorted(self.apps.items()):
             if each.call is None or each.module is None:
                 continue
-            settings = celery_broker.AppSettings(
+            settings = celery_settings.AppSettings(
                 location_of(each.module, each.call.span), each.module
             )
-            celery_broker.collect(
+            celery_settings.collect(
                 self.ctx,
                 settings,
                 each.call,
@@ -827,6 +804,7 @@ class _Analysis:
 
     def publish_observations(self, tasks: dict[str, str | None]) -> Iterator[Observation]:
         """RL107: `apply_async(retry_policy={'max_retries': None})` and the like (§1.1)."""
+        yield from self._publish_setting()
         for summary in self.ctx.scanned:
             calls = [*summary.calls, *(c for fn in summary.functions for c in fn.calls)]
             for call in calls:
@@ -865,6 +843,39 @@ class _Analysis:
                     site="enqueue",
                 )
 
+    def _publish_setting(self) -> Iterator[Observation]:
+        """RL107 at the app setting: `task_publish_retry_policy` with `max_retries: None` is the
+        policy of every publish that does not set its own `max_retries` (app/amqp.py merges a
+        call's `retry_policy` over it), unless `task_publish_retry` turns publish retries off."""
+        for identity, settings in sorted(self.broker_settings().items()):
+            policy = celery_settings.setting(self.ctx, settings, "task_publish_retry_policy")
+            if policy is None:
+                continue
+            value, location, _, _ = policy
+            if not (isinstance(value, Known) and isinstance(value.value, dict)):
+                continue
+            limit = value.value.get("max_retries")
+            if not (isinstance(limit, Known) and limit.value is None):
+                continue
+            retry = celery_settings.setting(self.ctx, settings, "task_publish_retry")
+            if retry is not None and not _is_true(retry[0]):
+                continue  # off, or undecided: no claim that it retries
+            if (KEY, location) in self.reported or not self.scanned(location):
+                continue
+            self.reported.add((KEY, location))
+            app = identity.rpartition(".")[2]
+            yield Observation(
+                kind="unbounded-publish-retry",
+                location=location,
+                message=f"task_publish_retry_policy sets max_retries=None for app `{app}`: while "
+                "the broker is unreachable every publish that does not set its own "
+                "max_retries blocks the caller and retries forever (Celery's default policy "
+                "stops after 3 attempts)",
+                fix="Set max_retries in task_publish_retry_policy to a number, or drop the key "
+                "to keep Celery's default of 3.",
+                framework=KEY,
+            )
+
     def failure_handlers(self) -> list[tuple[Location, str | None]]:
         """Handlers connected to `task_failure`, with the task they are limited to (if any)."""
         if self._failure_handlers is not None:
@@ -896,11 +907,42 @@ class _Analysis:
         return self._failure_handlers
 
     def annotations_for(self, app: str | None) -> list[Where]:
-        if app is not None and app in self.apps and self.apps[app].annotations:
-            return self.apps[app].annotations
+        """The `task_annotations` setting of the task's app, wherever it is written."""
+        settings = self.broker_settings()
+
+        def of(identity: str) -> list[Where]:
+            found = celery_settings.written(settings[identity], "task_annotations")
+            return [Where(found[0], found[1])] if found is not None else []
+
+        if app is not None and app in settings and of(app):
+            return of(app)
         # A shared task binds to every app; with one configured app its annotations apply.
-        configured = [a for a in self.apps.values() if a.annotations]
-        return configured[0].annotations if len(configured) == 1 else []
+        configured = [w for w in (of(identity) for identity in sorted(settings)) if w]
+        return configured[0] if len(configured) == 1 else []
+
+    def scanned(self, location: Location) -> bool:
+        """Whether a finding at `location` is in a file under PATHS (reported there only)."""
+        return any(summary.path == location.path for summary in self.ctx.scanned)
+
+    def app_setting(self, app: str | None, key: str) -> Option | None:
+        """An app setting as a task option (`task_acks_late`), or None where no app sets it;
+        undecided where the apps a shared task binds to disagree."""
+        settings = self.broker_settings()
+        apps = [app] if app is not None and app in settings else sorted(settings)
+        found = [celery_settings.written(settings[a], key) for a in apps]
+        writes = [f for f in found if f is not None]
+        if not writes:
+            return None
+        expr, module, undecided = writes[0]
+        location = location_of(module, expr.span)
+        value: Value
+        source: Source
+        if undecided or len(writes) < len(found) or len({w[0].text for w in writes}) > 1:
+            value, source = Unknown(expr.text, location), "undecided"
+        else:
+            value = self.evaluator.eval(expr, module)
+            source = source_of(value, "config")
+        return Option(key, value, expr, location, source, f"{_APP_SETTING} {key}", module)
 
     def task_cls_for(self, app: str | None) -> list[Where]:
         apps = [self.apps[app]] if app in self.apps else list(self.apps.values())
@@ -1197,12 +1239,32 @@ class _TaskBuilder:
         layers: list[dict[str, Option]] = []
         if name in AUTORETRY_OPTIONS:
             layers = [self.own] if is_class_task else [self.decorator_opts, *self.annotations]
+        elif name in _FROM_CONFIG:
+            return self._configured(name)
         else:
             layers = [*self.annotations, self.decorator_opts, self.own]
         for layer in layers:
             if name in layer:
                 return layer[name]
         return self._chain_option(name) or self._default(name)
+
+    def _configured(self, name: str) -> Option:
+        """An attribute Celery fills from an app setting (`acks_late` from `task_acks_late`):
+        `Task.bind` sets it when the task class leaves it None, then annotations apply."""
+        for layer in self.annotations:
+            if name in layer:
+                return layer[name]
+        written = next(
+            (layer[name] for layer in (self.decorator_opts, self.own) if name in layer), None
+        ) or self._chain_option(name)
+        if written is not None and not (
+            isinstance(written.value, Known) and written.value.value is None
+        ):
+            return written
+        if self.blind:
+            return self._default(name)
+        app = self.info.app if self.info is not None else None
+        return self.a.app_setting(app, _FROM_CONFIG[name]) or written or self._default(name)
 
     # -- identity ------------------------------------------------------------------------
 
@@ -1686,13 +1748,7 @@ class _TaskBuilder:
         acks_late = self.option("acks_late")
         lost = self.option("reject_on_worker_lost")
         if _is_true(acks_late.value) and _is_true(lost.value):
-            yield requeue(
-                lost.location or row.location,
-                "sets acks_late and reject_on_worker_lost: a message whose task kills its "
-                "worker (out of memory, segfault) is redelivered forever, and no retry counter "
-                "sees it",
-                "Drop reject_on_worker_lost, or make the task safe to lose.",
-            )
+            yield from self._lost_worker_loop(row, acks_late, lost, requeue)
         names = {self.definition.name}
         if isinstance(self.definition, ir.Function) and self.definition.params:
             bound = self.decorator_opts.get("bind")
@@ -1722,6 +1778,42 @@ class _TaskBuilder:
                         "Use self.retry(...) so the retry counter applies, or stop the chain "
                         "explicitly.",
                     )
+
+    def _lost_worker_loop(
+        self,
+        row: EffectivePolicy,
+        acks_late: Option,
+        lost: Option,
+        requeue: Callable[[Location, str, str], Observation],
+    ) -> Iterator[Observation]:
+        """RL106 for `acks_late` with `reject_on_worker_lost`: once at the app settings when
+        both come from there (one cause, however many tasks inherit it), else on the task."""
+        loop = (
+            "a message whose task kills its worker (out of memory, segfault) is redelivered "
+            "forever, and no retry counter sees it"
+        )
+        from_app = [o for o in (acks_late, lost) if o.note.startswith(_APP_SETTING)]
+        if len(from_app) < 2:
+            task_level = lost if lost not in from_app else acks_late
+            yield requeue(
+                task_level.location or row.location,
+                f"sets acks_late and reject_on_worker_lost: {loop}",
+                "Drop reject_on_worker_lost, or make the task safe to lose.",
+            )
+            return
+        location = lost.location or row.location
+        if (KEY, location) in self.a.reported or not self.a.scanned(location):
+            return
+        self.a.reported.add((KEY, location))
+        yield Observation(
+            "requeue-loop",
+            location,
+            f"The app sets task_acks_late and task_reject_on_worker_lost for every task that "
+            f"does not set its own (acks_late at {acks_late.location}): {loop}",
+            "Drop task_reject_on_worker_lost, or set reject_on_worker_lost=False on the tasks "
+            "that are not safe to lose.",
+            KEY,
+        )
 
     def _ignored_options(self, row: EffectivePolicy, subject: str) -> Iterator[Observation]:
         """RL503: options Celery accepts without effect (reference §14, §1b)."""
@@ -1796,6 +1888,7 @@ class _TaskBuilder:
 
 
 _NO_JITTER = "Celery adds jitter only with retry_backoff"
+_APP_SETTING = "app setting"
 _CONSTANT = "retry_backoff is off: every retry waits the same delay"
 _REJECT = frozenset({"celery.exceptions.Reject"})
 _FAILURE_SIGNALS = frozenset({"celery.signals.task_failure"})

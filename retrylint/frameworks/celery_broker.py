@@ -26,13 +26,14 @@ written nowhere is undecided rather than the AMQP default.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from retrylint.frameworks.base import AdapterContext, source_of
-from retrylint.model import Location, Provenance, Redelivery, Source
+from retrylint.frameworks.celery_settings import AppSettings, Setting, setting
+from retrylint.model import Location, Provenance, Redelivery
 from retrylint.python import ir
-from retrylint.python.evaluate import Known, Unknown, Value, location_of, number
+from retrylint.python.evaluate import Known, Unknown, number
 
 # URL schemes (kombu/transport/__init__.py TRANSPORT_ALIASES) whose transport redelivers an
 # unacknowledged message after a visibility timeout, with kombu's default for it.
@@ -53,83 +54,6 @@ _TRANSPORTS: dict[str, tuple[str, float, str, float | None]] = {
 # The smallest default above: a delay at or below it is safe whatever the broker is, so an
 # undecided broker only matters for longer delays.
 _SAFE_DELAY = min(default for _, default, _, _ in _TRANSPORTS.values())
-
-URL_KEYS = ("broker_url", "BROKER_URL")
-OPTION_KEYS = ("broker_transport_options", "BROKER_TRANSPORT_OPTIONS")
-# Attribute names the Celery adapter must keep from function bodies (factories).
-ATTRIBUTES = frozenset({*URL_KEYS, *OPTION_KEYS, "CELERY_BROKER_URL"})
-
-
-@dataclass
-class AppSettings:
-    """The broker settings written for one app, strongest layer first.
-
-    `own` holds the app's own changes (`Celery(broker=)`, `app.conf.x = `, `conf.update`),
-    `modules` what its config modules say; each is a list of (setting, value, module)."""
-
-    creation: Location | None
-    module: ir.ModuleSummary | None = None  # where the app is created, to evaluate `[assume]`
-    own: list[tuple[str, ir.Expr, ir.ModuleSummary]] = field(default_factory=list)
-    modules: list[tuple[str, ir.Expr, ir.ModuleSummary]] = field(default_factory=list)
-
-
-def collect(
-    ctx: AdapterContext,
-    settings: AppSettings,
-    call: ir.Call | None,
-    module: ir.ModuleSummary | None,
-    writes: Iterable[tuple[ir.Binding | ir.Call, ir.ModuleSummary]],
-    config_modules: Sequence[tuple[str, str]],
-) -> None:
-    """Fill `settings` from the app's creation call, the writes to its `conf`, and the modules
-    it is configured from (`(module, namespace)`, `django.conf.settings` included)."""
-    if call is not None and module is not None:
-        broker = call.kwarg("broker")
-        if broker is not None:
-            settings.own.append(("broker_url", broker, module))
-    for write, where in writes:
-        if isinstance(write, ir.Binding):
-            attr = write.target.rpartition(".")[2]
-            key = _key(attr, "")
-            if key is not None:
-                settings.own.append((key, write.value, where))
-            continue
-        for kw in write.kwargs:
-            key = _key(kw.name or "", "")
-            if key is not None:
-                settings.own.append((key, kw.value, where))
-        for arg in write.args:
-            target, at = ctx.evaluator.deref(arg, where)
-            if isinstance(target, ir.DictExpr):
-                for k, v in target.items:
-                    if isinstance(k, ir.Const) and isinstance(k.value, str):
-                        key = _key(k.value, "")
-                        if key is not None:
-                            settings.own.append((key, v, at))
-    django = ctx.settings.settings_module
-    for named, namespace in config_modules:
-        name = django if named == "django.conf.settings" else named
-        config = ctx.project.module(name) if name else None
-        if config is None:
-            continue
-        for binding in config.bindings:
-            key = _key(binding.target, namespace)
-            if key is not None:
-                settings.modules.append((key, binding.value, config))
-
-
-def _key(name: str, namespace: str) -> str | None:
-    """`broker_url` / `broker_transport_options` for a setting name, else None."""
-    if namespace:
-        prefix = f"{namespace}_"
-        if not name.startswith(prefix):
-            return None
-        name = name[len(prefix) :].lower()
-    if name in URL_KEYS:
-        return "broker_url"
-    if name in OPTION_KEYS:
-        return "broker_transport_options"
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +87,8 @@ def verdict(ctx: AdapterContext, apps: Sequence[AppSettings], anchor: Location) 
 
 
 def _one(ctx: AdapterContext, app: AppSettings, anchor: Location) -> Verdict:
-    url = _setting(ctx, app, "broker_url")
-    options = _setting(ctx, app, "broker_transport_options")
+    url = setting(ctx, app, "broker_url")
+    options = setting(ctx, app, "broker_transport_options")
     timeout = _timeout(options)
     # An explicit timeout holds on any broker that has one; unset, the smallest default does.
     safe = _SAFE_DELAY if timeout is None else 0.0
@@ -198,10 +122,7 @@ def _one(ctx: AdapterContext, app: AppSettings, anchor: Location) -> Verdict:
     return Verdict(Redelivery(broker, seconds, prov, broker_from, limit))
 
 
-_Setting = tuple[Value, Location, Source, str]
-
-
-def _environment(ctx: AdapterContext, app: AppSettings, anchor: Location) -> _Setting:
+def _environment(ctx: AdapterContext, app: AppSettings, anchor: Location) -> Setting:
     """A broker written nowhere: Celery reads the `CELERY_BROKER_URL` environment variable
     before its AMQP default (app/utils.py `broker_url`), so it is undecided unless assumed."""
     location = app.creation or anchor
@@ -214,26 +135,7 @@ def _environment(ctx: AdapterContext, app: AppSettings, anchor: Location) -> _Se
     return Unknown(text, location), location, "undecided", text
 
 
-def _setting(ctx: AdapterContext, app: AppSettings, key: str) -> _Setting | None:
-    """The value Celery uses for `key`: the app's own write, else the config modules'.
-
-    Writes of one layer in one module follow each other, so the last one wins; writes in
-    several modules that differ are undecided (which runs last is not in the code)."""
-    for layer in (app.own, app.modules):
-        writes = [(expr, module) for k, expr, module in layer if k == key]
-        if not writes:
-            continue
-        expr, module = max(writes, key=lambda w: (w[1].path, w[0].span.line, w[0].span.column))
-        location = location_of(module, expr.span)
-        texts = {e.text for e, _ in writes}
-        if len(texts) > 1 and len({m.path for _, m in writes}) > 1:
-            return Unknown(expr.text, location), location, "undecided", expr.text
-        value = ctx.evaluator.eval(expr, module)
-        return value, location, source_of(value, "config"), expr.text
-    return None
-
-
-def _timeout(options: _Setting | None) -> tuple[float, Provenance] | Unknown | None:
+def _timeout(options: Setting | None) -> tuple[float, Provenance] | Unknown | None:
     """`broker_transport_options['visibility_timeout']`: seconds, undecided, or None (unset)."""
     if options is None:
         return None
@@ -259,33 +161,6 @@ def _timeout(options: _Setting | None) -> tuple[float, Provenance] | Unknown | N
     return float(seconds), Provenance(written, location, note)
 
 
-def _has(options: _Setting, key: str) -> bool:
+def _has(options: Setting, key: str) -> bool:
     value = options[0]
     return isinstance(value, Known) and isinstance(value.value, dict) and key in value.value
-
-
-# Module-level or factory-body statements, and how a receiver name there maps to an app.
-Scope = tuple[
-    Iterable[ir.Binding], Iterable[ir.Call], ir.ModuleSummary, Callable[[str], str | None]
-]
-
-
-def conf_writes(
-    scopes: Iterable[Scope],
-) -> Iterator[tuple[str, ir.Binding | ir.Call, ir.ModuleSummary]]:
-    """`app.conf.broker_url = ...` and `app.conf.update(...)`, with the app each writes to."""
-    for bindings, calls, module, app_of in scopes:
-        for binding in bindings:
-            receiver, _, attr = binding.target.rpartition(".")
-            if _key(attr, "") is not None and receiver.endswith(".conf"):
-                app = app_of(receiver[: -len(".conf")])
-                if app is not None:
-                    yield app, binding, module
-        for call in calls:
-            if not isinstance(call.func, ir.Ref):
-                continue
-            receiver, _, method = call.func.dotted.rpartition(".")
-            if method == "update" and receiver.endswith(".conf"):
-                app = app_of(receiver[: -len(".conf")])
-                if app is not None:
-                    yield app, call, module

@@ -2,9 +2,21 @@
 
 django-q2 has no task decorator: any importable callable is a task, named `module.function`
 (or the dotted string passed). Every enqueue call is therefore a row (`site="enqueue"`) carrying
-the policy that applies to it: `async_task(func, ..., q_options={...})`, `schedule(func, ...)`,
-`async_iter(func, ...)`, `AsyncTask(func, ...)` and the items of a literal
-`async_chain([...])` list.
+the policy that applies to it: `async_task(func, ..., q_options={...})`, `async_iter(func, ...)`,
+`AsyncTask(func, ...)`, the links of a chain (the items of a literal `async_chain([...])` or
+`Chain(chain=[...])` list, and each `chain.append(func, ...)` on a `Chain(...)` bound to a name),
+and each schedule: `schedule(func, ...)`, `Schedule.objects.create(func=...)` (also
+`update_or_create` / `get_or_create`, `defaults=` included) and `Schedule(func=...)` saved with
+`.save()`.
+
+Chains (tasks.py `async_chain`): a link's `(func, args, kwargs)` reaches `async_task` with the
+chain's own `cached`, `sync` and `broker` written over the link's, so only the link's
+`ack_failure` and its `q_options` are its own. Schedules (scheduler.py): the cluster turns a
+due schedule into `async_task(s.func, *args, **kwargs)`, where `kwargs` is the schedule's
+`kwargs` text read back with `ast.literal_eval` (a dict, or `x=1, y=2`; anything else is no
+keywords), so `q_options` and the plain option keywords in it apply; the broker is always the
+cluster's own. `Schedule.func` is a text column: a function object passed there is stored as
+`str(fn)`, which names no task, so such a row has no name (RL002 quotes `str(fn)`).
 
 Retries are broker redelivery, configured once in the Django settings dict `Q_CLUSTER`
 (read from the settings module, else from the one module-level `Q_CLUSTER` in the project):
@@ -18,14 +30,16 @@ Retries are broker redelivery, configured once in the Django settings dict `Q_CL
   the caller (no retry); `cached` results (per task or in Q_CLUSTER, and always for
   `async_iter`) skip the `max_attempts` check, so they are redelivered forever;
 - a key in `q_options` wins over the plain keyword of the same name.
-Not recognised: `Schedule.objects.create(...)`, `Chain().append(...)`, per-call `broker=`
-objects (undecided), `ALT_CLUSTERS`.
+Not recognised: a `Chain` kept on an attribute (`self.chain.append(...)`), schedules made through
+`apps.get_model(...)` in migrations, per-call `broker=` objects (undecided), `ALT_CLUSTERS` and a
+schedule's `cluster=`.
 """
 
 from __future__ import annotations
 
+import ast
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from retrylint.frameworks.base import (
@@ -61,7 +75,20 @@ _ENQUEUE = {
     "django_q.tasks.async_iter": "async_iter",
     "django_q.tasks.AsyncTask": "AsyncTask",
     "django_q.tasks.async_chain": "async_chain",
+    "django_q.tasks.Chain": "Chain",
 }
+_SCHEDULE = "django_q.models.Schedule"
+# Manager methods that write a Schedule row, with the keywords whose mapping also holds fields.
+_SCHEDULE_WRITES: dict[str, tuple[str, ...]] = {
+    f"{_SCHEDULE}.objects.create": (),
+    f"{_SCHEDULE}.objects.update_or_create": ("defaults", "create_defaults"),
+    f"{_SCHEDULE}.objects.get_or_create": ("defaults",),
+}
+# The task options `async_task` reads from its keywords or `q_options` (tasks.py `opt_keys`).
+_OPTIONS = ("ack_failure", "cached", "sync", "broker")
+# A stored `kwargs` text longer than this is not parsed (the scheduler would; retrylint will
+# not spend unbounded time on a string in the code it reads).
+_MAX_STORED = 10_000
 # Brokers named by `broker_class`; anything else is a custom broker retrylint cannot judge.
 _BROKER_CLASSES = {
     "django_q.brokers.redis_broker.Redis": "Redis",
@@ -136,7 +163,22 @@ class DjangoQ2Adapter:
     # the settings module.
     markers = re.compile(rb"django_q|Q_CLUSTER|DJANGO_SETTINGS_MODULE")
     interest = ir.Interest(
-        calls=frozenset({"async_task", "schedule", "async_iter", "async_chain", "AsyncTask"}),
+        calls=frozenset(
+            {
+                "async_task",
+                "schedule",
+                "async_iter",
+                "async_chain",
+                "AsyncTask",
+                "Chain",
+                "append",
+                "Schedule",
+                "save",
+                "create",
+                "update_or_create",
+                "get_or_create",
+            }
+        ),
         attributes=frozenset(),
     )
 
@@ -241,49 +283,148 @@ class _Analysis:
 
     def rows(self) -> Iterator[EffectivePolicy | Observation]:
         for summary in self.ctx.scanned:
-            scopes: list[tuple[tuple[ir.Call, ...], Mapping[str, ir.Expr] | None]] = [
-                (summary.calls, None)
-            ]
+            scopes: list[_Scope] = [(summary.calls, None, summary.bindings)]
             functions = [*summary.functions, *(m for c in summary.classes for m in c.methods)]
             for fn in functions:
-                scopes.append((fn.calls, {b.target: b.value for b in fn.locals}))
-            for calls, local in scopes:
+                scopes.append((fn.calls, {b.target: b.value for b in fn.locals}, fn.locals))
+            for calls, local, bindings in scopes:
+                saved = _saved(calls, bindings)
                 for call in calls:
-                    yield from self._enqueue(call, summary, local)
+                    yield from self._enqueue(call, summary, local, saved)
         yield from self._observations()
 
     def _enqueue(
-        self, call: ir.Call, summary: ir.ModuleSummary, local: Mapping[str, ir.Expr] | None
+        self,
+        call: ir.Call,
+        summary: ir.ModuleSummary,
+        local: Mapping[str, ir.Expr] | None,
+        saved: Callable[[ir.Call], bool],
     ) -> Iterator[EffectivePolicy]:
         if not isinstance(call.func, ir.Ref):
             return
+        if call.func.dotted.endswith(".append"):
+            yield from self._link(call, summary, local)
+            return
         found = self.project.resolve(summary, call.func.dotted)
-        kind = _ENQUEUE.get(found.qualified) if found is not None else None
-        if kind is None:
+        if found is None:
+            return
+        kind = _ENQUEUE.get(found.qualified)
+        if kind is None and found.qualified in _SCHEDULE_WRITES:
+            yield from self._schedule_row(call, summary, local, _SCHEDULE_WRITES[found.qualified])
+            return
+        if kind is None and found.qualified == _SCHEDULE and saved(call):
+            yield from self._schedule_row(call, summary, local, ())
+            return
+        if kind == "Chain":
+            items = call.args[0] if call.args else call.kwarg("chain")
+            if items is not None:
+                yield from self._chain(call, items, summary, local)
             return
         if kind == "async_chain":
-            yield from self._chain(call, summary, local)
+            if call.args:
+                yield from self._chain(call, call.args[0], summary, local)
+            return
+        if kind is None:
             return
         func = call.args[0] if call.args else call.kwarg("func")
         builder = _Site(self, summary, local, call)
-        builder.read_options(call, kind)
-        yield builder.row(func, call.span)
+        plain, q_options = builder.split(builder.keywords(call))
+        if kind == "schedule":
+            builder.schedule_options(plain, q_options)
+        else:
+            builder.apply(plain, q_options, kind)
+        yield builder.row(func, call.span, stored_as_text=kind == "schedule")
+
+    def _chain_options(
+        self, chain: ir.Call, summary: ir.ModuleSummary, local: Mapping[str, ir.Expr] | None
+    ) -> dict[str, _Setting]:
+        """`cached`, `sync` and `broker` given to `async_chain(...)` or `Chain(...)`: written over
+        every link's own."""
+        site = _Site(self, summary, local, chain)
+        return {
+            kw.name: site._setting(kw.value, summary)
+            for kw in chain.kwargs
+            if kw.name in ("cached", "sync", "broker")
+        }
 
     def _chain(
-        self, call: ir.Call, summary: ir.ModuleSummary, local: Mapping[str, ir.Expr] | None
+        self,
+        call: ir.Call,
+        items: ir.Expr,
+        summary: ir.ModuleSummary,
+        local: Mapping[str, ir.Expr] | None,
     ) -> Iterator[EffectivePolicy]:
-        if not call.args:
-            return
-        chain, module = self.evaluator.deref(call.args[0], summary)
+        """The items of a literal chain list: `func`, `(func,)`, `(func, args)` or
+        `(func, args, kwargs)`."""
+        chain_options = self._chain_options(call, summary, local)
+        chain, module = self.evaluator.deref(items, summary)
         if module is summary and isinstance(chain, ir.Ref) and local and chain.dotted in local:
             chain = local[chain.dotted]
         if not isinstance(chain, ir.Seq):
             return
+        inner = local if module is summary else None
         for item in chain.items:
-            func = item.items[0] if isinstance(item, ir.Seq) and item.items else item
-            builder = _Site(self, module, local if module is summary else None, call)
-            builder.read_options(call, "async_chain")
-            yield builder.row(func, item.span)
+            parts = item.items if isinstance(item, ir.Seq) else (item,)
+            if not parts:
+                continue
+            builder = _Site(self, module, inner, call)
+            link = builder.keyword_items(parts[2]) if len(parts) > 2 else {}
+            builder.link_options(link, chain_options)
+            yield builder.row(parts[0], item.span)
+
+    def _link(
+        self, call: ir.Call, summary: ir.ModuleSummary, local: Mapping[str, ir.Expr] | None
+    ) -> Iterator[EffectivePolicy]:
+        """`chain.append(func, *args, **kwargs)` on a name bound to `Chain(...)`."""
+        assert isinstance(call.func, ir.Ref)
+        receiver = call.func.dotted[: -len(".append")]
+        chain: ir.Expr | None = None
+        module = summary
+        if local is not None and receiver in local:
+            chain = local[receiver]
+        else:
+            found = self.project.resolve(summary, receiver)
+            if found is not None and found.kind == "binding" and found.binding and found.module:
+                chain, module = found.binding.value, found.module
+        if not isinstance(chain, ir.Call) or not isinstance(chain.func, ir.Ref):
+            return
+        made = self.project.resolve(module, chain.func.dotted)
+        if made is None or _ENQUEUE.get(made.qualified) != "Chain" or not call.args:
+            return
+        chain_options = self._chain_options(chain, module, local if module is summary else None)
+        builder = _Site(self, summary, local, call)
+        builder.link_options(builder.keywords(call), chain_options)
+        yield builder.row(call.args[0], call.span)
+
+    def _schedule_row(
+        self,
+        call: ir.Call,
+        summary: ir.ModuleSummary,
+        local: Mapping[str, ir.Expr] | None,
+        defaults: tuple[str, ...],
+    ) -> Iterator[EffectivePolicy]:
+        """A `Schedule` row written through the model: its `func` and `kwargs` fields."""
+        builder = _Site(self, summary, local, call)
+        fields = builder.keywords(call)
+        for name in defaults:
+            if name in fields:
+                expr, module = fields.pop(name)
+                more = dict_items(
+                    self.evaluator, expr, module, local if module is summary else None
+                )
+                if isinstance(more, Unknown):
+                    builder.log.add("options", more)
+                else:
+                    fields.update(more)
+        if "func" not in fields:
+            return
+        func, func_module = fields["func"]
+        plain: dict[str, _Setting] = {}
+        q_options: dict[str, _Setting] = {}
+        if "kwargs" in fields:
+            plain, q_options = builder.stored_keywords(*fields["kwargs"])
+        builder.schedule_options(plain, q_options)
+        yield builder.row(func, call.span, stored_as_text=True, func_module=func_module)
 
     def _observations(self) -> Iterator[Observation]:
         """RL106: redelivery of tasks that are still running (`timeout` unset or > `retry`)."""
@@ -355,8 +496,9 @@ class _Site:
             value, location_of(module, expr.span), source_of(value, "explicit"), expr.text
         )
 
-    def read_options(self, call: ir.Call, kind: str) -> None:
-        plain: dict[str, tuple[ir.Expr, ir.ModuleSummary]] = {}
+    def keywords(self, call: ir.Call) -> _Exprs:
+        """The keywords a call passes, `**splats` of readable mappings included."""
+        plain: _Exprs = {}
         for kw in call.kwargs:
             if kw.name is not None:
                 plain[kw.name] = (kw.value, self.summary)
@@ -366,51 +508,123 @@ class _Site:
                 self.log.add("options", items)
             else:
                 plain.update(items)
-        q_options: dict[str, tuple[ir.Expr, ir.ModuleSummary]] = {}
-        if "q_options" in plain:
-            expr, module = plain.pop("q_options")
+        return plain
+
+    def keyword_items(self, expr: ir.Expr) -> _Exprs:
+        """A chain link's `kwargs` mapping."""
+        items = dict_items(self.a.evaluator, expr, self.summary, self.local)
+        if isinstance(items, Unknown):
+            self.log.add("options", items)
+            return {}
+        return items
+
+    def split(self, keywords: _Exprs) -> tuple[dict[str, _Setting], dict[str, _Setting]]:
+        """The task options among `keywords`: the plain ones and those inside `q_options`."""
+        q_options: dict[str, _Setting] = {}
+        if "q_options" in keywords:
+            expr, module = keywords["q_options"]
             local = self.local if module is self.summary else None
             items = dict_items(self.a.evaluator, expr, module, local)
             if isinstance(items, Unknown):
                 self.log.add("q_options", items)
             else:
-                q_options = items
+                q_options = {k: self._setting(*v) for k, v in items.items() if k in _OPTIONS}
+        plain = {k: self._setting(*v) for k, v in keywords.items() if k in _OPTIONS}
+        return plain, q_options
+
+    def apply(self, plain: dict[str, _Setting], q_options: dict[str, _Setting], kind: str) -> None:
+        """`async_task`: a key in `q_options` wins over the plain keyword of the same name."""
         if kind == "async_iter" and q_options:
             plain = {}  # `options = kwargs.get("q_options", kwargs)`
-        for key in ("ack_failure", "cached", "sync", "broker"):
-            if key in q_options:
-                self.options[key] = self._setting(*q_options[key])
-            elif key in plain:
-                self.options[key] = self._setting(*plain[key])
+        for key in _OPTIONS:
+            chosen = q_options.get(key) or plain.get(key)
+            if chosen is not None:
+                self.options[key] = chosen
         if kind == "async_iter":
             self.forced_cache = _Setting(
-                Known(True), location_of(self.summary, call.span), "explicit", call.text
+                Known(True), location_of(self.summary, self.call.span), "explicit", self.call.text
             )
+
+    def link_options(self, link: _Exprs, chain: dict[str, _Setting]) -> None:
+        """A chain link: `async_chain` writes the chain's `cached`, `sync` and `broker` over
+        the link's own keywords before calling `async_task`."""
+        plain, q_options = self.split(link)
+        for key in ("cached", "sync", "broker"):
+            plain.pop(key, None)
+            if key in chain:
+                plain[key] = chain[key]
+        self.apply(plain, q_options, "async_task")
+
+    def schedule_options(self, plain: dict[str, _Setting], q_options: dict[str, _Setting]) -> None:
+        """A schedule's task: the scheduler always passes the cluster's own broker."""
+        plain.pop("broker", None)
+        q_options.pop("broker", None)
+        self.apply(plain, q_options, "schedule")
+
+    def stored_keywords(
+        self, expr: ir.Expr, module: ir.ModuleSummary
+    ) -> tuple[dict[str, _Setting], dict[str, _Setting]]:
+        """A `Schedule.kwargs` field: a mapping, or the text the scheduler parses."""
+        local = self.local if module is self.summary else None
+        items = dict_items(self.a.evaluator, expr, module, local)
+        if not isinstance(items, Unknown):
+            return self.split(items)
+        value = self._eval(expr, module)
+        if isinstance(value, Known) and value.value is None:
+            return {}, {}
+        if not (isinstance(value, Known) and isinstance(value.value, str)):
+            self.log.add("kwargs", items)
+            return {}, {}
+        location = location_of(module, expr.span)
+
+        def known(item: object) -> _Setting:
+            return _Setting(Known(item), location, "explicit", repr(item))
+
+        parsed = _stored_kwargs(value.value)
+        plain = {k: known(v) for k, v in parsed.items() if k in _OPTIONS}
+        q_options: dict[str, _Setting] = {}
+        inner = parsed.get("q_options")
+        if isinstance(inner, dict):
+            q_options = {k: known(v) for k, v in inner.items() if k in _OPTIONS}
+        return plain, q_options
 
     # -- identity -------------------------------------------------------------------------------
 
-    def name(self, func: ir.Expr | None) -> tuple[str | None, str | None]:
+    def name(
+        self, func: ir.Expr | None, module: ir.ModuleSummary, stored_as_text: bool
+    ) -> tuple[str | None, str | None]:
         if func is None:
             return None, self.call.text
-        value = self._eval(func, self.summary)
+        value = self._eval(func, module)
         if isinstance(value, Known) and isinstance(value.value, str):
             return value.value, None
-        if isinstance(func, ir.Ref) and not (
-            self.local and func.dotted.partition(".")[0] in self.local
+        local = self.local if module is self.summary else None
+        plain_ref = isinstance(func, ir.Ref) and not (
+            local and func.dotted.partition(".")[0] in local
+        )
+        if (
+            stored_as_text
+            and isinstance(func, ir.Ref)
+            and plain_ref
+            and self._callable(func, module)
         ):
+            # `Schedule.func` is a CharField: Django stores `str(fn)`, which names no task.
+            self.log.add("name", Unknown(f"str({func.text})", location_of(module, func.span)))
+            return None, f"str({func.text})"
+        if isinstance(func, ir.Ref) and plain_ref and not stored_as_text:
             # django_q/utils.py `get_func_repr`: `module.__name__` for a function (a method
             # reached through its class too), `module.Class.__name__` for a classmethod; any
             # other bound method prints as `str(func)`, which names no task.
-            method = method_ref(self.a.ctx, func, self.summary)
+            method = method_ref(self.a.ctx, func, module)
             if method is not None and method.is_classmethod:
                 owner = f"{method.owner_module.module}.{method.owner.name}"
                 return f"{owner}.{method.method.name}", None
             if method is not None and not method.is_bound:
                 return f"{method.defining_module.module}.{method.method.name}", None
             if method is not None:
-                self.log.add("name", Unknown(func.text, location_of(self.summary, func.span)))
+                self.log.add("name", Unknown(func.text, location_of(module, func.span)))
                 return None, f"str({func.text})"
-            found = self.a.project.resolve(self.summary, func.dotted)
+            found = self.a.project.resolve(module, func.dotted)
             if found is not None and found.kind == "function" and found.module is not None:
                 assert found.function is not None
                 prefix = f"{found.module.module}." if found.module.module else ""
@@ -420,8 +634,15 @@ class _Site:
         if isinstance(value, Unknown):
             self.log.add("name", value)
         else:
-            self.log.add("name", Unknown(func.text, location_of(self.summary, func.span)))
+            self.log.add("name", Unknown(func.text, location_of(module, func.span)))
         return None, func.text
+
+    def _callable(self, func: ir.Ref, module: ir.ModuleSummary) -> bool:
+        """Whether a name is a function, class or method rather than a value holding a path."""
+        if method_ref(self.a.ctx, func, module) is not None:
+            return True
+        found = self.a.project.resolve(module, func.dotted)
+        return found is not None and found.kind in ("function", "class", "external")
 
     # -- policy ---------------------------------------------------------------------------------
 
@@ -528,8 +749,17 @@ class _Site:
             return FAILURE_CACHED
         return FAILURE_ROW
 
-    def row(self, func: ir.Expr | None, span: ir.Span) -> EffectivePolicy:
-        name, name_expression = self.name(func)
+    def row(
+        self,
+        func: ir.Expr | None,
+        span: ir.Span,
+        *,
+        stored_as_text: bool = False,
+        func_module: ir.ModuleSummary | None = None,
+    ) -> EffectivePolicy:
+        """The row of this site; `stored_as_text` for a schedule, whose `func` is a text
+        column (django_q/models.py `Schedule.func`)."""
+        name, name_expression = self.name(func, func_module or self.summary, stored_as_text)
         fields = self.fields()
         return policy_row(
             name=name,
@@ -550,6 +780,50 @@ class _Site:
 
 def _nowhere() -> Location:
     return Location("<unknown>", 1, 1)
+
+
+_Exprs = dict[str, tuple[ir.Expr, ir.ModuleSummary]]
+# The calls of one scope (module top or function body), its local bindings for evaluation
+# (None at module level), and every binding written in it.
+_Scope = tuple[tuple[ir.Call, ...], Mapping[str, ir.Expr] | None, tuple[ir.Binding, ...]]
+
+
+def _saved(calls: Iterable[ir.Call], bindings: Iterable[ir.Binding]) -> Callable[[ir.Call], bool]:
+    """Which `Schedule(...)` calls of a scope are saved: `Schedule(...).save()`, or bound to a
+    name whose `.save()` is called in the same scope."""
+    receivers: set[str] = set()
+    for call in calls:
+        text = call.func.text
+        if text.endswith(".save"):
+            receivers.add(text[: -len(".save")])
+    bound = {(b.value.span, b.target) for b in bindings if isinstance(b.value, ir.Call)}
+
+    def saved(call: ir.Call) -> bool:
+        if call.text in receivers:
+            return True
+        return any(span == call.span and name in receivers for span, name in bound)
+
+    return saved
+
+
+def _stored_kwargs(text: str) -> dict[str, object]:
+    """A schedule's `kwargs` text as scheduler.py reads it: a dict literal, else `x=1, y=2`
+    keywords, else nothing."""
+    if len(text) > _MAX_STORED:
+        return {}
+    try:
+        value = ast.literal_eval(text)
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+        try:
+            call = ast.parse(f"f({text})", mode="eval").body
+            if not isinstance(call, ast.Call):
+                return {}
+            return {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords if kw.arg}
+        except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+            return {}
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str)}
 
 
 _HINTS: tuple[tuple[str, str], ...] = (

@@ -121,6 +121,7 @@ def _finding(finding: Finding) -> dict[str, JSONValue]:
         "site": finding.site,
         "message": finding.message,
         "fix": finding.fix,
+        "fix_applicability": finding.fix_applicability,
         "expression": finding.expression,
         "tasks": list(finding.tasks),
     }

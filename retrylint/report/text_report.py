@@ -10,12 +10,14 @@ imports rich.
 
 from __future__ import annotations
 
+import os
 import re
+import textwrap
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from typing import Literal, TypeAlias
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import groupby
+from typing import Literal, TextIO, TypeAlias
 
-from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -46,6 +48,24 @@ COLUMNS: tuple[str, ...] = (
     "final failure",
 )
 
+DEFAULT_WIDTH = 80
+MIN_WIDTH = 40
+"""Narrower than this, wrapping leaves a word or two a line: overflow reads better."""
+_INDENT = "  "
+_HANG = "      "
+# The inventory table: its first four columns say which task and where, the rest are its
+# policy; column widths in the narrow layout fit this share of the cells.
+_IDENTITY = 4
+_GAP = 2
+_TYPICAL = 0.9
+_ROOM = 20
+"""The fewest columns worth wrapping a final failure into."""
+# A provenance phrase in a message: a source word, then text with at most one level of
+# parentheses. The source words are `model.Source`.
+_SOURCE = re.compile(
+    r" \(((?:explicit|inherited|config|assumed|default|undecided)(?=[ )])"
+    r"(?:[^()]|\([^()]*\))*)\)"
+)
 _SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 _KIND_STYLES: dict[Kind, str] = {
     "text": "",
@@ -74,24 +94,63 @@ MARKDOWN_LEGEND = (
 )
 
 
+def terminal_width(stream: TextIO, environ: Mapping[str, str]) -> int:
+    """The width text output wraps to: `COLUMNS` when set (as ruff and rich honour it), else
+    the terminal's, else 80, a width every log viewer and pager shows without folding."""
+    columns = environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        if stream.isatty():
+            return os.get_terminal_size(stream.fileno()).columns or DEFAULT_WIDTH
+    except (OSError, ValueError, AttributeError):
+        pass
+    return DEFAULT_WIDTH
+
+
 def render_check_text(report: Report, console: Console, *, quiet: bool = False) -> None:
-    """The findings, then the summary; `quiet` (`--quiet`) leaves the summary out."""
-    for finding in report.findings:
-        console.print(_finding_line(finding), soft_wrap=True)
-        if finding.fix is not None:
-            console.print(Text.assemble("    ", (f"fix: {finding.fix}", "dim")), soft_wrap=True)
+    """The findings grouped by file, then the summary; `quiet` (`--quiet`) leaves the summary
+    out. Each finding is its location, code and message, then indented lines for the sources
+    its message cites and the fix, every line wrapped to the console's width at spaces only, so
+    a path is never cut."""
+    width = max(console.width, MIN_WIDTH)
+    unsafe = report.fixes is not None and report.fixes.unsafe
+    for number, (path, findings) in enumerate(groupby(report.findings, _path)):
+        if number:
+            console.print()
+        console.print(Text(f"{path}:", "bold"), soft_wrap=True)
+        for finding in findings:
+            for line in _finding_lines(finding, width, _fixable(finding, unsafe)):
+                console.print(line, soft_wrap=True)
     if quiet:
         return
     if report.findings:
         console.print()
-    console.print(_summary(report), soft_wrap=True)
+    if report.fixes is not None and report.fixes.fixed is not None:
+        fixed, remaining = report.fixes.fixed, len(report.findings)
+        found = _plural(fixed + remaining, "finding")
+        _say(console, Text(f"Found {found} ({fixed} fixed, {remaining} remaining)."))
+    fixable = _fixable_line(report)
+    if fixable:
+        _say(console, Text(fixable))
+    _say(console, _summary(report))
     skipped = _skipped(report)
     if skipped:
-        console.print(Text(skipped), soft_wrap=True)
+        _say(console, Text(skipped))
     if report.baseline is not None:
         _baseline(report.baseline, console)
     if report.diff is not None:
-        console.print(Text(_diff(report.diff)), soft_wrap=True)
+        _say(console, Text(_diff(report.diff)))
+
+
+def _say(console: Console, text: Text, indent: str = "") -> None:
+    """A styled sentence wrapped like the findings: at spaces only, never inside a path."""
+    plain, start = text.plain, 0
+    for line in _wrap(plain, max(console.width, MIN_WIDTH), indent, indent):
+        words = line[len(indent) :]
+        start = plain.index(words, start)
+        console.print(Text(indent) + text[start : start + len(words)], soft_wrap=True)
+        start += len(words)
 
 
 def _diff(outcome: DiffOutcome) -> str:
@@ -108,47 +167,170 @@ def _baseline(outcome: Outcome, console: Console) -> None:
     # Only a run over the whole project can tell that an entry's finding is gone.
     partial = " (stale entries are listed when PATHS cover the project root)"
     unknown = partial if outcome.stale is None else ""
-    console.print(Text(f"Baseline {outcome.file}: {absorbed} absorbed{unknown}."), soft_wrap=True)
+    _say(console, Text(f"Baseline {outcome.file}: {absorbed} absorbed{unknown}."))
     if outcome.stale:
         total = sum(count for _, count in outcome.stale)
-        console.print(
+        _say(
+            console,
             Text(
                 f"Stale entries ({_plural(total, 'finding')} no longer found); delete them, or "
                 "rewrite the file with --write-baseline once nothing new is reported:"
             ),
-            soft_wrap=True,
         )
         for key, count in outcome.stale:
             times = f" (x{count})" if count > 1 else ""
-            console.print(Text(f"  {key.describe()}{times}"), soft_wrap=True)
+            _say(console, Text(f"{key.describe()}{times}"), "  ")
 
 
 def render_inventory_table(report: Report, console: Console) -> None:
+    """One line per task when every column fits the console's width; otherwise two lines per
+    task: the task, where it is and its framework, then its policy indented under it.
+
+    Cells are never folded or cut: a folded path cannot be clicked or searched for, and a cut
+    one (or a dropped column) hides the very value asked for. A cell too long for its line
+    pushes the rest of the line out instead.
+    """
     if not report.rows:
         console.print(_no_tasks(report), highlight=False)
         return
-    table = Table(box=box.SIMPLE_HEAD, highlight=False)
-    longest = max(len(row.name or row.name_expression or "") for row in report.rows)
-    for column in COLUMNS:
-        # Fold rather than the default ellipsis or crop: on a narrow terminal a folded task name
-        # is still readable, while a cut one (or a dropped column) hides the very value asked for.
-        # The task column asks for its full width first, since it is what rows are read by.
-        wide = column == COLUMNS[0]
-        table.add_column(column, overflow="fold", min_width=min(longest, 48) if wide else None)
-    for group in _site_groups(report):
-        row, assignment = group[0]
-        cells = list(_cells(row, assignment))
-        if len(group) > 1:
-            # Enqueue sites of one task (asynq, Temporal, ...) may disagree: one line, ranges.
-            members = [member for member, _ in group]
-            cells[3] = (("code", f"{len(group)} sites, first {cells[3][0][1]}"),)
-            cells[5] = _spread(m.retry_trigger for m in members)
-            cells[6] = _spread(m.max_retries for m in members)
-            cells[7] = _spread(m.backoff for m in members)
-            cells[8] = _spread(m.jitter for m in members)
-            cells[9] = _spread((m.window_seconds for m in members), duration=True)
-        table.add_row(*(_rich(cell) for cell in cells))
-    console.print(table)
+    rows = [_table_cells(group) for group in _site_groups(report)]
+    width = max(console.width, MIN_WIDTH)
+    widths = _widths(COLUMNS, rows)
+    if sum(widths) + _GAP * (len(widths) - 1) <= width:
+        lines = _aligned([COLUMNS], rows, range(len(COLUMNS)), widths, "")
+        _print_table(console, lines, width)
+        return
+    second = range(_IDENTITY, len(COLUMNS))
+    widths = _widths(COLUMNS, rows, _TYPICAL)
+    names = COLUMNS[_IDENTITY:]
+    if len(_INDENT * 2) + sum(widths[_IDENTITY:-1]) + _GAP * len(names) + len(names[-1]) > width:
+        names = (*names[:-1], "failure")  # "final failure" would be the one word past the edge
+    under = _aligned([names], rows, second, widths[_IDENTITY:], _INDENT * 2)
+    top = _identities(rows, width)
+    lines = [*top[0], under[0]]
+    for name, policy, row in zip(top[1:], under[1:], rows, strict=True):
+        lines.extend(name)
+        lines.extend(_fold_last(policy, len(_plain(row[-1])), width))
+    _print_table(console, lines, width, header_lines=len(top[0]) + 1)
+
+
+def _identities(rows: list[tuple[Cell, ...]], width: int) -> list[list[Text]]:
+    """The header and each task's first line(s) in the narrow layout: the task, its framework
+    (with `enqueue` for an enqueue site: definitions are the rule) and its location; the
+    location goes on a line of its own when the three do not fit the width."""
+    enqueue: Cell = (("text", " enqueue"),)
+    identity: list[tuple[Cell, ...]] = [
+        (row[0], row[1] if _plain(row[2]) == "definition" else row[1] + enqueue, row[3])
+        for row in rows
+    ]
+    header = ("task", "framework", "location")
+    widths = _widths(header, identity, _TYPICAL)
+    if sum(widths) + 2 * _GAP <= width:
+        lines = _aligned([header], identity, range(3), widths, "", "bold")
+        return [[line] for line in lines]
+    pairs = _aligned([header[:2]], identity, range(2), widths, "", "bold")
+    heading = [pairs[0], _line([(("text", header[2]),)], widths, _INDENT * 2, "bold", every=True)]
+    places = [_line([cells[2]], widths, _INDENT * 2, "") for cells in identity]
+    return [heading, *([pair, place] for pair, place in zip(pairs[1:], places, strict=True))]
+
+
+def _fold_last(line: Text, last: int, width: int) -> list[Text]:
+    """A line whose last cell (the final failure, a sentence) runs past the width, with that
+    cell wrapped at spaces under its own column, or, when that column is too narrow, on lines
+    of its own under the policy."""
+    start = len(line.plain) - last
+    room = width - start
+    if len(line.plain) <= width:
+        return [line]
+    if room < _ROOM:
+        said = f"final failure: {line.plain[start:]}"
+        hang = _INDENT * 4
+        policy = line[:start]
+        policy.rstrip()
+        return [policy, *(Text(p) for p in _wrap(said, width, hang, hang + "  "))]
+    pieces = _wrap(line.plain[start:], room, "", "")
+    folded = [line[:start] + Text(pieces[0])]
+    folded.extend(Text(" " * start + piece) for piece in pieces[1:])
+    return folded
+
+
+def _table_cells(group: list[tuple[EffectivePolicy, Assignment | None]]) -> tuple[Cell, ...]:
+    row, assignment = group[0]
+    cells = list(_cells(row, assignment))
+    if len(group) > 1:
+        # Enqueue sites of one task (asynq, Temporal, ...) may disagree: one line, ranges.
+        members = [member for member, _ in group]
+        cells[3] = (("code", f"{len(group)} sites, first {cells[3][0][1]}"),)
+        cells[5] = _spread(m.retry_trigger for m in members)
+        cells[6] = _spread(m.max_retries for m in members)
+        cells[7] = _spread(m.backoff for m in members)
+        cells[8] = _spread(m.jitter for m in members)
+        cells[9] = _spread((m.window_seconds for m in members), duration=True)
+    return tuple(cells)
+
+
+def _plain(cell: Cell) -> str:
+    return "".join(_one_line(text) for _, text in cell)
+
+
+def _widths(header: tuple[str, ...], rows: list[tuple[Cell, ...]], share: float = 1.0) -> list[int]:
+    """Per column, the width that fits its header and `share` of its cells: below 1, an
+    outlier (one long undecided expression, one path deep in a tree) pushes out its own line
+    instead of widening the column for every task."""
+    widths = []
+    for i, name in enumerate(header):
+        lengths = sorted(len(_plain(row[i])) for row in rows)
+        widths.append(max(len(name), lengths[int(share * (len(lengths) - 1))]))
+    return widths
+
+
+def _aligned(
+    headers: list[tuple[str, ...]],
+    rows: list[tuple[Cell, ...]],
+    columns: range,
+    widths: list[int],
+    indent: str,
+    lead: str = "",
+) -> list[Text]:
+    """The header line(s) and one line per row, cells padded to `widths`; the last cell of a
+    line is not padded, so no line ends in spaces. `lead` styles each row's first cell."""
+    lines: list[Text] = []
+    for header in headers:
+        cells: list[Cell] = [(("text", name),) for name in header]
+        lines.append(_line(cells, widths, indent, "bold", every=True))
+    for row in rows:
+        lines.append(_line([row[i] for i in columns], widths, indent, lead))
+    return lines
+
+
+def _line(
+    cells: list[Cell], widths: list[int], indent: str, style: str, *, every: bool = False
+) -> Text:
+    """`style` applies to the first cell, or to `every` cell (a header line)."""
+    line = Text(indent)
+    for number, cell in enumerate(cells):
+        if number:
+            line.append(" " * _GAP)
+        text = Text.assemble(*((_one_line(t), _KIND_STYLES[k]) for k, t in cell))
+        if style and (number == 0 or every):
+            text.stylize(style)
+        line.append_text(text)
+        if number < len(cells) - 1:
+            line.append(" " * max(widths[number] - len(text.plain), 0))
+    return line
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.splitlines())
+
+
+def _print_table(console: Console, lines: list[Text], width: int, header_lines: int = 1) -> None:
+    longest = max(len(line.plain) for line in lines)
+    for line in lines[:header_lines]:
+        console.print(line, soft_wrap=True)
+    console.print(Text("─" * min(longest, width), "dim"), soft_wrap=True)
+    for line in lines[header_lines:]:
+        console.print(line, soft_wrap=True)
 
 
 def _site_groups(report: Report) -> list[list[tuple[EffectivePolicy, Assignment | None]]]:
@@ -256,14 +438,77 @@ def explain_task(report: Report, name: str, console: Console) -> bool:
     return bool(matches)
 
 
-def _finding_line(finding: Finding) -> Text:
+def _path(finding: Finding) -> str:
+    return finding.location.path
+
+
+def _finding_lines(finding: Finding, width: int, fixable: bool = False) -> Iterator[Text]:
+    """`line:col RL101 [error] ...` and its source and fix lines; `[*]` after the code marks a
+    fix `--fix` would apply (ruff's marker)."""
     location = finding.location
-    return Text.assemble(
-        (location.path, "bold"),
-        f":{location.line}:{location.column}: ",
-        (finding.rule, _SEVERITY_STYLES[finding.severity]),
-        f" [{finding.severity}] {finding.message}",
+    message, sources = split_sources(" ".join(finding.message.split()))
+    where = f"{location.line}:{location.column}"
+    marker = " [*]" if fixable else ""
+    head = f"{where} {finding.rule}{marker} [{finding.severity}] {message}"
+    for number, wrapped in enumerate(_wrap(head, width, _INDENT, _HANG)):
+        text = Text(wrapped)
+        if number == 0:
+            start = len(_INDENT) + len(where) + 1
+            text.stylize(_SEVERITY_STYLES[finding.severity], start, start + len(finding.rule))
+        yield text
+    extra = [f"source: {source}" for source in sources]
+    if finding.fix is not None:
+        extra.append(f"fix: {' '.join(finding.fix.split())}")
+    for item in extra:
+        for wrapped in _wrap(item, width, _HANG, _HANG + "  "):
+            yield Text(wrapped, "dim")
+
+
+def split_sources(message: str) -> tuple[str, list[str]]:
+    """The message without its parenthesised provenance phrases (`Provenance.describe()`:
+    "(explicit (max_retries=None) at app/tasks.py:25)"), and those phrases.
+
+    They are the longest part of most messages and say where a value came from, not what is
+    wrong: on lines of their own the sentence reads in one go. Phrases written inside other
+    words ("(7 retries, explicit at ...)") stay where they are.
+    """
+    sources = [match.group(1) for match in _SOURCE.finditer(message)]
+    return _SOURCE.sub("", message), sources
+
+
+def _wrap(text: str, width: int, first: str, rest: str) -> list[str]:
+    """Wrapped at spaces only: a word longer than the line (a long path) overflows whole."""
+    return textwrap.wrap(
+        text,
+        width=width,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [first.rstrip()]
+
+
+def _fixable(finding: Finding, unsafe: bool) -> bool:
+    return finding.fix_applicability == "safe" or (unsafe and finding.fix_applicability == "unsafe")
+
+
+def _fixable_line(report: Report) -> str:
+    """ruff's "[*] 2 fixable with the --fix option (1 hidden fix can be enabled with the
+    --unsafe-fixes option)."; nothing when no finding has a fix."""
+    if report.fixes is None:
+        return ""
+    unsafe = report.fixes.unsafe
+    shown = sum(1 for f in report.findings if _fixable(f, unsafe))
+    hidden = sum(1 for f in report.findings if not _fixable(f, unsafe) and f.fix_applicability)
+    hint = (
+        f" ({hidden} hidden fix{'es' if hidden != 1 else ''} can be enabled with "
+        "the --unsafe-fixes option)"
+        if hidden
+        else ""
     )
+    if shown:
+        return f"[*] {shown} fixable with the --fix option{hint}."
+    return f"No fixes available{hint}." if hidden else ""
 
 
 def _summary(report: Report) -> Text:

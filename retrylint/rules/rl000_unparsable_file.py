@@ -28,3 +28,15 @@ class UnparsableFile:
             message=f"cannot analyze this file: {reason}",
             fix="Fix the file, or add it to `exclude` in the policy file.",
         )
+
+    def folder_finding(self, path: str, reason: str) -> Finding:
+        """A folder that could not be listed: every file in it is missing from the run."""
+        return Finding(
+            rule=self.meta.code,
+            name=self.meta.name,
+            severity=self.meta.severity,
+            location=Location(path, 1, 1),
+            message=f"cannot read this folder ({reason.lower()}), so none of its files were "
+            "analyzed",
+            fix="Give the user running retrylint read access, or add the folder to `exclude`.",
+        )

@@ -105,6 +105,8 @@ class Unreadable:
 
     path: str
     reason: str
+    folder: bool = False
+    """A folder that could not be listed (permission denied): its files are unknown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,13 +255,14 @@ class _Walker:
         self.skipped_folders: dict[str, SkipReason] = {}
         self.seen: set[tuple[int, int]] = set()
         self.gitignores: dict[str, _Ignore | None] = {}
+        self.unlisted: list[Unreadable] = []
 
     def result(self, problems: list[Unreadable]) -> Discovery:
         # A file named on the command line is scanned even when a walk also counted it.
         skipped = [r for path, r in self.skipped_files.items() if path not in self.found]
         return Discovery(
             files=tuple(self.found[k] for k in sorted(self.found)),
-            unreadable=tuple(problems),
+            unreadable=(*problems, *sorted(self.unlisted, key=lambda u: u.path)),
             skipped=Skipped(
                 files=MappingProxyType(dict(Counter(skipped))),
                 folders=MappingProxyType(dict(Counter(self.skipped_folders.values()))),
@@ -271,7 +274,7 @@ class _Walker:
         stack = [folder] if folder is not None else []
         while stack:
             folder = stack.pop()
-            entries = self._list(folder.path)
+            entries = self._list(folder)
             if entries is None:
                 continue
             names = {entry.name for entry in entries}
@@ -332,12 +335,17 @@ class _Walker:
             rel += "/"
         return _Folder(start, rel, chain, tests)
 
-    def _list(self, directory: str) -> list[os.DirEntry[str]] | None:
+    def _list(self, folder: _Folder) -> list[os.DirEntry[str]] | None:
         try:
-            info = os.stat(directory)
-            with os.scandir(directory) as listing:
+            info = os.stat(folder.path)
+            with os.scandir(folder.path) as listing:
                 entries = sorted(listing, key=lambda e: e.name)
-        except OSError:
+        except OSError as err:
+            # Reported (RL000), not skipped in silence: a folder the CI user cannot read would
+            # otherwise hide its tasks from the gate while the run looks clean.
+            rel = None if folder.rel is None else folder.rel.rstrip("/")
+            shown = self._display(folder.path, rel) or "."
+            self.unlisted.append(Unreadable(shown, err.strerror or str(err), folder=True))
             return None
         key = (info.st_dev, info.st_ino)
         if key in self.seen:  # a symlink loop, or a link back into a tree already walked

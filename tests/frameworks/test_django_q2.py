@@ -4,7 +4,9 @@ Expected values were worked out by hand from django-q2 1.11.1: the broker comes 
 (`broker_class`, `iron_mq`, `sqs`, `orm`, `mongo`, else Redis, which cannot acknowledge);
 `max_attempts` counts executions (0 = unlimited); an unacknowledged task comes back after
 `retry` seconds (default 60); `ack_failure`, `sync` and `cached` per task (`q_options` wins)
-or in Q_CLUSTER change that, and `async_iter` always caches.
+or in Q_CLUSTER change that, and `async_iter` always caches. A chain link gets the chain's
+`cached`/`sync`/`broker` over its own (tasks.py `async_chain`); a schedule's task gets the options
+in its stored `kwargs` (scheduler.py), and its `func` is a text column.
 """
 
 from __future__ import annotations
@@ -72,8 +74,8 @@ def report() -> Any:
 
 @pytest.fixture(scope="module")
 def rows(report: Any) -> dict[tuple[int, int], EffectivePolicy]:
-    assert {r.location.path for r in report.rows} == {"shop/views.py"}
-    return _by_position(report.rows)
+    assert {r.location.path for r in report.rows} == {"shop/views.py", "shop/schedules.py"}
+    return _by_position(tuple(r for r in report.rows if r.location.path == "shop/views.py"))
 
 
 def test_every_call_site_is_found(rows: dict[tuple[int, int], EffectivePolicy]) -> None:
@@ -116,8 +118,15 @@ def test_redelivery_of_running_tasks_is_observed(report: Any) -> None:
     (finding,) = [f for f in report.findings if f.rule == "RL106"]
     assert (finding.location.path, finding.location.line) == ("shop/settings.py", 10)
     assert "retry=90 s" in finding.message and "120 s" in finding.message
-    unbounded = sorted(f.location.line for f in report.findings if f.rule == "RL101")
-    assert unbounded == [16, 24]
+    unbounded = sorted(
+        (f.location.path, f.location.line) for f in report.findings if f.rule == "RL101"
+    )
+    assert unbounded == [
+        ("shop/schedules.py", 10),
+        ("shop/schedules.py", 22),
+        ("shop/views.py", 16),
+        ("shop/views.py", 24),
+    ]
 
 
 def _rows(tmp_path: Path, settings: str, call: str = "async_task('app.jobs.work')") -> list[Any]:
@@ -227,3 +236,105 @@ def test_names_as_django_q2_prints_them() -> None:
         (at, 36, "office.jobs.Invoices.audit", None, (), "enqueue"),
         (at, 37, None, "str(billing.charge)", (("name", "billing.charge", at, 37),), "enqueue"),
     ]
+
+
+SYNC = ("none", 0, None, None, (), 0, "explicit", FAILURE_ROW)
+CACHED = (
+    "automatic",
+    "unbounded",
+    "fixed",
+    False,
+    None,
+    "unbounded",
+    "explicit",
+    FAILURE_CACHED,
+)
+# (line, column) in shop/schedules.py → as EXPECTED.
+SCHEDULES: dict[tuple[int, int], tuple[Any, ...]] = {
+    (10, 1): ("shop.jobs.rebuild_index", *CACHED),  # module-level Chain(cached=True).append
+    (14, 5): ("shop.jobs.rebuild_index", *RETRIES),  # Schedule.objects.create
+    (15, 5): ("shop.jobs.send_receipt", *NEVER),  # kwargs mapping with q_options
+    (16, 5): ("shop.jobs.send_receipt", *NEVER),  # kwargs text in keyword form
+    (17, 5): ("shop.jobs.rebuild_index", *SYNC),  # update_or_create(defaults=...)
+    (20, 5): ("shop.jobs.rebuild_index", *RETRIES),  # the cluster's broker, whatever kwargs say
+    (21, 5): (None, *RETRIES),  # a function object is stored as str(fn)
+    (22, 5): ("shop.jobs.send_receipt", *CACHED),  # Schedule(...).save()
+    (23, 13): ("shop.jobs.rebuild_index", *RETRIES),  # bound, then .save()
+    (30, 5): ("shop.jobs.send_receipt", *SYNC),  # Chain(sync=True).append
+    (33, 5): ("shop.jobs.rebuild_index", *RETRIES),  # the link's cached= is written over
+    (34, 5): ("shop.jobs.send_receipt", *NEVER),  # the link's ack_failure stays
+    (37, 18): ("shop.jobs.send_receipt", *NEVER),  # Chain(chain=[(func, args, kwargs)])
+    (38, 18): ("shop.jobs.rebuild_index", *SYNC),
+    (38, 45): ("shop.jobs.send_receipt", *SYNC),  # chain-level sync beats the link's ack
+}
+
+
+@pytest.fixture(scope="module")
+def schedule_rows(report: Any) -> dict[tuple[int, int], EffectivePolicy]:
+    return _by_position(tuple(r for r in report.rows if r.location.path == "shop/schedules.py"))
+
+
+def test_every_schedule_and_link_is_found(
+    schedule_rows: dict[tuple[int, int], EffectivePolicy],
+) -> None:
+    """An unsaved Schedule(...), a list's append and a chain's run() are no rows."""
+    assert sorted(schedule_rows) == sorted(SCHEDULES)
+
+
+@pytest.mark.parametrize("position", sorted(SCHEDULES))
+def test_schedule_and_link_policy(
+    schedule_rows: dict[tuple[int, int], EffectivePolicy], position: tuple[int, int]
+) -> None:
+    row = schedule_rows[position]
+    *values, count_source, final_failure = SCHEDULES[position]
+    assert tuple(getattr(row, f) for f in FIELDS) == tuple(values)
+    assert row.sources["max_retries"].source == count_source
+    assert row.final_failure == final_failure
+    assert (row.framework, row.site) == ("django-q2", "enqueue")
+
+
+def test_schedule_options_point_at_the_stored_kwargs(
+    schedule_rows: dict[tuple[int, int], EffectivePolicy],
+) -> None:
+    text = schedule_rows[(16, 5)].sources["max_retries"]
+    assert text.location is not None and (text.location.line, text.location.column) == (16, 67)
+    mapping = schedule_rows[(15, 5)].sources["max_retries"]
+    assert mapping.location is not None and mapping.location.line == 8  # QUIET
+    chained = schedule_rows[(30, 5)].sources["max_retries"]
+    assert chained.location is not None and chained.location.line == 29  # Chain(sync=True)
+
+
+def test_a_function_object_names_no_schedule(
+    schedule_rows: dict[tuple[int, int], EffectivePolicy],
+) -> None:
+    row = schedule_rows[(21, 5)]
+    assert row.name_expression == "str(rebuild_index)"
+    assert [(u.field, u.expression) for u in row.undecided] == [("name", "str(rebuild_index)")]
+
+
+def test_schedule_kwargs_that_cannot_be_read(tmp_path: Path) -> None:
+    settings = "Q_CLUSTER = {'orm': 'default', 'max_attempts': 2}\n"
+    call = "Schedule.objects.create(func='app.jobs.work', kwargs=read_kwargs())"
+    project = write_project(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/wsgi.py": """
+                import os
+                os.environ.setdefault("DJANGO_SETTINGS_MODULE", "app.settings")
+            """,
+            "app/settings.py": settings,
+            "app/views.py": f"""
+                from django_q.models import Schedule
+
+                def view():
+                    {call}
+                    Schedule.objects.create(func="app.jobs.work", kwargs="not python(")
+            """,
+        },
+    )
+    unread, garbled = sorted(analyze(project).rows, key=lambda r: r.location.line)
+    assert [(u.field, u.expression) for u in unread.undecided] == [("kwargs", "read_kwargs()")]
+    assert unread.max_retries == 1
+    # The scheduler reads text it cannot parse as no keywords at all.
+    assert (garbled.max_retries, garbled.undecided) == (1, ())
