@@ -337,3 +337,17 @@ def test_golden_section(outage_page: str) -> None:
         GOLDEN.write_text(text, encoding="utf-8", newline="\n")
     assert GOLDEN.is_file(), "missing: see this module's docstring to regenerate it"
     assert text == GOLDEN.read_text(encoding="utf-8"), "differs from the golden file"
+
+
+def test_nothing_to_simulate_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = dict(FIXED_PROJECT)
+    files["retrylint.toml"] = files["retrylint.toml"].replace(', rate = "2/s"', "")
+    monkeypatch.chdir(write_project(tmp_path / "proj", files))
+    text = write(tmp_path, ".", "--outage", "10m")
+    page = section(text)
+    assert page.charts == [] and page.rows == {}
+    assert "<b>No task could be simulated</b>" in text
+    assert page.left_out == [
+        "<script>alert(1)</script> (celery, app/tasks.py:9): no rate: pass --rate, or set rate "
+        "on its [tasks] entry"
+    ]
