@@ -20,7 +20,8 @@ Metric and label names, as their exporters define them (README "Alert rules" cit
 Thresholds are derived from the policy, never guessed per task (README gives the table): a
 category that demands retries (`max-retries.min`, `min-window` or `dead-letter = true`) is
 critical and alerts on any exhausted message; any other is best-effort and alerts when messages
-exhaust faster than 5 % of the category's known `rate`, else 0.1 per second. The YAML is written
+exhaust faster than 5 % of the category's known `rate`, else 0.1 per second. A category can
+state its own numbers instead (`alert-exhausted-rate`, `alert-queue-length`). The YAML is written
 by hand (double-quoted JSON strings are valid YAML scalars) so that the output is byte-stable
 without a YAML library at run time.
 """
@@ -214,6 +215,8 @@ def _exhausted(
 ) -> Rule:
     stem = _camel(category.name) + _camel(framework)
     where = "archived" if framework == "asynq" else "failed for good"
+    if category.alert_exhausted_rate is not None:
+        return _exhausted_over(category, framework, series, by, category.alert_exhausted_rate)
     if critical(category):
         increase = "delta" if framework == "asynq" else "increase"
         return Rule(
@@ -247,6 +250,35 @@ def _exhausted(
     )
 
 
+def _exhausted_over(
+    category: Category, framework: str, series: str, by: str, threshold: Fraction
+) -> Rule:
+    """The category's own `alert-exhausted-rate`: it replaces only the number. A critical
+    category keeps its short window and pages at once; any other keeps the 15-minute watch."""
+    stem = _camel(category.name) + _camel(framework)
+    urgent = critical(category)
+    minutes = 5 if urgent else 15
+    rate = (
+        f"delta({series}[{minutes}m]) / {minutes * 60}"
+        if framework == "asynq"
+        else f"rate({series}[{minutes}m])"
+    )
+    return Rule(
+        alert=f"RetrylintRetriesExhausted{stem}",
+        expr=f"sum by ({by}) ({rate}) > {_decimal(threshold)}",
+        duration="0s" if urgent else "15m",
+        severity="critical" if urgent else "warning",
+        summary=f"{category.name} tasks run out of retries faster than the category allows",
+        description=(
+            f"{{{{ $labels.{by} }}}}: messages of category {category.name} exhaust their "
+            f"retries at {{{{ $value }}}}/s over {minutes} minutes, above the category's "
+            f"alert-exhausted-rate of {_decimal(threshold)}/s."
+        ),
+        category=category.name,
+        framework=framework,
+    )
+
+
 def _best_effort_threshold(tasks: Sequence[_Task]) -> Fraction:
     rates = [t.rate for t in tasks if t.rate is not None]
     return sum(rates, Fraction(0)) * BEST_EFFORT_SHARE if rates else BEST_EFFORT_DEFAULT
@@ -269,10 +301,7 @@ def _asynq_rules(category: Category, tasks: Sequence[_Task]) -> list[Rule]:
         )
     )
     for queue in queues:
-        rates = [t.rate for t in tasks if t.queue == queue and t.rate is not None]
-        threshold: int | Fraction = QUEUE_DEFAULT
-        if len(rates) == len([t for t in tasks if t.queue == queue]):
-            threshold = math.ceil(sum(rates, Fraction(0)) * 60 * QUEUE_MINUTES)
+        threshold, why = _queue_threshold(category, [t for t in tasks if t.queue == queue])
         rules.append(
             Rule(
                 alert=f"RetrylintQueueLength{stem}",
@@ -282,13 +311,7 @@ def _asynq_rules(category: Category, tasks: Sequence[_Task]) -> list[Rule]:
                 summary=f"asynq queue {queue} is backing up",
                 description=(
                     f"asynq queue {queue} (category {category.name}) holds {{{{ $value }}}} "
-                    f"tasks, more than {threshold}"
-                    + (
-                        f" ({QUEUE_MINUTES} minutes of its tasks' enqueue rate)"
-                        if threshold != QUEUE_DEFAULT
-                        else " (no rate known for its tasks)"
-                    )
-                    + ", for 10 minutes."
+                    f"tasks, more than {threshold} ({why}), for 10 minutes."
                 ),
                 category=category.name,
                 framework="asynq",
@@ -296,6 +319,18 @@ def _asynq_rules(category: Category, tasks: Sequence[_Task]) -> list[Rule]:
             )
         )
     return rules
+
+
+def _queue_threshold(category: Category, tasks: Sequence[_Task]) -> tuple[int, str]:
+    """The category's `alert-queue-length`, else minutes of the queue's known rates (all of
+    its tasks must have one), else the default; with the reason the description gives."""
+    if category.alert_queue_length is not None:
+        return category.alert_queue_length, "the category's alert-queue-length"
+    rates = [t.rate for t in tasks if t.rate is not None]
+    if rates and len(rates) == len(tasks):
+        minutes = math.ceil(sum(rates, Fraction(0)) * 60 * QUEUE_MINUTES)
+        return minutes, f"{QUEUE_MINUTES} minutes of its tasks' enqueue rate"
+    return QUEUE_DEFAULT, "no rate known for its tasks"
 
 
 def _alternation(values: Sequence[str]) -> str:

@@ -184,6 +184,14 @@ CacheDirOpt = Annotated[
         help="Where to keep the summary cache (default: .retrylint_cache in the project root).",
     ),
 ]
+OUTAGE_HELP = "How long the dependency is down, as the policy writes durations."
+RateOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--rate",
+        help="Enqueue rate: 'GLOB=5/s' for matching tasks (repeatable), '5/s' for the rest.",
+    ),
+]
 JobsOpt = Annotated[
     int | None,
     typer.Option("--jobs", "-j", min=1, help="Worker processes for parsing (default: CPU count)."),
@@ -730,6 +738,11 @@ def report(
     ],
     paths: PathsArg = None,
     config: ConfigOpt = None,
+    outage: Annotated[
+        str | None,
+        typer.Option("--outage", help=OUTAGE_HELP + " Adds the outage simulation section."),
+    ] = None,
+    rate: RateOpt = None,
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
     jobs: JobsOpt = None,
@@ -737,9 +750,19 @@ def report(
     """Write every task's retry timeline and documented policy as one HTML page."""
 
     def body() -> None:
+        if rate and outage is None:
+            raise engine.UsageError(
+                "--rate sets the enqueue rates of the outage simulation; add --outage "
+                "(such as --outage 30m), or leave --rate out"
+            )
         found = outputs.for_people(
             _analyze(paths, config, no_cache=no_cache, cache_dir=cache_dir, jobs=jobs), paths
         )
+        simulation = None
+        if outage is not None:
+            from retrylint.simulate import simulate_report
+
+            simulation = simulate_report(found, outage, rate or [])
         policy = found.policy
         shown = _shown(policy.root / policy.path) if policy.path else None
         if html.is_dir():
@@ -747,7 +770,7 @@ def report(
                 f"--html {html}: is a directory; name a file such as report.html"
             )
         try:
-            _atomic_write(html, render_html(found, __version__, shown))
+            _atomic_write(html, render_html(found, __version__, shown, simulation))
         except OSError as err:
             raise engine.UsageError(f"--html {html}: cannot write: {err.strerror or err}") from None
 
@@ -756,21 +779,10 @@ def report(
 
 @app.command()
 def simulate(
-    outage: Annotated[
-        str,
-        typer.Option(
-            "--outage", help="How long the dependency is down, as the policy writes durations."
-        ),
-    ],
+    outage: Annotated[str, typer.Option("--outage", help=OUTAGE_HELP)],
     paths: PathsArg = None,
     config: ConfigOpt = None,
-    rate: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--rate",
-            help="Enqueue rate: 'GLOB=5/s' for matching tasks (repeatable), '5/s' for the rest.",
-        ),
-    ] = None,
+    rate: RateOpt = None,
     output_format: Annotated[
         SimulateFormat, typer.Option("--format", help="Output format.")
     ] = SimulateFormat.table,

@@ -361,6 +361,11 @@ class Category:
     """Seconds the retries must at least keep trying for (RL206); None: not enforced."""
     alert: bool = True
     """Whether a task of this category exhausting its retries should page someone."""
+    alert_exhausted_rate: Fraction | None = None
+    """Messages per second that may run out of retries before the alert fires; None: the
+    threshold `retrylint alerts` derives from the category (README "Alert rules")."""
+    alert_queue_length: int | None = None
+    """Tasks an asynq queue may hold before its alert fires; None: derived from the rates."""
     review_every: int | None = None
     """Seconds between reviews of the category's tasks (RL406): the category's own
     `review-every`, else the top-level one, already merged by the loader; None: no reviews."""

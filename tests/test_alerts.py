@@ -226,3 +226,61 @@ def _golden(name: str, text: str) -> None:
 @pytest.mark.parametrize("fixture", ["demo", "outage"])
 def test_golden(fixture: str) -> None:
     _golden(f"alerts.{fixture}.yml", _alerts(str(FIXTURES / fixture)))
+
+
+def test_category_thresholds_replace_the_derived_ones(tmp_path: Path) -> None:
+    """`alert-exhausted-rate` replaces the number, not the kind: the critical category still
+    pages at once over 5 minutes, the best-effort one still watches 15; the rate-derived
+    retry-rate rules are untouched."""
+    files = dict(DRAMATIQ_PROJECT)
+    files["retrylint.toml"] = (
+        files["retrylint.toml"]
+        .replace(
+            "dead-letter = true\n", 'dead-letter = true\n        alert-exhausted-rate = "2/m"\n'
+        )
+        .replace(
+            'description = "Nightly reports"\n',
+            'description = "Nightly reports"\n        alert-exhausted-rate = "0.5/s"\n',
+        )
+    )
+    rules = _rules(_alerts(str(write_project(tmp_path, files))))
+    by_alert = {r["alert"]: r for r in rules}
+    payments = by_alert["RetrylintRetriesExhaustedPaymentsDramatiq"]
+    assert payments["expr"] == (
+        "sum by (actor_name) "
+        '(rate(dramatiq_message_rejects_total{actor_name=~"charge"}[5m])) > 0.033333'
+    )
+    assert (payments["for"], payments["labels"]["severity"]) == ("0s", "critical")
+    assert "alert-exhausted-rate of 0.033333/s" in payments["annotations"]["description"]
+    reports = by_alert["RetrylintRetriesExhaustedReportsDramatiq"]
+    # Without the key this would be 5 % of 120/m: 0.1.
+    assert reports["expr"].endswith("[15m])) > 0.5")
+    assert (reports["for"], reports["labels"]["severity"]) == ("15m", "warning")
+    retry = next(r for r in rules if r["labels"].get("task") == "build_report")
+    assert retry["expr"].endswith(" > 10")
+
+
+def test_asynq_queue_length_and_exhausted_rate_from_the_category(tmp_path: Path) -> None:
+    project = tmp_path / "asynq"
+    shutil.copytree(FIXTURES / "asynq", project)
+    config = project / "retrylint.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + 'alert-queue-length = 250\nalert-exhausted-rate = "6/h"\n',
+        encoding="utf-8",
+    )
+    rules = _rules(_alerts(str(project)))
+    sizes = [r for r in rules if "asynq_queue_size" in r["expr"]]
+    assert sizes and all(r["expr"].endswith(") > 250") for r in sizes)
+    assert all(
+        "more than 250 (the category's alert-queue-length)" in r["annotations"]["description"]
+        for r in sizes
+    )
+    (archived,) = [r for r in rules if "archived" in r["expr"]]
+    assert archived["expr"].endswith("[15m]) / 900) > 0.001667")
+
+
+def test_without_the_keys_the_asynq_queue_default_stands() -> None:
+    rules = _rules(_alerts(str(FIXTURES / "asynq")))
+    sizes = [r for r in rules if "asynq_queue_size" in r["expr"]]
+    assert sizes and all(r["expr"].endswith(") > 1000") for r in sizes)

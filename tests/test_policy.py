@@ -444,8 +444,9 @@ REFUSALS = [
         "[categories.c]\ntimeout = 3\n",
         2,
         1,
-        'unknown key "timeout" in [categories.c]; use one of: alert, backoff, dead-letter, '
-        "description, jitter, max-retries, max-window, min-window, review-every",
+        'unknown key "timeout" in [categories.c]; use one of: alert, alert-exhausted-rate, '
+        "alert-queue-length, backoff, dead-letter, description, jitter, max-retries, max-window, "
+        "min-window, review-every",
     ),
     (
         "unknown-category-key",

@@ -1,6 +1,7 @@
-"""The policy keys of issues 10 and 13: `min-window`, `alert`, `review-every` in categories and
-at the top level, and `reviewed`, `idempotent`, `rate` in `[tasks]` entries; field by field,
-and each bad value refused at its position with what to write instead."""
+"""The policy keys of issues 10 and 13: `min-window`, `alert`, `alert-exhausted-rate`,
+`alert-queue-length`, `review-every` in categories and at the top level, and `reviewed`,
+`idempotent`, `rate` in `[tasks]` entries; field by field, and each bad value refused at its
+position with what to write instead."""
 
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ review-every = "180d"
 max-window = "2d"
 min-window = "1h30m"
 alert = false
+alert-exhausted-rate = "3/m"
+alert-queue-length = 250
 review-every = "30d"
 [categories.bulk]
 description = "best effort"
@@ -61,9 +64,12 @@ def test_category_keys_field_by_field(tmp_path: Path) -> None:
     assert payments.alert is False
     assert payments.review_every == 30 * 86400
     assert not payments.review_every_inherited
+    assert payments.alert_exhausted_rate == Fraction(1, 20)
+    assert payments.alert_queue_length == 250
     # Unstated: alerting is on, and the top-level review period applies.
     assert bulk.min_window is None
     assert bulk.alert is True
+    assert (bulk.alert_exhausted_rate, bulk.alert_queue_length) == (None, None)
     assert bulk.review_every == 180 * 86400
     assert bulk.review_every_inherited
     assert policy.review_every == 180 * 86400
@@ -188,6 +194,32 @@ def test_rates(tmp_path: Path, rate: str, per_second: Fraction) -> None:
             "retrylint.toml:2:9: categories.c.alert must be true or false, not the integer 1; "
             "write alert = false",
             id="alert-integer",
+        ),
+        pytest.param(
+            '[categories.c]\nalert-exhausted-rate = "a few"\n',
+            'retrylint.toml:2:24: alert-exhausted-rate "a few" is not a positive number of '
+            'messages per unit of time; write a number, "/" and one of s, m, h, d, such as '
+            '"5/s", "120/m" or "0.5/h"',
+            id="alert-exhausted-rate-words",
+        ),
+        pytest.param(
+            "[categories.c]\nalert-exhausted-rate = 0.5\n",
+            "retrylint.toml:2:24: categories.c.alert-exhausted-rate must be a string "
+            '"<number>/<unit>", not the float 0.5; write alert-exhausted-rate = "1/m" or '
+            'alert-exhausted-rate = "120/m"',
+            id="alert-exhausted-rate-float",
+        ),
+        pytest.param(
+            '[categories.c]\nalert-queue-length = "5000"\n',
+            "retrylint.toml:2:22: categories.c.alert-queue-length must be a whole number, not "
+            'the string "5000"; write alert-queue-length = 5000',
+            id="alert-queue-length-string",
+        ),
+        pytest.param(
+            "[categories.c]\nalert-queue-length = 0\n",
+            "retrylint.toml:2:22: categories.c.alert-queue-length is 0, which would fire on an "
+            "empty queue; write the number of tasks a queue may hold before the alert, 1 or more",
+            id="alert-queue-length-zero",
         ),
         pytest.param(
             'review-every = "3 months"\n',

@@ -62,19 +62,20 @@ def console(run: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in run.stderr.splitlines() if _CONSOLE.search(line)]
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("report") / "demo.html"
+def _write_report(out: Path, *args: str) -> Path:
     cwd = Path.cwd()
     os.chdir(REPO)
     try:
-        result = CliRunner().invoke(
-            app, ["report", "--html", str(out), "--no-cache", "fixtures/demo"]
-        )
+        result = CliRunner().invoke(app, ["report", "--html", str(out), "--no-cache", *args])
     finally:
         os.chdir(cwd)
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _write_report(tmp_path_factory.mktemp("report") / "demo.html", "fixtures/demo")
 
 
 def test_console_messages_are_seen(tmp_path: Path) -> None:
@@ -117,3 +118,22 @@ def test_filters_run_in_the_browser(tmp_path: Path, report: Path) -> None:
     assert len(articles) == 10
     assert len(shown) == 1 and 'data-rules="RL101"' in shown[0]
     assert '<span id="shown">1</span>' in dom
+
+
+def test_simulation_section_renders_without_console_messages(tmp_path: Path) -> None:
+    """The outage section's SVG charts and tables under the page's Content-Security-Policy."""
+    page = _write_report(
+        tmp_path / "outage.html",
+        "fixtures/outage",
+        "--outage",
+        "10m",
+        "--rate",
+        "billing.tasks.send_*=1/s",
+    )
+    run = chromium(tmp_path, page.as_uri(), "--dump-dom")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert console(run) == []
+    dom = run.stdout
+    assert '<section id="simulation">' in dom
+    assert len(re.findall(r'<svg class="sim-chart"', dom)) == 1
+    assert 'class="sim-longest"' in dom and 'class="sim-shortest"' in dom

@@ -75,6 +75,8 @@ _CATEGORY_KEYS = (
     "min-window",
     "dead-letter",
     "alert",
+    "alert-exhausted-rate",
+    "alert-queue-length",
     "review-every",
 )
 _RETRY_BOUND_KEYS = ("min", "max")
@@ -747,6 +749,10 @@ class _Validator:
             location=self.location(path),
             min_window=min_window,
             alert=self.attempt(True, self.boolean, table, path, "alert", default=True),
+            alert_exhausted_rate=self.attempt(
+                None, self.rate, table, path, "alert-exhausted-rate", "1/m"
+            ),
+            alert_queue_length=self.attempt(None, self.queue_length, table, path),
             review_every=self.attempt(None, self.review_every, table, path),
         )
 
@@ -957,25 +963,48 @@ class _Validator:
             at_value=True,
         )
 
-    def rate(self, entry: dict[str, object], path: KeyPath) -> Fraction | None:
-        if "rate" not in entry:
+    def rate(
+        self, entry: dict[str, object], path: KeyPath, key: str = "rate", example: str = "5/s"
+    ) -> Fraction | None:
+        """Messages per unit of time: a `[tasks]` entry's `rate`, a category's
+        `alert-exhausted-rate`."""
+        if key not in entry:
             return None
-        value = entry["rate"]
-        key_path = (*path, "rate")
+        value = entry[key]
+        key_path = (*path, key)
         if not isinstance(value, str):
             raise self.wrong_type(
-                key_path, value, 'a string "<number>/<unit>"', 'rate = "5/s" or rate = "120/m"'
+                key_path,
+                value,
+                'a string "<number>/<unit>"',
+                f'{key} = "{example}" or {key} = "120/m"',
             )
         match = _RATE.fullmatch(value)
         if match is None or Fraction(match.group(1)) == 0:
             raise self.error(
                 key_path,
-                f"rate {json.dumps(value)} is not a positive number of messages per unit of "
+                f"{key} {json.dumps(value)} is not a positive number of messages per unit of "
                 'time; write a number, "/" and one of s, m, h, d, such as "5/s", "120/m" or '
                 '"0.5/h"',
                 at_value=True,
             )
         return Fraction(match.group(1)) / _UNIT_SECONDS[match.group(2)]
+
+    def queue_length(self, table: dict[str, object], path: KeyPath) -> int | None:
+        key = "alert-queue-length"
+        if key not in table:
+            return None
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.wrong_type((*path, key), value, "a whole number", f"{key} = 5000")
+        if value < 1:
+            raise self.error(
+                (*path, key),
+                f"{self.label((*path, key))} is {value}, which would fire on an empty queue; "
+                "write the number of tasks a queue may hold before the alert, 1 or more",
+                at_value=True,
+            )
+        return value
 
     def rules(self, value: object) -> dict[str, str]:
         table = self.table(value, ("rules",), 'a table such as [rules] with RL101 = "warning"')

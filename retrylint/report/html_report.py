@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from retrylint.durations import format_duration
 from retrylint.engine import Report
@@ -31,6 +32,10 @@ from retrylint.model import (
 from retrylint.report import SOURCE_FIELDS, message_with_fix
 from retrylint.report.svg import esc, summary_chart, timeline_svg
 from retrylint.report.timeline import TimeAxis, axis_for, by_category, limits, schedule_of
+
+if TYPE_CHECKING:
+    # The simulation (and the Go evaluation it reads) loads only when `--outage` asks for it.
+    from retrylint.simulate.tasks import Simulation
 
 _FIELD_WORDS = {
     "max_retries": "max retries",
@@ -142,9 +147,19 @@ _SCRIPT = """
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 
-def render_html(report: Report, version: str, config: str | None) -> str:
+def render_html(
+    report: Report, version: str, config: str | None, simulation: Simulation | None = None
+) -> str:
     """The whole page; `config` is the policy file as the reader should see its path (None for
-    the built-in policy)."""
+    the built-in policy). A `simulation` (`--outage`) adds its section at the end; without one
+    the page is what it always was, byte for byte."""
+    section: list[str] = []
+    style = _STYLE
+    if simulation is not None:
+        from retrylint.report import html_simulation
+
+        section = html_simulation.simulation_section(simulation)
+        style += html_simulation.STYLE
     attached, project = _attach(report)
     verdicts = [_verdict(found) for found in attached]
     groups = by_category(report)
@@ -156,7 +171,7 @@ def render_html(report: Report, version: str, config: str | None) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         "<title>retrylint report</title>",
-        f"<style>{_STYLE}</style></head><body>",
+        f"<style>{style}</style></head><body>",
     ]
     out.extend(_header(report, version, config))
     counts: dict[str, Counter[str]] = {}
@@ -180,6 +195,7 @@ def render_html(report: Report, version: str, config: str | None) -> str:
         out.append('<section id="project-findings"><h2>Findings not about one task</h2>')
         out.extend(_findings(project))
         out.append("</section>")
+    out.extend(section)
     out.append(f"<script>{_SCRIPT}</script></body></html>")
     return "\n".join(out) + "\n"
 

@@ -135,13 +135,13 @@ _COLUMNS = (
 
 
 def render_table(sim: Simulation, console: Console, *, chart: bool = True) -> None:
-    console.print(Text(_heading(sim)))
+    console.print(Text(heading(sim)))
     simulated = [t for t in sim.tasks if t.status == "simulated"]
     if simulated:
         table = _table(_COLUMNS, _widths(sim, [t.name for t in simulated]))
         for task in simulated:
             assert task.longest is not None and task.shortest is not None
-            figures = _figures(task.longest, task.shortest, sim.width)
+            cells = figures(task.longest, task.shortest, sim.width)
             name = task.name + (f" ({task.sites} sites, worst shown)" if task.sites > 1 else "")
             retries = str(task.retries)
             category = task.category or "—"
@@ -152,20 +152,20 @@ def render_table(sim: Simulation, console: Console, *, chart: bool = True) -> No
                         name,
                         task.framework,
                         category,
-                        _rate(task.rate),
+                        rate_text(task.rate),
                         retries,
-                        *figures[:5],
+                        *cells[:5],
                         task.final_failure,
-                        *figures[5:],
+                        *cells[5:],
                     )
                 )
             )
         console.print(table)
         totals = _table(("category", "tasks", *_COLUMNS[5:10], "backlog at end"), {})
         for total in (*sim.categories, sim.total):
-            figures = _figures(total.longest, total.shortest, sim.width)
+            cells = figures(total.longest, total.shortest, sim.width)
             name = total.name or "(no category)"
-            totals.add_row(*(Text(c) for c in (name, str(total.tasks), *figures[:6])))
+            totals.add_row(*(Text(c) for c in (name, str(total.tasks), *cells[:6])))
         console.print(totals)
     left_out = [t for t in sim.tasks if t.status != "simulated"]
     if left_out:
@@ -198,16 +198,17 @@ def _widths(sim: Simulation, names: Sequence[str]) -> dict[str, int]:
     return {"task": max(map(len, names)), "category": max(categories, default=0)}
 
 
-def _heading(sim: Simulation) -> str:
+def heading(sim: Simulation) -> str:
     return (
         f"Outage of {format_duration(float(sim.outage))}: messages enqueued at a constant rate "
         "while the dependency is down; every attempt before it returns fails. Two numbers read "
         "`longest waits / shortest waits` (the delays the inventory lists / the lowest the "
-        f"jitter can draw); one number when they agree. Peaks are per {_seconds(sim.width)} bin."
+        "jitter can draw); one number when they agree. Peaks are per "
+        f"{seconds_text(sim.width)} bin."
     )
 
 
-def _figures(longest: Outcome, shortest: Outcome, width: Fraction) -> tuple[str, ...]:
+def figures(longest: Outcome, shortest: Outcome, width: Fraction) -> tuple[str, ...]:
     def both(show: Callable[[Outcome], str]) -> str:
         a, b = show(longest), show(shortest)
         return a if a == b else f"{a} / {b}"
@@ -219,7 +220,7 @@ def _figures(longest: Outcome, shortest: Outcome, width: Fraction) -> tuple[str,
         both(lambda o: _peak(o, width)),
         both(lambda o: f"{o.exhausted:,}"),
         both(lambda o: f"{o.backlog:,}"),
-        both(lambda o: "—" if o.drained_after is None else _seconds(o.drained_after)),
+        both(lambda o: "—" if o.drained_after is None else seconds_text(o.drained_after)),
     )
 
 
@@ -242,16 +243,16 @@ def _peak(outcome: Outcome, width: Fraction) -> str:
         return "0"
     per_second = peak[0] / width
     shown = f"{int(per_second):,}" if per_second.denominator == 1 else f"{float(per_second):,.2f}"
-    return f"{shown} ({_seconds(peak[1] * width)})"
+    return f"{shown} ({seconds_text(peak[1] * width)})"
 
 
-def _rate(rate: Fraction | None) -> str:
+def rate_text(rate: Fraction | None) -> str:
     if rate is None:
         return "—"
     return f"{int(rate)}/s" if rate.denominator == 1 else f"{float(rate):g}/s"
 
 
-def _seconds(value: Fraction) -> str:
+def seconds_text(value: Fraction) -> str:
     """Under a minute to the millisecond (59.5 s is not "1m"); longer as every report does."""
     if value < 60:
         return f"{float(value):.3f}".rstrip("0").rstrip(".") + "s"

@@ -138,6 +138,8 @@ class Simulation:
     tasks: tuple[TaskResult, ...]
     categories: tuple[Total, ...]
     total: Total
+    rates: RateOptions = RateOptions()
+    """The `--rate` options it ran with (reports show them with the outage)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +230,7 @@ def run(
         tuple(results),
         tuple(_total(name, [r for r in done if (r.category or "") == name]) for name in categories),
         _total("all tasks", done),
+        rates,
     )
 
 
