@@ -355,7 +355,8 @@ def test_golden(name: str) -> None:
     _golden(name, out)
 
 
-def test_readme_example_is_what_the_fixture_prints() -> None:
+def test_readme_example_is_what_the_fixture_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")  # as a terminal shows it: one block per task
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     block = readme.split("<!-- simulate-example -->\n```text\n", 1)[1].split("```", 1)[0]
     command = "retrylint simulate fixtures/outage --outage 10m --rate 'billing.tasks.send_*=1/s'"
@@ -363,7 +364,7 @@ def test_readme_example_is_what_the_fixture_prints() -> None:
     code, out, err = _run(*GOLDEN_RUNS["simulate.outage.txt"])
     assert code == 0, err
     printed = [line.rstrip() for line in out.splitlines()]
-    shown = [line for line in block.splitlines() if line.strip()]
+    shown = [line for line in block.splitlines() if line.strip() and line != "..."]
     assert shown
     assert all(line in printed for line in shown)
 
@@ -386,3 +387,18 @@ def test_framework_jitter_lower_bounds() -> None:
     inherits = _task(dramatiq, "Inherits")
     assert inherits["longest_waits"]["attempts"] == 21486
     assert inherits["shortest_waits"]["attempts"] == 21543
+
+
+@pytest.mark.parametrize("columns", [80, 120, 220])
+def test_no_cell_is_ever_folded(monkeypatch: pytest.MonkeyPatch, columns: int) -> None:
+    """A table when it fits the width unfolded, else one block per task wrapped at spaces:
+    either way every figure pair and name reads whole on one line."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    code, out, err = _run(*GOLDEN_RUNS["simulate.outage.txt"], "--no-chart")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert all(len(line.rstrip()) <= columns for line in lines)
+    refund = "3,543 / 3,600" if columns == 220 else "attempts: 3,543 / 3,600"
+    assert any(refund in line for line in lines)
+    table = any(line.lstrip().startswith("task ") for line in lines)
+    assert table == (columns == 220)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import TypeAlias
@@ -135,67 +136,97 @@ _COLUMNS = (
 
 
 def render_table(sim: Simulation, console: Console, *, chart: bool = True) -> None:
-    console.print(Text(heading(sim)))
+    """The tables when they fit the console's width unfolded; else one block per task and
+    per category, wrapped at spaces, so no number or name is ever cut (80 columns included)."""
+    _say(console, heading(sim))
     simulated = [t for t in sim.tasks if t.status == "simulated"]
     if simulated:
-        table = _table(_COLUMNS, _widths(sim, [t.name for t in simulated]))
-        for task in simulated:
-            assert task.longest is not None and task.shortest is not None
-            cells = figures(task.longest, task.shortest, sim.width)
-            name = task.name + (f" ({task.sites} sites, worst shown)" if task.sites > 1 else "")
-            retries = str(task.retries)
-            category = task.category or "—"
-            table.add_row(
-                *(
-                    Text(cell)
-                    for cell in (
-                        name,
-                        task.framework,
-                        category,
-                        rate_text(task.rate),
-                        retries,
-                        *cells[:5],
-                        task.final_failure,
-                        *cells[5:],
-                    )
-                )
-            )
-        console.print(table)
-        totals = _table(("category", "tasks", *_COLUMNS[5:10], "backlog at end"), {})
-        for total in (*sim.categories, sim.total):
-            cells = figures(total.longest, total.shortest, sim.width)
-            name = total.name or "(no category)"
-            totals.add_row(*(Text(c) for c in (name, str(total.tasks), *cells[:6])))
-        console.print(totals)
+        rows = [_task_cells(task, sim.width) for task in simulated]
+        totals = [_total_cells(total, sim.width) for total in (*sim.categories, sim.total)]
+        total_columns = ("category", "tasks", *_COLUMNS[5:10], "backlog at end")
+        if _fits(_COLUMNS, rows, console.width) and _fits(total_columns, totals, console.width):
+            console.print(_table(_COLUMNS, rows))
+            console.print(_table(total_columns, totals))
+        else:
+            for cells in rows:
+                _block(console, _COLUMNS, cells)
+            console.print()
+            for cells in totals:
+                _block(console, total_columns, cells)
     left_out = [t for t in sim.tasks if t.status != "simulated"]
     if left_out:
-        console.print(Text(f"Left out of the sums ({len(left_out)}):"))
+        console.print()
+        _say(console, f"Left out of the sums ({len(left_out)}):")
         for task in left_out:
             where = f"{task.framework}, {task.path}:{task.line}"
-            console.print(Text(f"  {task.name} ({where}): {task.reason}"))
+            _say(console, f"{task.name} ({where}): {task.reason}", "  ", "    ")
     if chart and simulated:
         _charts(sim, console)
 
 
-def _table(columns: Sequence[str], widths: dict[str, int]) -> Table:
-    """Folding columns; the task and category ask for their full width (up to 48), as the
-    inventory's task column does, because rows are read by them."""
+def _task_cells(task: TaskResult, width: Fraction) -> tuple[str, ...]:
+    assert task.longest is not None and task.shortest is not None
+    cells = figures(task.longest, task.shortest, width)
+    name = task.name + (f" ({task.sites} sites, worst shown)" if task.sites > 1 else "")
+    return (
+        name,
+        task.framework,
+        task.category or "—",
+        rate_text(task.rate),
+        str(task.retries),
+        *cells[:5],
+        task.final_failure,
+        *cells[5:],
+    )
+
+
+def _total_cells(total: Total, width: Fraction) -> tuple[str, ...]:
+    cells = figures(total.longest, total.shortest, width)
+    return (total.name or "(no category)", str(total.tasks), *cells[:6])
+
+
+def _fits(columns: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> bool:
+    """Whether the table fits unfolded: each column as wide as its widest cell or header,
+    plus rich's padding (SIMPLE_HEAD: one space each side, no rules between columns)."""
+    needed = sum(
+        max(len(column), *(len(row[i]) for row in rows)) + 2 for i, column in enumerate(columns)
+    )
+    return needed <= width
+
+
+def _block(console: Console, columns: Sequence[str], cells: Sequence[str]) -> None:
+    """One task (or category) as its name, then `column value` pairs wrapped at spaces."""
+    console.print()
+    _say(console, cells[0])
+    pairs = "; ".join(
+        f"{column}: {value}" for column, value in zip(columns[1:], cells[1:], strict=True)
+    )
+    _say(console, pairs, "  ", "  ")
+
+
+def _say(console: Console, text: str, first: str = "", rest: str = "") -> None:
+    width = max(console.width, 40)
+    lines = textwrap.wrap(
+        text,
+        width=width,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    for line in lines or [""]:
+        console.print(Text(line), soft_wrap=True)
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
+    """Only drawn when it fits (`_fits`), so no cell ever folds."""
     table = Table(box=box.SIMPLE_HEAD, highlight=False)
     for column in columns:
         words = column in {"task", "framework", "category", "goes to"}
-        wanted = widths.get(column)
-        table.add_column(
-            column,
-            overflow="fold",
-            justify="left" if words else "right",
-            min_width=min(wanted, 48) if wanted else None,
-        )
+        table.add_column(column, no_wrap=True, justify="left" if words else "right")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
     return table
-
-
-def _widths(sim: Simulation, names: Sequence[str]) -> dict[str, int]:
-    categories = [len(t.category) for t in sim.tasks if t.category]
-    return {"task": max(map(len, names)), "category": max(categories, default=0)}
 
 
 def heading(sim: Simulation) -> str:
