@@ -258,16 +258,7 @@ def _analyze(
     """Run the engine; `machine` output (or `--quiet`) gets no progress bar on stderr."""
     targets = paths or [Path.cwd()]
     policy = _load(targets, config)
-    cache = None
-    if not no_cache:
-        # `--cache-dir` is relative to the current directory like every path on the command
-        # line; `cache-dir` in the config to the project root (CONTRACTS §1).
-        directory = (
-            cache_dir.resolve()
-            if cache_dir
-            else policy.root / (policy.cache_dir or DEFAULT_CACHE_DIRECTORY)
-        )
-        cache = SummaryCache.open(directory)
+    cache = _open_cache(policy, no_cache, cache_dir)
     with progress.shown_on(sys.stderr, os.environ, machine=machine) as shown:
         return engine.run(
             targets,
@@ -281,6 +272,21 @@ def _analyze(
             progress=shown,
             today=today,
         )
+
+
+def _open_cache(
+    policy: Policy, no_cache: bool, cache_dir: Path | None, *, readonly: bool = False
+) -> SummaryCache | None:
+    if no_cache:
+        return None
+    # `--cache-dir` is relative to the current directory like every path on the command
+    # line; `cache-dir` in the config to the project root (CONTRACTS §1).
+    directory = (
+        cache_dir.resolve()
+        if cache_dir
+        else policy.root / (policy.cache_dir or DEFAULT_CACHE_DIRECTORY)
+    )
+    return SummaryCache.open(directory, readonly=readonly)
 
 
 def _console(color: Color = Color.auto, file: TextIO | None = None) -> Console:
@@ -430,17 +436,25 @@ def check(
 ) -> None:
     """Check every task against the policy; exit 1 when findings at or above --fail-on remain."""
 
-    def rerun(policy: Policy, targets: list[Path]) -> engine.Report:
-        return engine.run(
-            targets,
-            policy,
-            select=select,
-            ignore=ignore or (),
-            extend_select=extend_select or (),
-            per_file_ignores=per_file_ignores,
-            workers=jobs,
-            today=_day(today),
-        )
+    def rerun(original: Policy) -> fixing.Rerun:
+        """Analysis of the edited copy, reading the project's cache (a copy keeps the files'
+        times, so only the edited files are parsed again) without writing to it."""
+        cache = _open_cache(original, no_cache, cache_dir, readonly=True)
+
+        def run(policy: Policy, targets: list[Path]) -> engine.Report:
+            return engine.run(
+                targets,
+                policy,
+                select=select,
+                ignore=ignore or (),
+                extend_select=extend_select or (),
+                per_file_ignores=per_file_ignores,
+                workers=jobs,
+                cache=cache,
+                today=_day(today),
+            )
+
+        return run
 
     def body() -> int:
         day = _day(today)
@@ -449,7 +463,9 @@ def check(
         fixed: int | None = None
         if show_diff or fix:
             first = _reported(day)
-            fixes = fixing.find_fixes(first, paths or [Path.cwd()], rerun, unsafe=unsafe_fixes)
+            fixes = fixing.find_fixes(
+                first, paths or [Path.cwd()], rerun(first.policy), unsafe=unsafe_fixes
+            )
             unconfirmed = len(fixing.planned(first, unsafe=unsafe_fixes)) - len(fixes.fixes)
             if unconfirmed:
                 _stderr(

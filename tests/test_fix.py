@@ -884,3 +884,28 @@ def test_a_bound_that_uncovers_another_finding_is_not_offered(tmp_path: Path) ->
     result = cli(root, "--fix")
     assert "1 proposed fix left out" in result.stderr
     assert "RL101" in result.stdout
+
+
+def test_confirming_fixes_reads_the_cache_and_never_writes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The edited copy is analysed with the project's cache (only edited files parse again),
+    but its results must not replace the entries of the files as they are on disk."""
+    files, _, _ = SAFE["celery-decorator"]
+    root = project(tmp_path, files)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("RETRYLINT_CACHE_DIR", str(cache))
+    cli(root)  # fills the cache
+
+    def entries() -> dict[str, bytes]:
+        return {
+            str(p.relative_to(cache)): p.read_bytes()
+            for p in sorted(cache.rglob("*"))
+            if p.is_file()
+        }
+
+    before = entries()
+    assert len(before) > 1  # the .gitignore and at least one summary
+    result = cli(root, "--diff")
+    assert result.exit_code == 1 and "max_retries=10" in result.stdout
+    assert entries() == before

@@ -56,15 +56,18 @@ _BUILDERS = ("python/ir.py", "python/extract.py", "scan/python_parse.py")
 class SummaryCache:
     """Cached `parse_file` results under one directory; every failure to use it is a miss."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, readonly: bool = False) -> None:
         self.directory = directory
+        # Read-only for runs over edited copies (`check --fix` confirming its fixes): their
+        # results must not replace the entries of the files as they are on disk.
+        self.readonly = readonly
         self._salt = _salt()
         self._interests: dict[ir.Interest, bytes] = {}
         # Stat and digest of files that missed, taken before they are parsed, for `put`.
         self._pending: dict[Path, tuple[int, int, bytes]] = {}
 
     @classmethod
-    def open(cls, directory: Path) -> SummaryCache | None:
+    def open(cls, directory: Path, *, readonly: bool = False) -> SummaryCache | None:
         """The cache in `directory`, created with a `.gitignore` of `*`; None when it cannot
         be created (a read-only checkout): the run goes on uncached."""
         try:
@@ -74,7 +77,7 @@ class SummaryCache:
                 _atomic_write(ignore, _GITIGNORE.encode())
         except OSError:
             return None
-        return cls(directory)
+        return cls(directory, readonly=readonly)
 
     def get(self, absolute: str, path: str, dotted: str, interest: ir.Interest) -> Result | None:
         """The cached result for this file as it is now, or None (then `put` may store one)."""
@@ -108,7 +111,7 @@ class SummaryCache:
     def put(self, path: str, dotted: str, interest: ir.Interest, result: Result) -> None:
         """Store the result for a file `get` missed; results that depend on the run rather
         than on the file's bytes (a timeout, a crashed worker, a read error) are not kept."""
-        if isinstance(result, ParseProblem) and not result.cacheable:
+        if self.readonly or (isinstance(result, ParseProblem) and not result.cacheable):
             return
         entry = self._entry(path, dotted, interest)
         pending = self._pending.pop(entry, None)
