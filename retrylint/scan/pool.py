@@ -129,6 +129,11 @@ def parse_file(job: Job) -> Result:
             f"file is {_megabytes(max(info.st_size, len(source)))}; retrylint does not parse "
             f"files larger than {_megabytes(MAX_FILE_BYTES)}",
         )
+    # A parse builds tens of thousands of short-lived, acyclic nodes: the cycle collector
+    # would walk the whole heap again and again (in a long run, every summary kept so far)
+    # and find nothing; reference counting frees them.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return parse_python(source, path, dotted, interest)
     except RecursionError:
@@ -137,6 +142,9 @@ def parse_file(job: Job) -> Result:
         return ParseProblem(path, 1, 1, "the parser ran out of memory")
     except Exception as err:  # an internal bug must cost one file, not the whole scan
         return ParseProblem(path, 1, 1, f"the parser crashed ({_describe(err)})")
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _describe(err: BaseException) -> str:
