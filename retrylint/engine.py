@@ -36,6 +36,7 @@ from retrylint.model import (
     Assignment,
     EffectivePolicy,
     Finding,
+    FrameworkInfo,
     Location,
     Observation,
     Severity,
@@ -348,8 +349,14 @@ def run(
     )
     django = _django_settings(policy, summaries)
     comments = {s.path: s.suppressions for s in summaries if s.suppressions}
-    go_rows, go_observations = _analyze_go(files, root, policy, problems, comments)
-    versions = detect_versions(root, frameworks.DISTRIBUTIONS)
+    # What rules may say of each framework that can have rows: the adapters that ran.
+    info = {a.key: a.info for a in adapters}
+    go_rows, go_observations = _analyze_go(files, root, policy, problems, comments, info)
+    # Only the Python adapters read detected versions: asking the registry for every
+    # framework's distribution would import the Go adapter in a Python-only run.
+    versions = detect_versions(
+        root, {a.key: a.info.distribution for a in adapters if a.info.distribution}
+    )
 
     def analyze() -> tuple[list[EffectivePolicy], list[Observation], tuple[SilentFramework, ...]]:
         project = _project(summaries, root, policy, ondemand)
@@ -386,7 +393,7 @@ def run(
         all_names=frozenset(r.name for r in rows if r.name),
         observations=observations,
         silent_frameworks=silent,
-        frameworks=frameworks.FRAMEWORK_INFO,
+        frameworks=info,
         empty_scan=None if files else explain_empty_scan(paths, root, policy.path, discovery),
     )
     raw: list[Finding] = list(problems)
@@ -434,10 +441,12 @@ def _analyze_go(
     policy: Policy,
     problems: list[Finding],
     comments: dict[str, tuple[ir.Suppression, ...]],
+    info: dict[str, FrameworkInfo],
 ) -> tuple[list[EffectivePolicy], list[Observation]]:
-    """Rows and observations of the Go adapters; unparsable files go to `problems` and
-    suppression comments to `comments`. Go facts never depend on Python name resolution, so
-    this runs once, outside the passes that load Python modules."""
+    """Rows and observations of the Go adapters; unparsable files go to `problems`,
+    suppression comments to `comments` and what each adapter that ran declares to `info`.
+    Go facts never depend on Python name resolution, so this runs once, outside the passes
+    that load Python modules."""
     rows: list[EffectivePolicy] = []
     observations: list[Observation] = []
     go_files = tuple(f for f in files if f.language == "go")
@@ -450,6 +459,7 @@ def _analyze_go(
             _is_candidate(f.absolute, Prefilter([go.markers])) is True for f in go_files
         ):
             continue
+        info[go.key] = go.info
         settings = policy.frameworks.get(go.key, FrameworkSettings())
         go_ctx = GoContext(
             root,
