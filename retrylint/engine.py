@@ -238,6 +238,7 @@ def _parse_all(
     workers: int,
     cache: SummaryCache | None = None,
     advance: Callable[[int], None] | None = None,
+    kept: pool.Workers | None = None,
 ) -> list[ir.ModuleSummary | ParseProblem]:
     """From the cache where it holds the file as it is now; the rest in this process with one
     worker, else in worker processes that are killed and replaced when a file crashes them or
@@ -260,7 +261,7 @@ def _parse_all(
                 advance(1)
     else:
         parsed = pool.parse_all(
-            missed, workers, limits=limits, executor=ProcessPoolExecutor, advance=advance
+            missed, workers, limits=limits, executor=ProcessPoolExecutor, advance=advance, kept=kept
         )
     fresh = iter(parsed)
     for index, result in enumerate(results):
@@ -337,15 +338,18 @@ def run(
     workers = workers if workers is not None else (os.cpu_count() or 1)
     python_files = [f for f in files if f.language == "python"]
 
+    # Worker processes live from the first parse to the last of the run.
+    kept = pool.Workers()
+
     def parse(jobs: list[pool.Job]) -> list[ir.ModuleSummary | ParseProblem]:
         progress.phase("Following imports", len(jobs))
-        return _parse_all(jobs, workers, cache, progress.advance)
+        return _parse_all(jobs, workers, cache, progress.advance, kept)
 
     # Modules loaded on demand, shared by every round's project: each is parsed once a run,
     # in batches (`retrylint.scan.ondemand`).
     ondemand = OnDemand(root, interesting, parse)
     summaries, problems = _scan_python(
-        python_files, adapters, policy, interesting, workers, ondemand, cache, progress
+        python_files, adapters, policy, interesting, workers, ondemand, cache, progress, kept
     )
     django = _django_settings(policy, summaries)
     comments = {s.path: s.suppressions for s in summaries if s.suppressions}
@@ -382,6 +386,7 @@ def run(
         return rows, observations, silent
 
     rows, observations, silent = ondemand.settle(analyze)
+    kept.close()
     rows = _one_row_per_task(rows)
     assignments = tuple(policy.assign(r.name) for r in rows)
 
@@ -491,6 +496,7 @@ def _scan_python(
     ondemand: OnDemand,
     cache: SummaryCache | None = None,
     progress: Progress | None = None,
+    kept: pool.Workers | None = None,
 ) -> tuple[list[ir.ModuleSummary], list[Finding]]:
     """Parse the files that can hold tasks, in rounds.
 
@@ -527,7 +533,7 @@ def _scan_python(
             else:
                 later.append(source)
         progress.phase("Parsing", len(jobs))
-        for result in _parse_all(jobs, workers, cache, progress.advance):
+        for result in _parse_all(jobs, workers, cache, progress.advance, kept):
             if isinstance(result, ParseProblem):
                 location = Location(result.path, result.line, result.column)
                 problems.append(rl000.finding(location, result.message))
