@@ -534,43 +534,32 @@ def test_real_parse_under_a_tiny_memory_cap(tmp_path: Path) -> None:
     assert isinstance(results[1], ir.ModuleSummary)
 
 
-def test_batches_hold_small_files_together_in_order(tmp_path: Path) -> None:
-    jobs = []
-    for n, size in enumerate([100] * 40 + [pool._BATCH_BYTES * 2] + [100] * 3):
-        path = tmp_path / f"b_{n:02d}.py"
-        path.write_bytes(b"#" * size)
-        jobs.append(job(path))
-    cut = pool.batches(jobs, range(len(jobs)), 2)
-    assert [i for batch in cut for i in batch] == list(range(len(jobs)))
-    assert [40] in cut  # a large file is a batch of its own
-    assert max(len(batch) for batch in cut) > 1
-    assert all(len(batch) <= pool._BATCH_FILES for batch in cut)
-
-
 @needs_fork
-def test_a_crash_or_a_hang_in_a_batch_is_blamed_on_its_file_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_workers_are_kept_between_parses_of_a_run_unless_they_crashed(
+    many_files: list[pool.Job], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Files that shared a batch with a crashing or hanging one are parsed again, alone."""
-    jobs = []
-    for n in range(40):
-        path = tmp_path / f"mod_{n:02d}.py"
-        path.write_bytes(task(f"job_{n}"))
-        jobs.append(job(path))
-    assert max(len(batch) for batch in pool.batches(jobs, range(len(jobs)), 2)) > 1
-    serial = [pool.parse_job(j) for j in jobs]
-    monkeypatch.setattr(pool, "parse_file", misbehave({"mod_13.py": _segfault, "mod_29.py": _hang}))
-    limits = pool.Limits(timeout=1.5, memory_mb=None)
-    results = pool.parse_all(jobs, 2, limits=limits, executor=fork_executor)
-    crashed = "the parser crashed: its worker process died (a native crash)"
-    slow = (
-        "too slow to parse: still running after 1.5 s, so its worker was stopped "
-        "(set RETRYLINT_FILE_TIMEOUT to allow more)"
+    started: list[object] = []
+
+    def counting(**kwargs: object) -> ProcessPoolExecutor:
+        started.append(kwargs)
+        return fork_executor(**kwargs)
+
+    serial = [pool.parse_job(j) for j in many_files]
+    kept = pool.Workers()
+    limits = pool.Limits(timeout=60, memory_mb=None)
+    for part in (many_files[:6], many_files[6:]):
+        assert pool.parse_all(part, 2, limits=limits, executor=counting, kept=kept) == [
+            serial[many_files.index(j)] for j in part
+        ]
+    assert len(started) == 1  # the second parse ran in the first one's workers
+    monkeypatch.setattr(pool, "parse_file", misbehave({"mod_02.py": _killed}))
+    pool.parse_all(many_files[:4], 2, limits=limits, executor=counting, kept=kept)
+    # Had the broken workers been kept, these would come back as crashed.
+    assert (
+        pool.parse_all(many_files[4:8], 2, limits=limits, executor=counting, kept=kept)
+        == (serial[4:8])
     )
-    expected = dict(enumerate(serial))
-    expected[13] = ParseProblem("mod_13.py", 1, 1, crashed)
-    expected[29] = ParseProblem("mod_29.py", 1, 1, slow)
-    assert results == [expected[n] for n in range(len(jobs))]
+    kept.close()
 
 
 def test_pool_with_the_default_start_method(many_files: list[pool.Job]) -> None:

@@ -8,12 +8,11 @@ expressions. So one file must never take the scan down with it:
   expressions then fail (or succeed) at the same depth whichever process parses them, and the
   native parser's recursion cannot overflow the small default stack.
 * Any exception becomes a located `ParseProblem` (RL000) instead of an internal error.
-* With more than one worker, files are parsed in worker processes, in batches of small files
-  (one message and one parse thread per batch; `batches`). A worker that dies (a native
-  crash, the memory cap) or that exceeds the per-file wall-time cap is killed and replaced;
-  the files it held are tried again one by one, and a file alone becomes RL000 "parser
-  crashed" or "too slow" and the scan goes on. A file is only called crashed or too slow on
-  its own, so results do not depend on which files happened to share a pool or a batch.
+* With more than one worker, files are parsed in worker processes. A worker that dies (a
+  native crash, the memory cap) or that exceeds the per-file wall-time cap is killed and
+  replaced; its file becomes RL000 "parser crashed" or "too slow" and the scan goes on. A file is
+  only called crashed after it crashed a worker on its own, so results do not depend on which
+  files happened to share a pool.
 * Results come back in the order of the jobs, whatever the number of workers.
 
 Limits come from the environment: `RETRYLINT_FILE_TIMEOUT` (seconds of wall time per file,
@@ -209,20 +208,16 @@ def parse_job(job: Job) -> Result:
     return in_parse_thread(lambda: parse_file(job))
 
 
-def _work(jobs: Sequence[Job]) -> list[bytes]:
-    """The worker's task: a batch of files parsed and pickled one by one in one parse thread
-    (pickling recurses too); one file's result that cannot be pickled costs that file only."""
+def _work(job: Job) -> bytes:
+    """The worker's task: parse and pickle in the parse thread (pickling recurses too)."""
 
-    def run() -> list[bytes]:
-        out = []
-        for job in jobs:
-            result = parse_file(job)
-            try:
-                out.append(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-            except (RecursionError, pickle.PicklingError, MemoryError) as err:
-                problem = ParseProblem(job[1], 1, 1, f"the parser crashed ({_describe(err)})")
-                out.append(pickle.dumps(problem, protocol=pickle.HIGHEST_PROTOCOL))
-        return out
+    def run() -> bytes:
+        result = parse_file(job)
+        try:
+            return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        except (RecursionError, pickle.PicklingError, MemoryError) as err:
+            problem = ParseProblem(job[1], 1, 1, f"the parser crashed ({_describe(err)})")
+            return pickle.dumps(problem, protocol=pickle.HIGHEST_PROTOCOL)
 
     return in_parse_thread(run)
 
@@ -305,38 +300,8 @@ def _kill(executor: ProcessPoolExecutor) -> None:
     executor.shutdown(wait=killed, cancel_futures=True)
 
 
-# A batch is a worker's task: files that together take about as long to parse as one
-# mid-sized module, so a batch is held to the per-file time cap like one file.
-_BATCH_BYTES = 128 * 1024
-_BATCH_FILES = 32
-
-
-def batches(jobs: Sequence[Job], indexes: Sequence[int], workers: int) -> list[list[int]]:
-    """`indexes` in order, cut into batches of up to `_BATCH_FILES` files and `_BATCH_BYTES`
-    bytes (a larger file is a batch of its own), and small enough that every worker gets
-    several: one process message, one parse thread and one result message per batch instead
-    of per file."""
-    sizes = {}
-    for index in indexes:
-        try:
-            sizes[index] = os.stat(jobs[index][0]).st_size
-        except OSError:
-            sizes[index] = 0  # the parse reports it
-    budget = min(_BATCH_BYTES, max(1, sum(sizes.values()) // (4 * max(1, workers))))
-    cut: list[list[int]] = []
-    held = 0
-    for index in indexes:
-        if not cut or len(cut[-1]) >= _BATCH_FILES or held + sizes[index] > budget:
-            cut.append([])
-            held = 0
-        cut[-1].append(index)
-        held += sizes[index]
-    return cut
-
-
 class _Round:
-    """One executor's life: run batches from `queue` until it is done, breaks or must be
-    killed."""
+    """One executor's life: run jobs from `queue` until it is done, breaks or must be killed."""
 
     def __init__(
         self,
@@ -357,7 +322,7 @@ class _Round:
         )
         self.broken = False
         self.unavailable = False  # the platform refused to start a worker process
-        self.running: dict[Future[list[bytes]], tuple[list[int], float]] = {}
+        self.running: dict[Future[bytes], tuple[int, float]] = {}
         self.keep = False  # leave the workers running when done, for `Workers` to reuse
 
     def reuse(
@@ -367,10 +332,7 @@ class _Round:
         self.jobs, self.results, self.advance = jobs, results, advance
         return self
 
-    def _running(self) -> list[int]:
-        return sorted(i for batch, _ in self.running.values() for i in batch)
-
-    def run(self, queue: deque[list[int]]) -> list[int]:
+    def run(self, queue: deque[int]) -> list[int]:
         """Returns the jobs that were running when a worker died (each one a suspect)."""
         try:
             return self._run(queue)
@@ -380,45 +342,44 @@ class _Round:
             elif not (self.keep and not self.broken and not self.unavailable):
                 self.executor.shutdown(wait=True)
 
-    def _run(self, queue: deque[list[int]]) -> list[int]:
+    def _run(self, queue: deque[int]) -> list[int]:
         while queue or self.running:
             while queue and len(self.running) < self.width:
-                batch = queue[0]
+                index = queue[0]
                 try:
-                    future = self.executor.submit(_work, [self.jobs[i] for i in batch])
+                    future = self.executor.submit(_work, self.jobs[index])
                 except BrokenProcessPool:  # a worker died since the last wait
                     self.broken = True
-                    return self._running()
+                    return sorted(i for i, _ in self.running.values())
                 except OSError:  # cannot fork (process limit, memory): parse here instead
                     self.unavailable = True
-                    queue.extendleft(batch for batch, _ in reversed(list(self.running.values())))
+                    queue.extendleft(sorted((i for i, _ in self.running.values()), reverse=True))
                     return []
                 queue.popleft()
-                self.running[future] = (batch, time.monotonic())
+                self.running[future] = (index, time.monotonic())
             done, _ = wait(self.running, timeout=self._patience(), return_when=FIRST_COMPLETED)
             suspects: list[int] = []
             answered = 0
             for future in sorted(done, key=lambda f: self.running[f][0]):
-                batch, _started = self.running.pop(future)
+                index, _started = self.running.pop(future)
                 error = future.exception()
                 if isinstance(error, BrokenProcessPool | WorkerExhausted):
-                    suspects.extend(batch)
+                    suspects.append(index)
                 elif error is not None:
-                    for index in batch:
-                        job = self.jobs[index]
-                        self.results[index] = ParseProblem(
-                            job[1], 1, 1, f"the parser crashed ({_describe(error)})"
-                        )
-                    answered += len(batch)
+                    job = self.jobs[index]
+                    self.results[index] = ParseProblem(
+                        job[1], 1, 1, f"the parser crashed ({_describe(error)})"
+                    )
+                    answered += 1
                 else:
-                    for index, data in zip(batch, future.result(), strict=True):
-                        self.results[index] = pickle.loads(data)
-                    answered += len(batch)
+                    self.results[index] = pickle.loads(future.result())
+                    answered += 1
             if answered and self.advance is not None:
                 self.advance(answered)
             if suspects:
                 self.broken = True
-                return sorted([*suspects, *self._running()])
+                suspects.extend(index for index, _ in self.running.values())
+                return sorted(suspects)
             if self._expire(queue):
                 return []
         return []
@@ -429,28 +390,21 @@ class _Round:
         oldest = min(started for _, started in self.running.values())
         return max(0.0, oldest + self.limits.timeout - time.monotonic())
 
-    def _expire(self, queue: deque[list[int]]) -> bool:
-        """Past the cap, a file alone is too slow and the files of a batch are queued again
-        one by one (which of them is slow is decided alone, as for a crash); True when the
-        workers must be killed."""
+    def _expire(self, queue: deque[int]) -> bool:
+        """Mark jobs past the cap too slow; True when the workers must be killed."""
         timeout = self.limits.timeout
         if timeout is None:
             return False
         now = time.monotonic()
-        late = [b for b, started in self.running.values() if now - started >= timeout]
+        late = sorted(i for i, started in self.running.values() if now - started >= timeout)
         if not late:
             return False
-        again: list[list[int]] = []
-        for batch in late:
-            if len(batch) == 1:
-                self.results[batch[0]] = _too_slow(self.jobs[batch[0]], timeout)
-                if self.advance is not None:
-                    self.advance(1)
-            else:
-                again.extend([index] for index in batch)
-        innocent = [b for b, _ in self.running.values() if b not in late]
-        # They start again, first, in a new pool.
-        queue.extendleft(sorted([*again, *innocent], reverse=True))
+        for index in late:
+            self.results[index] = _too_slow(self.jobs[index], timeout)
+        if self.advance is not None:
+            self.advance(len(late))
+        innocent = sorted(i for i, _ in self.running.values() if i not in late)
+        queue.extendleft(reversed(innocent))  # they start again, first, in a new pool
         return True
 
 
@@ -463,12 +417,12 @@ def parse_in_workers(
     advance: Advance | None = None,
     kept: Workers | None = None,
 ) -> list[Result]:
-    """Parse `jobs` in up to `workers` processes, in batches; results in job order, and
-    `advance` told as they arrive. With `kept`, healthy workers are taken from it and left
-    running in it afterwards."""
+    """Parse `jobs` in up to `workers` processes; results in job order, and `advance` told
+    as they arrive. With `kept`, healthy workers are taken from it and left running in it
+    afterwards."""
     limits = limits if limits is not None else Limits.from_env()
     results: list[Result | None] = [None] * len(jobs)
-    queue = deque(batches(jobs, range(len(jobs)), workers))
+    queue = deque(range(len(jobs)))
     fruitless = 0
 
     def here(indexes: Sequence[int]) -> None:
@@ -477,9 +431,6 @@ def parse_in_workers(
             results[index] = parse_job(jobs[index])
             if advance is not None:
                 advance(1)
-
-    def left() -> list[int]:
-        return [index for batch in queue for index in batch]
 
     while queue:
         width = workers if kept is not None else max(1, min(workers, len(queue)))
@@ -491,7 +442,7 @@ def parse_in_workers(
                 else _Round(executor, jobs, results, limits, width, advance)
             )
         except (OSError, NotImplementedError, ImportError):
-            here(left())
+            here(queue)
             break
         round_.keep = kept is not None
         before = len(queue)
@@ -499,11 +450,11 @@ def parse_in_workers(
         if kept is not None and not (round_.broken or round_.unavailable or round_.running):
             kept.give(round_)
         if round_.unavailable:
-            here(left())
+            here(queue)
             break
         # Each suspect is retried alone, so a crash is blamed on the file that causes it.
         for index in suspects:
-            _Round(executor, jobs, results, limits, 1, advance).run(deque([[index]]))
+            _Round(executor, jobs, results, limits, 1, advance).run(deque([index]))
             if results[index] is None:  # it broke a pool of its own
                 results[index] = _crashed(jobs[index], limits)
                 if advance is not None:
@@ -511,10 +462,10 @@ def parse_in_workers(
         # A pool that breaks before taking any job must not make this loop spin.
         fruitless = fruitless + 1 if round_.broken and len(queue) == before else 0
         if fruitless >= 3:
-            for index in left():
+            for index in queue:
                 results[index] = _crashed(jobs[index], limits)
-                if advance is not None:
-                    advance(1)
+            if advance is not None:
+                advance(len(queue))
             break
     missing = [i for i, r in enumerate(results) if r is None]
     if missing:  # cannot happen: every job ends with a result
@@ -523,7 +474,7 @@ def parse_in_workers(
 
 
 class Workers:
-    """Worker processes kept between the batches of one run (the files of each scan round,
+    """Worker processes kept between the parses of one run (the files of each scan round,
     then each batch of modules loaded on demand), so a batch of a few modules does not pay
     for starting processes. Workers that crashed or were killed are never kept."""
 
