@@ -329,7 +329,7 @@ _RATIOS = (
 )
 
 
-def label(root: Path, roots: Sequence[Path]) -> str:
+def tree_label(root: Path, roots: Sequence[Path]) -> str:
     """The tree's path below the folder all trees share (`polar`, `agenta/api`)."""
     common = Path(os.path.commonpath(roots)) if len(roots) > 1 else root.parent
     return root.relative_to(common).as_posix()
@@ -371,7 +371,7 @@ def main() -> int:
             for label, top, bottom in _RATIOS:
                 if top in whole and bottom in whole:
                     print(f"{label:28} {whole[top] / whole[bottom]:6.2f}")
-            table.append((label(root, roots), whole, peaks, len(chosen)))
+            table.append((tree_label(root, roots), whole, peaks, len(chosen)))
     print()
     print(
         f"load average before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs"
