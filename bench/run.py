@@ -24,7 +24,9 @@ As whole processes (start-up included), each a fresh interpreter:
 - `prefilter`: a process that reads every `.py`/`.go` file and searches it for the union of all
   adapters' markers (what a warm run cannot avoid);
 - `ruff`: `ruff check --isolated --select ALL --no-cache`, when ruff is installed: the speed a
-  pre-commit user already accepts from a linter.
+  pre-commit user already accepts from a linter;
+- `temporalint`: the Temporal-only linter named by `--temporalint`, on trees that import
+  `temporalio` (the baseline where nearly every file holds a Temporal definition).
 
 With `--before REF` the same commands also run on retrylint as of the git revision REF (its
 files exported to a temporary folder, run by this interpreter), and their ratios are printed.
@@ -147,7 +149,18 @@ def export(ref: str, into: Path) -> Path:
     return into
 
 
-def process(code: Path, argv: Sequence[str], cwd: Path) -> Callable[[], object]:
+def measured(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> int:
+    """Run `command` to its end, output discarded; its peak resident size in KiB, the
+    largest of the process and of the children it waited for (Linux `wait4`)."""
+    child = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _pid, _status, usage = os.wait4(child.pid, 0)
+    child.returncode = 0  # reaped above; keeps Popen from waiting again
+    return int(usage.ru_maxrss)
+
+
+def process(code: Path, argv: Sequence[str], cwd: Path) -> Callable[[], int]:
     """A fresh interpreter running `argv` with the retrylint package found in `code`."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     env.pop("RETRYLINT_CACHE_DIR", None)
@@ -155,24 +168,38 @@ def process(code: Path, argv: Sequence[str], cwd: Path) -> Callable[[], object]:
     # it: compiling retrylint's modules on every start would cost more than the scan of a file.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     command = [sys.executable, *argv]
-    return lambda: subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)
+    return functools.partial(measured, command, cwd, env)
 
 
-def interleaved(repeat: int, actions: dict[str, Callable[[], object]]) -> dict[str, float]:
+Peaks = dict[str, int]
+
+
+def interleaved(
+    repeat: int, actions: dict[str, Callable[[], object]], peaks: Peaks | None = None
+) -> dict[str, float]:
     """Median time of each action, run in turn after one warm-up round: on a shared machine a
-    load spike then slows every command of a round, not one command's every run."""
+    load spike then slows every command of a round, not one command's every run. An action
+    that returns an int reports its peak memory in KiB; the largest goes into `peaks`."""
     times: dict[str, list[float]] = {name: [] for name in actions}
     for round_ in range(repeat + 1):
         for name, action in actions.items():
             start = time.perf_counter()
-            action()
+            rss = action()
             if round_:
                 times[name].append(time.perf_counter() - start)
+            if peaks is not None and isinstance(rss, int):
+                peaks[name] = max(peaks.get(name, 0), rss)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
 def whole_processes(
-    root: Path, one_file: Path | None, repeat: int, before: str | None, scratch: Path
+    root: Path,
+    one_file: Path | None,
+    repeat: int,
+    before: str | None,
+    scratch: Path,
+    peaks: Peaks | None = None,
+    temporalint: str | None = None,
 ) -> dict[str, float]:
     """Timings of whole commands; keys ending in `@before` ran the code of `before`."""
     check = ["-m", "retrylint", "check", "--exit-zero", "--format", "json"]
@@ -180,9 +207,9 @@ def whole_processes(
     cache = scratch / "cache"
     cached = [*check, "--cache-dir", str(cache)]
 
-    def cold() -> None:
+    def cold() -> int:
         shutil.rmtree(cache, ignore_errors=True)
-        process(REPO, [*cached, str(root)], root)()
+        return process(REPO, [*cached, str(root)], root)()
 
     # In this order each round: `warm` and `one file` read the cache `cold` has just written.
     actions: dict[str, Callable[[], object]] = {
@@ -201,9 +228,9 @@ def whole_processes(
             old_cache = scratch / "cache-before"
             old = [*check, "--cache-dir", str(old_cache)]
 
-            def cold_before() -> None:
+            def cold_before() -> int:
                 shutil.rmtree(old_cache, ignore_errors=True)
-                process(code, [*old, str(root)], root)()
+                return process(code, [*old, str(root)], root)()
 
             actions["cold@before"] = cold_before
             actions["warm@before"] = process(code, [*old, str(root)], root)
@@ -223,82 +250,149 @@ def whole_processes(
     ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
     if Path(ruff).exists():
         command = [ruff, "check", "--isolated", "--select", "ALL", "--no-cache", "--exit-zero"]
-        actions["ruff"] = functools.partial(
-            subprocess.run, [*command, "-q", str(root)], capture_output=True, check=False
-        )
-    return interleaved(repeat, actions)
+        actions["ruff"] = functools.partial(measured, [*command, "-q", str(root)], root)
+    if temporalint and _imports_temporal(root):
+        actions["temporalint"] = functools.partial(measured, [temporalint, str(root)], root)
+    return interleaved(repeat, actions, peaks)
+
+
+def _imports_temporal(root: Path) -> bool:
+    """Whether the tree uses the Temporal SDK, the only trees temporalint has anything to say
+    about; a cheap look at the first Python files that name it."""
+    for path in root.rglob("*.py"):
+        try:
+            if b"temporalio" in path.read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def in_process(root: Path, repeat: int) -> tuple[dict[str, float], str]:
+    """Parse, naive, extract and check timings in this process, and a line describing the
+    candidates."""
+    policy = load_policy(None, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=root)
+    candidates = [s for _, s in candidate_files(root)]
+    interest = functools.reduce(operator.or_, (a.interest for a in PYTHON_ADAPTERS))
+    lines = sum(s.count(b"\n") for s in candidates)
+
+    def parse() -> None:
+        for s in candidates:
+            cst.parse_module(s)
+
+    def naive() -> None:
+        for s in candidates:
+            wrapper = MetadataWrapper(cst.parse_module(s))
+            wrapper.resolve(PositionProvider)
+            wrapper.resolve(QualifiedNameProvider)
+
+    def extraction() -> None:
+        for s in candidates:
+            extract(cst.parse_module(s), "m.py", "m", interest)
+
+    def check() -> None:
+        engine.run([root], policy, workers=1)
+
+    timings = {
+        "parse": best_of(repeat, parse),
+        "naive": best_of(repeat, naive),
+        "extract": best_of(repeat, extraction),
+        "check": best_of(repeat, check),
+    }
+    return timings, f"{len(candidates)} candidates, {lines} candidate lines"
+
+
+def candidate_files(root: Path) -> list[tuple[Path, bytes]]:
+    """The Python files of the tree that name a framework, with their bytes."""
+    policy = load_policy(None, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=root)
+    discovered = discover([root], root, FileRules(policy.exclude_spec()))
+    chosen = []
+    for f in discovered.files:
+        if f.language != "python":
+            continue
+        data = f.absolute.read_bytes()
+        if any(a.markers.search(data) for a in PYTHON_ADAPTERS):
+            chosen.append((f.absolute, data))
+    return chosen
+
+
+_RATIOS = (
+    ("cold check / ruff ALL", "cold", "ruff"),
+    ("cold check / temporalint", "cold", "temporalint"),
+    ("warm check / prefilter", "warm", "prefilter"),
+    ("warm check / cold check", "warm", "cold"),
+    ("one file (warm) / python", "one file", "python"),
+    ("import / before", "import", "import@before"),
+    ("cold check / before", "cold", "cold@before"),
+    ("warm check / before", "warm", "warm@before"),
+    ("one file (warm) / before", "one file", "one file@before"),
+)
+
+
+def tree_label(root: Path, roots: Sequence[Path]) -> str:
+    """The tree's path below the folder all trees share (`polar`, `agenta/api`)."""
+    common = Path(os.path.commonpath(roots)) if len(roots) > 1 else root.parent
+    return root.relative_to(common).as_posix()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("project", nargs="?", type=Path)
+    parser.add_argument("projects", nargs="*", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--before", help="a git revision of retrylint to compare with")
+    parser.add_argument("--in-process", action="store_true", help="in-process timings too")
+    parser.add_argument("--temporalint", help="the temporalint executable, as a baseline")
     args = parser.parse_args()
+    load = os.getloadavg()
+    table: list[tuple[str, dict[str, float], Peaks, int]] = []
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
-        root = args.project.resolve() if args.project else scratch / "project"
-        if args.project is None:
-            generate(root)
-        policy = load_policy(None, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=root)
-        discovered = discover([root], root, FileRules(policy.exclude_spec()))
-        files = [f.absolute for f in discovered.files if f.language == "python"]
-        sources = [p.read_bytes() for p in files]
-        chosen = [
-            (p, s)
-            for p, s in zip(files, sources, strict=True)
-            if any(a.markers.search(s) for a in PYTHON_ADAPTERS)
-        ]
-        candidates = [s for _, s in chosen]
-        interest = functools.reduce(operator.or_, (a.interest for a in PYTHON_ADAPTERS))
-        lines = sum(s.count(b"\n") for s in candidates)
-
-        def parse() -> None:
-            for s in candidates:
-                cst.parse_module(s)
-
-        def naive() -> None:
-            for s in candidates:
-                wrapper = MetadataWrapper(cst.parse_module(s))
-                wrapper.resolve(PositionProvider)
-                wrapper.resolve(QualifiedNameProvider)
-
-        def extraction() -> None:
-            for s in candidates:
-                extract(cst.parse_module(s), "m.py", "m", interest)
-
-        def check() -> None:
-            engine.run([root], policy, workers=1)
-
-        timings = {
-            "parse": best_of(args.repeat, parse),
-            "naive": best_of(args.repeat, naive),
-            "extract": best_of(args.repeat, extraction),
-            "check": best_of(args.repeat, check),
-        }
-        one_file = chosen[0][0] if chosen else None
-        whole = whole_processes(root, one_file, args.repeat, args.before, scratch)
-    base = timings["parse"]
-    print(f"{len(files)} Python files, {len(candidates)} candidates, {lines} candidate lines")
-    for name, seconds in timings.items():
-        print(f"{name:12} {seconds:8.3f} s   {seconds / base:5.2f} x parse")
-    print(f"extract is {timings['naive'] / timings['extract']:.2f}x faster than naive")
+        roots = [p.resolve() for p in args.projects] or [scratch / "project"]
+        if not args.projects:
+            generate(roots[0])
+        for root in roots:
+            chosen = candidate_files(root)
+            print(f"== {root}: {len(chosen)} candidate Python files")
+            if args.in_process or len(roots) == 1:
+                timings, described = in_process(root, args.repeat)
+                base = timings["parse"]
+                print(described)
+                for name, seconds in timings.items():
+                    print(f"{name:12} {seconds:8.3f} s   {seconds / base:5.2f} x parse")
+                print(f"extract is {timings['naive'] / timings['extract']:.2f}x faster than naive")
+            peaks: Peaks = {}
+            one_file = min(chosen)[0] if chosen else None
+            whole = whole_processes(
+                root, one_file, args.repeat, args.before, scratch / root.name, peaks,
+                args.temporalint,
+            )  # fmt: skip
+            for name, seconds in whole.items():
+                print(f"{name:18} {seconds:8.3f} s")
+            for label, top, bottom in _RATIOS:
+                if top in whole and bottom in whole:
+                    print(f"{label:28} {whole[top] / whole[bottom]:6.2f}")
+            table.append((tree_label(root, roots), whole, peaks, len(chosen)))
     print()
-    for name, seconds in whole.items():
-        print(f"{name:18} {seconds:8.3f} s")
-    ratios = [
-        ("cold check / ruff ALL", "cold", "ruff"),
-        ("warm check / prefilter", "warm", "prefilter"),
-        ("warm check / cold check", "warm", "cold"),
-        ("one file (warm) / python", "one file", "python"),
-        ("import / before", "import", "import@before"),
-        ("cold check / before", "cold", "cold@before"),
-        ("warm check / before", "warm", "warm@before"),
-        ("one file (warm) / before", "one file", "one file@before"),
-    ]
-    for label, top, bottom in ratios:
-        if top in whole and bottom in whole:
-            print(f"{label:28} {whole[top] / whole[bottom]:6.2f}")
+    print(
+        f"load average before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs"
+    )
+    print(
+        "| tree | candidates | cold s | warm s | one file s | cold / ruff ALL "
+        "| cold / temporalint | warm / prefilter | peak MB |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, whole, peaks, candidates in table:
+
+        def ratio(top: str, bottom: str, whole: dict[str, float] = whole) -> str:
+            return f"{whole[top] / whole[bottom]:.2f}" if bottom in whole else "-"
+
+        peak = max(peaks.get("cold", 0), peaks.get("warm", 0), peaks.get("one file", 0))
+        print(
+            f"| {name} | {candidates} | {whole['cold']:.2f} | {whole['warm']:.2f} "
+            f"| {whole.get('one file', float('nan')):.2f} | {ratio('cold', 'ruff')} "
+            f"| {ratio('cold', 'temporalint')} | {ratio('warm', 'prefilter')} "
+            f"| {peak / 1024:.0f} |"
+        )
     return 0
 
 

@@ -38,9 +38,11 @@ from retrylint.model import (
     EffectivePolicy,
     Finding,
     FixSummary,
+    FrameworkInfo,
     Location,
     Observation,
     Severity,
+    SilentFramework,
 )
 from retrylint.progress import Progress, Silent
 from retrylint.python import ir
@@ -53,7 +55,8 @@ from retrylint.rules.rl000_unparsable_file import UnparsableFile
 from retrylint.scan import pool
 from retrylint.scan.cache import SummaryCache
 from retrylint.scan.empty import explain_empty_scan
-from retrylint.scan.files import FileRules, Skipped, SourceFile, discover, module_name, relative
+from retrylint.scan.files import FileRules, Skipped, SourceFile, discover, module_name
+from retrylint.scan.ondemand import OnDemand
 from retrylint.scan.prefilter import Prefilter
 from retrylint.scan.python_parse import ParseProblem
 from retrylint.scan.versions import detect as detect_versions
@@ -239,6 +242,7 @@ def _parse_all(
     workers: int,
     cache: SummaryCache | None = None,
     advance: Callable[[int], None] | None = None,
+    kept: pool.Workers | None = None,
 ) -> list[ir.ModuleSummary | ParseProblem]:
     """From the cache where it holds the file as it is now; the rest in this process with one
     worker, else in worker processes that are killed and replaced when a file crashes them or
@@ -261,7 +265,7 @@ def _parse_all(
                 advance(1)
     else:
         parsed = pool.parse_all(
-            missed, workers, limits=limits, executor=ProcessPoolExecutor, advance=advance
+            missed, workers, limits=limits, executor=ProcessPoolExecutor, advance=advance, kept=kept
         )
     fresh = iter(parsed)
     for index, result in enumerate(results):
@@ -340,59 +344,56 @@ def run(
     interesting |= ir.Interest(frozenset(wrappers), frozenset())
     workers = workers if workers is not None else (os.cpu_count() or 1)
     python_files = [f for f in files if f.language == "python"]
-    # Modules loaded on demand, shared by every round's project: each is parsed once a run.
-    loaded: dict[tuple[str, str], ir.ModuleSummary | None] = {}
+
+    # Worker processes live from the first parse to the last of the run.
+    kept = pool.Workers()
+
+    def parse(jobs: list[pool.Job]) -> list[ir.ModuleSummary | ParseProblem]:
+        progress.phase("Following imports", len(jobs))
+        return _parse_all(jobs, workers, cache, progress.advance, kept)
+
+    # Modules loaded on demand, shared by every round's project: each is parsed once a run,
+    # in batches (`retrylint.scan.ondemand`).
+    ondemand = OnDemand(root, interesting, parse)
     summaries, problems = _scan_python(
-        python_files, adapters, policy, interesting, workers, loaded, cache, progress
+        python_files, adapters, policy, interesting, workers, ondemand, cache, progress, kept
     )
     django = _django_settings(policy, summaries)
-    progress.phase("Following imports", None)
-    project = _project(summaries, root, policy, interesting, loaded, cache, progress)
-    _check_task_decorators(policy, project)
-    evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
-    versions = detect_versions(root, frameworks.DISTRIBUTIONS)
-    rows: list[EffectivePolicy] = []
-    observations: list[Observation] = []
-    for adapter in adapters:
-        if policy.enabled_frameworks is None and not any(
-            module_imports(s, adapter.packages) for s in project.loaded()
-        ):
-            continue
-        ctx = _context(adapter, project, evaluator, tuple(summaries), policy, django, versions)
-        for item in adapter.analyze(ctx):
-            if isinstance(item, EffectivePolicy):
-                rows.append(item)
-            else:
-                observations.append(item)
     comments = {s.path: s.suppressions for s in summaries if s.suppressions}
-    go_files = tuple(f for f in files if f.language == "go")
-    for go in frameworks.GO_ADAPTERS:
-        if policy.enabled_frameworks is not None and go.key not in policy.enabled_frameworks:
-            continue
-        if policy.enabled_frameworks is None and not any(
-            _is_candidate(f.absolute, Prefilter([go.markers])) is True for f in go_files
-        ):
-            continue
-        settings = policy.frameworks.get(go.key, FrameworkSettings())
-        go_ctx = GoContext(
-            root,
-            go_files,
-            functools.partial(_project_go_files, root, policy),
-            policy.assume,
-            settings,
-            settings.version,
+    # What rules may say of each framework that can have rows: the adapters that ran.
+    info = {a.key: a.info for a in adapters}
+    go_rows, go_observations = _analyze_go(files, root, policy, problems, comments, info)
+    # Only the Python adapters read detected versions: asking the registry for every
+    # framework's distribution would import the Go adapter in a Python-only run.
+    versions = detect_versions(
+        root, {a.key: a.info.distribution for a in adapters if a.info.distribution}
+    )
+
+    def analyze() -> tuple[list[EffectivePolicy], list[Observation], tuple[SilentFramework, ...]]:
+        project = _project(summaries, root, policy, ondemand)
+        _check_task_decorators(policy, project)
+        evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
+        rows: list[EffectivePolicy] = []
+        observations: list[Observation] = []
+        for adapter in adapters:
+            if policy.enabled_frameworks is None and not any(
+                module_imports(s, adapter.packages) for s in project.loaded()
+            ):
+                continue
+            ctx = _context(adapter, project, evaluator, tuple(summaries), policy, django, versions)
+            for item in adapter.analyze(ctx):
+                if isinstance(item, EffectivePolicy):
+                    rows.append(item)
+                else:
+                    observations.append(item)
+        rows, observations = with_enqueue_scopes(
+            [*rows, *go_rows], [*observations, *go_observations], project.loaded()
         )
-        for go_item in go.analyze_go(go_ctx):
-            if isinstance(go_item, EffectivePolicy):
-                rows.append(go_item)
-            elif isinstance(go_item, Observation):
-                observations.append(go_item)
-            elif isinstance(go_item, FileProblem):
-                location = Location(go_item.path, go_item.line, go_item.column)
-                problems.append(UnparsableFile().finding(location, go_item.message))
-            else:
-                comments[go_item.path] = go_item.suppressions
-    rows, observations = with_enqueue_scopes(rows, observations, project.loaded())
+        silent = collect_silent_frameworks(adapters, summaries, project, rows)
+        return rows, observations, silent
+
+    rows, observations, silent = ondemand.settle(analyze)
+    kept.close()
     rows = _one_row_per_task(rows)
     assignments = tuple(policy.assign(r.name) for r in rows)
 
@@ -403,8 +404,8 @@ def run(
         whole_inventory=whole,
         all_names=frozenset(r.name for r in rows if r.name),
         observations=observations,
-        silent_frameworks=collect_silent_frameworks(adapters, summaries, project, rows),
-        frameworks=frameworks.FRAMEWORK_INFO,
+        silent_frameworks=silent,
+        frameworks=info,
         empty_scan=None if files else explain_empty_scan(paths, root, policy.path, discovery),
         today=today or date.today(),
     )
@@ -450,15 +451,63 @@ def run(
     )
 
 
+def _analyze_go(
+    files: Sequence[SourceFile],
+    root: Path,
+    policy: Policy,
+    problems: list[Finding],
+    comments: dict[str, tuple[ir.Suppression, ...]],
+    info: dict[str, FrameworkInfo],
+) -> tuple[list[EffectivePolicy], list[Observation]]:
+    """Rows and observations of the Go adapters; unparsable files go to `problems`,
+    suppression comments to `comments` and what each adapter that ran declares to `info`.
+    Go facts never depend on Python name resolution, so this runs once, outside the passes
+    that load Python modules."""
+    rows: list[EffectivePolicy] = []
+    observations: list[Observation] = []
+    go_files = tuple(f for f in files if f.language == "go")
+    if not go_files and policy.enabled_frameworks is None:
+        return rows, observations  # no candidate: the Go adapters are not even imported
+    for go in frameworks.GO_ADAPTERS:
+        if policy.enabled_frameworks is not None and go.key not in policy.enabled_frameworks:
+            continue
+        if policy.enabled_frameworks is None and not any(
+            _is_candidate(f.absolute, Prefilter([go.markers])) is True for f in go_files
+        ):
+            continue
+        info[go.key] = go.info
+        settings = policy.frameworks.get(go.key, FrameworkSettings())
+        go_ctx = GoContext(
+            root,
+            go_files,
+            functools.partial(_project_go_files, root, policy),
+            policy.assume,
+            settings,
+            settings.version,
+        )
+        for go_item in go.analyze_go(go_ctx):
+            if isinstance(go_item, EffectivePolicy):
+                rows.append(go_item)
+            elif isinstance(go_item, Observation):
+                observations.append(go_item)
+            elif isinstance(go_item, FileProblem):
+                location = Location(go_item.path, go_item.line, go_item.column)
+                problems.append(UnparsableFile().finding(location, go_item.message))
+            else:
+                comments[go_item.path] = go_item.suppressions
+    return rows, observations
+
+
 def _scan_python(
     files: list[SourceFile],
     adapters: Sequence[PythonAdapter],
     policy: Policy,
     interesting: ir.Interest,
     workers: int,
-    loaded: dict[tuple[str, str], ir.ModuleSummary | None] | None = None,
+    ondemand: OnDemand,
     cache: SummaryCache | None = None,
     progress: Progress | None = None,
+    kept: pool.Workers | None = None,
 ) -> tuple[list[ir.ModuleSummary], list[Finding]]:
     """Parse the files that can hold tasks, in rounds.
 
@@ -487,7 +536,7 @@ def _scan_python(
                 problems.append(rl000.finding(Location(source.path, 1, 1), candidate))
             elif candidate:
                 dotted = module_name(source.path, policy.root, policy.source_roots)
-                known = (loaded or {}).get((str(source.absolute), dotted))
+                known = ondemand.known.get((str(source.absolute), dotted))
                 if known is not None:  # already read for an earlier round's question
                     summaries.append(known)
                 else:
@@ -495,7 +544,7 @@ def _scan_python(
             else:
                 later.append(source)
         progress.phase("Parsing", len(jobs))
-        for result in _parse_all(jobs, workers, cache, progress.advance):
+        for result in _parse_all(jobs, workers, cache, progress.advance, kept):
             if isinstance(result, ParseProblem):
                 location = Location(result.path, result.line, result.column)
                 problems.append(rl000.finding(location, result.message))
@@ -503,20 +552,34 @@ def _scan_python(
                 summaries.append(result)
         if not later or not jobs:
             break
-        progress.phase("Following imports", None)
-        project = _project(summaries, policy.root, policy, interesting, loaded, cache, progress)
         django = _django_settings(policy, summaries)
-        evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
-        names: set[str] = set()
-        for adapter in adapters:
-            ctx = _context(adapter, project, evaluator, tuple(summaries), policy, django)
-            names |= adapter.project_markers(ctx)
+
+        names = ondemand.settle(
+            functools.partial(_markers, summaries, adapters, policy, django, ondemand)
+        )
         if not names:
             break
         prefilter = Prefilter(_names_pattern(names))
         pending = later
     summaries.sort(key=lambda s: s.path)
     return summaries, problems
+
+
+def _markers(
+    summaries: list[ir.ModuleSummary],
+    adapters: Sequence[PythonAdapter],
+    policy: Policy,
+    django: str | None,
+    ondemand: OnDemand,
+) -> set[str]:
+    """Names other files may declare tasks with, as the parsed files define them."""
+    project = _project(summaries, policy.root, policy, ondemand)
+    evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
+    names: set[str] = set()
+    for adapter in adapters:
+        ctx = _context(adapter, project, evaluator, tuple(summaries), policy, django)
+        names |= adapter.project_markers(ctx)
+    return names
 
 
 def _one_row_per_task(rows: list[EffectivePolicy]) -> list[EffectivePolicy]:
@@ -631,16 +694,9 @@ def _with_severity(finding: Finding, severity: Severity) -> Finding:
 
 
 def _project(
-    summaries: list[ir.ModuleSummary],
-    root: Path,
-    policy: Policy,
-    interesting: ir.Interest,
-    loaded: dict[tuple[str, str], ir.ModuleSummary | None] | None = None,
-    cache: SummaryCache | None = None,
-    progress: Progress | None = None,
+    summaries: list[ir.ModuleSummary], root: Path, policy: Policy, ondemand: OnDemand
 ) -> Project:
-    """The project as name resolution sees it; each module loaded on demand advances
-    `progress` (the phase is the caller's: loads happen later, whenever a question needs one)."""
+    """The project as name resolution sees it, loading modules through `ondemand`."""
     bases: list[Path] = [root / r for r in policy.source_roots]
     for summary in summaries:
         depth = len(summary.module.split(".")) if summary.module else 0
@@ -651,28 +707,7 @@ def _project(
             base = base.parent
         bases.append(base)
     locator = ModuleLocator(root, sorted(set(bases)))
-
-    known = loaded if loaded is not None else {}
-
-    def load(dotted: str) -> ir.ModuleSummary | None:
-        path = locator.find(dotted)
-        if path is None:
-            return None
-        key = (str(path), dotted)
-        if key not in known:
-            # The same safe parse as scanned files get (large stack, no exception escapes).
-            job = (str(path), relative(path, root), dotted, interesting)
-            result = cache.get(*job) if cache is not None else None
-            if result is None:
-                result = pool.parse_job(job)
-                if cache is not None:
-                    cache.put(*job[1:], result)
-            known[key] = result if isinstance(result, ir.ModuleSummary) else None
-            if progress is not None:
-                progress.advance()
-        return known[key]
-
-    return Project(summaries, load)
+    return Project(summaries, ondemand.loader(locator))
 
 
 def _django_settings(policy: Policy, summaries: list[ir.ModuleSummary]) -> str | None:

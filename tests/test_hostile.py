@@ -534,6 +534,34 @@ def test_real_parse_under_a_tiny_memory_cap(tmp_path: Path) -> None:
     assert isinstance(results[1], ir.ModuleSummary)
 
 
+@needs_fork
+def test_workers_are_kept_between_parses_of_a_run_unless_they_crashed(
+    many_files: list[pool.Job], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[object] = []
+
+    def counting(**kwargs: object) -> ProcessPoolExecutor:
+        started.append(kwargs)
+        return fork_executor(**kwargs)
+
+    serial = [pool.parse_job(j) for j in many_files]
+    kept = pool.Workers()
+    limits = pool.Limits(timeout=60, memory_mb=None)
+    for part in (many_files[:6], many_files[6:]):
+        assert pool.parse_all(part, 2, limits=limits, executor=counting, kept=kept) == [
+            serial[many_files.index(j)] for j in part
+        ]
+    assert len(started) == 1  # the second parse ran in the first one's workers
+    monkeypatch.setattr(pool, "parse_file", misbehave({"mod_02.py": _killed}))
+    pool.parse_all(many_files[:4], 2, limits=limits, executor=counting, kept=kept)
+    # Had the broken workers been kept, these would come back as crashed.
+    assert (
+        pool.parse_all(many_files[4:8], 2, limits=limits, executor=counting, kept=kept)
+        == (serial[4:8])
+    )
+    kept.close()
+
+
 def test_pool_with_the_default_start_method(many_files: list[pool.Job]) -> None:
     """No monkeypatching: whatever start method this platform uses, results match serial."""
     serial = [pool.parse_job(j) for j in many_files]

@@ -23,8 +23,9 @@ class Resolved:
     """What a name refers to.
 
     `kind` is "binding" (module-level assignment), "class", "function", "module" (a project
-    module), "external" (something outside the project, named by `qualified`) or "ambiguous"
-    (bound several times with different values).
+    module), "external" (something outside the project, named by `qualified`), "ambiguous"
+    (bound several times with different values) or "pending" (it lies in a module the loader
+    has not parsed yet; see `Pending`).
     """
 
     kind: str
@@ -38,12 +39,20 @@ class Resolved:
 Loader = Callable[[str], ir.ModuleSummary | None]
 
 
+class Pending(Exception):
+    """Raised by a loader for a project module it has not parsed yet (it will be, in a batch
+    with others, before the question is asked again). Resolution stops at such a module instead
+    of trying what a missing module would make it try (a shorter prefix, a script's sibling),
+    so a pass asks only for modules the answer can depend on."""
+
+
 class Project:
     """All module summaries of a run, keyed by dotted module name, loaded on demand."""
 
     def __init__(self, summaries: list[ir.ModuleSummary], loader: Loader) -> None:
         self._modules: dict[str, ir.ModuleSummary | None] = {s.module: s for s in summaries}
         self._loader = loader
+        self._pending: set[str] = set()
         self._index: dict[str, _ModuleIndex] = {}
         # Answers to questions asked from the top (no hops spent), keyed by the summary's
         # identity (kept alive in the value, so the id cannot be reused).
@@ -51,7 +60,11 @@ class Project:
 
     def module(self, dotted: str) -> ir.ModuleSummary | None:
         if dotted not in self._modules:
-            self._modules[dotted] = self._loader(dotted)
+            try:
+                self._modules[dotted] = self._loader(dotted)
+            except Pending:
+                self._pending.add(dotted)
+                self._modules[dotted] = None
         return self._modules[dotted]
 
     def loaded(self) -> Iterator[ir.ModuleSummary]:
@@ -106,7 +119,7 @@ class Project:
             module = self.module(star)
             if module is not None and module is not summary:
                 found = self.resolve(module, dotted, _hops + 1)
-                if found is not None and found.kind != "external":
+                if found is not None and found.kind not in ("external", "pending"):
                     return found
         if head in _BUILTINS and not rest:
             return Resolved("external", f"builtins.{head}")
@@ -121,7 +134,7 @@ class Project:
         if not package:
             return None
         found = self.resolve_qualified(f"{package}.{full}", hops + 1)
-        if found.kind in ("external", "module") or found.module is summary:
+        if found.kind in ("external", "pending", "module") or found.module is summary:
             return None
         return found
 
@@ -129,8 +142,11 @@ class Project:
         """Resolve a fully dotted name: the longest prefix that is a project module wins."""
         parts = qualified.split(".")
         for cut in range(len(parts), 0, -1):
-            module = self.module(".".join(parts[:cut]))
+            name = ".".join(parts[:cut])
+            module = self.module(name)
             if module is None:
+                if name in self._pending:
+                    return Resolved("pending", qualified)
                 continue
             if cut == len(parts):
                 return Resolved("module", qualified, module)

@@ -129,6 +129,11 @@ def parse_file(job: Job) -> Result:
             f"file is {_megabytes(max(info.st_size, len(source)))}; retrylint does not parse "
             f"files larger than {_megabytes(MAX_FILE_BYTES)}",
         )
+    # A parse builds tens of thousands of short-lived, acyclic nodes: the cycle collector
+    # would walk the whole heap again and again (in a long run, every summary kept so far)
+    # and find nothing; reference counting frees them.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return parse_python(source, path, dotted, interest)
     except RecursionError:
@@ -137,6 +142,9 @@ def parse_file(job: Job) -> Result:
         return ParseProblem(path, 1, 1, "the parser ran out of memory")
     except Exception as err:  # an internal bug must cost one file, not the whole scan
         return ParseProblem(path, 1, 1, f"the parser crashed ({_describe(err)})")
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _describe(err: BaseException) -> str:
@@ -315,6 +323,14 @@ class _Round:
         self.broken = False
         self.unavailable = False  # the platform refused to start a worker process
         self.running: dict[Future[bytes], tuple[int, float]] = {}
+        self.keep = False  # leave the workers running when done, for `Workers` to reuse
+
+    def reuse(
+        self, jobs: Sequence[Job], results: list[Result | None], advance: Advance | None
+    ) -> _Round:
+        """The same healthy workers, for another set of jobs."""
+        self.jobs, self.results, self.advance = jobs, results, advance
+        return self
 
     def run(self, queue: deque[int]) -> list[int]:
         """Returns the jobs that were running when a worker died (each one a suspect)."""
@@ -323,7 +339,7 @@ class _Round:
         finally:
             if self.running:
                 _kill(self.executor)
-            else:
+            elif not (self.keep and not self.broken and not self.unavailable):
                 self.executor.shutdown(wait=True)
 
     def _run(self, queue: deque[int]) -> list[int]:
@@ -399,9 +415,11 @@ def parse_in_workers(
     limits: Limits | None = None,
     executor: ExecutorFactory = ProcessPoolExecutor,
     advance: Advance | None = None,
+    kept: Workers | None = None,
 ) -> list[Result]:
     """Parse `jobs` in up to `workers` processes; results in job order, and `advance` told
-    as they arrive."""
+    as they arrive. With `kept`, healthy workers are taken from it and left running in it
+    afterwards."""
     limits = limits if limits is not None else Limits.from_env()
     results: list[Result | None] = [None] * len(jobs)
     queue = deque(range(len(jobs)))
@@ -415,14 +433,22 @@ def parse_in_workers(
                 advance(1)
 
     while queue:
-        width = max(1, min(workers, len(queue)))
+        width = workers if kept is not None else max(1, min(workers, len(queue)))
+        idle = kept.take() if kept is not None else None
         try:
-            round_ = _Round(executor, jobs, results, limits, width, advance)
+            round_ = (
+                idle.reuse(jobs, results, advance)
+                if idle is not None
+                else _Round(executor, jobs, results, limits, width, advance)
+            )
         except (OSError, NotImplementedError, ImportError):
             here(queue)
             break
+        round_.keep = kept is not None
         before = len(queue)
         suspects = round_.run(queue)
+        if kept is not None and not (round_.broken or round_.unavailable or round_.running):
+            kept.give(round_)
         if round_.unavailable:
             here(queue)
             break
@@ -447,6 +473,29 @@ def parse_in_workers(
     return [r for r in results if r is not None]
 
 
+class Workers:
+    """Worker processes kept between the parses of one run (the files of each scan round,
+    then each batch of modules loaded on demand), so a batch of a few modules does not pay
+    for starting processes. Workers that crashed or were killed are never kept."""
+
+    def __init__(self) -> None:
+        self._idle: _Round | None = None
+
+    def take(self) -> _Round | None:
+        idle, self._idle = self._idle, None
+        return idle
+
+    def give(self, round_: _Round) -> None:
+        self.close()
+        self._idle = round_
+
+    def close(self) -> None:
+        """Stop the idle workers; called when the run has nothing more to parse."""
+        idle = self.take()
+        if idle is not None:
+            idle.executor.shutdown(wait=True)
+
+
 def parse_all(
     jobs: Sequence[Job],
     workers: int,
@@ -454,8 +503,10 @@ def parse_all(
     limits: Limits | None = None,
     executor: ExecutorFactory = ProcessPoolExecutor,
     advance: Advance | None = None,
+    kept: Workers | None = None,
 ) -> list[Result]:
-    """In-process with one worker (no caps), else in killable worker processes."""
+    """In-process with one worker (no caps), else in killable worker processes (taken from
+    and left in `kept`, when given)."""
     if not jobs:
         return []
     if workers <= 1:
@@ -466,4 +517,6 @@ def parse_all(
                 advance(1)
         return results
     load_parser()
-    return parse_in_workers(jobs, workers, limits=limits, executor=executor, advance=advance)
+    return parse_in_workers(
+        jobs, workers, limits=limits, executor=executor, advance=advance, kept=kept
+    )

@@ -452,7 +452,9 @@ def adapter_items(root: Path, adapter: Any) -> list[Any]:
     from retrylint.engine import _context, _file_rules, _project, _scan_python
     from retrylint.frameworks import DISTRIBUTIONS, FRAMEWORKS, PYTHON_ADAPTERS
     from retrylint.rules import RULES
+    from retrylint.scan import pool
     from retrylint.scan.files import discover
+    from retrylint.scan.ondemand import OnDemand
     from retrylint.scan.versions import detect
 
     policy = load_policy(
@@ -460,13 +462,17 @@ def adapter_items(root: Path, adapter: Any) -> list[Any]:
     )
     files = discover([root], root, _file_rules(policy)).files
     interest = functools.reduce(operator.or_, (a.interest for a in PYTHON_ADAPTERS))
-    summaries, _ = _scan_python(list(files), PYTHON_ADAPTERS, policy, interest, 1)
-    project = _project(summaries, root, policy, interest)
-    evaluator = Evaluator(project, policy.assume)
-    ctx = _context(
-        adapter, project, evaluator, tuple(summaries), policy, None, detect(root, DISTRIBUTIONS)
-    )
-    return list(adapter.analyze(ctx))
+    ondemand = OnDemand(root, interest, lambda jobs: [pool.parse_job(j) for j in jobs])
+    summaries, _ = _scan_python(list(files), PYTHON_ADAPTERS, policy, interest, 1, ondemand)
+
+    def items() -> list[Any]:
+        project = _project(summaries, root, policy, ondemand)
+        evaluator = Evaluator(project, policy.assume)
+        versions = detect(root, DISTRIBUTIONS)
+        ctx = _context(adapter, project, evaluator, tuple(summaries), policy, None, versions)
+        return list(adapter.analyze(ctx))
+
+    return ondemand.settle(items)
 
 
 def test_ignored_options_are_observed() -> None:
