@@ -34,9 +34,9 @@ F = Fraction
 
 @pytest.fixture(autouse=True)
 def _golden_width(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The width the golden tables were made at (piped output was 160 columns then); the text
-    renderers now follow `COLUMNS`, which conftest pins to 200."""
-    monkeypatch.setenv("COLUMNS", "160")
+    """The width the golden tables and the README's example are made at: wide enough for the
+    table (at 80 columns the rows become blocks, see `test_golden_at_80_columns`)."""
+    monkeypatch.setenv("COLUMNS", "200")
 
 
 def _run(*args: str) -> tuple[int, str, str]:
@@ -353,6 +353,19 @@ def test_golden(name: str) -> None:
     code, out, err = _run(*GOLDEN_RUNS[name])
     assert code == 0, err
     _golden(name, out)
+
+
+def test_golden_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Piped output is 80 columns wide, narrower than the table: the table used to print past
+    the width anyway, squeezed until numbers folded ("9,0" over "00", two numbers to a reader)
+    and headers broke inside words ("framew" over "ork"). Now each row is a block of `label
+    value` pairs, no line past the width and no figure cut."""
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, err = _run(*GOLDEN_RUNS["simulate.demo.txt"], "--no-chart")
+    assert code == 0, err
+    assert all(len(line.rstrip()) <= 80 for line in out.splitlines())
+    assert "  attempts 53,715 / 54,000  " in out
+    _golden("simulate.demo.80.txt", out)
 
 
 def test_readme_example_is_what_the_fixture_prints() -> None:

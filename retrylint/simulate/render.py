@@ -15,6 +15,7 @@ from typing import TypeAlias
 
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -135,67 +136,94 @@ _COLUMNS = (
 
 
 def render_table(sim: Simulation, console: Console, *, chart: bool = True) -> None:
-    console.print(Text(_heading(sim)))
+    """The heading wrapped to the width, then the tasks and the sums: as tables when they fit
+    the width without cutting a number, else as one block of `label value` pairs per row."""
+    console.print(Text(_heading(sim)), soft_wrap=False)
     simulated = [t for t in sim.tasks if t.status == "simulated"]
     if simulated:
-        table = _table(_COLUMNS, _widths(sim, [t.name for t in simulated]))
+        rows: list[tuple[str, ...]] = []
         for task in simulated:
             assert task.longest is not None and task.shortest is not None
             figures = _figures(task.longest, task.shortest, sim.width)
             name = task.name + (f" ({task.sites} sites, worst shown)" if task.sites > 1 else "")
-            retries = str(task.retries)
             category = task.category or "—"
-            table.add_row(
-                *(
-                    Text(cell)
-                    for cell in (
-                        name,
-                        task.framework,
-                        category,
-                        _rate(task.rate),
-                        retries,
-                        *figures[:5],
-                        task.final_failure,
-                        *figures[5:],
-                    )
-                )
-            )
-        console.print(table)
-        totals = _table(("category", "tasks", *_COLUMNS[5:10], "backlog at end"), {})
+            rate = _rate(task.rate)
+            identity = (name, task.framework, category, rate, str(task.retries))
+            rows.append((*identity, *figures[:5], task.final_failure, *figures[5:]))
+        _print_rows(console, _COLUMNS, rows, head=5)
+        totals: list[tuple[str, ...]] = []
         for total in (*sim.categories, sim.total):
             figures = _figures(total.longest, total.shortest, sim.width)
-            name = total.name or "(no category)"
-            totals.add_row(*(Text(c) for c in (name, str(total.tasks), *figures[:6])))
-        console.print(totals)
+            totals.append((total.name or "(no category)", str(total.tasks), *figures[:6]))
+        _print_rows(console, ("category", "tasks", *_COLUMNS[5:10], "backlog at end"), totals, 2)
     left_out = [t for t in sim.tasks if t.status != "simulated"]
     if left_out:
         console.print(Text(f"Left out of the sums ({len(left_out)}):"))
         for task in left_out:
             where = f"{task.framework}, {task.path}:{task.line}"
-            console.print(Text(f"  {task.name} ({where}): {task.reason}"))
+            console.print(Text(f"  {task.name} ({where}): {task.reason}"), soft_wrap=False)
     if chart and simulated:
         _charts(sim, console)
 
 
-def _table(columns: Sequence[str], widths: dict[str, int]) -> Table:
-    """Folding columns; the task and category ask for their full width (up to 48), as the
-    inventory's task column does, because rows are read by them."""
+_WORDS = frozenset({"task", "framework", "category", "goes to"})
+
+
+def _print_rows(
+    console: Console, columns: Sequence[str], rows: Sequence[tuple[str, ...]], head: int
+) -> None:
+    """A table when it fits the width with every figure whole (a folded "9,0" over "00" reads
+    as two numbers); else, as piped output at 80 columns always is, each row becomes a block:
+    its first `head` cells on one line, then the figures as `label value` pairs, packed into
+    indented lines at pair boundaries."""
+    table = _table(columns, rows)
+    needed = Measurement.get(console, console.options.update_width(1 << 20), table).minimum
+    if needed <= console.width:
+        console.print(table)
+        return
+    for row in rows:
+        first = "  ".join(
+            cell if column in _WORDS else f"{column} {cell}"
+            for column, cell in zip(columns[:head], row[:head], strict=True)
+        )
+        pairs = [f"{c} {v}" for c, v in zip(columns[head:], row[head:], strict=True)]
+        console.print(Text(first), soft_wrap=True)
+        for line in _pack(pairs, console.width - 4):
+            console.print(Text("    " + line), soft_wrap=True)
+    console.print()
+
+
+def _pack(items: Sequence[str], width: int) -> list[str]:
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + 2 + len(item) <= width:
+            lines[-1] += "  " + item
+        else:
+            lines.append(item)
+    return lines
+
+
+def _table(columns: Sequence[str], rows: Sequence[tuple[str, ...]]) -> Table:
+    """Only "goes to" wraps (at spaces); every other cell keeps its line, a figure's two bounds
+    on two lines after the " /", so the table's minimum width is one rich can honour (columns
+    given a `min_width` are shrunk, then widened again past the width)."""
     table = Table(box=box.SIMPLE_HEAD, highlight=False)
     for column in columns:
-        words = column in {"task", "framework", "category", "goes to"}
-        wanted = widths.get(column)
+        words = column in _WORDS
         table.add_column(
-            column,
-            overflow="fold",
+            column if words else column.replace(" ", "\n", 1),
             justify="left" if words else "right",
-            min_width=min(wanted, 48) if wanted else None,
+            no_wrap=column != "goes to",
+            overflow="fold",
+        )
+    for row in rows:
+        table.add_row(
+            *(
+                Text(cell if c in _WORDS else cell.replace(" / ", " /\n"))
+                for c, cell in zip(columns, row, strict=True)
+            )
         )
     return table
-
-
-def _widths(sim: Simulation, names: Sequence[str]) -> dict[str, int]:
-    categories = [len(t.category) for t in sim.tasks if t.category]
-    return {"task": max(map(len, names)), "category": max(categories, default=0)}
 
 
 def _heading(sim: Simulation) -> str:
