@@ -230,7 +230,17 @@ def _load(paths: list[Path], config: Path | None) -> Policy:
     else:
         start = paths[0] if paths else cwd
         found = discover_config(start.resolve() if start.exists() else cwd)
-    return load_policy(found, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=cwd)
+    policy = load_policy(found, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=cwd)
+    for path in paths:
+        if path.exists() and not path.resolve().is_relative_to(policy.root):
+            # The root is the policy file's folder (CONTRACTS §1): `--config /tmp/x.toml .`
+            # silently lost constants, Go packages and versions (59 tasks became 21).
+            _stderr(
+                f"retrylint: warning: {path} is outside the project root {policy.root} (the "
+                "folder of the policy file): constants, base classes, Go packages and framework "
+                "versions are read only inside the root; keep the policy file in the project"
+            )
+    return policy
 
 
 def _analyze(
