@@ -449,6 +449,7 @@ def check(
         extra_outputs = [outputs.parse_output(value) for value in more_outputs or ()]
         outputs.check_outputs(extra_outputs, output_file)
         fixed: int | None = None
+        report: engine.Report | None = None
         if show_diff or fix:
             first = _reported(day)
             fixes = fixing.find_fixes(first, paths or [Path.cwd()], rerun, unsafe=unsafe_fixes)
@@ -462,7 +463,9 @@ def check(
                 return _print_diff(fixes, first.policy.root)
             fixes.write(first.policy.root)
             fixed = len(fixes.fixes)
-        report = _reported(day)
+            # Nothing written, nothing to analyse again (it doubled `--fix` on a clean tree).
+            report = None if fixed else first
+        report = report or _reported(day)
         report = fixing.mark(report, fixing.planned(report, unsafe=True))
         report = replace(report, fixes=FixSummary(fixed, unsafe_fixes))
         return _show(report, extra_outputs)

@@ -14,6 +14,7 @@ import shutil
 import stat
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import libcst
@@ -884,3 +885,28 @@ def test_a_bound_that_uncovers_another_finding_is_not_offered(tmp_path: Path) ->
     result = cli(root, "--fix")
     assert "1 proposed fix left out" in result.stderr
     assert "RL101" in result.stdout
+
+
+def test_fix_with_nothing_to_fix_analyses_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--fix` on a tree with no fixable finding analysed it twice (twice a plain check's time
+    # on a large tree) though nothing was written between the two runs.
+    from retrylint import engine
+
+    root = project(
+        tmp_path,
+        {"app.py": "from celery import shared_task\n\n@shared_task\ndef ping():\n    pass\n"},
+    )
+    runs: list[object] = []
+    real = engine.run
+
+    def counted(*args: Any, **kwargs: Any) -> engine.Report:
+        runs.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run", counted)
+    result = cli(root, "--fix", "--no-cache")
+    assert result.exit_code == 0, result.output
+    assert "Found 0 findings (0 fixed, 0 remaining)." in result.stdout
+    assert len(runs) == 1
