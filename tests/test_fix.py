@@ -636,6 +636,31 @@ def test_manual_retry_gets_no_backoff_fix(tmp_path: Path) -> None:
     assert (root / "app.py").read_bytes() == original
 
 
+def test_a_count_the_retry_statement_sets_is_not_marked_fixable(tmp_path: Path) -> None:
+    """Huey's `CancelExecution(retry=True)` sets the count itself (back to 1 each time), so no
+    option on the decorator can bound it: check marked it `[*]` and counted it fixable, and
+    every `--fix` left it out (tubesync: "7 fixable" after each --fix)."""
+    root = project(
+        tmp_path,
+        {
+            "tasks.py": """
+            from huey import RedisHuey
+            from huey.exceptions import CancelExecution
+
+            huey = RedisHuey("app")
+
+            @huey.task(retries=3, retry_delay=10, retry_backoff=2)
+            def sync(item_id):
+                if item_id is None:
+                    raise CancelExecution(retry=True)
+            """
+        },
+    )
+    output = cli(root).output
+    assert "RL101 [error]" in output
+    assert "[*]" not in output and "fixable" not in output
+
+
 def test_wrapper_passing_its_own_value_gets_no_fix(tmp_path: Path) -> None:
     """`dramatiq.actor(fn, max_retries=None, **options)`: a call-site max_retries would be
     passed twice, and the wrapper itself is shared code, so nothing is offered."""
