@@ -368,6 +368,16 @@ def test_golden_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
     _golden("simulate.demo.80.txt", out)
 
 
+def test_blocks_fit_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row's first line (name, framework, category, rate, retries) went past the width when
+    the name was long (readthedocs at 120 columns); the rest now goes under the name."""
+    monkeypatch.setenv("COLUMNS", "40")
+    code, out, err = _run(*GOLDEN_RUNS["simulate.demo.txt"], "--no-chart")
+    assert code == 0, err
+    assert [line for line in out.splitlines() if len(line.rstrip()) > 40] == []
+    assert "shop.tasks.refund_partial\n    celery  critical  rate 5/s" in out
+
+
 def test_readme_example_is_what_the_fixture_prints() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     block = readme.split("<!-- simulate-example -->\n```text\n", 1)[1].split("```", 1)[0]

@@ -182,11 +182,14 @@ def _print_rows(
         console.print(table)
         return
     for row in rows:
-        first = "  ".join(
+        identity = [
             cell if column in _WORDS else f"{column} {cell}"
             for column, cell in zip(columns[:head], row[:head], strict=True)
-        )
+        ]
         pairs = [f"{c} {v}" for c, v in zip(columns[head:], row[head:], strict=True)]
+        first = "  ".join(identity)
+        if len(first) > console.width:  # a long task name: the rest goes under it
+            first, pairs = identity[0], [*identity[1:], *pairs]
         console.print(Text(first), soft_wrap=True)
         for line in _pack(pairs, console.width - 4):
             console.print(Text("    " + line), soft_wrap=True)
