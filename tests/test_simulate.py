@@ -376,6 +376,11 @@ def test_blocks_fit_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     assert code == 0, err
     assert [line for line in out.splitlines() if len(line.rstrip()) > 40] == []
     assert "shop.tasks.refund_partial\n    celery  critical  rate 5/s" in out
+    # A pair longer than the line (here the left-out task's path) wraps at its spaces.
+    code, out, err = _run(*GOLDEN_RUNS["simulate.outage.txt"], "--no-chart")
+    assert code == 0, err
+    assert [line for line in out.splitlines() if len(line.rstrip()) > 40] == []
+    assert "    goes to RetryError raised to the\n      caller" in out
 
 
 def test_readme_example_is_what_the_fixture_prints() -> None:

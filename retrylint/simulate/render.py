@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import TypeAlias
@@ -197,12 +198,22 @@ def _print_rows(
 
 
 def _pack(items: Sequence[str], width: int) -> list[str]:
+    """Pairs side by side while they fit; a pair longer than a line (a final failure citing a
+    long path) wraps at its spaces, never inside a word."""
     lines: list[str] = []
     for item in items:
         if lines and len(lines[-1]) + 2 + len(item) <= width:
             lines[-1] += "  " + item
         else:
-            lines.append(item)
+            lines.extend(
+                textwrap.wrap(
+                    item,
+                    width,
+                    subsequent_indent="  ",
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+            )
     return lines
 
 
