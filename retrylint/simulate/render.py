@@ -312,9 +312,13 @@ def _charts(sim: Simulation, console: Console) -> None:
     for bound, outcome in series:
         title = "attempts per second, all tasks" + (f", {bound}" if bound else "")
         if outcome.attempts is None:
-            console.print(Text(f"No chart of {title}: infinite ({outcome.infinite})."))
+            console.print(
+                Text(f"No chart of {title}: infinite ({outcome.infinite})."), soft_wrap=False
+            )
             continue
-        for line in chart(outcome.histogram, sim.width, sim.outage, console.width, title):
+        lines = chart(outcome.histogram, sim.width, sim.outage, console.width, title)
+        console.print(Text(lines[0]), soft_wrap=False)  # the title wraps; the bars fit
+        for line in lines[1:]:
             console.print(Text(line))
 
 
