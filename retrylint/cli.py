@@ -238,7 +238,17 @@ def _load(paths: list[Path], config: Path | None) -> Policy:
     else:
         start = paths[0] if paths else cwd
         found = discover_config(start.resolve() if start.exists() else cwd)
-    return load_policy(found, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=cwd)
+    policy = load_policy(found, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=cwd)
+    for path in paths:
+        if path.exists() and not path.resolve().is_relative_to(policy.root):
+            # The root is the policy file's folder (CONTRACTS §1): `--config /tmp/x.toml .`
+            # silently lost constants, Go packages and versions (59 tasks became 21).
+            _stderr(
+                f"retrylint: warning: {path} is outside the project root {policy.root} (the "
+                "folder of the policy file): constants, base classes, Go packages and framework "
+                "versions are read only inside the root; keep the policy file in the project"
+            )
+    return policy
 
 
 def _analyze(
@@ -461,6 +471,7 @@ def check(
         extra_outputs = [outputs.parse_output(value) for value in more_outputs or ()]
         outputs.check_outputs(extra_outputs, output_file)
         fixed: int | None = None
+        report: engine.Report | None = None
         if show_diff or fix:
             first = _reported(day)
             fixes = fixing.find_fixes(
@@ -476,7 +487,9 @@ def check(
                 return _print_diff(fixes, first.policy.root)
             fixes.write(first.policy.root)
             fixed = len(fixes.fixes)
-        report = _reported(day)
+            # Nothing written, nothing to analyse again (it doubled `--fix` on a clean tree).
+            report = None if fixed else first
+        report = report or _reported(day)
         report = fixing.mark(report, fixing.planned(report, unsafe=True))
         report = replace(report, fixes=FixSummary(fixed, unsafe_fixes))
         return _show(report, extra_outputs)

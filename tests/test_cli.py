@@ -644,6 +644,37 @@ def test_explicit_config_replaces_discovery(
     assert "RL401" in rules  # [categories] without default-category and no [tasks] key
 
 
+def test_a_config_outside_the_scanned_project_is_warned_about(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `init -o /tmp/x.toml .` then `check --config /tmp/x.toml .` made the policy file's
+    # folder the project root, so facts the code points to were no longer read: the names of
+    # the tasks below became undecided, without a word about why.
+    write_project(
+        tmp_path / "project",
+        {
+            "app/names.py": "SEND = 'mail.send'\n",
+            "app/tasks.py": (
+                "from celery import shared_task\n"
+                "from app.names import SEND\n\n"
+                "@shared_task(name=SEND)\n"
+                "def send():\n"
+                "    pass\n"
+            ),
+        },
+    )
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "x.toml").write_text("", encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "project")
+    inside = cli("inventory", "--no-cache", "--format", "json")
+    assert inside.stderr == ""
+    assert [t["name"] for t in json.loads(inside.stdout)["tasks"]] == ["mail.send"]
+    outside = cli("inventory", "--no-cache", "--format", "json", "--config", "../elsewhere/x.toml")
+    assert outside.exit_code == 0
+    assert "is outside the project root" in one_line(outside.stderr)
+    assert str((tmp_path / "elsewhere").resolve()) in outside.stderr
+
+
 @pytest.mark.parametrize("command", ["check", "inventory", "init"])
 def test_nonexistent_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
     monkeypatch.chdir(tmp_path)

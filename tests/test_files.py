@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import pathspec
@@ -288,6 +289,17 @@ def test_unusual_gitignore_files_neither_hang_nor_fail(tmp_path: Path) -> None:
         os.mkfifo(tmp_path / "b" / ".gitignore")  # reading it would block forever
     (tmp_path / "c" / ".gitignore").symlink_to(tmp_path / "a" / ".gitignore")  # git skips it
     assert scanned(tmp_path) == ["a/tasks.py", "b/tasks.py", "c/tasks.py"]
+
+
+def test_a_bracket_pattern_python_finds_ambiguous_prints_no_warning(tmp_path: Path) -> None:
+    # Next.js catch-all routes are named `[[...slug]].tsx`; a .gitignore naming one is valid
+    # for git, but Python's `re` warns (FutureWarning "Possible nested set") on the `[[`. A
+    # user must not see a Python warning from a .gitignore; the rule itself still applies.
+    tree(tmp_path, "app/tasks.py", "web/[[...slug]].py", "web/s].py")
+    (tmp_path / ".gitignore").write_text("web/[[...slug]].py\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert scanned(tmp_path) == ["app/tasks.py", "web/[[...slug]].py"]
 
 
 GIT_TREE = (

@@ -14,6 +14,7 @@ import shutil
 import stat
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import libcst
@@ -635,6 +636,31 @@ def test_manual_retry_gets_no_backoff_fix(tmp_path: Path) -> None:
     assert (root / "app.py").read_bytes() == original
 
 
+def test_a_count_the_retry_statement_sets_is_not_marked_fixable(tmp_path: Path) -> None:
+    """Huey's `CancelExecution(retry=True)` sets the count itself (back to 1 each time), so no
+    option on the decorator can bound it: check marked it `[*]` and counted it fixable, and
+    every `--fix` left it out (tubesync: "7 fixable" after each --fix)."""
+    root = project(
+        tmp_path,
+        {
+            "tasks.py": """
+            from huey import RedisHuey
+            from huey.exceptions import CancelExecution
+
+            huey = RedisHuey("app")
+
+            @huey.task(retries=3, retry_delay=10, retry_backoff=2)
+            def sync(item_id):
+                if item_id is None:
+                    raise CancelExecution(retry=True)
+            """
+        },
+    )
+    output = cli(root).output
+    assert "RL101 [error]" in output
+    assert "[*]" not in output and "fixable" not in output
+
+
 def test_wrapper_passing_its_own_value_gets_no_fix(tmp_path: Path) -> None:
     """`dramatiq.actor(fn, max_retries=None, **options)`: a call-site max_retries would be
     passed twice, and the wrapper itself is shared code, so nothing is offered."""
@@ -909,3 +935,28 @@ def test_confirming_fixes_reads_the_cache_and_never_writes_it(
     result = cli(root, "--diff")
     assert result.exit_code == 1 and "max_retries=10" in result.stdout
     assert entries() == before
+
+
+def test_fix_with_nothing_to_fix_analyses_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--fix` on a tree with no fixable finding analysed it twice (twice a plain check's time
+    # on a large tree) though nothing was written between the two runs.
+    from retrylint import engine
+
+    root = project(
+        tmp_path,
+        {"app.py": "from celery import shared_task\n\n@shared_task\ndef ping():\n    pass\n"},
+    )
+    runs: list[object] = []
+    real = engine.run
+
+    def counted(*args: Any, **kwargs: Any) -> engine.Report:
+        runs.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run", counted)
+    result = cli(root, "--fix", "--no-cache")
+    assert result.exit_code == 0, result.output
+    assert "Found 0 findings (0 fixed, 0 remaining)." in result.stdout
+    assert len(runs) == 1

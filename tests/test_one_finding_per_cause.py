@@ -140,3 +140,32 @@ def test_the_shared_waits_are_quoted_when_every_task_waits_the_same(tmp_path: Pa
     ((_, tasks, message),) = _custom_notes(tmp_path, 5)
     assert len(tasks) == 3
     assert "written here (10s, 20s, 30s, 10s, 20s);" in message
+
+
+def test_the_assume_line_rl002_suggests_is_valid_toml_and_decides_the_value(
+    tmp_path: Path,
+) -> None:
+    # An expression with double quotes (a call with a string argument, common in Python and
+    # Go) was suggested as `"int(os.environ.get("RETRIES", "3"))" = <value>`: invalid TOML.
+    root = write_project(
+        tmp_path,
+        {
+            "app/tasks.py": """
+                import os
+                from celery import shared_task
+
+                @shared_task(
+                    autoretry_for=(OSError,),
+                    max_retries=int(os.environ.get("RETRIES", "3")),
+                    retry_backoff=True,
+                )
+                def sync():
+                    pass
+            """
+        },
+    )
+    (notes,) = [f for f in analyze(root).findings if f.rule == "RL002"]
+    assert notes.fix is not None
+    line = notes.fix.removeprefix("Add ").split(" under [assume]")[0].replace("<value>", "3")
+    (root / "retrylint.toml").write_text(f"[assume]\n{line}\n", encoding="utf-8")
+    assert [f.rule for f in analyze(root).findings if f.rule == "RL002"] == []

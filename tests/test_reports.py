@@ -646,6 +646,16 @@ def test_explain_task(report: Report) -> None:
     assert "hint" not in out
 
 
+def test_explain_task_heading_wraps_to_the_width(report: Report) -> None:
+    # A long task name and path made the heading one line past the width (a 68-character
+    # name at a 50-character path, 100 columns); it wraps at spaces like every other line.
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=40, color_system=None)
+    assert explain_task(report, "app.tasks.send_email", console)
+    lines = buffer.getvalue().splitlines()
+    assert lines[:2] == ["app.tasks.send_email (celery definition", "  at app/tasks.py:12:1)"]
+
+
 def test_explain_task_shows_brackets_and_owner(report: Report) -> None:
     buffer = io.StringIO()
     console = Console(file=buffer, width=200, color_system=None)

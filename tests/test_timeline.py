@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -17,7 +18,7 @@ from retrylint.report.timeline import (
     render_timeline,
     schedule_of,
 )
-from tests.conftest import FIXTURES, REPO, analyze, rows_by_name
+from tests.conftest import FIXTURES, REPO, analyze, rows_by_name, write_project
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,21 @@ def test_fits_the_width(demo_report: engine.Report, width: int) -> None:
     assert set(lines) >= {"shop.tasks.charge_card", "shop.tasks.refund"}
     # Even at 80 columns a jittered schedule has room for its band.
     assert lines["shop.tasks.charge_card"].count(UNICODE.band) > 3
+
+
+def test_a_long_name_keeps_its_end(tmp_path: Path) -> None:
+    # Cut at the end, the names of one module's tasks all read "app.customercare.tasks.sy…"
+    # at 100 columns; the function name at the end is what tells them apart.
+    module = "app/customercare/notifications/tasks.py"
+    code = "from celery import shared_task\n"
+    for name in ("sync_zendesk_accounts", "sync_salesforce_cases"):
+        code += f"\n@shared_task\ndef {name}():\n    pass\n"
+    write_project(tmp_path, {module: code})
+    text = render_timeline(analyze(tmp_path), 80)
+    names = [line.split()[0] for line in text.splitlines() if "never retries" in line]
+    assert len(names) == 2 and all(len(n) <= 24 for n in names)
+    assert names[0].endswith(".sync_salesforce_cases") and names[0].startswith(UNICODE.ellipsis)
+    assert names[1].endswith(".sync_zendesk_accounts")
 
 
 def test_wider_terminal_draws_a_longer_axis(demo_report: engine.Report) -> None:

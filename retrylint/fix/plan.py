@@ -240,6 +240,8 @@ def _bound(finding: Finding, row: EffectivePolicy, assignment: Assignment | None
             return (Replace(at, str(count), by_keyword), *imports)
         if source.source not in ("explicit", "inherited", "default") or row.framework == "asynq":
             return None
+        if source.source == "explicit" and _set_by_a_retry(row, source.location):
+            return None
         option = _option(
             row,
             spelling.keyword,
@@ -326,6 +328,16 @@ def _written_here(row: EffectivePolicy, at: Location | None) -> bool:
         return True
     first = min((*row.suppression_lines, row.location.line))
     return first <= at.line <= row.location.line
+
+
+def _set_by_a_retry(row: EffectivePolicy, at: Location | None) -> bool:
+    """Whether the count is written in the retry statement itself (Huey's
+    `CancelExecution(retry=True)`, Celery's `self.retry(max_retries=None)`): that statement
+    wins over any option on the decorator, so adding one cannot clear the finding, and
+    proposing it made `check` count a fix `--fix` always leaves out."""
+    return at is not None and any(
+        (p.location.path, p.location.line) == (at.path, at.line) for p in row.paths
+    )
 
 
 def _imports(path: str, imports: tuple[tuple[str, str], ...]) -> tuple[Edit, ...]:

@@ -426,8 +426,12 @@ def explain_task(report: Report, name: str, console: Console) -> bool:
             console.print()
         location = row.location
         at = f"{location.path}:{location.line}:{location.column}"
-        header = Text.assemble((name, "bold"), f" ({row.framework} {row.site} at {at})")
-        console.print(header, soft_wrap=True)
+        heading = f"{name} ({row.framework} {row.site} at {at})"
+        for index, line in enumerate(_wrap(heading, max(console.width, MIN_WIDTH), "", "  ")):
+            text = Text(line)
+            if index == 0:
+                text.stylize("bold", 0, len(name))
+            console.print(text, soft_wrap=True)
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold")
         grid.add_column()

@@ -214,7 +214,7 @@ def render_timeline(report: Report, width: int, glyphs: Glyphs = UNICODE) -> str
         lines.append(_fit(_category_heading(category), width, glyphs))
         for row, assignment in members:
             bar = _bar(schedule_of(row), limits(_category(assignment)), axis, bar_width, glyphs)
-            name = _fit(_name(row), name_width, glyphs).ljust(name_width)
+            name = _fit_name(_name(row), name_width, glyphs).ljust(name_width)
             summary = _fit(schedule_of(row).summary, summary_width, glyphs)
             lines.append((name + _GAP + bar + _GAP + summary).rstrip())
     lines.append("")
@@ -246,6 +246,15 @@ def _fit(text: str, width: int, glyphs: Glyphs) -> str:
     if len(flat) <= width:
         return flat
     return flat[: max(0, width - 1)] + glyphs.ellipsis
+
+
+def _fit_name(text: str, width: int, glyphs: Glyphs) -> str:
+    """A task name cut at its start: `app.billing.tasks.sync_…` made every task of a module
+    read the same, while the end (the function) is what tells them apart."""
+    flat = re.sub(r"\s", " ", text)
+    if len(flat) <= width:
+        return flat
+    return glyphs.ellipsis + flat[len(flat) - max(0, width - 1) :]
 
 
 def _header(axis: TimeAxis, name_width: int, bar_width: int) -> str:

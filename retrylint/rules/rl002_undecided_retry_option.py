@@ -6,6 +6,7 @@ rest on, and `[assume]` is the way to decide it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import ClassVar
@@ -40,7 +41,9 @@ class UndecidedRetryOption:
         for (expression, location), uses in shared.items():
             rows = list({id(row): row for row, _ in uses}.values())
             fields = " and ".join(f"`{f}`" for f in dict.fromkeys(item.field for _, item in uses))
-            fix = f'Add "{expression}" = <value> under [assume] in the policy file.'
+            # Quoted as TOML reads it back: expressions often hold `"` (a call with a string).
+            key = json.dumps(expression, ensure_ascii=False)
+            fix = f"Add {key} = <value> under [assume] in the policy file."
             if len(rows) == 1:
                 row = rows[0]
                 in_file = location.path == row.location.path

@@ -55,6 +55,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import warnings
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -449,11 +450,16 @@ def _read_gitignore(directory: str) -> _Ignore | None:
     except OSError:
         return None
     lines = text.splitlines()
-    try:
-        spec = pathspec.GitIgnoreSpec.from_lines(lines)
-    except (ValueError, re.error):
-        spec = pathspec.GitIgnoreSpec.from_lines(line for line in lines if _valid(line))
-    return _Ignore(os.path.join(directory, ""), _Patterns.of(spec))
+    # A pattern git reads plainly can look ambiguous to Python's `re` (`[[...slug]].tsx`, a
+    # Next.js route, gives FutureWarning "Possible nested set"): a warning about the user's
+    # .gitignore that they cannot act on, so it is not shown.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        try:
+            spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        except (ValueError, re.error):
+            spec = pathspec.GitIgnoreSpec.from_lines(line for line in lines if _valid(line))
+        return _Ignore(os.path.join(directory, ""), _Patterns.of(spec))
 
 
 def _valid(line: str) -> bool:

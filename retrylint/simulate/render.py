@@ -302,9 +302,11 @@ def _charts(sim: Simulation, console: Console) -> None:
     for bound, outcome in series:
         title = "attempts per second, all tasks" + (f", {bound}" if bound else "")
         if outcome.attempts is None:
-            console.print(Text(f"No chart of {title}: infinite ({outcome.infinite})."))
+            _say(console, f"No chart of {title}: infinite ({outcome.infinite}).")
             continue
-        for line in chart(outcome.histogram, sim.width, sim.outage, console.width, title):
+        title_line, *lines = chart(outcome.histogram, sim.width, sim.outage, console.width, title)
+        _say(console, title_line)
+        for line in lines:
             console.print(Text(line))
 
 
