@@ -26,7 +26,9 @@ from retrylint.config.policy import ConfigErrors, FrameworkSettings, Policy
 from retrylint.frameworks.base import (
     AdapterContext,
     FileProblem,
+    GoAdapter,
     GoContext,
+    GoItem,
     PythonAdapter,
     module_imports,
     with_enqueue_scopes,
@@ -362,7 +364,7 @@ def run(
     comments = {s.path: s.suppressions for s in summaries if s.suppressions}
     # What rules may say of each framework that can have rows: the adapters that ran.
     info = {a.key: a.info for a in adapters}
-    go_rows, go_observations = _analyze_go(files, root, policy, problems, comments, info)
+    go_rows, go_observations = _analyze_go(files, root, policy, problems, comments, info, cache)
     # Only the Python adapters read detected versions: asking the registry for every
     # framework's distribution would import the Go adapter in a Python-only run.
     versions = detect_versions(
@@ -458,6 +460,7 @@ def _analyze_go(
     problems: list[Finding],
     comments: dict[str, tuple[ir.Suppression, ...]],
     info: dict[str, FrameworkInfo],
+    cache: SummaryCache | None = None,
 ) -> tuple[list[EffectivePolicy], list[Observation]]:
     """Rows and observations of the Go adapters; unparsable files go to `problems`,
     suppression comments to `comments` and what each adapter that ran declares to `info`.
@@ -480,12 +483,12 @@ def _analyze_go(
         go_ctx = GoContext(
             root,
             go_files,
-            functools.partial(_project_go_files, root, policy),
+            functools.cache(functools.partial(_project_go_files, root, policy)),
             policy.assume,
             settings,
             settings.version,
         )
-        for go_item in go.analyze_go(go_ctx):
+        for go_item in _go_items(go, go_ctx, cache):
             if isinstance(go_item, EffectivePolicy):
                 rows.append(go_item)
             elif isinstance(go_item, Observation):
@@ -656,6 +659,23 @@ def _check_task_decorators(policy: Policy, project: Project) -> None:
     ]
     if unmatched:
         raise ConfigErrors(unmatched)
+
+
+def _go_items(go: GoAdapter, ctx: GoContext, cache: SummaryCache | None) -> list[GoItem]:
+    """The adapter's output, from the cache while no `.go` file or `go.mod` of the project
+    changed (then tree-sitter is not even imported)."""
+    if cache is None:
+        return list(go.analyze_go(ctx))
+    scanned = {f.path: f.absolute for f in ctx.files}
+    sources = {**ctx.project_files(), **scanned}
+    assume = sorted((name, repr(value)) for name, value in ctx.assume.items())
+    key = repr((go.key, ctx.version, ctx.settings.task_decorators, assume))
+    cached = cache.get_go(key, ctx.root, scanned, sources, lambda: list(go.analyze_go(ctx)))
+    if cached is not None:
+        return cached
+    items = list(go.analyze_go(ctx))
+    cache.put_go(key, ctx.root, scanned, sources, items)
+    return items
 
 
 def _resolved(path: Path) -> Path:

@@ -18,14 +18,22 @@ entry or none. A short, corrupt or foreign entry is a miss and is rewritten. Ent
 unpickled with a loader that only builds the summary classes, because a repository could
 commit a crafted `.retrylint_cache/` and pickle would otherwise run any code it names.
 
-Go files are not cached: the asynq adapter reads tree-sitter trees directly, across packages,
-and there is no per-file Go summary to store; a run with no Go task markers never loads
-tree-sitter anyway.
+Go has no per-file summary: the asynq adapter reads tree-sitter trees directly, across
+packages, and a tree cannot be pickled. What is cached for Go is the adapter's whole output,
+under a key of the same kind (path set, settings, salt of the Go analysis modules and
+tree-sitter's installed copy) and with a manifest of every file the analysis may read: each
+`.go` file of the project and each `go.mod` place from their folders up to the root. The entry
+is used only when the project's `.go` listing is the recorded one and every manifest file
+passes the same (mtime, size)-else-SHA-256 test as a Python entry; any edit, rename, deletion,
+new file or new `go.mod` is a miss and the analysis runs again in full, so a warm run with no
+Go change neither parses nor imports tree-sitter, and a run after an edit costs a cold one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import hashlib
 import importlib.util
 import io
@@ -35,13 +43,20 @@ import struct
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
+from fractions import Fraction
 from pathlib import Path
 
-from retrylint import __version__
+from retrylint import __version__, model
+from retrylint.frameworks import base
 from retrylint.python import ir
 from retrylint.scan.python_parse import ParseProblem
 
 Result = ir.ModuleSummary | ParseProblem
+# One manifest line: absolute path, mtime_ns (0: hash before trusting), size, SHA-256; a file
+# that was absent is recorded with size -1 and no digest, so its creation is a change.
+_Stamp = tuple[str, int, int, bytes]
 
 DEFAULT_DIRECTORY = ".retrylint_cache"
 _GITIGNORE = "# Written by retrylint; safe to delete.\n*\n"
@@ -51,6 +66,18 @@ _HEADER = struct.Struct(f"<{len(_MAGIC)}sqq32s")
 _RACY_SECONDS = 2
 # What a summary is built by: an edit to any of them changes what a file summarizes to.
 _BUILDERS = ("python/ir.py", "python/extract.py", "scan/python_parse.py")
+# What the Go adapter's output is built by: the whole analysis, since that output is cached.
+_GO_MAGIC = b"RLG1"
+_GO_BUILDERS = (
+    "golang/parse.py",
+    "golang/project.py",
+    "golang/evaluate.py",
+    "golang/flow.py",
+    "frameworks/asynq.py",
+    "frameworks/base.py",
+    "scan/versions.py",
+    "model.py",
+)
 
 
 class SummaryCache:
@@ -61,7 +88,10 @@ class SummaryCache:
         # Read-only for runs over edited copies (`check --fix` confirming its fixes): their
         # results must not replace the entries of the files as they are on disk.
         self.readonly = readonly
-        self._salt = _salt()
+        self._salt = _salt(_BUILDERS, ("libcst",))
+        self._go_salt: bytes | None = None
+        # Manifest of a Go analysis that missed, taken before it runs, for `put_go`.
+        self._go_pending: dict[Path, tuple[_Stamp, ...]] = {}
         self._interests: dict[ir.Interest, bytes] = {}
         # Stat and digest of files that missed, taken before they are parsed, for `put`.
         self._pending: dict[Path, tuple[int, int, bytes]] = {}
@@ -129,6 +159,86 @@ class SummaryCache:
         name = key.hexdigest()
         return self.directory / __version__ / name[:2] / name[2:]
 
+    def get_go(
+        self,
+        settings: str,
+        root: Path,
+        scanned: Mapping[str, Path],
+        sources: Mapping[str, Path],
+        recompute: Callable[[], list[base.GoItem]],
+    ) -> list[base.GoItem] | None:
+        """The cached output of a Go adapter run over `scanned` (reported path → absolute
+        path) in a project whose `.go` files are `sources`, or None (then `put_go` may store
+        it). `settings` names the adapter and everything of the policy it reads.
+
+        A row's `delay_fn` is code built from the Go source and cannot be stored: a cached row
+        that had one gets a stand-in that runs `recompute` (the analysis, once) on its first
+        call. Only `simulate` calls it; inventory and check never do."""
+        entry = self._go_entry(settings, root, scanned)
+        listing = _listing(sources)
+        try:
+            data = entry.read_bytes()
+        except OSError:
+            data = b""
+        loaded = _load_go(data)
+        if loaded is not None and loaded[0] == listing:
+            fresh = _fresh(loaded[1])
+            if fresh is not None:
+                if fresh != loaded[1] and not self.readonly:
+                    self._write_go(entry, listing, fresh, loaded[2], loaded[3])
+                return _with_delays(loaded, functools.cache(recompute))
+        self._go_pending[entry] = _stamps(_go_inputs(root, sources))
+        return None
+
+    def put_go(
+        self,
+        settings: str,
+        root: Path,
+        scanned: Mapping[str, Path],
+        sources: Mapping[str, Path],
+        items: list[base.GoItem],
+    ) -> None:
+        """Store the output of a Go run `get_go` missed, with the manifest taken before it ran:
+        a file edited while the analysis read it is then a miss next time, never stale."""
+        entry = self._go_entry(settings, root, scanned)
+        stamps = self._go_pending.pop(entry, None)
+        if stamps is not None and not self.readonly:
+            self._write_go(entry, _listing(sources), stamps, items)
+
+    def _go_entry(self, settings: str, root: Path, scanned: Mapping[str, Path]) -> Path:
+        if self._go_salt is None:
+            self._go_salt = _salt(_GO_BUILDERS, ("tree_sitter", "tree_sitter_go"))
+        names = repr((os.fspath(root), _listing(scanned))).encode(errors="surrogateescape")
+        key = hashlib.sha256(b"\0".join((self._go_salt, b"go", settings.encode(), names)))
+        name = key.hexdigest()
+        return self.directory / __version__ / name[:2] / name[2:]
+
+    def _write_go(
+        self,
+        entry: Path,
+        listing: tuple[tuple[str, str], ...],
+        stamps: tuple[_Stamp, ...],
+        items: list[base.GoItem],
+        deferred: tuple[int, ...] = (),
+    ) -> None:
+        """`deferred` lists rows of `items` whose delay function was already dropped."""
+        stored = [
+            dataclasses.replace(item, delay_fn=None)
+            if isinstance(item, model.EffectivePolicy) and item.delay_fn is not None
+            else item
+            for item in items
+        ]
+        deferred = (*deferred, *(i for i, item in enumerate(items) if stored[i] is not item))
+        try:
+            payload = pickle.dumps(
+                (listing, stamps, stored, deferred), protocol=pickle.HIGHEST_PROTOCOL
+            )
+        except (RecursionError, pickle.PicklingError):
+            return
+        with contextlib.suppress(OSError):
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write(entry, _GO_MAGIC + payload)
+
     def _write(self, entry: Path, mtime_ns: int, size: int, digest: bytes, result: Result) -> None:
         if mtime_ns > time.time_ns() - _RACY_SECONDS * 1_000_000_000:
             mtime_ns = 0
@@ -141,14 +251,16 @@ class SummaryCache:
             _atomic_write(entry, _HEADER.pack(_MAGIC, mtime_ns, size, digest) + payload)
 
 
-def _salt() -> bytes:
-    """Everything besides the file and the settings that decides what a file summarizes to."""
+def _salt(modules: Sequence[str], packages: Sequence[str]) -> bytes:
+    """Everything besides the files and the settings that decides what a result is: the
+    retrylint `modules` that build it and the installed `packages` it is parsed with."""
     package = Path(__file__).resolve().parent.parent
     parts = [__version__, f"{sys.version_info[0]}.{sys.version_info[1]}"]
-    spec = importlib.util.find_spec("libcst")  # finds the package without importing it
-    builders = [package / b for b in _BUILDERS]
-    if spec is not None and spec.origin:
-        builders.append(Path(spec.origin))
+    builders = [package / b for b in modules]
+    for name in packages:
+        spec = importlib.util.find_spec(name)  # finds the package without importing it
+        if spec is not None and spec.origin:
+            builders.append(Path(spec.origin))
     for builder in builders:
         try:
             info = builder.stat()
@@ -184,6 +296,149 @@ def _load(data: bytes, path: str) -> Result | None:
         return None
     if isinstance(result, ir.ModuleSummary | ParseProblem) and result.path == path:
         return result
+    return None
+
+
+def _listing(files: Mapping[str, Path]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((path, os.fspath(absolute)) for path, absolute in files.items()))
+
+
+def _go_inputs(root: Path, sources: Mapping[str, Path]) -> list[Path]:
+    """Every file a Go analysis of `sources` may read: the sources, and a `go.mod` in each of
+    their folders and every folder above, up to the root (where the analysis looks)."""
+    folders: set[str] = set()
+    for path in sources:
+        current = path.rpartition("/")[0]
+        while current not in folders:
+            folders.add(current)
+            if not current:
+                break
+            current = current.rpartition("/")[0]
+    gomods = [root / f / "go.mod" if f else root / "go.mod" for f in folders]
+    return sorted({*sources.values(), *gomods})
+
+
+def _stamps(paths: Iterable[Path]) -> tuple[_Stamp, ...]:
+    """Stat and digest of each path, stats too recent to trust recorded as 0 (racy clean)."""
+    recent = time.time_ns() - _RACY_SECONDS * 1_000_000_000
+    found: list[_Stamp] = []
+    for path in paths:
+        try:
+            info = os.stat(path)
+            digest = hashlib.sha256(path.read_bytes()).digest()
+        except OSError:
+            found.append((os.fspath(path), 0, -1, b""))
+            continue
+        mtime_ns = info.st_mtime_ns if info.st_mtime_ns <= recent else 0
+        found.append((os.fspath(path), mtime_ns, info.st_size, digest))
+    return tuple(found)
+
+
+def _fresh(stamps: tuple[_Stamp, ...]) -> tuple[_Stamp, ...] | None:
+    """The stamps again, with the stats now trusted, when every file is as recorded (a file
+    recorded absent still absent); None at the first change."""
+    recent = time.time_ns() - _RACY_SECONDS * 1_000_000_000
+    fresh: list[_Stamp] = []
+    for stamp in stamps:
+        name, mtime_ns, size, digest = stamp
+        try:
+            info = os.stat(name)
+        except OSError:
+            if size != -1:
+                return None
+            fresh.append(stamp)
+            continue
+        if size == -1:
+            return None
+        if mtime_ns and (mtime_ns, size) == (info.st_mtime_ns, info.st_size):
+            fresh.append(stamp)
+            continue
+        try:
+            if hashlib.sha256(Path(name).read_bytes()).digest() != digest:
+                return None
+        except OSError:
+            return None
+        trusted = info.st_mtime_ns if info.st_mtime_ns <= recent else 0
+        fresh.append((name, trusted, info.st_size, digest))
+    return tuple(fresh)
+
+
+# Where the classes of Go adapter output live; looked up in `sys.modules` on load, as the
+# engine has imported them by then, so loading an entry imports nothing.
+_GO_MODULES = frozenset({model.__name__, base.__name__, ir.__name__})
+_GO_EXTRA: dict[tuple[str, str], type] = {
+    (Fraction.__module__, Fraction.__name__): Fraction,
+    (date.__module__, date.__name__): date,
+}
+
+
+class _GoUnpickler(pickle.Unpickler):
+    """Builds only the classes of Go adapter output (a crafted entry names nothing else)."""
+
+    def find_class(self, module: str, name: str) -> type:
+        if module in _GO_MODULES:
+            found = getattr(sys.modules[module], name, None)
+            if isinstance(found, type):
+                return found
+        extra = _GO_EXTRA.get((module, name))
+        if extra is not None:
+            return extra
+        raise pickle.UnpicklingError(f"{module}.{name} is not a Go result class")
+
+
+_GoEntry = tuple[
+    tuple[tuple[str, str], ...], tuple[_Stamp, ...], list[base.GoItem], tuple[int, ...]
+]
+
+
+class _Deferred:
+    """A cached row's delay function: the row's own, from the analysis run on first call."""
+
+    def __init__(self, recompute: Callable[[], list[base.GoItem]], row: model.EffectivePolicy):
+        self._recompute = recompute
+        self._row = row
+
+    def __call__(self, r: int) -> float:
+        # The entry was used only because no input changed, so the analysis yields this row
+        # again (`delay_fn` is not part of a row's equality).
+        for item in self._recompute():
+            if isinstance(item, model.EffectivePolicy) and item == self._row and item.delay_fn:
+                return item.delay_fn(r)
+        raise RuntimeError(f"{self._row.location.path}: a Go file changed during the run")
+
+
+def _with_delays(entry: _GoEntry, recompute: Callable[[], list[base.GoItem]]) -> list[base.GoItem]:
+    items = list(entry[2])
+    for index in entry[3]:
+        row = items[index]
+        assert isinstance(row, model.EffectivePolicy)
+        items[index] = dataclasses.replace(row, delay_fn=_Deferred(recompute, row))
+    return items
+
+
+def _load_go(data: bytes) -> _GoEntry | None:
+    """A Go entry's listing, manifest, items and the indices of the rows whose delay function
+    was dropped, or None when it is short, corrupt or foreign."""
+    if not data.startswith(_GO_MAGIC):
+        return None
+    try:
+        listing, stamps, items, deferred = _GoUnpickler(io.BytesIO(data[len(_GO_MAGIC) :])).load()
+    except Exception:  # any corruption: unpickling raises many kinds of error
+        return None
+    kinds = (model.EffectivePolicy, model.Observation, base.FileProblem, base.FileSuppressions)
+    if (
+        isinstance(listing, tuple)
+        and isinstance(stamps, tuple)
+        and all(isinstance(s, tuple) and len(s) == 4 for s in stamps)
+        and isinstance(items, list)
+        and all(isinstance(item, kinds) for item in items)
+        and isinstance(deferred, tuple)
+        and all(
+            isinstance(i, int) and 0 <= i < len(items) and isinstance(items[i], kinds[0])
+            for i in deferred
+        )
+    ):
+        return listing, stamps, items, deferred
     return None
 
 
