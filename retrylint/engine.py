@@ -336,7 +336,10 @@ def run(
         for a in frameworks.PYTHON_ADAPTERS
         if policy.enabled_frameworks is None or a.key in policy.enabled_frameworks
     ]
-    interesting = functools.reduce(operator.or_, (a.interest for a in adapters))
+    # Starting from nothing: a Go-only policy (`enabled = ["asynq"]`) runs no Python adapter.
+    interesting = functools.reduce(
+        operator.or_, (a.interest for a in adapters), ir.Interest(frozenset(), frozenset())
+    )
     # Calls of configured wrapper functions (`run_task(fn, ...)`) must survive extraction too.
     wrappers = {
         name.rpartition(".")[2]

@@ -222,3 +222,17 @@ def test_corrupt_and_crafted_go_entries_are_misses(tmp_path: Path) -> None:
             ITEMS
         )
     assert not marker.exists()
+
+
+def test_a_go_only_policy_runs(tmp_path: Path) -> None:
+    """`[frameworks] enabled = ["asynq"]` runs no Python adapter: the run must still work
+    (it used to end in an internal error) and read the Go tasks."""
+    root = tmp_path / "svc"
+    shutil.copytree(FIXTURES / "asynq", root)
+    (root / "retrylint.toml").write_text('[frameworks]\nenabled = ["asynq"]\n', encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["inventory", "--format", "json", "--no-cache", str(root)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["tasks"]
+    assert rows and {row["framework"] for row in rows} == {"asynq"}
