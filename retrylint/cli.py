@@ -11,9 +11,7 @@ import contextlib
 import io
 import json
 import os
-import shutil
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -27,7 +25,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from retrylint import __version__, baseline, diff, engine, outputs, progress, watch
+from retrylint import __version__, baseline, engine, outputs, progress
 from retrylint import fix as fixing
 from retrylint.config.policy import (
     CONFIG_NAMES,
@@ -37,24 +35,17 @@ from retrylint.config.policy import (
     discover_config,
     load_policy,
 )
-from retrylint.config.update import TASKS_HINT, UpdateError, append_tasks, task_line
 from retrylint.durations import parse_day
 from retrylint.frameworks import FRAMEWORKS
-from retrylint.lookup import TaskLookupError, find_task
 from retrylint.model import SEVERITY_RANK, FixSummary
 from retrylint.outputs import CheckFormat
-from retrylint.report.github_report import render_step_summary
-from retrylint.report.html_report import render_html
-from retrylint.report.json_report import render_inventory
 from retrylint.report.text_report import (
     explain_task,
     render_inventory_markdown,
     render_inventory_table,
     terminal_width,
 )
-from retrylint.report.timeline import glyphs_for, render_timeline
 from retrylint.rules import RULES
-from retrylint.rules.docs import rule_doc
 from retrylint.scan.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
 from retrylint.scan.cache import SummaryCache
 
@@ -520,6 +511,8 @@ def check(
             report = replace(report, findings=kept, baseline=outcome)
         if diff_base is not None:
             # After the baseline, which counts and lists stale entries over the whole run.
+            from retrylint import diff
+
             changed = diff.changes(report.policy.root, diff_base)
             kept, left_out = diff.apply(report, changed)
             report = replace(report, findings=kept, diff=left_out)
@@ -584,6 +577,8 @@ def _watch(body: Callable[[], int], targets: list[Path], config: Path | None) ->
         _stderr(f"Watching {len(paths)} files and folders for changes; press Ctrl-C to stop.")
         return paths
 
+    from retrylint import watch
+
     def between() -> None:
         if sys.stdout.isatty():
             sys.stdout.write("\x1b[2J\x1b[3J\x1b[H")  # clear the screen and its scrollback
@@ -602,6 +597,8 @@ def _watched(targets: list[Path], config: Path | None) -> list[Path]:
         files = list(targets)
         start = targets[0].resolve() if targets[0].exists() else Path.cwd()
         found = config or discover_config(start)
+    from retrylint import watch
+
     return watch.watched([Path(os.path.abspath(f)) for f in files], found)
 
 
@@ -627,6 +624,8 @@ def _step_summary(report: engine.Report) -> None:
         os.environ.get(key) for key in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA")
     )
     blob_url = f"{server}/{repo}/blob/{sha}" if server and repo and sha else None
+    from retrylint.report.github_report import render_step_summary
+
     try:
         with open(target, "a", encoding="utf-8") as handle:
             handle.write(render_step_summary(report, blob_url=blob_url))
@@ -737,15 +736,23 @@ def inventory(
             paths,
         )
         if explain is not None:
+            from retrylint.lookup import TaskLookupError, find_task
+
             try:
                 name = find_task((row.name for row in report.rows if row.name), explain)
             except TaskLookupError as err:
                 raise engine.UsageError(f"--explain {err}") from None
             explain_task(report, name, _console(color))
         elif timeline:
+            import shutil
+
+            from retrylint.report.timeline import glyphs_for, render_timeline
+
             width = shutil.get_terminal_size().columns
             _write(render_timeline(report, width, glyphs_for(sys.stdout.encoding)))
         elif output_format is InventoryFormat.json:
+            from retrylint.report.json_report import render_inventory
+
             _write(render_inventory(report))
         elif output_format is InventoryFormat.markdown:
             _write(render_inventory_markdown(report))
@@ -798,6 +805,8 @@ def report(
             raise engine.UsageError(
                 f"--html {html}: is a directory; name a file such as report.html"
             )
+        from retrylint.report.html_report import render_html
+
         try:
             _atomic_write(html, render_html(found, __version__, shown, simulation))
         except OSError as err:
@@ -929,6 +938,8 @@ def _update(targets: list[Path], config: Path | None, *, quiet: bool) -> None:
             "init --update: no policy file found (retrylint.toml, .retrylint.toml or a "
             "pyproject.toml with [tool.retrylint]); run `retrylint init` to write one"
         )
+    from retrylint.config.update import UpdateError, append_tasks
+
     path = policy.root / policy.path
     shown = _shown(path)
     try:
@@ -968,6 +979,8 @@ def _task_names(targets: list[Path], policy: Policy) -> list[str]:
 
 def starter_policy(names: list[str]) -> str:
     """The built-in policy (CONTRACTS §2) written out, with every task listed under it."""
+    from retrylint.config.update import TASKS_HINT, task_line
+
     lines = [
         "# retrylint policy: categories state the bounds; [tasks] puts each task in one.",
         "# Keys are task names as the framework registers them, or fnmatch globs.",
@@ -988,6 +1001,8 @@ def starter_policy(names: list[str]) -> str:
 
 def _atomic_write(path: Path, text: str) -> None:
     """Write through a temporary file and rename, so an interrupted run never leaves half a file."""
+    import tempfile
+
     directory = path.resolve().parent
     try:
         mode = path.stat().st_mode & 0o7777
@@ -1023,6 +1038,8 @@ def explain(code: Annotated[str, typer.Argument(help="A rule code such as RL101.
             key = by_name.get(code.strip().lower(), "")
         if not key:
             raise engine.UsageError(f"unknown rule {code!r}; run `retrylint rules` for the list")
+        from retrylint.rules.docs import rule_doc
+
         doc = rule_doc(key)
         if doc is None:
             raise engine.UsageError(f"the documentation of {key} is missing from this install")

@@ -19,14 +19,7 @@ from typing import TextIO
 from rich.console import Console
 
 from retrylint import __version__, engine
-from retrylint.report.concise_report import render_concise
-from retrylint.report.github_report import render_github
-from retrylint.report.gitlab_report import render_gitlab
-from retrylint.report.json_report import render_check
-from retrylint.report.junit_report import render_junit
 from retrylint.report.paths import gitlab_root, rebase, repository_root, spelled_root
-from retrylint.report.sarif_report import render_sarif
-from retrylint.report.statistics import render_statistics
 from retrylint.report.text_report import render_check_text
 
 
@@ -93,20 +86,36 @@ def write_report(
     quiet: bool = False,
 ) -> None:
     """Render `report` in one format onto `out`; `console` makes the rich console for text."""
+    # Each format's renderer is imported when used: a plain `check` starts without the other
+    # formats' modules (issue 11, one-file check start-up).
     shown, repository = shown_as(output_format, report, paths)
     if statistics:
+        from retrylint.report.statistics import render_statistics
+
         out.write(render_statistics(shown, as_json=output_format is CheckFormat.json))
     elif output_format is CheckFormat.json:
+        from retrylint.report.json_report import render_check
+
         out.write(render_check(shown))
     elif output_format is CheckFormat.sarif:
+        from retrylint.report.sarif_report import render_sarif
+
         out.write(render_sarif(shown, __version__, repository, exit_code=exit_code))
     elif output_format is CheckFormat.github:
+        from retrylint.report.github_report import render_github
+
         out.write(render_github(shown))
     elif output_format is CheckFormat.gitlab:
+        from retrylint.report.gitlab_report import render_gitlab
+
         out.write(render_gitlab(shown))
     elif output_format is CheckFormat.junit:
+        from retrylint.report.junit_report import render_junit
+
         out.write(render_junit(shown))
     elif output_format is CheckFormat.concise:
+        from retrylint.report.concise_report import render_concise
+
         out.write(render_concise(shown))
     else:
         render_check_text(shown, console(out), quiet=quiet)

@@ -1,10 +1,12 @@
-"""Commands that scan nothing start without the adapters, libcst or tree-sitter (issue 11 §4).
+"""Commands that scan nothing start without the adapters, libcst or tree-sitter (issue 11 §4),
+and a plain `check` with text output starts without what only other options need.
 
-Each command runs in a fresh interpreter, which then lists the heavy modules it holds.
+Each command runs in a fresh interpreter, which then lists the watched modules it holds.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -16,6 +18,30 @@ from tests.conftest import FIXTURES
 
 ADAPTER_MODULES = sorted(
     type(adapter).__module__ for adapter in (*frameworks.PYTHON_ADAPTERS, *frameworks.GO_ADAPTERS)
+)
+# Modules only some options of `check`, or other commands, use: other report formats, the policy
+# file editor (`init --update`, with tomlkit), diff mode, watch mode, simulation, alerts, HTML.
+OPTIONAL_MODULES = sorted(
+    [
+        "retrylint.alerts",
+        "retrylint.config.update",
+        "retrylint.diff",
+        "retrylint.lookup",
+        "retrylint.report.concise_report",
+        "retrylint.report.github_report",
+        "retrylint.report.gitlab_report",
+        "retrylint.report.html_report",
+        "retrylint.report.json_report",
+        "retrylint.report.junit_report",
+        "retrylint.report.sarif_report",
+        "retrylint.report.statistics",
+        "retrylint.report.svg",
+        "retrylint.report.timeline",
+        "retrylint.rules.docs",
+        "retrylint.simulate",
+        "retrylint.watch",
+        "tomlkit",
+    ]
 )
 _SCRIPT = """
 import json, sys
@@ -36,7 +62,13 @@ sys.stderr.write(json.dumps(loaded) + '\\n')
 
 def _loaded(*args: str) -> list[str]:
     proc = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, json.dumps(args), json.dumps(ADAPTER_MODULES)],
+        [
+            sys.executable,
+            "-c",
+            _SCRIPT,
+            json.dumps(args),
+            json.dumps([*ADAPTER_MODULES, *OPTIONAL_MODULES]),
+        ],
         capture_output=True,
         check=True,
         text=True,
@@ -51,7 +83,7 @@ def _loaded(*args: str) -> list[str]:
     ids=" ".join,
 )
 def test_commands_that_scan_nothing_load_no_adapter(args: tuple[str, ...]) -> None:
-    assert _loaded(*args) == []
+    assert not set(_loaded(*args)) & {*ADAPTER_MODULES, "libcst", "tree_sitter"}
 
 
 GO_MODULES = sorted(type(adapter).__module__ for adapter in frameworks.GO_ADAPTERS)
@@ -65,3 +97,28 @@ def test_a_scan_loads_every_adapter_it_needs() -> None:
     assert not set(GO_MODULES) & set(python)
     go = _loaded("check", "--exit-zero", "--no-cache", str(FIXTURES / "asynq"))
     assert set(GO_MODULES) <= set(go)
+
+
+def test_optional_module_names_exist() -> None:
+    """A misspelt name would make the checks below pass without testing anything."""
+    assert [m for m in OPTIONAL_MODULES if importlib.util.find_spec(m) is None] == []
+
+
+def test_a_plain_check_loads_no_optional_module() -> None:
+    loaded = _loaded("check", "--exit-zero", "--no-cache", str(FIXTURES / "demo"))
+    assert not set(OPTIONAL_MODULES) & set(loaded)
+
+
+@pytest.mark.parametrize(
+    ("args", "module"),
+    [
+        (("--format", "junit"), "retrylint.report.junit_report"),
+        (("--format", "json"), "retrylint.report.json_report"),
+        (("--statistics",), "retrylint.report.statistics"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, tuple) else value,
+)
+def test_an_option_loads_the_module_it_needs(args: tuple[str, ...], module: str) -> None:
+    """The lazy imports still happen when their option is given."""
+    loaded = _loaded("check", "--exit-zero", "--no-cache", *args, str(FIXTURES / "demo"))
+    assert module in loaded

@@ -16,18 +16,21 @@ import textwrap
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import groupby
-from typing import Literal, TextIO, TypeAlias
+from typing import TYPE_CHECKING, Literal, TextIO, TypeAlias
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from retrylint.baseline import Outcome
-from retrylint.diff import Outcome as DiffOutcome
 from retrylint.durations import format_duration
 from retrylint.engine import Report
 from retrylint.model import UNBOUNDED, UNDECIDED, Assignment, EffectivePolicy, Finding
 from retrylint.report import files_skipped_by_reason, folders_skipped_by_reason
+
+if TYPE_CHECKING:
+    # Only named in annotations: a plain `check` starts without the diff module.
+    from retrylint.diff import Outcome as DiffOutcome
 
 # A cell is a run of typed pieces, so the rich and Markdown renderers can each style "undecided"
 # and "unbounded" their own way and protect user text by their own rules.
