@@ -20,7 +20,7 @@ from fractions import Fraction
 from retrylint.durations import format_duration
 from retrylint.report.svg import esc
 from retrylint.simulate.outage import Outcome
-from retrylint.simulate.render import figures, heading, rate_text, seconds_text
+from retrylint.simulate.render import TASK_COLUMNS, figures, heading, rate_text, seconds_text
 from retrylint.simulate.tasks import RateSource, Simulation, TaskResult, Total
 
 STYLE = """
@@ -257,21 +257,7 @@ def _peaks(series: Sequence[_Series], top: Fraction, outage: Fraction, w: Fracti
 
 
 def _task_table(sim: Simulation) -> str:
-    head = (
-        "task",
-        "framework",
-        "category",
-        "rate",
-        "retries",
-        "messages",
-        "attempts",
-        "per message",
-        "peak/s (at)",
-        "exhausted",
-        "goes to",
-        "backlog at end",
-        "drained after",
-    )
+    head = TASK_COLUMNS
     rows = []
     for task in sim.tasks:
         if task.status != "simulated":

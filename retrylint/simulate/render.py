@@ -118,7 +118,7 @@ def _exact(value: Fraction | None) -> str | None:
 
 # -- table ----------------------------------------------------------------------------------
 
-_COLUMNS = (
+TASK_COLUMNS = (
     "task",
     "framework",
     "category",
@@ -143,13 +143,13 @@ def render_table(sim: Simulation, console: Console, *, chart: bool = True) -> No
     if simulated:
         rows = [_task_cells(task, sim.width) for task in simulated]
         totals = [_total_cells(total, sim.width) for total in (*sim.categories, sim.total)]
-        total_columns = ("category", "tasks", *_COLUMNS[5:10], "backlog at end")
-        if _fits(_COLUMNS, rows, console.width) and _fits(total_columns, totals, console.width):
-            console.print(_table(_COLUMNS, rows))
+        total_columns = ("category", "tasks", *TASK_COLUMNS[5:10], "backlog at end")
+        if _fits(TASK_COLUMNS, rows, console.width) and _fits(total_columns, totals, console.width):
+            console.print(_table(TASK_COLUMNS, rows))
             console.print(_table(total_columns, totals))
         else:
             for cells in rows:
-                _block(console, _COLUMNS, cells)
+                _block(console, TASK_COLUMNS, cells)
             console.print()
             for cells in totals:
                 _block(console, total_columns, cells)
