@@ -2,22 +2,25 @@
 
 Speed is the design constraint here. Whole-tree metadata providers cost several times a parse
 (see `bench/`), so this module walks only where tasks and their settings can be: module-level
-statements (also inside `if`/`try`), class bodies and function bodies. Positions come from
-running `PositionProvider` on one top-level statement at a time, and only for statements that
-are kept; the line offset of each statement is counted once from the generated code.
+statements (also inside `if`/`try`), class bodies and function bodies, with a read-only walk
+(`retrylint.python.walk`) instead of libcst's rebuilding traversal. Texts and positions come
+from printing each top-level statement once while noting where every node's code lies.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 import libcst as cst
+from libcst._nodes.internal import CodegenState
 
 from retrylint.python import ir
+from retrylint.python.walk import walk
 
 _BINARY_OPS: dict[type[cst.BaseBinaryOp], str] = {
     cst.Add: "+",
@@ -63,109 +66,116 @@ def _final_name(func: cst.BaseExpression) -> str | None:
     return None
 
 
-class _Statement:
-    """Positions inside one top-level statement, found by searching its source text.
+class _Recorder(CodegenState):
+    """Prints code as `Module.code_for_node` does, noting which tokens each node printed and
+    which tokens are indentation (the hooks libcst's own `PositionProvider` overrides)."""
 
-    libcst computes positions only by regenerating the whole tree with position tracking, which
-    costs several parses on a large class. Converted nodes are instead searched for in the
-    statement's own code, from a cursor that follows source order: a child is searched from its
-    parent's start, and its next sibling from its end. Nodes come in that order because the
-    extractor converts parents before children and a body visitor walks in pre-order.
+    def __init__(self, module: cst.Module) -> None:
+        super().__init__(
+            default_indent=module.default_indent, default_newline=module.default_newline
+        )
+        # Per node: its first token and how many indentation levels were open there.
+        self.starts: dict[int, tuple[int, int]] = {}
+        self.ends: dict[int, int] = {}
+        # Where indentation was printed, and how many levels (one token each).
+        self.indents: list[tuple[int, int]] = []
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        self.starts.setdefault(id(node), (len(self.tokens), len(self.indent_tokens)))
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        self.ends.setdefault(id(node), len(self.tokens))
+
+    def add_indent_tokens(self) -> None:
+        if self.indent_tokens:
+            self.indents.append((len(self.tokens), len(self.indent_tokens)))
+        super().add_indent_tokens()
+
+
+class _Statement:
+    """The code of one top-level statement and where each of its nodes lies in it.
+
+    libcst computes positions only by regenerating the whole tree with position tracking, and
+    `code_for_node` prints a node again each time its text is asked for: together several
+    parses on a large class. Instead each top-level statement is printed once, with a printer
+    that notes where each node's tokens start and end, so a node's position is exact and its
+    text a slice. libcst's printer is private API (`CodegenState`); `tests/test_walk.py`
+    checks positions and texts against libcst's public `PositionProvider` and `code_for_node`.
     """
 
-    def __init__(self, code: str, line_offset: int) -> None:
-        self._code = code
+    def __init__(self, module: cst.Module, stmt: cst.CSTNode, line_offset: int) -> None:
+        state = _Recorder(module)
+        stmt._codegen(state)
+        self._module = module
+        self._tokens = state.tokens
+        self._starts = state.starts
+        self._ends = state.ends
+        self._indents = state.indents
+        self.code = "".join(state.tokens)
         self._offset = line_offset
+        self._chars: list[int] | None = None
         self._line_starts: list[int] | None = None
-        self.cursor = 0
-        self.last_end = 0
 
-    def locate(self, text: str) -> tuple[ir.Span, int]:
-        pos = self._code.find(text, self.cursor) if text else -1
-        end = pos + len(text)
-        if pos < 0 and "\n" in text:
-            # libcst prints a node inside an indented block without the block's indentation,
-            # so a multi-line node is searched for with any indentation after each newline.
-            found = _reindented(text).search(self._code, self.cursor)
-            if found is None:
-                found = _reindented(text).search(self._code)
-            if found is not None:
-                pos, end = found.start(), found.end()
-        if pos < 0:
-            pos = max(self._code.find(text), 0) if text else 0
-            end = pos + len(text)
-        self.last_end = end
-        return ir.Span(*self._point(pos), *self._point(end)), pos
+    def text_of(self, node: cst.CSTNode) -> tuple[str, int, int]:
+        """The node's code as `code_for_node` prints it, without surrounding whitespace, and
+        where that code starts and ends in the statement."""
+        first = self._starts.get(id(node))
+        if first is None:  # not printed by this statement: searched for instead
+            text = self._module.code_for_node(node).strip()
+            start = max(self.code.find(text), 0)
+            return text, start, start + len(text)
+        if self._chars is None:
+            self._chars = list(itertools.accumulate(map(len, self._tokens), initial=0))
+        (token, depth), last = first, self._ends[id(node)]
+        start, end = self._chars[token], self._chars[last]
+        raw = self.code[start:end]
+        lead = len(raw) - len(raw.lstrip())
+        start, end = start + lead, end - (len(raw) - lead - len(raw.strip()))
+        if not depth or "\n" not in raw:
+            return raw.strip(), start, end
+        # Printed on its own, a node has none of the indentation of the blocks around it.
+        dropped = {
+            at + level
+            for at, levels in self._indents[bisect.bisect_left(self._indents, (token, 0)) :]
+            if at < last
+            for level in range(min(depth, levels))
+        }
+        own = "".join(t for i, t in enumerate(self._tokens[token:last], token) if i not in dropped)
+        return own.strip(), start, end
+
+    def span(self, start: int, end: int) -> ir.Span:
+        return ir.Span(*self._point(start), *self._point(end))
 
     def _point(self, index: int) -> tuple[int, int]:
         if self._line_starts is None:
-            self._line_starts = [0] + [i + 1 for i, ch in enumerate(self._code) if ch == "\n"]
+            self._line_starts = [0, *(m.end() for m in _NEWLINE.finditer(self.code))]
         row = bisect.bisect_right(self._line_starts, index) - 1
         return self._offset + row + 1, index - self._line_starts[row] + 1
 
 
-@dataclass(frozen=True, slots=True)
-class _Context:
-    module: cst.Module
-    stmt: _Statement
-    # Whether the statement's text mentions any name an adapter asked for. Bodies of
-    # undecorated functions in statements that do not are skipped: walking them is most of
-    # the cost of a file, and nothing in them can matter.
-    mentions_interesting: bool
+_NEWLINE = re.compile("\n")
 
 
 class _Converter:
     """Converts libcst expressions of one statement into IR."""
 
-    def __init__(self, ctx: _Context) -> None:
-        self._ctx = ctx
-        self._end = 0
-        # Where the outermost node of the last conversion started (for pre-order visitors).
-        self.last_start = 0
-
-    @property
-    def mentions_interesting(self) -> bool:
-        return self._ctx.mentions_interesting
+    def __init__(self, stmt: _Statement) -> None:
+        self._stmt = stmt
 
     def text(self, node: cst.CSTNode) -> str:
-        return _clip(self._ctx.module.code_for_node(node).strip())
+        return _clip(self._stmt.text_of(node)[0])
 
-    def seek(self, index: int) -> None:
-        self._ctx.stmt.cursor = index
-
-    def located(self, node: cst.CSTNode) -> tuple[str, ir.Span, int]:
-        """The node's text and span; the cursor moves to its start for its children."""
-        full = self._ctx.module.code_for_node(node).strip()
-        span, pos = self._ctx.stmt.locate(full)
-        self._ctx.stmt.cursor = pos
-        self._end = self._ctx.stmt.last_end
-        return _clip(full), span, pos
+    def located(self, node: cst.CSTNode) -> tuple[str, ir.Span]:
+        """The node's text (clipped) and span."""
+        full, start, end = self._stmt.text_of(node)
+        return _clip(full), self._stmt.span(start, end)
 
     def span(self, node: cst.CSTNode) -> ir.Span:
-        """The node's span; the cursor moves past it."""
-        span = self.located(node)[1]
-        self.seek(self._end)
-        return span
-
-    def name_span(self, keyword: str, name: cst.Name) -> ir.Span:
-        """A definition's name, searched together with its keyword (`def f`): a short name
-        alone would be found inside the keyword itself."""
-        span, _ = self._ctx.stmt.locate(keyword + name.value)
-        self.seek(self._ctx.stmt.last_end)
-        column = span.column + len(keyword)
-        return ir.Span(span.line, column, span.line, column + len(name.value))
-
-    def start(self, node: cst.CSTNode) -> ir.Span:
-        """The node's span; the cursor stays at its start, for converting its parts next."""
         return self.located(node)[1]
 
     def expr(self, node: cst.BaseExpression, depth: int = 0) -> ir.Expr:
-        text, span, pos = self.located(node)
-        end = self._end
-        result = self._expr(node, text, span, depth)
-        self.seek(end)
-        self.last_start = pos
-        return result
+        text, span = self.located(node)
+        return self._expr(node, text, span, depth)
 
     def _expr(self, node: cst.BaseExpression, text: str, span: ir.Span, depth: int) -> ir.Expr:
         if depth > _MAX_DEPTH:
@@ -229,7 +239,7 @@ class _Converter:
 
     def _element(self, el: cst.BaseElement, depth: int) -> ir.Expr:
         if isinstance(el, cst.StarredElement):
-            text, span, _ = self.located(el)
+            text, span = self.located(el)
             return ir.Starred(self.expr(el.value, depth), text, span)
         return self.expr(el.value, depth)
 
@@ -244,7 +254,7 @@ class _Converter:
         kwargs: list[ir.Kwarg] = []
         for arg in node.args:
             if arg.star == "*":
-                star_text, star_span, _ = self.located(arg)
+                star_text, star_span = self.located(arg)
                 args.append(ir.Starred(self.expr(arg.value, depth + 1), star_text, star_span))
                 continue
             value = self.expr(arg.value, depth + 1)
@@ -255,12 +265,6 @@ class _Converter:
             else:
                 args.append(value)
         return ir.Call(func, tuple(args), tuple(kwargs), text, span)
-
-
-def _reindented(text: str) -> re.Pattern[str]:
-    first, *rest = text.split("\n")
-    parts = [re.escape(first), *(re.escape(line.lstrip(" \t")) for line in rest)]
-    return re.compile("\n[ \t]*".join(parts))
 
 
 def _clip(code: str) -> str:
@@ -305,7 +309,7 @@ def _is_wanted_attribute(name: str, interest: ir.Interest) -> bool:
     return name in interest.attributes
 
 
-class _BodyCollector(cst.CSTVisitor):
+class _BodyCollector:
     """Collects calls, raises, returns and local bindings of one function body.
 
     Only what can matter is converted: calls an adapter named, that pass a parameter on or
@@ -344,16 +348,7 @@ class _BodyCollector(cst.CSTVisitor):
         self._sole_return = sole_return
         self._assigns: list[tuple[str, cst.Assign | cst.CSTNode]] = []
         self.nested: list[cst.FunctionDef | cst.ClassDef] = []
-        # Pre-order visits start at non-decreasing offsets; each search begins just after the
-        # previous node's start so a repeated text (`f(g(), g())`) finds its own occurrence.
-        self._next = conv.last_start
         self._handlers = 0
-
-    def _convert(self, node: cst.BaseExpression) -> ir.Expr:
-        self.conv.seek(self._next)
-        result = self.conv.expr(node)
-        self._next = self.conv.last_start + 1
-        return result
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         self.nested.append(node)
@@ -383,7 +378,7 @@ class _BodyCollector(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> bool:
         if self._wanted(node):
-            converted = self._convert(node)
+            converted = self.conv.expr(node)
             assert isinstance(converted, ir.Call)
             if self._handlers:
                 converted = replace(converted, in_handler=True)
@@ -414,28 +409,23 @@ class _BodyCollector(cst.CSTVisitor):
 
     def visit_Raise(self, node: cst.Raise) -> bool:
         if isinstance(node.exc, cst.Call | cst.Name | cst.Attribute):
-            exc = self._convert(node.exc)
+            exc = self.conv.expr(node.exc)
             self.raises.append(ir.Raise(exc, exc.span))
         return True
 
     def visit_Return(self, node: cst.Return) -> bool:
         value = node.value
         if self._every_return:
-            # Located from the `return` keyword: a short value (`name`) would otherwise be
-            # found in the signature.
-            self.conv.seek(self._next)
-            _, span, _ = self.conv.located(node)
             if value is None:
-                self.returns.append(ir.Const(None, "return", span))
+                self.returns.append(ir.Const(None, "return", self.conv.span(node)))
             else:
                 self.returns.append(self.conv.expr(value))
-            self._next = self.conv.last_start + 1
         elif (
             isinstance(value, cst.Name)
             or (isinstance(value, cst.Call) and self._wanted(value))
             or (self._sole_return and value is not None and _is_test(value))
         ):
-            self.returns.append(self._convert(value))
+            self.returns.append(self.conv.expr(value))
         return True
 
     def visit_Assign(self, node: cst.Assign) -> bool:
@@ -547,11 +537,10 @@ class _BodyCollector(cst.CSTVisitor):
                 )
                 if index in kept or not (wanted or stored):
                     continue
-                self.conv.seek(0)
                 if isinstance(node, cst.Assign):
                     value = self.conv.expr(node.value)
                 else:  # a rebinding retrylint does not follow: `x += 1`, `for x in ...`
-                    text, span, _ = self.conv.located(node)
+                    text, span = self.conv.located(node)
                     if isinstance(node, cst.For):  # the loop's header, not its body
                         text = f"for {self.conv.text(node.target)} in {self.conv.text(node.iter)}"
                         span = ir.Span(span.line, span.column, span.line, span.column + len(text))
@@ -596,22 +585,15 @@ class Extractor:
     def summary(self, suppressions: tuple[ir.Suppression, ...] = ()) -> ir.ModuleSummary:
         sink = _Sink([], [], [], [], [])
         offset = sum(self._module.code_for_node(line).count("\n") for line in self._module.header)
-        # One- and two-letter names (`s`, `si`) would match nearly any text; they still select
-        # calls inside bodies that are walked for a longer name.
-        interest = self._interest
-        names = {n for n in interest.calls | interest.attributes | interest.returns if len(n) > 2}
-        alternatives = "|".join(sorted(map(re.escape, names)))
-        words = re.compile(rf"\b(?:{alternatives})\b")
         for stmt in self._module.body:
-            code = self._module.code_for_node(stmt)
-            ctx = _Context(self._module, _Statement(code, offset), bool(words.search(code)))
-            self._statement(stmt, _Converter(ctx), sink, "")
-            if not isinstance(stmt, cst.SimpleStatementLine) and _RELATIVE.search(code):
+            statement = _Statement(self._module, stmt, offset)
+            self._statement(stmt, _Converter(statement), sink, "")
+            if not isinstance(stmt, cst.SimpleStatementLine) and _RELATIVE.search(statement.code):
                 # Function-level and class-level imports prove the depth too.
                 finder = _RelativeLevel()
-                stmt.visit(finder)
+                walk(stmt, finder)
                 self._level = max(self._level, finder.level)
-            offset += code.count("\n")
+            offset += statement.code.count("\n")
         dotted = deepened(self._dotted, self._path, self._level)
         package = dotted if self._path.endswith("__init__.py") else dotted.rpartition(".")[0]
         resolved = {
@@ -661,7 +643,7 @@ class Extractor:
         if isinstance(small, cst.Import | cst.ImportFrom):
             sink.imports.extend(self._imports(small, conv))
         elif isinstance(small, cst.Assign):
-            span = conv.start(small)
+            span = conv.span(small)
             value = conv.expr(small.value)
             for target in small.targets:
                 for name in _target_names(target.target):
@@ -671,7 +653,7 @@ class Extractor:
             # is never trusted.
             bound = dotted_name(small.target)
             if bound:
-                span = conv.start(small)
+                span = conv.span(small)
                 sink.bindings.append(ir.Binding(bound, conv.expr(small.value), span))
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             sink.calls.append(conv.call(small.value))
@@ -725,7 +707,7 @@ class Extractor:
         # Source order: decorators, name, parameter defaults, then the body (positions are
         # searched in order).
         decorators = tuple(conv.expr(d.decorator) for d in node.decorators)
-        name_span = conv.name_span(_keyword(node), node.name)
+        name_span = conv.span(node.name)
         defaults = tuple(
             ir.Kwarg(p.name.value, conv.expr(p.default))
             for p in (*signature.posonly_params, *signature.params, *signature.kwonly_params)
@@ -746,7 +728,7 @@ class Extractor:
         )
         # Every body is walked: any function may be a project wrapper of a task decorator
         # (`def actor(**options): ... dramatiq.actor(fn, **options)`), whatever it mentions.
-        node.body.visit(collector)
+        walk(node.body, collector)
         qualname = f"{prefix}{node.name.value}"
         func = ir.Function(
             name=node.name.value,
@@ -782,7 +764,7 @@ class Extractor:
     ) -> Iterable[ir.Class]:
         qualname = f"{prefix}{node.name.value}"
         decorators = tuple(conv.expr(d.decorator) for d in node.decorators)
-        name_span = conv.name_span(_keyword(node), node.name)
+        name_span = conv.span(node.name)
         bases = tuple(conv.expr(a.value) for a in node.bases if a.keyword is None)
         attributes: list[ir.Binding] = []
         methods: list[ir.Function] = []
@@ -798,13 +780,13 @@ class Extractor:
                             if _is_wanted_attribute(name, self._interest)
                         ]
                         if names:
-                            span = conv.start(small)
+                            span = conv.span(small)
                             value = conv.expr(small.value)
                             attributes.extend(ir.Binding(n, value, span) for n in names)
                     elif isinstance(small, cst.AnnAssign) and small.value is not None:
                         annotated = dotted_name(small.target)
                         if annotated and _is_wanted_attribute(annotated, self._interest):
-                            span = conv.start(small)
+                            span = conv.span(small)
                             value = conv.expr(small.value)
                             attributes.append(ir.Binding(annotated, value, span))
             elif isinstance(stmt, cst.FunctionDef):
@@ -831,7 +813,7 @@ class Extractor:
 _RELATIVE = re.compile(r"\bfrom[\s\\]+\.")
 
 
-class _RelativeLevel(cst.CSTVisitor):
+class _RelativeLevel:
     """The deepest relative import (`from ...x import y` is 3) anywhere in a statement."""
 
     def __init__(self) -> None:
