@@ -7,7 +7,7 @@ import re
 import pytest
 
 from retrylint.frameworks import GO_ADAPTERS, PYTHON_ADAPTERS
-from retrylint.scan.prefilter import Prefilter, needles
+from retrylint.scan.prefilter import AllOf, Prefilter, needles
 
 
 def test_needles_are_the_literal_prefixes() -> None:
@@ -22,6 +22,18 @@ def test_no_needles_when_an_alternative_starts_with_syntax() -> None:
     assert needles(re.compile(rb"abc", re.IGNORECASE)) is None
 
 
+def test_all_of_needs_every_pattern_in_any_order() -> None:
+    both = AllOf((re.compile(rb"temporalio"), re.compile(rb"activit|defn")))
+    assert needles(both) == (b"temporalio",)
+    prefilter = Prefilter([both])
+    assert prefilter.matches(b"import activities\nimport temporalio\n")
+    assert prefilter.matches(b"from temporalio import activity\n")
+    assert not prefilter.matches(b"from temporalio.client import Client\n")
+    assert not prefilter.matches(b"activity = 1\n")
+    # No regex rescans the file from each occurrence: this would take minutes if one did.
+    assert not prefilter.matches(b"temporalio " * 400_000)
+
+
 SAMPLES = [
     b"from celery import shared_task\n",
     b"@app.task(bind=True)\ndef f(self): ...\n",
@@ -33,6 +45,8 @@ SAMPLES = [
     b'import "github.com/hibiken/asynq"\n',
     b"x = 1\n",
     b"# task_failure handlers live here\n",
+    b"from temporalio import workflow\nworkflow.execute_activity(f)\n",
+    b"from temporalio.client import Client\n",
 ]
 
 

@@ -42,6 +42,7 @@ from retrylint.python.evaluate import (
 from retrylint.python.project import Project, Resolved
 from retrylint.resolve.schedule import Fields
 from retrylint.scan.files import SourceFile
+from retrylint.scan.prefilter import Marker
 
 
 @dataclass(frozen=True)
@@ -181,10 +182,11 @@ class PythonAdapter(Protocol):
     info: FrameworkInfo
     # Import roots whose presence in a module means the framework is in use.
     packages: tuple[str, ...]
-    # Cheap byte pattern a file must contain before it is parsed for this adapter. Every
-    # alternative starts with a literal character (no leading `\b` or `^`): only then does
-    # Python's regex engine skip ahead quickly, and this pattern runs over every file.
-    markers: re.Pattern[bytes]
+    # Cheap byte pattern (or patterns that must all occur) a file must contain before it is
+    # parsed for this adapter. Every alternative starts with a literal character (no leading
+    # `\b` or `^`): only then does Python's regex engine skip ahead quickly, and this runs
+    # over every file.
+    markers: Marker
     # Calls in function bodies and class attributes the adapter reads (everything else is
     # skipped when files are summarized).
     interest: ir.Interest

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TypeAlias
 
 _META = frozenset(b"\\.^$*+?{}[]|()")
 
@@ -58,8 +60,25 @@ def _literal_prefix(alternative: bytes) -> bytes:
     return bytes(out)
 
 
-def needles(pattern: re.Pattern[bytes]) -> tuple[bytes, ...] | None:
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    """Markers that must all occur in a file, in any order (Temporal: the SDK's name and an
+    activity). One regex cannot say so in linear time: `a[\\s\\S]*?b|b[\\s\\S]*?a` rescans
+    the rest of the file from every occurrence of `a` when `b` is absent."""
+
+    patterns: tuple[re.Pattern[bytes], ...]
+
+    def search(self, data: bytes) -> bool:
+        return all(pattern.search(data) for pattern in self.patterns)
+
+
+Marker: TypeAlias = "re.Pattern[bytes] | AllOf"
+
+
+def needles(pattern: Marker) -> tuple[bytes, ...] | None:
     """Literals one of which every match contains, or None when the pattern gives none."""
+    if isinstance(pattern, AllOf):
+        return needles(pattern.patterns[0])  # every pattern must match, the first one too
     if pattern.flags & re.IGNORECASE:
         return None
     found = tuple(_literal_prefix(alt) for alt in _alternatives(pattern.pattern))
@@ -69,7 +88,7 @@ def needles(pattern: re.Pattern[bytes]) -> tuple[bytes, ...] | None:
 class Prefilter:
     """Answers "could any adapter find something in this file?"."""
 
-    def __init__(self, patterns: Iterable[re.Pattern[bytes]]) -> None:
+    def __init__(self, patterns: Iterable[Marker]) -> None:
         self._checks = [(pattern, needles(pattern)) for pattern in patterns]
 
     def matches(self, data: bytes) -> bool:

@@ -290,3 +290,61 @@ def test_standalone_activity_started_from_a_client(tmp_path: Path) -> None:
     )
     assert [(line, count) for line, count, _ in calls] == [(8, "unbounded"), (12, 2)]
     assert all("ActivityFailureError raised to the client" in f for _, _, f in calls)
+
+
+def test_modules_that_name_no_activity_are_not_parsed_but_still_followed(tmp_path: Path) -> None:
+    # The prefilter reads a Temporal file only when it names an activity too; a module that
+    # only holds a shared RetryPolicy is still read when a call site's value leads there, and
+    # activities declared in unusual spellings are still found.
+    root = write_project(
+        tmp_path,
+        {
+            "policies.py": """
+                from temporalio.common import RetryPolicy
+
+                SHARED = RetryPolicy(maximum_attempts=4)
+            """,
+            "starter.py": """
+                from temporalio.client import Client
+
+                async def main():
+                    client = await Client.connect("localhost:7233")
+                    await client.execute_workflow("Flow", id="f", task_queue="q")
+            """,
+            "acts.py": """
+                import temporalio.activity as act
+
+                @act.defn(name="charge")
+                async def charge() -> None:
+                    pass
+            """,
+            "flows.py": """
+                from datetime import timedelta
+                from temporalio import (
+                    workflow,
+                )
+                from policies import SHARED
+
+                @workflow.defn
+                class Flow:
+                    @workflow.run
+                    async def run(self) -> None:
+                        await workflow.execute_activity(
+                            "charge", start_to_close_timeout=timedelta(seconds=5),
+                            retry_policy=SHARED,
+                        )
+            """,
+        },
+    )
+    from retrylint.frameworks import PYTHON_ADAPTERS
+    from retrylint.scan.prefilter import Prefilter
+
+    temporal = next(a for a in PYTHON_ADAPTERS if a.key == "temporal")
+    prefilter = Prefilter([temporal.markers])
+    candidates = sorted(p.name for p in root.glob("*.py") if prefilter.matches(p.read_bytes()))
+    assert candidates == ["acts.py", "flows.py"]
+    rows = analyze(root).rows
+    assert sorted((r.site, r.name, r.max_retries) for r in rows) == [
+        ("definition", "charge", None),
+        ("enqueue", "charge", 3),
+    ]
