@@ -280,13 +280,18 @@ def _parse_all(
 
 def _is_candidate(path: Path, prefilter: Prefilter) -> bool | str:
     """Whether a file may hold tasks; a string is the reason it cannot be read."""
+    data = _read(path)
+    return data if isinstance(data, str) else prefilter.matches(data)
+
+
+def _read(path: Path) -> bytes | str:
+    """A file's bytes; a string is the reason it cannot be read."""
     try:
         if not stat.S_ISREG(path.stat().st_mode):
             return "not a regular file"  # a FIFO or device named .py would block the read
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as err:
         return f"cannot read file: {err.strerror or err}"
-    return prefilter.matches(data)
 
 
 def _context(
@@ -360,7 +365,7 @@ def run(
     # Modules loaded on demand, shared by every round's project: each is parsed once a run,
     # in batches (`retrylint.scan.ondemand`).
     ondemand = OnDemand(root, interesting, parse)
-    summaries, problems = _scan_python(
+    summaries, problems, marked = _scan_python(
         python_files, adapters, policy, interesting, workers, ondemand, cache, progress, kept
     )
     django = _django_settings(policy, summaries)
@@ -381,8 +386,13 @@ def run(
         rows: list[EffectivePolicy] = []
         observations: list[Observation] = []
         for adapter in adapters:
-            if policy.enabled_frameworks is None and not any(
-                module_imports(s, adapter.packages) for s in project.loaded()
+            # A framework is in use when a file names it the way its tasks do (the task file
+            # of a run on changed files imports its app from a module that imports the
+            # framework) or when a module read imports it.
+            if (
+                policy.enabled_frameworks is None
+                and adapter.key not in marked
+                and not any(module_imports(s, adapter.packages) for s in project.loaded())
             ):
                 continue
             ctx = _context(adapter, project, evaluator, tuple(summaries), policy, django, versions)
@@ -514,8 +524,9 @@ def _scan_python(
     cache: SummaryCache | None = None,
     progress: Progress | None = None,
     kept: pool.Workers | None = None,
-) -> tuple[list[ir.ModuleSummary], list[Finding]]:
-    """Parse the files that can hold tasks, in rounds.
+) -> tuple[list[ir.ModuleSummary], list[Finding], frozenset[str]]:
+    """Parse the files that can hold tasks, in rounds; also the adapters whose own markers
+    (or configured decorators) a file of round one matched.
 
     Round one takes files that name a framework; the next takes files naming an alias or a base
     class that the parsed files define (`retrying = shared_task(...)` used elsewhere as
@@ -529,18 +540,26 @@ def _scan_python(
         name.rpartition(".")[2] for s in policy.frameworks.values() for name in s.task_decorators
     }
     prefilter = Prefilter([*(a.markers for a in adapters), *_names_pattern(configured)])
+    marked = {key for key, s in policy.frameworks.items() if s.task_decorators}
+    unmarked = [a for a in adapters if a.key not in marked]
     progress = progress or Silent()
     pending = files
-    for _ in range(_MAX_ROUNDS):
+    for round_number in range(_MAX_ROUNDS):
         jobs: list[tuple[str, str, str, ir.Interest]] = []
         later: list[SourceFile] = []
         progress.phase("Reading files", len(pending))
         for source in pending:
             progress.advance()
-            candidate = _is_candidate(source.absolute, prefilter)
+            data = _read(source.absolute)
+            candidate = data if isinstance(data, str) else prefilter.matches(data)
             if isinstance(candidate, str):
                 problems.append(rl000.finding(Location(source.path, 1, 1), candidate))
             elif candidate:
+                if round_number == 0 and unmarked and isinstance(data, bytes):
+                    found = {a.key for a in unmarked if a.markers.search(data)}
+                    if found:
+                        marked |= found
+                        unmarked = [a for a in unmarked if a.key not in found]
                 dotted = module_name(source.path, policy.root, policy.source_roots)
                 known = ondemand.known.get((str(source.absolute), dotted))
                 if known is not None:  # already read for an earlier round's question
@@ -568,7 +587,7 @@ def _scan_python(
         prefilter = Prefilter(_names_pattern(names))
         pending = later
     summaries.sort(key=lambda s: s.path)
-    return summaries, problems
+    return summaries, problems, frozenset(marked)
 
 
 def _markers(

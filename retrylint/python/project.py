@@ -57,6 +57,14 @@ class Project:
         # Answers to questions asked from the top (no hops spent), keyed by the summary's
         # identity (kept alive in the value, so the id cannot be reused).
         self._answers: dict[tuple[int, str], tuple[ir.ModuleSummary, Resolved | None]] = {}
+        # Every step of the question being answered. A name can be reached along two ways at
+        # each import (the import, a script's sibling), so without this a chain of imports
+        # costs 2 ** its length. Modules are loaded or found pending once, so within a
+        # question a step always gives the same answer; keyed by the hops spent to reach it
+        # only when `_MAX_HOPS` cut its answer short (`_cut`).
+        self._steps: dict[tuple[int, str, int], Resolved | None] = {}
+        self._qualified: dict[tuple[str, int], Resolved] = {}
+        self._cut = False
 
     def module(self, dotted: str) -> ir.ModuleSummary | None:
         if dotted not in self._modules:
@@ -92,12 +100,29 @@ class Project:
         kept = self._answers.get(key)
         if kept is not None and kept[0] is summary:
             return kept[1]
+        self._new_question()
         found = self._resolve(summary, dotted, 0)
         self._answers[key] = (summary, found)
         return found
 
+    def _new_question(self) -> None:
+        self._steps.clear()
+        self._qualified.clear()
+        self._cut = False
+
     def _resolve(self, summary: ir.ModuleSummary, dotted: str, _hops: int) -> Resolved | None:
+        for step in ((id(summary), dotted, -1), (id(summary), dotted, _hops)):
+            if step in self._steps:
+                return self._steps[step]
+        outer, self._cut = self._cut, False
+        found = self._step(summary, dotted, _hops)
+        self._steps[id(summary), dotted, _hops if self._cut else -1] = found
+        self._cut = outer or self._cut
+        return found
+
+    def _step(self, summary: ir.ModuleSummary, dotted: str, _hops: int) -> Resolved | None:
         if _hops > _MAX_HOPS:
+            self._cut = True
             return None
         head, _, rest = dotted.partition(".")
         idx = self.index(summary)
@@ -140,6 +165,17 @@ class Project:
 
     def resolve_qualified(self, qualified: str, _hops: int = 0) -> Resolved:
         """Resolve a fully dotted name: the longest prefix that is a project module wins."""
+        if not _hops:
+            self._new_question()
+        found = self._qualified.get((qualified, -1)) or self._qualified.get((qualified, _hops))
+        if found is None:
+            outer, self._cut = self._cut, False
+            found = self._resolve_qualified(qualified, _hops)
+            self._qualified[qualified, _hops if self._cut else -1] = found
+            self._cut = outer or self._cut
+        return found
+
+    def _resolve_qualified(self, qualified: str, _hops: int) -> Resolved:
         parts = qualified.split(".")
         for cut in range(len(parts), 0, -1):
             name = ".".join(parts[:cut])

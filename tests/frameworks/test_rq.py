@@ -463,7 +463,7 @@ def adapter_items(root: Path, adapter: Any) -> list[Any]:
     files = discover([root], root, _file_rules(policy)).files
     interest = functools.reduce(operator.or_, (a.interest for a in PYTHON_ADAPTERS))
     ondemand = OnDemand(root, interest, lambda jobs: [pool.parse_job(j) for j in jobs])
-    summaries, _ = _scan_python(list(files), PYTHON_ADAPTERS, policy, interest, 1, ondemand)
+    summaries, _, _ = _scan_python(list(files), PYTHON_ADAPTERS, policy, interest, 1, ondemand)
 
     def items() -> list[Any]:
         project = _project(summaries, root, policy, ondemand)
