@@ -81,7 +81,7 @@ from retrylint.frameworks import FRAMEWORKS, GO_ADAPTERS, PYTHON_ADAPTERS
 from retrylint.python.extract import extract
 from retrylint.rules import RULES
 from retrylint.scan.files import FileRules, discover
-from retrylint.scan.prefilter import needles
+from retrylint.scan.prefilter import AllOf, needles
 
 REPO = Path(__file__).resolve().parent.parent
 # The environment of every timed command (see the module docstring for why bytecode is kept).
@@ -97,8 +97,8 @@ CHILD_ENV = {
 _PREFILTER = """
 import json, os, re, sys
 checks = [
-    (re.compile(p.encode("latin-1")), [n.encode("latin-1") for n in needles])
-    for p, needles in json.loads(sys.argv[1])
+    ([re.compile(p.encode("latin-1")) for p in patterns], [n.encode("latin-1") for n in needles])
+    for patterns, needles in json.loads(sys.argv[1])
 ]
 skip = {".git", "node_modules", "__pycache__", ".venv", "venv", ".retrylint_cache"}
 hits = 0
@@ -110,8 +110,9 @@ for root in sys.argv[2:]:
                 with open(os.path.join(folder, name), "rb") as handle:
                     data = handle.read()
                 hits += any(
-                    (not needles or any(n in data for n in needles)) and pattern.search(data)
-                    for pattern, needles in checks
+                    (not needles or any(n in data for n in needles))
+                    and all(pattern.search(data) for pattern in patterns)
+                    for patterns, needles in checks
                 )
 print(hits)
 """
@@ -230,7 +231,13 @@ def whole_processes(
     markers = [a.markers for a in PYTHON_ADAPTERS] + [a.markers for a in GO_ADAPTERS]
     checks = json.dumps(
         [
-            (m.pattern.decode("latin-1"), [n.decode("latin-1") for n in needles(m) or ()])
+            (
+                [
+                    p.pattern.decode("latin-1")
+                    for p in (m.patterns if isinstance(m, AllOf) else (m,))
+                ],
+                [n.decode("latin-1") for n in needles(m) or ()],
+            )
             for m in markers
         ]
     )
