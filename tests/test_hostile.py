@@ -562,6 +562,47 @@ def test_workers_are_kept_between_parses_of_a_run_unless_they_crashed(
     kept.close()
 
 
+def _exit_the_thread() -> None:
+    raise SystemExit("a BaseException our parse does not catch")
+
+
+@needs_fork
+def test_a_failing_batch_is_retried_a_file_at_a_time(
+    many_files: list[pool.Job], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small files share a batch; an exception escaping one file's parse is blamed on it
+    alone, not on the batch it came in."""
+    serial = [pool.parse_job(j) for j in many_files]
+    monkeypatch.setattr(pool, "parse_file", misbehave({"mod_05.py": _exit_the_thread}))
+    sizes = [pool._size(j) for j in many_files]
+    assert len(pool._Queue(sizes).take(2)) > 1  # the premise: files go several a batch
+    limits = pool.Limits(timeout=60, memory_mb=None)
+    results = pool.parse_all(many_files, 2, limits=limits, executor=fork_executor)
+    expected = list(serial)
+    expected[5] = ParseProblem(
+        "mod_05.py",
+        1,
+        1,
+        "the parser crashed (SystemExit: a BaseException our parse does not catch)",
+    )
+    assert results == expected
+
+
+def test_batches_take_large_files_first_and_alone() -> None:
+    sizes = [100, 90_000, 300, 200, 40_000, 100, 100, 100]
+    queue = pool._Queue(sizes)
+    batches = []
+    while queue:
+        batches.append(queue.take(2))
+    assert batches[:2] == [(1,), (4,)]
+    # Each job once; the small ones share batches, yet both workers get some of them.
+    assert sorted(i for b in batches for i in b) == list(range(len(sizes)))
+    assert 2 <= len(batches[2:]) < len(sizes) - 2
+    queue.put_back([0, 2, 3], alone=True)
+    assert [queue.take(2) for _ in range(3)] == [(0,), (2,), (3,)]
+    assert not queue
+
+
 def test_pool_with_the_default_start_method(many_files: list[pool.Job]) -> None:
     """No monkeypatching: whatever start method this platform uses, results match serial."""
     serial = [pool.parse_job(j) for j in many_files]
