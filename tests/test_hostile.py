@@ -603,6 +603,44 @@ def test_batches_take_large_files_first_and_alone() -> None:
     assert not queue
 
 
+@needs_fork
+def test_files_started_early_are_judged_like_the_rest(
+    many_files: list[pool.Job], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files given to idle workers before the parse that wants them (`prefetch`) come back
+    in that parse, in the same workers; one that crashes or hangs there is judged as if it
+    had started with the parse."""
+    started: list[object] = []
+
+    def counting(**kwargs: object) -> ProcessPoolExecutor:
+        started.append(kwargs)
+        return fork_executor(**kwargs)
+
+    serial = [pool.parse_job(j) for j in many_files]
+    limits = pool.Limits(timeout=1.5, memory_mb=None)
+    kept = pool.Workers()
+    kept.start(2, limits, counting)
+    for early in many_files[:3]:
+        kept.prefetch(early)
+    assert pool.parse_all(many_files, 2, limits=limits, executor=counting, kept=kept) == serial
+    assert len(started) == 1
+    kept.start(2, limits, counting)  # it has its workers: no new ones
+    assert len(started) == 1
+    kept.close()
+    monkeypatch.setattr(pool, "parse_file", misbehave({"mod_00.py": _killed, "mod_01.py": _hang}))
+    kept = pool.Workers()
+    kept.start(2, limits, fork_executor)
+    kept.prefetch(many_files[0])
+    kept.prefetch(many_files[1])
+    results = pool.parse_all(many_files, 2, limits=limits, executor=fork_executor, kept=kept)
+    kept.close()
+    assert results[0] == ParseProblem(
+        "mod_00.py", 1, 1, "the parser crashed: its worker process died (a native crash)"
+    )
+    assert isinstance(results[1], ParseProblem) and "too slow" in results[1].message
+    assert results[2:] == serial[2:]
+
+
 def test_pool_with_the_default_start_method(many_files: list[pool.Job]) -> None:
     """No monkeypatching: whatever start method this platform uses, results match serial."""
     serial = [pool.parse_job(j) for j in many_files]

@@ -392,6 +392,8 @@ class _Round:
         self.unavailable = False  # the platform refused to start a worker process
         self.running: dict[Future[list[bytes]], tuple[tuple[int, ...], float]] = {}
         self.keep = False  # leave the workers running when done, for `Workers` to reuse
+        # Files given to idle workers before the parse that wants them (`prefetch`).
+        self.early: dict[Future[list[bytes]], tuple[Job, float]] = {}
 
     def reuse(
         self, jobs: Sequence[Job], results: list[Result | None], advance: Advance | None
@@ -399,6 +401,30 @@ class _Round:
         """The same healthy workers, for another set of jobs."""
         self.jobs, self.results, self.advance = jobs, results, advance
         return self
+
+    def prefetch(self, job: Job) -> None:
+        """Start `job` now if a worker is free; a parse of it later takes it over (`adopt`)."""
+        busy = sum(not future.done() for future in (*self.early, *self.running))
+        if busy >= self.width:
+            return
+        try:
+            future = self.executor.submit(_work, [job])
+        except (BrokenProcessPool, OSError):  # the parse that wants the file finds out again
+            return
+        self.early[future] = (job, time.monotonic())
+
+    def adopt(self, jobs: Sequence[Job]) -> set[int]:
+        """Take the files of `jobs` started early as running, with their clocks: what comes
+        of them (a result, a crash, the time cap) is then judged like any other file."""
+        where = {job: index for index, job in enumerate(jobs)}
+        taken: set[int] = set()
+        for future, (job, started) in list(self.early.items()):
+            index = where.get(job)
+            if index is not None and index not in taken:
+                del self.early[future]
+                self.running[future] = ((index,), started)
+                taken.add(index)
+        return taken
 
     def run(self, queue: _Queue) -> list[int]:
         """Returns the jobs that were running when a worker died (each one a suspect)."""
@@ -502,7 +528,10 @@ def parse_in_workers(
     limits = limits if limits is not None else Limits.from_env()
     results: list[Result | None] = [None] * len(jobs)
     sizes = [_size(job) for job in jobs]
-    queue = _Queue(sizes)
+    idle = kept.take() if kept is not None else None
+    started = idle.adopt(jobs) if idle is not None else set()
+    waiting = [i for i in range(len(jobs)) if i not in started]
+    queue = _Queue(sizes, sorted(waiting, key=lambda i: (-sizes[i], i)))
     fruitless = 0
 
     def here(indexes: Iterable[int]) -> None:
@@ -512,9 +541,10 @@ def parse_in_workers(
             if advance is not None:
                 advance(1)
 
-    while queue:
+    while queue or idle is not None:
         width = workers if kept is not None else max(1, min(workers, len(queue)))
-        idle = kept.take() if kept is not None else None
+        if idle is None and kept is not None:
+            idle = kept.take()
         try:
             if idle is not None:
                 round_ = idle.reuse(jobs, results, advance)
@@ -523,6 +553,7 @@ def parse_in_workers(
         except (OSError, NotImplementedError, ImportError):
             here(queue)
             break
+        idle = None
         round_.keep = kept is not None
         before = len(queue)
         suspects = round_.run(queue)
@@ -559,6 +590,27 @@ class Workers:
 
     def __init__(self) -> None:
         self._idle: _Round | None = None
+
+    def start(
+        self, workers: int, limits: Limits, executor: ExecutorFactory = ProcessPoolExecutor
+    ) -> None:
+        """Have `workers` ready for `prefetch` (they start with the first file it gives them);
+        nothing when there are workers already or where processes cannot be made."""
+        if workers <= 1 or self._idle is not None:
+            return
+        load_parser()  # before the fork, so that the workers inherit it
+        try:
+            round_ = _Round(executor, (), [], limits, workers)
+        except (OSError, NotImplementedError, ImportError):
+            return
+        round_.keep = True
+        self._idle = round_
+
+    def prefetch(self, job: Job) -> None:
+        """Start parsing `job` in an idle worker, if there is one, while the caller goes on
+        deciding what else to parse; the parse that then asks for it takes it over."""
+        if self._idle is not None:
+            self._idle.prefetch(job)
 
     def take(self) -> _Round | None:
         idle, self._idle = self._idle, None
