@@ -50,7 +50,7 @@ from retrylint.progress import Progress, Silent
 from retrylint.python import ir
 from retrylint.python.django import SETTINGS, settings_module
 from retrylint.python.evaluate import Evaluator
-from retrylint.python.project import ModuleLocator, Project
+from retrylint.python.project import Project
 from retrylint.rules import RULES
 from retrylint.rules.base import RuleContext
 from retrylint.rules.rl000_unparsable_file import UnparsableFile
@@ -249,10 +249,7 @@ def _parse_all(
     """From the cache where it holds the file as it is now; the rest in this process with one
     worker, else in worker processes that are killed and replaced when a file crashes them or
     passes the time cap (`retrylint.scan.pool`)."""
-    try:
-        limits = pool.Limits.from_env()
-    except ValueError as err:
-        raise UsageError(str(err)) from None
+    limits = _limits()
     results: list[ir.ModuleSummary | ParseProblem | None] = [
         cache.get(*job) if cache is not None else None for job in jobs
     ]
@@ -276,6 +273,13 @@ def _parse_all(
             if cache is not None:
                 cache.put(*jobs[index][1:], new)
     return [r for r in results if r is not None]
+
+
+def _limits() -> pool.Limits:
+    try:
+        return pool.Limits.from_env()
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 def _is_candidate(path: Path, prefilter: Prefilter) -> bool | str:
@@ -363,8 +367,9 @@ def run(
         return _parse_all(jobs, workers, cache, progress.advance, kept)
 
     # Modules loaded on demand, shared by every round's project: each is parsed once a run,
-    # in batches (`retrylint.scan.ondemand`).
-    ondemand = OnDemand(root, interesting, parse)
+    # in batches (`retrylint.scan.ondemand`); idle workers start on each as soon as a pass
+    # asks for it, while the pass goes on.
+    ondemand = OnDemand(root, interesting, parse, kept.prefetch if cache is None else None)
     summaries, problems, marked = _scan_python(
         python_files, adapters, policy, interesting, workers, ondemand, cache, progress, kept
     )
@@ -564,8 +569,13 @@ def _scan_python(
                 known = ondemand.known.get((str(source.absolute), dotted))
                 if known is not None:  # already read for an earlier round's question
                     summaries.append(known)
-                else:
-                    jobs.append((str(source.absolute), source.path, dotted, interesting))
+                    continue
+                job = (str(source.absolute), source.path, dotted, interesting)
+                jobs.append(job)
+                if cache is None and workers > 1 and kept is not None:
+                    # Workers parse the first candidates while this process reads the rest.
+                    kept.start(workers, _limits(), ProcessPoolExecutor)
+                    kept.prefetch(job)
             else:
                 later.append(source)
         progress.phase("Parsing", len(jobs))
@@ -748,8 +758,8 @@ def _project(
         for _ in range(depth - 1):
             base = base.parent
         bases.append(base)
-    locator = ModuleLocator(root, sorted(set(bases)))
-    return Project(summaries, ondemand.loader(locator))
+    loader = ondemand.loader(ondemand.locator(sorted(set(bases))))
+    return Project(summaries, loader, ondemand.indexes)
 
 
 def _django_settings(policy: Policy, summaries: list[ir.ModuleSummary]) -> str | None:

@@ -562,6 +562,85 @@ def test_workers_are_kept_between_parses_of_a_run_unless_they_crashed(
     kept.close()
 
 
+def _exit_the_thread() -> None:
+    raise SystemExit("a BaseException our parse does not catch")
+
+
+@needs_fork
+def test_a_failing_batch_is_retried_a_file_at_a_time(
+    many_files: list[pool.Job], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small files share a batch; an exception escaping one file's parse is blamed on it
+    alone, not on the batch it came in."""
+    serial = [pool.parse_job(j) for j in many_files]
+    monkeypatch.setattr(pool, "parse_file", misbehave({"mod_05.py": _exit_the_thread}))
+    sizes = [pool._size(j) for j in many_files]
+    assert len(pool._Queue(sizes).take(2)) > 1  # the premise: files go several a batch
+    limits = pool.Limits(timeout=60, memory_mb=None)
+    results = pool.parse_all(many_files, 2, limits=limits, executor=fork_executor)
+    expected = list(serial)
+    expected[5] = ParseProblem(
+        "mod_05.py",
+        1,
+        1,
+        "the parser crashed (SystemExit: a BaseException our parse does not catch)",
+    )
+    assert results == expected
+
+
+def test_batches_take_large_files_first_and_alone() -> None:
+    sizes = [100, 90_000, 300, 200, 40_000, 100, 100, 100]
+    queue = pool._Queue(sizes)
+    batches = []
+    while queue:
+        batches.append(queue.take(2))
+    assert batches[:2] == [(1,), (4,)]
+    # Each job once; the small ones share batches, yet both workers get some of them.
+    assert sorted(i for b in batches for i in b) == list(range(len(sizes)))
+    assert 2 <= len(batches[2:]) < len(sizes) - 2
+    queue.put_back([0, 2, 3], alone=True)
+    assert [queue.take(2) for _ in range(3)] == [(0,), (2,), (3,)]
+    assert not queue
+
+
+@needs_fork
+def test_files_started_early_are_judged_like_the_rest(
+    many_files: list[pool.Job], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files given to idle workers before the parse that wants them (`prefetch`) come back
+    in that parse, in the same workers; one that crashes or hangs there is judged as if it
+    had started with the parse."""
+    started: list[object] = []
+
+    def counting(**kwargs: object) -> ProcessPoolExecutor:
+        started.append(kwargs)
+        return fork_executor(**kwargs)
+
+    serial = [pool.parse_job(j) for j in many_files]
+    limits = pool.Limits(timeout=1.5, memory_mb=None)
+    kept = pool.Workers()
+    kept.start(2, limits, counting)
+    for early in many_files[:3]:
+        kept.prefetch(early)
+    assert pool.parse_all(many_files, 2, limits=limits, executor=counting, kept=kept) == serial
+    assert len(started) == 1
+    kept.start(2, limits, counting)  # it has its workers: no new ones
+    assert len(started) == 1
+    kept.close()
+    monkeypatch.setattr(pool, "parse_file", misbehave({"mod_00.py": _killed, "mod_01.py": _hang}))
+    kept = pool.Workers()
+    kept.start(2, limits, fork_executor)
+    kept.prefetch(many_files[0])
+    kept.prefetch(many_files[1])
+    results = pool.parse_all(many_files, 2, limits=limits, executor=fork_executor, kept=kept)
+    kept.close()
+    assert results[0] == ParseProblem(
+        "mod_00.py", 1, 1, "the parser crashed: its worker process died (a native crash)"
+    )
+    assert isinstance(results[1], ParseProblem) and "too slow" in results[1].message
+    assert results[2:] == serial[2:]
+
+
 def test_pool_with_the_default_start_method(many_files: list[pool.Job]) -> None:
     """No monkeypatching: whatever start method this platform uses, results match serial."""
     serial = [pool.parse_job(j) for j in many_files]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
@@ -445,28 +446,34 @@ class Recognizer:
     def _infer(
         self, fn: ir.Function, module: ir.ModuleSummary, form: Form, depth: int
     ) -> _Wrapper | None:
-        via = Via(f"{module.module}.{fn.qualname}", location_of(module, fn.name_span))
+        # Asked of every module-level function, by every adapter, in every pass: the `Via` of
+        # the few that are wrappers is built only for them.
+        def via() -> Via:
+            return Via(f"{module.module}.{fn.qualname}", location_of(module, fn.name_span))
+
         if form == "decorator":
             # `@wrapper`: registers its own first parameter.
             own = self._registration(fn, module, depth)
             if own is None:
                 return None
             call, registrar, inner_form = own
-            return _Wrapper(via, form, fn, module, call, registrar, inner_form, skip=1)
+            return _Wrapper(via(), form, fn, module, call, registrar, inner_form, skip=1)
         # `@wrapper(...)`: returns the decorator a registrar makes (`return shared_task(**kw)`).
         for ret in fn.returns:
             if isinstance(ret, ir.Call) and self._registers(ret.func, module, "factory", depth):
                 registrar = Where(ret.func, module)
-                return _Wrapper(via, form, fn, module, ret, registrar, "factory")
+                return _Wrapper(via(), form, fn, module, ret, registrar, "factory")
         # ... or a nested decorator that registers its parameter.
         returned = {r.dotted for r in fn.returns if isinstance(r, ir.Ref)}
+        if not returned:
+            return None
         for inner in self._nested(fn, module):
             if inner.name not in returned:
                 continue
             found = self._registration(inner, module, depth)
             if found is not None:
                 call, registrar, inner_form = found
-                return _Wrapper(via, form, fn, module, call, registrar, inner_form)
+                return _Wrapper(via(), form, fn, module, call, registrar, inner_form)
         return None
 
     def _registration(
@@ -481,6 +488,8 @@ class Recognizer:
         if first is None:
             return None
         nested = self._nested(fn, module)
+        if not nested and not any(call.args for call in fn.calls):
+            return None  # most functions: nothing here is handed a function to register
         carried = _carriers(fn, first, nested)
         helpers = {inner.name: inner for inner in nested}
         for call in fn.calls:
@@ -634,5 +643,5 @@ def _calls_name(call: ir.Call, name: str) -> bool:
     return isinstance(call.func, ir.Ref) and call.func.dotted == name
 
 
-def _names(expr: ir.Expr, names: Iterable[str]) -> bool:
-    return isinstance(expr, ir.Ref) and expr.dotted in set(names)
+def _names(expr: ir.Expr, names: AbstractSet[str]) -> bool:
+    return isinstance(expr, ir.Ref) and expr.dotted in names

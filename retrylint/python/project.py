@@ -49,11 +49,17 @@ class Pending(Exception):
 class Project:
     """All module summaries of a run, keyed by dotted module name, loaded on demand."""
 
-    def __init__(self, summaries: list[ir.ModuleSummary], loader: Loader) -> None:
+    def __init__(
+        self,
+        summaries: list[ir.ModuleSummary],
+        loader: Loader,
+        indexes: dict[str, ModuleIndex] | None = None,
+    ) -> None:
         self._modules: dict[str, ir.ModuleSummary | None] = {s.module: s for s in summaries}
         self._loader = loader
         self._pending: set[str] = set()
-        self._index: dict[str, _ModuleIndex] = {}
+        # An index depends on its summary alone, so projects of one run may share them.
+        self._index: dict[str, ModuleIndex] = {} if indexes is None else indexes
         # Answers to questions asked from the top (no hops spent), keyed by the summary's
         # identity (kept alive in the value, so the id cannot be reused).
         self._answers: dict[tuple[int, str], tuple[ir.ModuleSummary, Resolved | None]] = {}
@@ -81,10 +87,10 @@ class Project:
             if summary is not None:
                 yield summary
 
-    def index(self, summary: ir.ModuleSummary) -> _ModuleIndex:
+    def index(self, summary: ir.ModuleSummary) -> ModuleIndex:
         idx = self._index.get(summary.module)
         if idx is None or idx.summary is not summary:
-            idx = self._index[summary.module] = _ModuleIndex(summary)
+            idx = self._index[summary.module] = ModuleIndex(summary)
         return idx
 
     def resolve(self, summary: ir.ModuleSummary, dotted: str, _hops: int = 0) -> Resolved | None:
@@ -193,7 +199,7 @@ class Project:
         return Resolved("external", qualified)
 
 
-class _ModuleIndex:
+class ModuleIndex:
     """Module-scope names of one summary; a name bound twice with different text is ambiguous."""
 
     def __init__(self, summary: ir.ModuleSummary) -> None:
@@ -239,16 +245,21 @@ class ModuleLocator:
     def __init__(self, root: Path, bases: list[Path]) -> None:
         self._bases = [str(b) for b in dict.fromkeys([*bases, root, root / "src"])]
         self._listings: dict[str, frozenset[str]] = {}
+        # The files do not change during a run, and each pass of a question asks again.
+        self._found: dict[str, Path | None] = {}
 
     def find(self, dotted: str) -> Path | None:
+        if dotted in self._found:
+            return self._found[dotted]
+        found: Path | None = None
         parts = [part for part in dotted.split(".") if part]
-        if not parts:
-            return None
-        for base in self._bases:
-            found = self._find_under(base, parts)
-            if found is not None:
-                return Path(found)
-        return None
+        for base in self._bases if parts else ():
+            under = self._find_under(base, parts)
+            if under is not None:
+                found = Path(under)
+                break
+        self._found[dotted] = found
+        return found
 
     def _find_under(self, base: str, parts: list[str]) -> str | None:
         """`base/a/b.py`, else `base/a/b/__init__.py`, for the parts `a`, `b`."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from retrylint.python import ir
-from retrylint.python.project import Loader, ModuleLocator, Pending
+from retrylint.python.project import Loader, ModuleIndex, ModuleLocator, Pending
 from retrylint.scan.files import relative
 from retrylint.scan.python_parse import ParseProblem
 
@@ -32,14 +32,35 @@ T = TypeVar("T")
 class OnDemand:
     """The modules loaded on demand in one run, and those a pass has asked for but not got."""
 
-    def __init__(self, root: Path, interest: ir.Interest, parse: Parse) -> None:
+    def __init__(
+        self,
+        root: Path,
+        interest: ir.Interest,
+        parse: Parse,
+        prefetch: Callable[[Job], None] | None = None,
+    ) -> None:
         self._root = root
         self._interest = interest
         self._parse = parse
+        # Told of each module when a pass first asks for it, to start parsing it at once; the
+        # batch after the pass still parses them all (`parse` takes over what has started).
+        self._prefetch = prefetch
         # (absolute path, module) → summary, or None when the file could not be parsed.
         self.known: dict[tuple[str, str], ir.ModuleSummary | None] = {}
         self._wanted: dict[tuple[str, str], Job] = {}
         self.batches: list[int] = []  # how many modules each batch parsed (tests read it)
+        self._locators: dict[tuple[Path, ...], ModuleLocator] = {}
+        # Module indexes for every pass's `Project`: each is built once a run.
+        self.indexes: dict[str, ModuleIndex] = {}
+
+    def locator(self, bases: list[Path]) -> ModuleLocator:
+        """The run's locator for these source roots: every pass of a question builds its
+        project anew, and finds modules with the folder listings and answers of the last."""
+        key = tuple(bases)
+        found = self._locators.get(key)
+        if found is None:
+            found = self._locators[key] = ModuleLocator(self._root, bases)
+        return found
 
     def loader(self, locator: ModuleLocator) -> Loader:
         """A `Project` loader that answers from parsed modules and notes the rest."""
@@ -52,7 +73,10 @@ class OnDemand:
             if key in self.known:
                 return self.known[key]
             if key not in self._wanted:
-                self._wanted[key] = (str(path), relative(path, self._root), dotted, self._interest)
+                job = (str(path), relative(path, self._root), dotted, self._interest)
+                self._wanted[key] = job
+                if self._prefetch is not None:
+                    self._prefetch(job)
             raise Pending(dotted)
 
         return load

@@ -14,6 +14,9 @@ expressions. So one file must never take the scan down with it:
   only called crashed after it crashed a worker on its own, so results do not depend on which
   files happened to share a pool.
 * Results come back in the order of the jobs, whatever the number of workers.
+* Small files go to a worker several at a time, so a run of many small modules does not wait
+  for a round trip to the pool per file. A batch that crashes a worker or passes the time cap
+  is not blamed on any of its files: each is run again alone, and only then judged.
 
 Limits come from the environment: `RETRYLINT_FILE_TIMEOUT` (seconds of wall time per file,
 `0` or `off` for none; default 20) and `RETRYLINT_FILE_MEMORY` (MiB of address space a worker
@@ -33,7 +36,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -208,16 +211,20 @@ def parse_job(job: Job) -> Result:
     return in_parse_thread(lambda: parse_file(job))
 
 
-def _work(job: Job) -> bytes:
-    """The worker's task: parse and pickle in the parse thread (pickling recurses too)."""
+def _work(jobs: Sequence[Job]) -> list[bytes]:
+    """The worker's task: parse and pickle each file of a batch in one parse thread (pickling
+    recurses too). Each file is parsed from the same call depth as one parsed alone."""
 
-    def run() -> bytes:
-        result = parse_file(job)
-        try:
-            return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-        except (RecursionError, pickle.PicklingError, MemoryError) as err:
-            problem = ParseProblem(job[1], 1, 1, f"the parser crashed ({_describe(err)})")
-            return pickle.dumps(problem, protocol=pickle.HIGHEST_PROTOCOL)
+    def run() -> list[bytes]:
+        pickled: list[bytes] = []
+        for job in jobs:
+            result = parse_file(job)
+            try:
+                pickled.append(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+            except (RecursionError, pickle.PicklingError, MemoryError) as err:
+                problem = ParseProblem(job[1], 1, 1, f"the parser crashed ({_describe(err)})")
+                pickled.append(pickle.dumps(problem, protocol=pickle.HIGHEST_PROTOCOL))
+        return pickled
 
     return in_parse_thread(run)
 
@@ -264,6 +271,17 @@ def _address_space() -> int | None:
 
 # --- many files --------------------------------------------------------------------------------
 
+# Files smaller than this go to a worker together, up to this many bytes a batch: about 0.1 s of
+# parsing, long next to a round trip to a worker (1-3 ms on a busy machine) and far below the
+# time cap.
+_BATCH_BYTES = 24 * 1024
+_BATCH_FILES = 32
+# Batches shrink as the queue does, so that at the end no worker waits long on another's: a
+# batch holds at most the queue's bytes over this many per worker, or `_SMALL_BATCH`, and never
+# more than a worker's share of the queue, so that a few small files still go to every worker.
+_BATCHES_PER_WORKER = 4
+_SMALL_BATCH = 4 * 1024
+
 
 def _too_slow(job: Job, timeout: float) -> ParseProblem:
     return ParseProblem(
@@ -300,8 +318,58 @@ def _kill(executor: ProcessPoolExecutor) -> None:
     executor.shutdown(wait=killed, cancel_futures=True)
 
 
+def _size(job: Job) -> int:
+    try:
+        return os.stat(job[0]).st_size
+    except OSError:
+        return 0  # the worker reports why it cannot read the file
+
+
+class _Queue:
+    """Jobs (by index) waiting for a worker, largest file first so that no large file starts
+    last, handed out in batches. A job marked `alone` only ever runs in a batch of its own."""
+
+    def __init__(self, sizes: Sequence[int], indexes: Sequence[int] | None = None) -> None:
+        self._sizes = sizes
+        if indexes is None:
+            indexes = sorted(range(len(sizes)), key=lambda i: (-sizes[i], i))
+        self._waiting = deque(indexes)
+        self._bytes = sum(sizes[i] for i in indexes)
+        self.alone: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._waiting)
+
+    def take(self, width: int) -> tuple[int, ...]:
+        """The next batch, for a pool of `width` workers."""
+        first = self._waiting.popleft()
+        batch = [first]
+        total = self._sizes[first]
+        if first not in self.alone:
+            share = (self._bytes - total) // (width * _BATCHES_PER_WORKER)
+            budget = min(_BATCH_BYTES, max(share, _SMALL_BATCH), self._bytes // width)
+            while self._waiting and len(batch) < _BATCH_FILES:
+                following = self._waiting[0]
+                if following in self.alone or total + self._sizes[following] > budget:
+                    break
+                batch.append(self._waiting.popleft())
+                total += self._sizes[following]
+        self._bytes -= total
+        return tuple(batch)
+
+    def put_back(self, indexes: Sequence[int], *, alone: bool = False) -> None:
+        """Jobs that must start again, first (each in a batch of its own with `alone`)."""
+        if alone:
+            self.alone.update(indexes)
+        self._waiting.extendleft(reversed(indexes))
+        self._bytes += sum(self._sizes[i] for i in indexes)
+
+
 class _Round:
-    """One executor's life: run jobs from `queue` until it is done, breaks or must be killed."""
+    """One executor's life: run jobs from a queue until it is done, breaks or must be killed."""
 
     def __init__(
         self,
@@ -322,8 +390,10 @@ class _Round:
         )
         self.broken = False
         self.unavailable = False  # the platform refused to start a worker process
-        self.running: dict[Future[bytes], tuple[int, float]] = {}
+        self.running: dict[Future[list[bytes]], tuple[tuple[int, ...], float]] = {}
         self.keep = False  # leave the workers running when done, for `Workers` to reuse
+        # Files given to idle workers before the parse that wants them (`prefetch`).
+        self.early: dict[Future[list[bytes]], tuple[Job, float]] = {}
 
     def reuse(
         self, jobs: Sequence[Job], results: list[Result | None], advance: Advance | None
@@ -332,7 +402,31 @@ class _Round:
         self.jobs, self.results, self.advance = jobs, results, advance
         return self
 
-    def run(self, queue: deque[int]) -> list[int]:
+    def prefetch(self, job: Job) -> None:
+        """Start `job` now if a worker is free; a parse of it later takes it over (`adopt`)."""
+        busy = sum(not future.done() for future in (*self.early, *self.running))
+        if busy >= self.width:
+            return
+        try:
+            future = self.executor.submit(_work, [job])
+        except (BrokenProcessPool, OSError):  # the parse that wants the file finds out again
+            return
+        self.early[future] = (job, time.monotonic())
+
+    def adopt(self, jobs: Sequence[Job]) -> set[int]:
+        """Take the files of `jobs` started early as running, with their clocks: what comes
+        of them (a result, a crash, the time cap) is then judged like any other file."""
+        where = {job: index for index, job in enumerate(jobs)}
+        taken: set[int] = set()
+        for future, (job, started) in list(self.early.items()):
+            index = where.get(job)
+            if index is not None and index not in taken:
+                del self.early[future]
+                self.running[future] = ((index,), started)
+                taken.add(index)
+        return taken
+
+    def run(self, queue: _Queue) -> list[int]:
         """Returns the jobs that were running when a worker died (each one a suspect)."""
         try:
             return self._run(queue)
@@ -342,44 +436,50 @@ class _Round:
             elif not (self.keep and not self.broken and not self.unavailable):
                 self.executor.shutdown(wait=True)
 
-    def _run(self, queue: deque[int]) -> list[int]:
+    def _running_jobs(self) -> list[int]:
+        return sorted(i for batch, _ in self.running.values() for i in batch)
+
+    def _run(self, queue: _Queue) -> list[int]:
         while queue or self.running:
             while queue and len(self.running) < self.width:
-                index = queue[0]
+                batch = queue.take(self.width)
                 try:
-                    future = self.executor.submit(_work, self.jobs[index])
+                    future = self.executor.submit(_work, [self.jobs[i] for i in batch])
                 except BrokenProcessPool:  # a worker died since the last wait
+                    queue.put_back(batch)
                     self.broken = True
-                    return sorted(i for i, _ in self.running.values())
+                    return self._running_jobs()
                 except OSError:  # cannot fork (process limit, memory): parse here instead
+                    queue.put_back(batch)
                     self.unavailable = True
-                    queue.extendleft(sorted((i for i, _ in self.running.values()), reverse=True))
+                    queue.put_back(self._running_jobs())
                     return []
-                queue.popleft()
-                self.running[future] = (index, time.monotonic())
+                self.running[future] = (batch, time.monotonic())
             done, _ = wait(self.running, timeout=self._patience(), return_when=FIRST_COMPLETED)
             suspects: list[int] = []
             answered = 0
             for future in sorted(done, key=lambda f: self.running[f][0]):
-                index, _started = self.running.pop(future)
+                batch, _started = self.running.pop(future)
                 error = future.exception()
                 if isinstance(error, BrokenProcessPool | WorkerExhausted):
-                    suspects.append(index)
+                    suspects.extend(batch)
+                elif error is not None and len(batch) > 1:
+                    queue.put_back(batch, alone=True)  # to find which file it was
                 elif error is not None:
-                    job = self.jobs[index]
-                    self.results[index] = ParseProblem(
+                    job = self.jobs[batch[0]]
+                    self.results[batch[0]] = ParseProblem(
                         job[1], 1, 1, f"the parser crashed ({_describe(error)})"
                     )
                     answered += 1
                 else:
-                    self.results[index] = pickle.loads(future.result())
-                    answered += 1
+                    for index, pickled in zip(batch, future.result(), strict=True):
+                        self.results[index] = pickle.loads(pickled)
+                    answered += len(batch)
             if answered and self.advance is not None:
                 self.advance(answered)
             if suspects:
                 self.broken = True
-                suspects.extend(index for index, _ in self.running.values())
-                return sorted(suspects)
+                return sorted([*suspects, *self._running_jobs()])
             if self._expire(queue):
                 return []
         return []
@@ -390,21 +490,26 @@ class _Round:
         oldest = min(started for _, started in self.running.values())
         return max(0.0, oldest + self.limits.timeout - time.monotonic())
 
-    def _expire(self, queue: deque[int]) -> bool:
-        """Mark jobs past the cap too slow; True when the workers must be killed."""
+    def _expire(self, queue: _Queue) -> bool:
+        """Mark files past the cap too slow; True when the workers must be killed. A batch past
+        the cap goes back to the queue a file a batch: which of its files was slow is unknown."""
         timeout = self.limits.timeout
         if timeout is None:
             return False
         now = time.monotonic()
-        late = sorted(i for i, started in self.running.values() if now - started >= timeout)
+        late = [batch for batch, started in self.running.values() if now - started >= timeout]
         if not late:
             return False
-        for index in late:
+        slow = sorted(batch[0] for batch in late if len(batch) == 1)
+        for index in slow:
             self.results[index] = _too_slow(self.jobs[index], timeout)
-        if self.advance is not None:
-            self.advance(len(late))
-        innocent = sorted(i for i, _ in self.running.values() if i not in late)
-        queue.extendleft(reversed(innocent))  # they start again, first, in a new pool
+        if slow and self.advance is not None:
+            self.advance(len(slow))
+        innocent = [i for i in self._running_jobs() if i not in slow]
+        suspected = {i for batch in late if len(batch) > 1 for i in batch}
+        # They start again, first, in a new pool.
+        queue.put_back([i for i in innocent if i not in suspected])
+        queue.put_back(sorted(suspected), alone=True)
         return True
 
 
@@ -422,28 +527,33 @@ def parse_in_workers(
     afterwards."""
     limits = limits if limits is not None else Limits.from_env()
     results: list[Result | None] = [None] * len(jobs)
-    queue = deque(range(len(jobs)))
+    sizes = [_size(job) for job in jobs]
+    idle = kept.take() if kept is not None else None
+    started = idle.adopt(jobs) if idle is not None else set()
+    waiting = [i for i in range(len(jobs)) if i not in started]
+    queue = _Queue(sizes, sorted(waiting, key=lambda i: (-sizes[i], i)))
     fruitless = 0
 
-    def here(indexes: Sequence[int]) -> None:
+    def here(indexes: Iterable[int]) -> None:
         """No processes on this platform (no fork, no semaphores): parse here, uncapped."""
-        for index in indexes:
+        for index in sorted(indexes):
             results[index] = parse_job(jobs[index])
             if advance is not None:
                 advance(1)
 
-    while queue:
+    while queue or idle is not None:
         width = workers if kept is not None else max(1, min(workers, len(queue)))
-        idle = kept.take() if kept is not None else None
+        if idle is None and kept is not None:
+            idle = kept.take()
         try:
-            round_ = (
-                idle.reuse(jobs, results, advance)
-                if idle is not None
-                else _Round(executor, jobs, results, limits, width, advance)
-            )
+            if idle is not None:
+                round_ = idle.reuse(jobs, results, advance)
+            else:
+                round_ = _Round(executor, jobs, results, limits, width, advance)
         except (OSError, NotImplementedError, ImportError):
             here(queue)
             break
+        idle = None
         round_.keep = kept is not None
         before = len(queue)
         suspects = round_.run(queue)
@@ -454,7 +564,7 @@ def parse_in_workers(
             break
         # Each suspect is retried alone, so a crash is blamed on the file that causes it.
         for index in suspects:
-            _Round(executor, jobs, results, limits, 1, advance).run(deque([index]))
+            _Round(executor, jobs, results, limits, 1, advance).run(_Queue(sizes, [index]))
             if results[index] is None:  # it broke a pool of its own
                 results[index] = _crashed(jobs[index], limits)
                 if advance is not None:
@@ -480,6 +590,27 @@ class Workers:
 
     def __init__(self) -> None:
         self._idle: _Round | None = None
+
+    def start(
+        self, workers: int, limits: Limits, executor: ExecutorFactory = ProcessPoolExecutor
+    ) -> None:
+        """Have `workers` ready for `prefetch` (they start with the first file it gives them);
+        nothing when there are workers already or where processes cannot be made."""
+        if workers <= 1 or self._idle is not None:
+            return
+        load_parser()  # before the fork, so that the workers inherit it
+        try:
+            round_ = _Round(executor, (), [], limits, workers)
+        except (OSError, NotImplementedError, ImportError):
+            return
+        round_.keep = True
+        self._idle = round_
+
+    def prefetch(self, job: Job) -> None:
+        """Start parsing `job` in an idle worker, if there is one, while the caller goes on
+        deciding what else to parse; the parse that then asks for it takes it over."""
+        if self._idle is not None:
+            self._idle.prefetch(job)
 
     def take(self) -> _Round | None:
         idle, self._idle = self._idle, None
