@@ -414,6 +414,12 @@ def main() -> int:
         help=f"size of the synthetic tree (default {synth.LINES})",
     )
     args = parser.parse_args()
+    if args.temporalint:
+        # Each timed command runs in its tree's folder: a relative path would not be found.
+        found = shutil.which(args.temporalint)
+        if found is None:
+            parser.error(f"--temporalint {args.temporalint}: no such executable")
+        args.temporalint = str(Path(found).resolve())
     load = os.getloadavg()
     table: list[Measured] = []
     with tempfile.TemporaryDirectory() as tmp:
