@@ -361,59 +361,66 @@ def run(
 
     # Worker processes live from the first parse to the last of the run.
     kept = pool.Workers()
+    try:
 
-    def parse(jobs: list[pool.Job]) -> list[ir.ModuleSummary | ParseProblem]:
-        progress.phase("Following imports", len(jobs))
-        return _parse_all(jobs, workers, cache, progress.advance, kept)
+        def parse(jobs: list[pool.Job]) -> list[ir.ModuleSummary | ParseProblem]:
+            progress.phase("Following imports", len(jobs))
+            return _parse_all(jobs, workers, cache, progress.advance, kept)
 
-    # Modules loaded on demand, shared by every round's project: each is parsed once a run,
-    # in batches (`retrylint.scan.ondemand`); idle workers start on each as soon as a pass
-    # asks for it, while the pass goes on.
-    ondemand = OnDemand(root, interesting, parse, kept.prefetch if cache is None else None)
-    summaries, problems, marked = _scan_python(
-        python_files, adapters, policy, interesting, workers, ondemand, cache, progress, kept
-    )
-    django = _django_settings(policy, summaries)
-    comments = {s.path: s.suppressions for s in summaries if s.suppressions}
-    # What rules may say of each framework that can have rows: the adapters that ran.
-    info = {a.key: a.info for a in adapters}
-    go_rows, go_observations = _analyze_go(files, root, policy, problems, comments, info, cache)
-    # Only the Python adapters read detected versions: asking the registry for every
-    # framework's distribution would import the Go adapter in a Python-only run.
-    versions = detect_versions(
-        root, {a.key: a.info.distribution for a in adapters if a.info.distribution}
-    )
-
-    def analyze() -> tuple[list[EffectivePolicy], list[Observation], tuple[SilentFramework, ...]]:
-        project = _project(summaries, root, policy, ondemand)
-        _check_task_decorators(policy, project)
-        evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
-        rows: list[EffectivePolicy] = []
-        observations: list[Observation] = []
-        for adapter in adapters:
-            # A framework is in use when a file names it the way its tasks do (the task file
-            # of a run on changed files imports its app from a module that imports the
-            # framework) or when a module read imports it.
-            if (
-                policy.enabled_frameworks is None
-                and adapter.key not in marked
-                and not any(module_imports(s, adapter.packages) for s in project.loaded())
-            ):
-                continue
-            ctx = _context(adapter, project, evaluator, tuple(summaries), policy, django, versions)
-            for item in adapter.analyze(ctx):
-                if isinstance(item, EffectivePolicy):
-                    rows.append(item)
-                else:
-                    observations.append(item)
-        rows, observations = with_enqueue_scopes(
-            [*rows, *go_rows], [*observations, *go_observations], project.loaded()
+        # Modules loaded on demand, shared by every round's project: each is parsed once a run,
+        # in batches (`retrylint.scan.ondemand`); idle workers start on each as soon as a pass
+        # asks for it, while the pass goes on.
+        ondemand = OnDemand(root, interesting, parse, kept.prefetch if cache is None else None)
+        summaries, problems, marked = _scan_python(
+            python_files, adapters, policy, interesting, workers, ondemand, cache, progress, kept
         )
-        silent = collect_silent_frameworks(adapters, summaries, project, rows)
-        return rows, observations, silent
+        django = _django_settings(policy, summaries)
+        comments = {s.path: s.suppressions for s in summaries if s.suppressions}
+        # What rules may say of each framework that can have rows: the adapters that ran.
+        info = {a.key: a.info for a in adapters}
+        go_rows, go_observations = _analyze_go(files, root, policy, problems, comments, info, cache)
+        # Only the Python adapters read detected versions: asking the registry for every
+        # framework's distribution would import the Go adapter in a Python-only run.
+        versions = detect_versions(
+            root, {a.key: a.info.distribution for a in adapters if a.info.distribution}
+        )
 
-    rows, observations, silent = ondemand.settle(analyze)
-    kept.close()
+        def analyze() -> tuple[
+            list[EffectivePolicy], list[Observation], tuple[SilentFramework, ...]
+        ]:
+            project = _project(summaries, root, policy, ondemand)
+            _check_task_decorators(policy, project)
+            evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
+            rows: list[EffectivePolicy] = []
+            observations: list[Observation] = []
+            for adapter in adapters:
+                # A framework is in use when a file names it the way its tasks do (the task file
+                # of a run on changed files imports its app from a module that imports the
+                # framework) or when a module read imports it.
+                if (
+                    policy.enabled_frameworks is None
+                    and adapter.key not in marked
+                    and not any(module_imports(s, adapter.packages) for s in project.loaded())
+                ):
+                    continue
+                ctx = _context(
+                    adapter, project, evaluator, tuple(summaries), policy, django, versions
+                )
+                for item in adapter.analyze(ctx):
+                    if isinstance(item, EffectivePolicy):
+                        rows.append(item)
+                    else:
+                        observations.append(item)
+            rows, observations = with_enqueue_scopes(
+                [*rows, *go_rows], [*observations, *go_observations], project.loaded()
+            )
+            silent = collect_silent_frameworks(adapters, summaries, project, rows)
+            return rows, observations, silent
+
+        rows, observations, silent = ondemand.settle(analyze)
+    finally:
+        # Also on an error: `--watch` runs again in this process.
+        kept.close()
     rows = _one_row_per_task(rows)
     assignments = tuple(policy.assign(r.name) for r in rows)
 

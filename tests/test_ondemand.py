@@ -134,3 +134,31 @@ def test_settle_repeats_a_question_until_it_needs_nothing_new(tmp_path: Path) ->
 
     with pytest.raises(LookupError, match="a real error"):
         ondemand.settle(failing)
+
+
+def test_workers_stop_when_the_analysis_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--watch` runs again in the same process: an error must not leave workers behind.
+    import multiprocessing
+
+    from retrylint.config.policy import discover_config, load_policy
+    from retrylint.frameworks import FRAMEWORKS
+    from retrylint.frameworks.celery import CeleryAdapter
+    from retrylint.rules import RULES
+
+    root = write_project(
+        tmp_path,
+        {"tasks.py": "from celery import shared_task\n\n@shared_task\ndef f():\n    pass\n"},
+    )
+
+    def broken(self: CeleryAdapter, ctx: object) -> list[object]:
+        raise RuntimeError("adapter bug")
+
+    monkeypatch.setattr(CeleryAdapter, "analyze", broken)
+    policy = load_policy(
+        discover_config(root), known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=root
+    )
+    with pytest.raises(RuntimeError, match="adapter bug"):
+        engine.run([root], policy, workers=2)
+    assert multiprocessing.active_children() == []
