@@ -37,13 +37,13 @@ def _fixed_width(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def analyze(
-    root: Path, paths: list[Path] | None = None, *, today: date | None = None
+    root: Path, paths: list[Path] | None = None, *, today: date | None = None, workers: int = 1
 ) -> engine.Report:
     """Run retrylint on a project directory with its own policy file, in-process; `today` as
     `check --today` (RL406)."""
     config = discover_config(root)
     policy = load_policy(config, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=root)
-    return engine.run(paths or [root], policy, workers=1, today=today)
+    return engine.run(paths or [root], policy, workers=workers, today=today)
 
 
 def rows_by_name(report: engine.Report) -> dict[str, EffectivePolicy]:

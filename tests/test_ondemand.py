@@ -142,10 +142,7 @@ def test_workers_stop_when_the_analysis_fails(
     # `--watch` runs again in the same process: an error must not leave workers behind.
     import multiprocessing
 
-    from retrylint.config.policy import discover_config, load_policy
-    from retrylint.frameworks import FRAMEWORKS
     from retrylint.frameworks.celery import CeleryAdapter
-    from retrylint.rules import RULES
 
     root = write_project(
         tmp_path,
@@ -156,9 +153,6 @@ def test_workers_stop_when_the_analysis_fails(
         raise RuntimeError("adapter bug")
 
     monkeypatch.setattr(CeleryAdapter, "analyze", broken)
-    policy = load_policy(
-        discover_config(root), known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=root
-    )
     with pytest.raises(RuntimeError, match="adapter bug"):
-        engine.run([root], policy, workers=2)
+        analyze(root, workers=2)
     assert multiprocessing.active_children() == []
