@@ -13,11 +13,13 @@ import operator
 import os
 import re
 import stat
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from retrylint import frameworks, suppressions
@@ -36,6 +38,7 @@ from retrylint.frameworks.base import (
 from retrylint.frameworks.silent import collect_silent_frameworks
 from retrylint.model import (
     SEVERITY_RANK,
+    Analysis,
     Assignment,
     EffectivePolicy,
     Finding,
@@ -57,11 +60,20 @@ from retrylint.rules.rl000_unparsable_file import UnparsableFile
 from retrylint.scan import pool
 from retrylint.scan.cache import SummaryCache
 from retrylint.scan.empty import explain_empty_scan
-from retrylint.scan.files import FileRules, Skipped, SourceFile, discover, module_name
+from retrylint.scan.files import (
+    Discovery,
+    FileRules,
+    Skipped,
+    SourceFile,
+    discover,
+    module_name,
+)
 from retrylint.scan.ondemand import OnDemand
 from retrylint.scan.prefilter import Prefilter
 from retrylint.scan.python_parse import ParseProblem
+from retrylint.scan.run_cache import Inputs, RunCache, folders_between
 from retrylint.scan.versions import detect as detect_versions
+from retrylint.scan.versions import inputs as version_inputs
 
 if TYPE_CHECKING:  # `retrylint.diff` reads reports, so it imports this module
     from retrylint.diff import Outcome as DiffOutcome
@@ -245,10 +257,12 @@ def _parse_all(
     cache: SummaryCache | None = None,
     advance: Callable[[int], None] | None = None,
     kept: pool.Workers | None = None,
+    inputs: Inputs | None = None,
 ) -> list[ir.ModuleSummary | ParseProblem]:
     """From the cache where it holds the file as it is now; the rest in this process with one
     worker, else in worker processes that are killed and replaced when a file crashes them or
-    passes the time cap (`retrylint.scan.pool`)."""
+    passes the time cap (`retrylint.scan.pool`). A result that depends on the run (a timeout)
+    marks `inputs` volatile: the analysis is then not kept."""
     limits = _limits()
     results: list[ir.ModuleSummary | ParseProblem | None] = [
         cache.get(*job) if cache is not None else None for job in jobs
@@ -272,6 +286,8 @@ def _parse_all(
             results[index] = new = next(fresh)
             if cache is not None:
                 cache.put(*jobs[index][1:], new)
+            if inputs is not None and isinstance(new, ParseProblem) and not new.cacheable:
+                inputs.volatile = True
     return [r for r in results if r is not None]
 
 
@@ -338,8 +354,132 @@ def run(
             raise UsageError(f"{os.fspath(given)}: no such file or directory")
     # Resolved like the project root, so a path through a symlink names the same files.
     paths = [_resolved(Path(p)) for p in paths]
+    analysis = _cached_analysis(paths, policy, workers, cache, progress)
+    rows = list(analysis.rows)
+    assignments = tuple(policy.assign(r.name) for r in rows)
+    whole = any(p == root for p in paths)
+    rule_ctx = RuleContext(
+        rows=list(zip(rows, assignments, strict=True)),
+        policy=policy,
+        whole_inventory=whole,
+        all_names=frozenset(r.name for r in rows if r.name),
+        observations=list(analysis.observations),
+        silent_frameworks=analysis.silent,
+        frameworks=analysis.frameworks,
+        empty_scan=analysis.empty_scan,
+        today=today or date.today(),
+    )
+    raw: list[Finding] = list(analysis.problems)
+    raw.extend(
+        UnparsableFile().folder_finding(u.path, u.reason) for u in analysis.unreadable if u.folder
+    )
+    for code in sorted(selection.severities):
+        raw.extend(RULES[code].check(rule_ctx))
+    # `per-file-ignores` drops findings before suppressions see them, so a comment for a code
+    # ignored in its file is not reported as unused either.
+    raw = [f for f in raw if selection.enabled_in(f.location.path, f.rule)]
+    outcome = suppressions.apply(
+        raw, analysis.comments, frozenset(RULES), selection.enabled_in, analysis.spans
+    )
+    final = [
+        _with_severity(f, selection.severities[f.rule])
+        for f in [*outcome.kept, *outcome.extra]
+        if selection.enabled_in(f.location.path, f.rule)
+    ]
+    # An observation of one cause seen through two registrations is one finding.
+    final = sorted(dict.fromkeys(final), key=Finding.sort_key)
+    skipped = Skipped(
+        MappingProxyType(dict(analysis.skipped_files)),
+        MappingProxyType(dict(analysis.skipped_folders)),
+    )
+    return Report(
+        rows=tuple(rows),
+        assignments=assignments,
+        findings=tuple(final),
+        suppressed=len(outcome.suppressed),
+        suppressed_findings=tuple(
+            sorted(
+                (
+                    (_with_severity(f, selection.severities.get(f.rule, f.severity)), reason)
+                    for f, reason in outcome.suppressed
+                ),
+                key=lambda item: item[0].sort_key(),
+            )
+        ),
+        files_scanned=analysis.files - len(analysis.problems),
+        files_skipped=len(analysis.problems) + skipped.file_count,
+        policy=policy,
+        skipped=skipped,
+        whole_project=whole,
+        rules_run=frozenset(selection.severities),
+    )
+
+
+def _cached_analysis(
+    paths: list[Path],
+    policy: Policy,
+    workers: int | None,
+    cache: SummaryCache | None,
+    progress: Progress,
+) -> Analysis:
+    """The analysis of `paths`, from the run cache while nothing it was read from changed
+    (then no source file is read, and neither libcst nor an adapter is imported)."""
+    if cache is None:
+        return _analyze(paths, policy, workers, None, progress)[0]
+    runs = RunCache(cache.directory, readonly=cache.readonly)
+    key = _analysis_key(paths, policy)
+
+    def again() -> tuple[EffectivePolicy, ...]:
+        return _analyze(paths, policy, workers, cache, Silent())[0].rows
+
+    found = runs.get(key, again)
+    if found is not None:
+        return found
+    began = time.time_ns()
+    analysis, inputs = _analyze(paths, policy, workers, cache, progress)
+    runs.put(key, analysis, inputs, began)
+    return analysis
+
+
+def _analysis_key(paths: list[Path], policy: Policy) -> str:
+    """Everything besides the files that decides an analysis: where, and the policy's say in
+    discovery and in the adapters (categories, tasks and rules are applied after it)."""
+    frameworks_settings = sorted(
+        (key, s.task_decorators, s.version, s.settings_module)
+        for key, s in policy.frameworks.items()
+    )
+    return repr(
+        (
+            os.fspath(policy.root),
+            sorted(os.fspath(p) for p in paths),
+            policy.exclude,
+            policy.extend_exclude,
+            policy.include_tests,
+            policy.respect_gitignore,
+            policy.source_roots,
+            policy.enabled_frameworks,
+            frameworks_settings,
+            sorted((name, repr(value)) for name, value in policy.assume.items()),
+        )
+    )
+
+
+def _analyze(
+    paths: list[Path],
+    policy: Policy,
+    workers: int | None,
+    cache: SummaryCache | None,
+    progress: Progress,
+) -> tuple[Analysis, Inputs]:
+    """Discover, parse and run the adapters; also what was read, for the run cache."""
+    root = policy.root
     discovery = discover(paths, root, _file_rules(policy))
     files = discovery.files
+    inputs = Inputs(
+        {os.fspath(f.absolute) for f in files} | set(discovery.ignore_files),
+        set(discovery.folders) | folders_between(root, paths),
+        set(discovery.repositories),
+    )
     adapters = [
         a
         for a in frameworks.PYTHON_ADAPTERS
@@ -365,25 +505,38 @@ def run(
 
         def parse(jobs: list[pool.Job]) -> list[ir.ModuleSummary | ParseProblem]:
             progress.phase("Following imports", len(jobs))
-            return _parse_all(jobs, workers, cache, progress.advance, kept)
+            return _parse_all(jobs, workers, cache, progress.advance, kept, inputs)
 
         # Modules loaded on demand, shared by every round's project: each is parsed once a run,
         # in batches (`retrylint.scan.ondemand`); idle workers start on each as soon as a pass
         # asks for it, while the pass goes on.
         ondemand = OnDemand(root, interesting, parse, kept.prefetch if cache is None else None)
         summaries, problems, marked = _scan_python(
-            python_files, adapters, policy, interesting, workers, ondemand, cache, progress, kept
+            python_files,
+            adapters,
+            policy,
+            interesting,
+            workers,
+            ondemand,
+            cache,
+            progress,
+            kept,
+            inputs,
         )
         django = _django_settings(policy, summaries)
         comments = {s.path: s.suppressions for s in summaries if s.suppressions}
         # What rules may say of each framework that can have rows: the adapters that ran.
         info = {a.key: a.info for a in adapters}
-        go_rows, go_observations = _analyze_go(files, root, policy, problems, comments, info, cache)
+        go_rows, go_observations = _analyze_go(
+            files, root, policy, problems, comments, info, cache, inputs
+        )
         # Only the Python adapters read detected versions: asking the registry for every
         # framework's distribution would import the Go adapter in a Python-only run.
         versions = detect_versions(
             root, {a.key: a.info.distribution for a in adapters if a.info.distribution}
         )
+        inputs.files.update(os.fspath(p) for p in version_inputs(root))
+        inputs.folders.add(os.fspath(root / "requirements"))
 
         def analyze() -> tuple[
             list[EffectivePolicy], list[Observation], tuple[SilentFramework, ...]
@@ -421,61 +574,24 @@ def run(
     finally:
         # Also on an error: `--watch` runs again in this process.
         kept.close()
-    rows = _one_row_per_task(rows)
-    assignments = tuple(policy.assign(r.name) for r in rows)
-
-    whole = any(p == root for p in paths)
-    rule_ctx = RuleContext(
-        rows=list(zip(rows, assignments, strict=True)),
-        policy=policy,
-        whole_inventory=whole,
-        all_names=frozenset(r.name for r in rows if r.name),
-        observations=observations,
-        silent_frameworks=silent,
+    loaded, listed = ondemand.inputs()
+    inputs.files |= loaded
+    inputs.folders |= listed
+    analysis = Analysis(
+        rows=tuple(_one_row_per_task(rows)),
+        observations=tuple(observations),
+        silent=silent,
         frameworks=info,
+        problems=tuple(problems),
+        comments=comments,
+        spans=suppressions.spans(summaries),
+        files=len(files),
+        unreadable=discovery.unreadable,
+        skipped_files=dict(discovery.skipped.files),
+        skipped_folders=dict(discovery.skipped.folders),
         empty_scan=None if files else explain_empty_scan(paths, root, policy.path, discovery),
-        today=today or date.today(),
     )
-    raw: list[Finding] = list(problems)
-    raw.extend(
-        UnparsableFile().folder_finding(u.path, u.reason) for u in discovery.unreadable if u.folder
-    )
-    for code in sorted(selection.severities):
-        raw.extend(RULES[code].check(rule_ctx))
-    # `per-file-ignores` drops findings before suppressions see them, so a comment for a code
-    # ignored in its file is not reported as unused either.
-    raw = [f for f in raw if selection.enabled_in(f.location.path, f.rule)]
-    outcome = suppressions.apply(
-        raw, comments, frozenset(RULES), selection.enabled_in, suppressions.spans(summaries)
-    )
-    final = [
-        _with_severity(f, selection.severities[f.rule])
-        for f in [*outcome.kept, *outcome.extra]
-        if selection.enabled_in(f.location.path, f.rule)
-    ]
-    # An observation of one cause seen through two registrations is one finding.
-    final = sorted(dict.fromkeys(final), key=Finding.sort_key)
-    return Report(
-        rows=tuple(rows),
-        assignments=assignments,
-        findings=tuple(final),
-        suppressed=len(outcome.suppressed),
-        suppressed_findings=tuple(
-            sorted(
-                (
-                    (_with_severity(f, selection.severities.get(f.rule, f.severity)), reason)
-                    for f, reason in outcome.suppressed
-                ),
-                key=lambda item: item[0].sort_key(),
-            )
-        ),
-        files_scanned=len(files) - len(problems),
-        files_skipped=len(problems) + discovery.skipped.file_count,
-        policy=policy,
-        skipped=discovery.skipped,
-        whole_project=whole,
-        rules_run=frozenset(selection.severities),
-    )
+    return analysis, inputs
 
 
 def _analyze_go(
@@ -486,16 +602,21 @@ def _analyze_go(
     comments: dict[str, tuple[ir.Suppression, ...]],
     info: dict[str, FrameworkInfo],
     cache: SummaryCache | None = None,
+    inputs: Inputs | None = None,
 ) -> tuple[list[EffectivePolicy], list[Observation]]:
     """Rows and observations of the Go adapters; unparsable files go to `problems`,
-    suppression comments to `comments` and what each adapter that ran declares to `info`.
-    Go facts never depend on Python name resolution, so this runs once, outside the passes
-    that load Python modules."""
+    suppression comments to `comments`, what each adapter that ran declares to `info` and
+    what it may have read to `inputs`. Go facts never depend on Python name resolution, so
+    this runs once, outside the passes that load Python modules."""
     rows: list[EffectivePolicy] = []
     observations: list[Observation] = []
     go_files = tuple(f for f in files if f.language == "go")
     if not go_files and policy.enabled_frameworks is None:
         return rows, observations  # no candidate: the Go adapters are not even imported
+    # The whole project's discovery, made only if an adapter asks for files outside PATHS.
+    project = functools.cache(functools.partial(discover, [root], root, _file_rules(policy)))
+    go_project = functools.cache(lambda: _go_files(project()))
+    ran = False
     for go in frameworks.GO_ADAPTERS:
         if policy.enabled_frameworks is not None and go.key not in policy.enabled_frameworks:
             continue
@@ -508,7 +629,7 @@ def _analyze_go(
         go_ctx = GoContext(
             root,
             go_files,
-            functools.cache(functools.partial(_project_go_files, root, policy)),
+            go_project,
             policy.assume,
             settings,
             settings.version,
@@ -523,6 +644,15 @@ def _analyze_go(
                 problems.append(UnparsableFile().finding(location, go_item.message))
             else:
                 comments[go_item.path] = go_item.suppressions
+        ran = True
+    if ran and inputs is not None:
+        # The project's `.go` files wherever they are, and a `go.mod` in any folder.
+        whole = project()
+        inputs.files.update(os.fspath(f.absolute) for f in whole.files)
+        inputs.files.update(whole.ignore_files)
+        inputs.folders.update(whole.folders)
+        inputs.markers.update(whole.repositories)
+        inputs.files.update(os.path.join(f, "go.mod") for f in whole.folders)
     return rows, observations
 
 
@@ -536,6 +666,7 @@ def _scan_python(
     cache: SummaryCache | None = None,
     progress: Progress | None = None,
     kept: pool.Workers | None = None,
+    inputs: Inputs | None = None,
 ) -> tuple[list[ir.ModuleSummary], list[Finding], frozenset[str]]:
     """Parse the files that can hold tasks, in rounds; also the adapters whose own markers
     (or configured decorators) a file of round one matched.
@@ -586,7 +717,7 @@ def _scan_python(
             else:
                 later.append(source)
         progress.phase("Parsing", len(jobs))
-        for result in _parse_all(jobs, workers, cache, progress.advance, kept):
+        for result in _parse_all(jobs, workers, cache, progress.advance, kept, inputs):
             if isinstance(result, ParseProblem):
                 location = Location(result.path, result.line, result.column)
                 problems.append(rl000.finding(location, result.message))
@@ -725,10 +856,9 @@ def _resolved(path: Path) -> Path:
         return Path(os.path.abspath(path))
 
 
-def _project_go_files(root: Path, policy: Policy) -> dict[str, Path]:
-    """Every `.go` file of the project, for facts that live outside PATHS."""
-    files = discover([root], root, _file_rules(policy)).files
-    return {f.path: f.absolute for f in files if f.language == "go"}
+def _go_files(discovery: Discovery) -> dict[str, Path]:
+    """Every `.go` file of a discovery over the project, for facts that live outside PATHS."""
+    return {f.path: f.absolute for f in discovery.files if f.language == "go"}
 
 
 def scanned_files(paths: Sequence[Path], policy: Policy) -> list[Path]:

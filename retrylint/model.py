@@ -13,7 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from fractions import Fraction
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+if TYPE_CHECKING:  # the pipeline's later stages: this module imports nothing of retrylint
+    from retrylint.python.ir import Suppression
+    from retrylint.scan.files import SkipReason, Unreadable
 
 Severity: TypeAlias = Literal["error", "warning", "note"]
 SEVERITY_RANK: dict[str, int] = {"note": 0, "warning": 1, "error": 2}
@@ -342,6 +346,33 @@ class EmptyScan:
     """The PATHS of the run, relative to the project root."""
     reason: str
     fix: str
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What a run read from the files, before any rule judged it: all that findings depend on
+    besides the policy's categories, tasks and rules, so a warm run can take it from the cache
+    and judge it again (`retrylint.scan.run_cache`)."""
+
+    rows: tuple[EffectivePolicy, ...]
+    """One per task and site, sorted (`engine`)."""
+    observations: tuple[Observation, ...]
+    silent: tuple[SilentFramework, ...]
+    frameworks: dict[str, FrameworkInfo]
+    """What rules may say of each framework whose adapter ran."""
+    problems: tuple[Finding, ...]
+    """RL000 findings of files that could not be read or parsed."""
+    comments: dict[str, tuple[Suppression, ...]]
+    """Suppression comments by file."""
+    spans: dict[str, dict[int, tuple[int, int]]]
+    """Multi-line constructs by file (`suppressions.spans`)."""
+    files: int
+    """How many files discovery found."""
+    unreadable: tuple[Unreadable, ...]
+    skipped_files: dict[SkipReason, int]
+    skipped_folders: dict[SkipReason, int]
+    empty_scan: EmptyScan | None = None
+    """Why nothing was scanned, when nothing was (such a run is never cached)."""
 
 
 @dataclass(frozen=True, slots=True)

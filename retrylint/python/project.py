@@ -261,6 +261,11 @@ class ModuleLocator:
         self._found[dotted] = found
         return found
 
+    @property
+    def folders(self) -> frozenset[str]:
+        """The folders listed so far: what the answers depend on besides the files found."""
+        return frozenset(self._listings)
+
     def _find_under(self, base: str, parts: list[str]) -> str | None:
         """`base/a/b.py`, else `base/a/b/__init__.py`, for the parts `a`, `b`."""
         directory = base

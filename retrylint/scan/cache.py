@@ -9,7 +9,7 @@ the parse problem) read from those bytes; a different content is a miss, and the
 replaces the old, so the cache grows with files and settings, not with edits.
 
 A warm run trusts a file's (mtime, size) when they are the ones recorded, and otherwise hashes
-it. Recorded stats are only ever ones at least `_RACY_SECONDS` old when written: a file edited
+it. Recorded stats are only ever ones at least `RACY_SECONDS` old when written: a file edited
 within the same clock tick as the run that cached it cannot then look unchanged (git's "racy
 clean" problem).
 
@@ -63,7 +63,7 @@ _GITIGNORE = "# Written by retrylint; safe to delete.\n*\n"
 _MAGIC = b"RLC1"
 # magic, mtime_ns, size, SHA-256 of the content; mtime 0 means "hash before trusting".
 _HEADER = struct.Struct(f"<{len(_MAGIC)}sqq32s")
-_RACY_SECONDS = 2
+RACY_SECONDS = 2
 # What a summary is built by: an edit to any of them changes what a file summarizes to.
 _BUILDERS = ("python/ir.py", "python/extract.py", "scan/python_parse.py")
 # What the Go adapter's output is built by: the whole analysis, since that output is cached.
@@ -88,7 +88,7 @@ class SummaryCache:
         # Read-only for runs over edited copies (`check --fix` confirming its fixes): their
         # results must not replace the entries of the files as they are on disk.
         self.readonly = readonly
-        self._salt = _salt(_BUILDERS, ("libcst",))
+        self._salt = salt(_BUILDERS, ("libcst",))
         self._go_salt: bytes | None = None
         # Manifest of a Go analysis that missed, taken before it runs, for `put_go`.
         self._go_pending: dict[Path, tuple[_Stamp, ...]] = {}
@@ -104,7 +104,7 @@ class SummaryCache:
             directory.mkdir(parents=True, exist_ok=True)
             ignore = directory / ".gitignore"
             if not ignore.exists():
-                _atomic_write(ignore, _GITIGNORE.encode())
+                atomic_write(ignore, _GITIGNORE.encode())
         except OSError:
             return None
         return cls(directory, readonly=readonly)
@@ -207,7 +207,7 @@ class SummaryCache:
 
     def _go_entry(self, settings: str, root: Path, scanned: Mapping[str, Path]) -> Path:
         if self._go_salt is None:
-            self._go_salt = _salt(_GO_BUILDERS, ("tree_sitter", "tree_sitter_go"))
+            self._go_salt = salt(_GO_BUILDERS, ("tree_sitter", "tree_sitter_go"))
         names = repr((os.fspath(root), _listing(scanned))).encode(errors="surrogateescape")
         key = hashlib.sha256(b"\0".join((self._go_salt, b"go", settings.encode(), names)))
         name = key.hexdigest()
@@ -237,10 +237,10 @@ class SummaryCache:
             return
         with contextlib.suppress(OSError):
             entry.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(entry, _GO_MAGIC + payload)
+            atomic_write(entry, _GO_MAGIC + payload)
 
     def _write(self, entry: Path, mtime_ns: int, size: int, digest: bytes, result: Result) -> None:
-        if mtime_ns > time.time_ns() - _RACY_SECONDS * 1_000_000_000:
+        if mtime_ns > time.time_ns() - RACY_SECONDS * 1_000_000_000:
             mtime_ns = 0
         try:
             payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
@@ -248,10 +248,10 @@ class SummaryCache:
             return
         with contextlib.suppress(OSError):
             entry.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(entry, _HEADER.pack(_MAGIC, mtime_ns, size, digest) + payload)
+            atomic_write(entry, _HEADER.pack(_MAGIC, mtime_ns, size, digest) + payload)
 
 
-def _salt(modules: Sequence[str], packages: Sequence[str]) -> bytes:
+def salt(modules: Sequence[str], packages: Sequence[str]) -> bytes:
     """Everything besides the files and the settings that decides what a result is: the
     retrylint `modules` that build it and the installed `packages` it is parsed with."""
     package = Path(__file__).resolve().parent.parent
@@ -320,7 +320,7 @@ def _go_inputs(root: Path, sources: Mapping[str, Path]) -> list[Path]:
 
 def _stamps(paths: Iterable[Path]) -> tuple[_Stamp, ...]:
     """Stat and digest of each path, stats too recent to trust recorded as 0 (racy clean)."""
-    recent = time.time_ns() - _RACY_SECONDS * 1_000_000_000
+    recent = time.time_ns() - RACY_SECONDS * 1_000_000_000
     found: list[_Stamp] = []
     for path in paths:
         try:
@@ -337,7 +337,7 @@ def _stamps(paths: Iterable[Path]) -> tuple[_Stamp, ...]:
 def _fresh(stamps: tuple[_Stamp, ...]) -> tuple[_Stamp, ...] | None:
     """The stamps again, with the stats now trusted, when every file is as recorded (a file
     recorded absent still absent); None at the first change."""
-    recent = time.time_ns() - _RACY_SECONDS * 1_000_000_000
+    recent = time.time_ns() - RACY_SECONDS * 1_000_000_000
     fresh: list[_Stamp] = []
     for stamp in stamps:
         name, mtime_ns, size, digest = stamp
@@ -391,10 +391,10 @@ _GoEntry = tuple[
 ]
 
 
-class _Deferred:
+class Deferred:
     """A cached row's delay function: the row's own, from the analysis run on first call."""
 
-    def __init__(self, recompute: Callable[[], list[base.GoItem]], row: model.EffectivePolicy):
+    def __init__(self, recompute: Callable[[], Sequence[object]], row: model.EffectivePolicy):
         self._recompute = recompute
         self._row = row
 
@@ -404,7 +404,7 @@ class _Deferred:
         for item in self._recompute():
             if isinstance(item, model.EffectivePolicy) and item == self._row and item.delay_fn:
                 return item.delay_fn(r)
-        raise RuntimeError(f"{self._row.location.path}: a Go file changed during the run")
+        raise RuntimeError(f"{self._row.location.path}: a file changed during the run")
 
 
 def _with_delays(entry: _GoEntry, recompute: Callable[[], list[base.GoItem]]) -> list[base.GoItem]:
@@ -412,7 +412,7 @@ def _with_delays(entry: _GoEntry, recompute: Callable[[], list[base.GoItem]]) ->
     for index in entry[3]:
         row = items[index]
         assert isinstance(row, model.EffectivePolicy)
-        items[index] = dataclasses.replace(row, delay_fn=_Deferred(recompute, row))
+        items[index] = dataclasses.replace(row, delay_fn=Deferred(recompute, row))
     return items
 
 
@@ -442,7 +442,7 @@ def _load_go(data: bytes) -> _GoEntry | None:
     return None
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     """Write a temporary file beside `path` and rename it over, so readers never see half."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:8]}.", suffix=".tmp")
     try:

@@ -141,6 +141,14 @@ class Discovery:
     """Sorted by path."""
     unreadable: tuple[Unreadable, ...]
     skipped: Skipped
+    folders: tuple[str, ...] = ()
+    """Every folder whose entries the walk looked at, absolute and sorted: while none of them
+    gains, loses or renames an entry, the walk would list the same files (a warm run's test)."""
+    ignore_files: tuple[str, ...] = ()
+    """The `.gitignore` files it looked for, absolute and sorted: their rules (or their
+    absence) decided the rest."""
+    repositories: tuple[str, ...] = ()
+    """The `.git` paths it looked for above the walk: where the repository's rules start."""
 
 
 def relative(path: Path, root: Path) -> str:
@@ -257,6 +265,8 @@ class _Walker:
         self.seen: set[tuple[int, int]] = set()
         self.gitignores: dict[str, _Ignore | None] = {}
         self.unlisted: list[Unreadable] = []
+        self.folders: set[str] = set()
+        self.repositories: set[str] = set()
 
     def result(self, problems: list[Unreadable]) -> Discovery:
         # A file named on the command line is scanned even when a walk also counted it.
@@ -268,6 +278,9 @@ class _Walker:
                 files=MappingProxyType(dict(Counter(skipped))),
                 folders=MappingProxyType(dict(Counter(self.skipped_folders.values()))),
             ),
+            folders=tuple(sorted(self.folders)),
+            ignore_files=tuple(sorted(os.path.join(d, _GITIGNORE) for d in self.gitignores)),
+            repositories=tuple(sorted(self.repositories)),
         )
 
     def walk(self, start: str) -> None:
@@ -323,6 +336,7 @@ class _Walker:
         chain = self._outer(self.root)
         current, rel, tests = self.root, "", False
         for part in start[len(self.root_prefix) :].split(os.sep):
+            self.folders.add(current)
             present = {n for n in (".git", _GITIGNORE) if os.path.lexists(os.path.join(current, n))}
             chain = self._chain_inside(current, chain, present)
             current, rel = os.path.join(current, part), rel + part
@@ -337,6 +351,7 @@ class _Walker:
         return _Folder(start, rel, chain, tests)
 
     def _list(self, folder: _Folder) -> list[os.DirEntry[str]] | None:
+        self.folders.add(folder.path)
         try:
             info = os.stat(folder.path)
             with os.scandir(folder.path) as listing:
@@ -357,7 +372,10 @@ class _Walker:
     def _judge_folder(self, path: str, name: str, rel: str | None, chain: _Chain) -> _Verdict:
         if rel == "":
             return "enter"  # the project root, reached from a folder named above it
-        if name in _NEVER_ENTERED or os.path.isfile(os.path.join(path, "pyvenv.cfg")):
+        if name in _NEVER_ENTERED:
+            return "never"
+        self.folders.add(path)  # its own entries decide too (a `pyvenv.cfg`)
+        if os.path.isfile(os.path.join(path, "pyvenv.cfg")):
             return "never"
         if name == "vendor" and os.path.isfile(os.path.join(path, "modules.txt")):
             return "never"
@@ -413,7 +431,7 @@ class _Walker:
 
     def _outer(self, start: str) -> _Chain:
         """The `.gitignore` files of `start`'s repository above it, from the repository's top."""
-        if not self.rules.respect_gitignore or os.path.lexists(os.path.join(start, ".git")):
+        if not self.rules.respect_gitignore or self._repository(start):
             return ()
         above: list[str] = []
         current = start
@@ -422,7 +440,7 @@ class _Walker:
             if parent == current:
                 return ()  # no repository: `.gitignore` files count from `start` down
             above.append(parent)
-            if os.path.lexists(os.path.join(parent, ".git")):
+            if self._repository(parent):
                 break
             current = parent
         chain: _Chain = ()
@@ -433,6 +451,13 @@ class _Walker:
         if chain and self._ignored(start, None, chain, is_dir=True) is not None:
             return ()
         return chain
+
+
+    def _repository(self, directory: str) -> bool:
+        """Whether a repository starts at `directory` (its `.git` a folder, file or link)."""
+        marker = os.path.join(directory, ".git")
+        self.repositories.add(marker)
+        return os.path.lexists(marker)
 
 
 def _read_gitignore(directory: str) -> _Ignore | None:

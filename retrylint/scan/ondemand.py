@@ -81,6 +81,13 @@ class OnDemand:
 
         return load
 
+    def inputs(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The files loaded and the folders listed to find them: what the modules loaded would
+        be again while none of these changes (a cached result's manifest)."""
+        files = frozenset(path for path, _ in self.known)
+        folders = frozenset(f for locator in self._locators.values() for f in locator.folders)
+        return files, folders
+
     @property
     def pending(self) -> bool:
         """Whether the current pass asked for a module that is not parsed yet."""

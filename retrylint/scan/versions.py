@@ -136,25 +136,35 @@ def detect(root: Path, distributions: Mapping[str, str]) -> dict[str, str]:
         for key, version in more.items():
             found.setdefault(key, version)
 
-    for name, parse in (
-        ("poetry.lock", _from_toml_lock),
-        ("uv.lock", _from_toml_lock),
-        ("Pipfile.lock", _from_pipfile_lock),
-    ):
-        text = _read(root / name)
-        if text is not None:
-            merge(parse(text, wanted))
-    requirement_files = sorted(root.glob("requirements*.txt")) + sorted(
-        root.glob("requirements/*.txt")
-    )
-    for path in requirement_files:
+    parsers = {
+        "poetry.lock": _from_toml_lock,
+        "uv.lock": _from_toml_lock,
+        "Pipfile.lock": _from_pipfile_lock,
+        "pyproject.toml": _from_pyproject,
+    }
+    for path in inputs(root):
         text = _read(path)
         if text is not None:
-            merge(_from_requirement_lines(text.splitlines(), wanted))
-    text = _read(root / "pyproject.toml")
-    if text is not None:
-        merge(_from_pyproject(text, wanted))
+            parse = parsers.get(path.name) if path.parent == root else None
+            merge(
+                parse(text, wanted)
+                if parse is not None
+                else _from_requirement_lines(text.splitlines(), wanted)
+            )
     return found
+
+
+def inputs(root: Path) -> list[Path]:
+    """The dependency files `detect` reads, most exact first; with the root and its
+    `requirements` folder (whose entries decide the rest), what a cached result depends on."""
+    return [
+        root / "poetry.lock",
+        root / "uv.lock",
+        root / "Pipfile.lock",
+        *sorted(root.glob("requirements*.txt")),
+        *sorted(root.glob("requirements/*.txt")),
+        root / "pyproject.toml",
+    ]
 
 
 def at_least(version: str | None, minimum: tuple[int, ...], default: tuple[int, ...]) -> bool:
