@@ -527,8 +527,9 @@ def _analyze(
         comments = {s.path: s.suppressions for s in summaries if s.suppressions}
         # What rules may say of each framework that can have rows: the adapters that ran.
         info = {a.key: a.info for a in adapters}
+        whole = any(p == root for p in paths)
         go_rows, go_observations = _analyze_go(
-            files, root, policy, problems, comments, info, cache, inputs
+            discovery, whole, root, policy, problems, comments, info, cache, inputs
         )
         # Only the Python adapters read detected versions: asking the registry for every
         # framework's distribution would import the Go adapter in a Python-only run.
@@ -595,7 +596,8 @@ def _analyze(
 
 
 def _analyze_go(
-    files: Sequence[SourceFile],
+    discovery: Discovery,
+    whole: bool,
     root: Path,
     policy: Policy,
     problems: list[Finding],
@@ -604,17 +606,24 @@ def _analyze_go(
     cache: SummaryCache | None = None,
     inputs: Inputs | None = None,
 ) -> tuple[list[EffectivePolicy], list[Observation]]:
-    """Rows and observations of the Go adapters; unparsable files go to `problems`,
-    suppression comments to `comments`, what each adapter that ran declares to `info` and
-    what it may have read to `inputs`. Go facts never depend on Python name resolution, so
-    this runs once, outside the passes that load Python modules."""
+    """Rows and observations of the Go adapters over the files `discovery` found (the whole
+    project's when `whole`); unparsable files go to `problems`, suppression comments to
+    `comments`, what each adapter that ran declares to `info` and what it may have read to
+    `inputs`. Go facts never depend on Python name resolution, so this runs once, outside the
+    passes that load Python modules."""
+    files = discovery.files
     rows: list[EffectivePolicy] = []
     observations: list[Observation] = []
     go_files = tuple(f for f in files if f.language == "go")
     if not go_files and policy.enabled_frameworks is None:
         return rows, observations  # no candidate: the Go adapters are not even imported
-    # The whole project's discovery, made only if an adapter asks for files outside PATHS.
-    project = functools.cache(functools.partial(discover, [root], root, _file_rules(policy)))
+    # The whole project's discovery: this run's own when PATHS hold the root, else made when
+    # an adapter first asks for a file outside PATHS.
+    project: Callable[[], Discovery] = (
+        (lambda: discovery)
+        if whole
+        else functools.cache(functools.partial(discover, [root], root, _file_rules(policy)))
+    )
     go_project = functools.cache(lambda: _go_files(project()))
     ran = False
     for go in frameworks.GO_ADAPTERS:
@@ -647,12 +656,12 @@ def _analyze_go(
         ran = True
     if ran and inputs is not None:
         # The project's `.go` files wherever they are, and a `go.mod` in any folder.
-        whole = project()
-        inputs.files.update(os.fspath(f.absolute) for f in whole.files)
-        inputs.files.update(whole.ignore_files)
-        inputs.folders.update(whole.folders)
-        inputs.markers.update(whole.repositories)
-        inputs.files.update(os.path.join(f, "go.mod") for f in whole.folders)
+        everything = project()
+        inputs.files.update(os.fspath(f.absolute) for f in everything.files)
+        inputs.files.update(everything.ignore_files)
+        inputs.folders.update(everything.folders)
+        inputs.markers.update(everything.repositories)
+        inputs.files.update(os.path.join(f, "go.mod") for f in everything.folders)
     return rows, observations
 
 

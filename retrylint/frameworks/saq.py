@@ -118,6 +118,14 @@ class _Analysis:
         self.evaluator = ctx.evaluator
         self.version = ctx.version or REFERENCE_VERSION
         self.scanned = {s.path for s in ctx.scanned}
+        # Asked for every call of every module: a module's imports are read once.
+        self._imports_saq: dict[str, bool] = {}
+
+    def imports_saq(self, module: ir.ModuleSummary) -> bool:
+        found = self._imports_saq.get(module.path)
+        if found is None:
+            found = self._imports_saq[module.path] = module_imports(module, PACKAGES)
+        return found
 
     def _is(self, func: ir.Expr, module: ir.ModuleSummary, names: frozenset[str]) -> bool:
         """Whether a call target is one of `names`. An unresolved name counts when it is
@@ -131,14 +139,14 @@ class _Analysis:
         last = func.dotted.rpartition(".")[2]
         if last in _DISTINCT:
             return any(n.endswith("." + last) for n in names)
-        return module_imports(module, PACKAGES) and any(n.endswith("." + last) for n in names)
+        return self.imports_saq(module) and any(n.endswith("." + last) for n in names)
 
     # -- rows ----------------------------------------------------------------------------
 
     def rows(self) -> Iterator[EffectivePolicy | Observation]:
         seen: set[tuple[str | None, str, int]] = set()
         for summary in self.ctx.scanned:
-            saq_module = module_imports(summary, PACKAGES)
+            saq_module = self.imports_saq(summary)
             for call, scope in module_calls(summary):
                 local = locals_of(scope, call.span.line)
                 func = call.func

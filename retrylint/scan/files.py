@@ -452,7 +452,6 @@ class _Walker:
             return ()
         return chain
 
-
     def _repository(self, directory: str) -> bool:
         """Whether a repository starts at `directory` (its `.git` a folder, file or link)."""
         marker = os.path.join(directory, ".git")

@@ -156,8 +156,7 @@ def _stamps(inputs: Inputs) -> tuple[_Stamp, ...]:
             size = _FOLDER if kind == _FOLDER and stat.S_ISDIR(info.st_mode) else info.st_size
             found.append((path, info.st_mtime_ns, size))
     found.extend(
-        (path, 0, _PRESENT if os.path.lexists(path) else _ABSENT)
-        for path in sorted(inputs.markers)
+        (path, 0, _PRESENT if os.path.lexists(path) else _ABSENT) for path in sorted(inputs.markers)
     )
     return tuple(found)
 
