@@ -148,6 +148,9 @@ def test_each_change_to_what_was_read_runs_again(project: Path, analyses: list[s
     (project / ".gitignore").write_text("proj/tasks.py\n")
     assert tasks(warm(project, analyses)) == {}
     (project / ".gitignore").unlink()
+    # A permission change alone (a file made unreadable keeps its mtime and size).
+    (project / "proj" / "tasks.py").chmod(0o600)
+    warm(project, analyses)
     # A file that stops parsing is RL000, warm too.
     (project / "proj" / "tasks.py").write_text(TASKS + "def broken(:\n")
     findings = json.loads(warm(project, analyses, command="check"))["findings"]

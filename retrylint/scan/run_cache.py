@@ -9,15 +9,18 @@ such a run only `stat`s the manifest, then judges the analysis with the rules as
 
 The manifest lists:
 
-- files, with (mtime, size): the files discovery found (a non-candidate file matters too, since
-  an edit can make it name a framework), the `.gitignore` files it read, the modules loaded to
-  resolve names, the dependency files versions come from, and for Go each `go.mod` place;
-  a file recorded absent must still be absent;
-- folders, with their mtime: every folder the walk listed or judged, every folder name
-  resolution listed to find a module (where a module was *not* found is as much a result as
-  where it was) and the folders between the root and each PATH. Creating, deleting or
+- files, with (mtime, ctime, size): the files discovery found (a non-candidate file matters
+  too, since an edit can make it name a framework), the `.gitignore` files it looked for, the
+  modules loaded to resolve names, the dependency files versions come from, and for Go each
+  `go.mod` place; a file recorded absent must still be absent (ctime catches a `chmod` that
+  makes a file unreadable, which leaves mtime alone);
+- folders, with their mtime and ctime: every folder the walk listed or judged, every folder
+  name resolution listed to find a module (where a module was *not* found is as much a result
+  as where it was) and the folders between the root and each PATH. Creating, deleting or
   renaming an entry changes its folder's mtime, so a new file, a deleted `__init__.py` or a
-  module that appears where an import looked are all seen without walking the tree again.
+  module that appears where an import looked are all seen without walking the tree again;
+- markers whose existence alone counts: the `.git` looked for above the walk (its mtime
+  changes with every commit).
 
 The entry's key holds what else the analysis depends on: the project root, the PATHS, the
 policy's discovery and framework settings (not its categories, tasks or rules, which only
@@ -53,10 +56,10 @@ from retrylint.python import ir
 from retrylint.scan import files
 from retrylint.scan.cache import RACY_SECONDS, Deferred, atomic_write, salt
 
-_MAGIC = b"RLA1"
-# A manifest line: absolute path, mtime_ns, and the size of a file, `_FOLDER` for a folder
-# (its size says nothing of its entries), `_ABSENT` for a path that did not exist.
-_Stamp = tuple[str, int, int]
+_MAGIC = b"RLA2"
+# A manifest line: absolute path, mtime_ns, ctime_ns and the size of a file, `_FOLDER` for a
+# folder (its size says nothing of its entries), `_ABSENT` for a path that did not exist.
+_Stamp = tuple[str, int, int, int]
 _FOLDER = -2
 _ABSENT = -1
 _PRESENT = -3  # a marker that exists; its mtime is not recorded
@@ -109,7 +112,7 @@ class RunCache:
             return
         stamps = _stamps(inputs)
         recent = began_ns - RACY_SECONDS * 1_000_000_000
-        if any(mtime_ns > recent for _, mtime_ns, _ in stamps):
+        if any(mtime_ns > recent for _, mtime_ns, _, _ in stamps):
             return
         rows = analysis.rows
         deferred = tuple(i for i, row in enumerate(rows) if row.delay_fn is not None)
@@ -151,32 +154,31 @@ def _stamps(inputs: Inputs) -> tuple[_Stamp, ...]:
             try:
                 info = os.stat(path)
             except OSError:
-                found.append((path, 0, _ABSENT))
+                found.append((path, 0, 0, _ABSENT))
                 continue
             size = _FOLDER if kind == _FOLDER and stat.S_ISDIR(info.st_mode) else info.st_size
-            found.append((path, info.st_mtime_ns, size))
+            found.append((path, info.st_mtime_ns, info.st_ctime_ns, size))
     found.extend(
-        (path, 0, _PRESENT if os.path.lexists(path) else _ABSENT) for path in sorted(inputs.markers)
+        (path, 0, 0, _PRESENT if os.path.lexists(path) else _ABSENT)
+        for path in sorted(inputs.markers)
     )
     return tuple(found)
 
 
 def _holds(stamp: _Stamp) -> bool:
-    """Whether the path is as recorded: same kind, same mtime, a file of the same size."""
-    path, mtime_ns, size = stamp
+    """Whether the path is as recorded: same kind, same times, a file of the same size."""
+    path, mtime_ns, ctime_ns, size = stamp
     if size == _PRESENT:
         return os.path.lexists(path)
     try:
         info = os.stat(path)
     except OSError:
         return size == _ABSENT and not os.path.lexists(path)
+    if (info.st_mtime_ns, info.st_ctime_ns) != (mtime_ns, ctime_ns):
+        return False
     if size == _FOLDER:
-        return stat.S_ISDIR(info.st_mode) and info.st_mtime_ns == mtime_ns
-    return (
-        size != _ABSENT
-        and not stat.S_ISDIR(info.st_mode)
-        and (info.st_mtime_ns, info.st_size) == (mtime_ns, size)
-    )
+        return stat.S_ISDIR(info.st_mode)
+    return size != _ABSENT and not stat.S_ISDIR(info.st_mode) and info.st_size == size
 
 
 # The modules whose classes an analysis is made of; looked up in `sys.modules` on load, as
@@ -225,10 +227,9 @@ def _load(data: bytes) -> tuple[tuple[_Stamp, ...], model.Analysis, tuple[int, .
 def _is_stamp(stamp: object) -> bool:
     return (
         isinstance(stamp, tuple)
-        and len(stamp) == 3
+        and len(stamp) == 4
         and isinstance(stamp[0], str)
-        and isinstance(stamp[1], int)
-        and isinstance(stamp[2], int)
+        and all(isinstance(number, int) for number in stamp[1:])
     )
 
 
