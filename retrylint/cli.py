@@ -37,7 +37,7 @@ from retrylint.config.policy import (
 )
 from retrylint.durations import parse_day
 from retrylint.frameworks import FRAMEWORKS
-from retrylint.model import SEVERITY_RANK, FixSummary
+from retrylint.model import SEVERITY_RANK, FixSummary, UsageError
 from retrylint.outputs import CheckFormat
 from retrylint.report.text_report import (
     explain_task,
@@ -211,7 +211,7 @@ def _guard(action: Callable[[], T], *, watching: bool = False) -> T:
         _fail("retrylint: interrupted")
     except (ConfigError, baseline.BaselineError) as err:
         _fail(str(err))
-    except engine.UsageError as err:
+    except UsageError as err:
         _fail(f"retrylint: error: {err}")
     except Exception as err:
         if os.environ.get("RETRYLINT_DEBUG"):
@@ -224,7 +224,7 @@ def _load(paths: list[Path], config: Path | None) -> Policy:
     cwd = Path.cwd()
     if config is not None:
         if not config.is_file():
-            raise engine.UsageError(f"--config {config}: no such file")
+            raise UsageError(f"--config {config}: no such file")
         found: Path | None = config.resolve()
     else:
         start = paths[0] if paths else cwd
@@ -323,7 +323,7 @@ def _write_report_file(path: Path, text: str, shown: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(path, text)
     except OSError as err:
-        raise engine.UsageError(f"{shown}: cannot write: {err.strerror or err}") from None
+        raise UsageError(f"{shown}: cannot write: {err.strerror or err}") from None
 
 
 def _write(text: str) -> None:
@@ -592,7 +592,7 @@ def _watched(targets: list[Path], config: Path | None) -> list[Path]:
         policy = _load(targets, config)
         files = engine.scanned_files(targets, policy)
         found = policy.root / policy.path if policy.path else None
-    except (ConfigError, engine.UsageError):
+    except (ConfigError, UsageError):
         # Until the policy loads again, watch the paths given and the policy file.
         files = list(targets)
         start = targets[0].resolve() if targets[0].exists() else Path.cwd()
@@ -608,7 +608,7 @@ def _day(text: str | None) -> date | None:
     try:
         return parse_day(text)
     except ValueError as err:
-        raise engine.UsageError(
+        raise UsageError(
             f"--today (or RETRYLINT_TODAY): {err}; write a date such as 2026-06-01"
         ) from None
 
@@ -644,7 +644,7 @@ def _baseline(
     and the default file are relative to the project root (CONTRACTS §1).
     """
     if given is not None and ignore:
-        raise engine.UsageError("--baseline and --no-baseline contradict each other; pass one")
+        raise UsageError("--baseline and --no-baseline contradict each other; pass one")
     root = report.policy.root
     configured = root / report.policy.baseline if report.policy.baseline else None
     if write is not None:
@@ -725,7 +725,7 @@ def inventory(
 
     def body() -> None:
         if timeline and (explain is not None or output_format is not InventoryFormat.table):
-            raise engine.UsageError(
+            raise UsageError(
                 "--timeline draws the table's tasks as timelines; drop --format or --explain"
             )
         machine = explain is None and not timeline and output_format is not InventoryFormat.table
@@ -741,7 +741,7 @@ def inventory(
             try:
                 name = find_task((row.name for row in report.rows if row.name), explain)
             except TaskLookupError as err:
-                raise engine.UsageError(f"--explain {err}") from None
+                raise UsageError(f"--explain {err}") from None
             explain_task(report, name, _console(color))
         elif timeline:
             import shutil
@@ -787,7 +787,7 @@ def report(
 
     def body() -> None:
         if rate and outage is None:
-            raise engine.UsageError(
+            raise UsageError(
                 "--rate sets the enqueue rates of the outage simulation; add --outage "
                 "(such as --outage 30m), or leave --rate out"
             )
@@ -802,15 +802,13 @@ def report(
         policy = found.policy
         shown = _shown(policy.root / policy.path) if policy.path else None
         if html.is_dir():
-            raise engine.UsageError(
-                f"--html {html}: is a directory; name a file such as report.html"
-            )
+            raise UsageError(f"--html {html}: is a directory; name a file such as report.html")
         from retrylint.report.html_report import render_html
 
         try:
             _atomic_write(html, render_html(found, __version__, shown, simulation))
         except OSError as err:
-            raise engine.UsageError(f"--html {html}: cannot write: {err.strerror or err}") from None
+            raise UsageError(f"--html {html}: cannot write: {err.strerror or err}") from None
 
     _guard(body)
 
@@ -908,7 +906,7 @@ def init(
         targets = paths or [Path.cwd()]
         if update:
             if output is not None or force:
-                raise engine.UsageError(
+                raise UsageError(
                     "--update edits the discovered policy file (or --config FILE); "
                     "--output and --force do not apply"
                 )
@@ -916,7 +914,7 @@ def init(
             return
         destination = output or Path(CONFIG_NAMES[0])
         if destination.exists() and not force:
-            raise engine.UsageError(f"{destination} already exists; pass --force to overwrite it")
+            raise UsageError(f"{destination} already exists; pass --force to overwrite it")
         policy = _load(targets, config)
         names = _task_names(targets, policy)
         _write_policy(
@@ -934,7 +932,7 @@ def init(
 def _update(targets: list[Path], config: Path | None, *, quiet: bool) -> None:
     policy = _load(targets, config)
     if policy.path is None:
-        raise engine.UsageError(
+        raise UsageError(
             "init --update: no policy file found (retrylint.toml, .retrylint.toml or a "
             "pyproject.toml with [tool.retrylint]); run `retrylint init` to write one"
         )
@@ -948,7 +946,7 @@ def _update(targets: list[Path], config: Path | None, *, quiet: bool) -> None:
             text, policy, _task_names(targets, policy), pyproject=path.name == PYPROJECT
         )
     except UpdateError as err:
-        raise engine.UsageError(f"init --update {shown}: {err}") from None
+        raise UsageError(f"init --update {shown}: {err}") from None
     if result.text != text:
         _write_policy(path, result.text, shown, "make it and its folder writable")
     if quiet:
@@ -966,9 +964,7 @@ def _write_policy(path: Path, text: str, shown: str, advice: str) -> None:
         _atomic_write(path, text)
     except OSError as err:
         reason = (err.strerror or str(err)).lower()
-        raise engine.UsageError(
-            f"{shown}: cannot write the policy file ({reason}); {advice}"
-        ) from None
+        raise UsageError(f"{shown}: cannot write the policy file ({reason}); {advice}") from None
 
 
 def _task_names(targets: list[Path], policy: Policy) -> list[str]:
@@ -1037,12 +1033,12 @@ def explain(code: Annotated[str, typer.Argument(help="A rule code such as RL101.
             by_name = {r.meta.name: c for c, r in RULES.items()}
             key = by_name.get(code.strip().lower(), "")
         if not key:
-            raise engine.UsageError(f"unknown rule {code!r}; run `retrylint rules` for the list")
+            raise UsageError(f"unknown rule {code!r}; run `retrylint rules` for the list")
         from retrylint.rules.docs import rule_doc
 
         doc = rule_doc(key)
         if doc is None:
-            raise engine.UsageError(f"the documentation of {key} is missing from this install")
+            raise UsageError(f"the documentation of {key} is missing from this install")
         _write(doc if doc.endswith("\n") else doc + "\n")
 
     _guard(body)

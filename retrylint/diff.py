@@ -47,8 +47,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
-from retrylint.engine import Report, UsageError
-from retrylint.model import EffectivePolicy, Finding, Location
+from retrylint.engine import Report
+from retrylint.model import EffectivePolicy, Finding, Location, UsageError
 from retrylint.scan.files import module_name, relative
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")

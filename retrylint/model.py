@@ -348,6 +348,10 @@ class EmptyScan:
     fix: str
 
 
+class UsageError(Exception):
+    """A problem with how retrylint was invoked (exit 2), as opposed to a finding."""
+
+
 @dataclass(frozen=True, slots=True)
 class Analysis:
     """What a run read from the files, before any rule judged it: all that findings depend on

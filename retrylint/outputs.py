@@ -19,6 +19,7 @@ from typing import TextIO
 from rich.console import Console
 
 from retrylint import __version__, engine
+from retrylint.model import UsageError
 from retrylint.report.paths import gitlab_root, rebase, repository_root, spelled_root
 from retrylint.report.text_report import render_check_text
 
@@ -47,16 +48,14 @@ def parse_output(value: str) -> Output:
     name, colon, file = value.partition(":")
     known = ", ".join(f.value for f in CheckFormat)
     if not colon or not file:
-        raise engine.UsageError(
+        raise UsageError(
             f"--output {value}: write FORMAT:FILE, such as sarif:retrylint.sarif "
             f"(FORMAT is one of {known})"
         )
     try:
         return Output(CheckFormat(name.strip().lower()), Path(file))
     except ValueError:
-        raise engine.UsageError(
-            f"--output {value}: unknown format {name!r}; use one of {known}"
-        ) from None
+        raise UsageError(f"--output {value}: unknown format {name!r}; use one of {known}") from None
 
 
 def check_outputs(outputs: list[Output], output_file: Path | None) -> None:
@@ -67,7 +66,7 @@ def check_outputs(outputs: list[Output], output_file: Path | None) -> None:
     for output in outputs:
         key = os.path.abspath(output.file)
         if key in seen:
-            raise engine.UsageError(
+            raise UsageError(
                 f"--output {output.format.value}:{output.file}: {seen[key]} writes that file "
                 "too; give each report its own file"
             )

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from retrylint import __version__, engine, fix
+from retrylint import __version__, analysis, engine, fix
 from retrylint.cli import app
 from retrylint.config.policy import discover_config, load_policy
 from retrylint.frameworks import FRAMEWORKS
@@ -332,7 +332,7 @@ def test_process_pool_gives_identical_reports(
             pools.append(kwargs.get("max_workers", args[0] if args else None))
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(analysis, "ProcessPoolExecutor", CountingPool)
 
     serial = _report(root, workers=1)
     assert pools == []

@@ -21,8 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from retrylint.analysis import _go_files, file_rules
 from retrylint.cli import app
-from retrylint.engine import _file_rules, _go_files
 from retrylint.scan.files import Discovery, FileRules, _Patterns, discover, is_test_file
 from tests.conftest import analyze, write_project
 
@@ -538,10 +538,13 @@ def test_go_project_facts_leave_out_test_files(tmp_path: Path) -> None:
         },
     )
     policy = analyze(tmp_path).policy
-    assert list(_go_files(discover([tmp_path], tmp_path, _file_rules(policy)))) == ["svc/consts.go"]
+    assert list(_go_files(discover([tmp_path], tmp_path, file_rules(policy)))) == ["svc/consts.go"]
     (tmp_path / "retrylint.toml").write_text("include-tests = true\n", encoding="utf-8")
     policy = analyze(tmp_path).policy
-    assert list(_go_files(discover([tmp_path], tmp_path, _file_rules(policy)))) == ["svc/consts.go", "svc/consts_test.go"]
+    assert list(_go_files(discover([tmp_path], tmp_path, file_rules(policy)))) == [
+        "svc/consts.go",
+        "svc/consts_test.go",
+    ]
 
 
 # --- what a user sees -------------------------------------------------------------------------

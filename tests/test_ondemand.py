@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from retrylint import engine
+from retrylint import analysis, engine
 from retrylint.python import ir
 from retrylint.python.project import ModuleLocator, Pending, Project
 from retrylint.report.json_report import render_check
@@ -37,13 +37,13 @@ FILES = {
 def batches(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The reported paths of every batch the engine parses, in order."""
     seen: list[list[str]] = []
-    parse_all = engine._parse_all
+    parse_all = analysis._parse_all
 
     def recording(jobs: list[tuple[str, str, str, ir.Interest]], *args: object, **kw: object):  # type: ignore[no-untyped-def]
         seen.append(sorted(job[1] for job in jobs))
         return parse_all(jobs, *args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(engine, "_parse_all", recording)
+    monkeypatch.setattr(analysis, "_parse_all", recording)
     return seen
 
 

@@ -267,14 +267,14 @@ def test_simulate_from_a_cached_analysis(project: Path, analyses: list[str]) -> 
     assert analyses == ["ran", "ran"]
 
 
-def test_a_hit_imports_no_adapter_and_no_parser(project: Path) -> None:
+def test_a_hit_imports_no_adapter_no_parser_and_no_pool(project: Path) -> None:
     script = (
         "import sys\n"
         "from retrylint.cli import main\n"
         "sys.argv = ['retrylint', 'check', '--exit-zero', '--cache-dir', *sys.argv[2:0:-1]]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('libcst', 'tree_sitter')"
-        " or m.startswith('retrylint.frameworks.'))\n"
+        " or m.startswith(('retrylint.frameworks', 'retrylint.analysis', 'retrylint.scan.pool')))\n"
         "sys.stderr.write(repr(loaded))\n"
     )
 
@@ -288,6 +288,13 @@ def test_a_hit_imports_no_adapter_and_no_parser(project: Path) -> None:
         value: list[str] = eval(proc.stderr.strip().splitlines()[-1])  # our own repr
         return value
 
-    adapters = {"retrylint.frameworks.celery", "retrylint.frameworks.dramatiq"}
-    assert adapters <= set(loaded())
-    assert not adapters & set(loaded())
+    # Neither an adapter, nor the analysis with its worker pool and resolver.
+    analysis = {
+        "retrylint.frameworks.celery",
+        "retrylint.frameworks.dramatiq",
+        "retrylint.frameworks.base",
+        "retrylint.analysis",
+        "retrylint.scan.pool",
+    }
+    assert analysis <= set(loaded())
+    assert not analysis & set(loaded())

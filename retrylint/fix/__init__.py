@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from retrylint.config.policy import Policy
-from retrylint.engine import Report, UsageError
+from retrylint.engine import Report
 from retrylint.fix.plan import Fix, identity, plan
 from retrylint.fix.write import unified_diff, write_atomic
-from retrylint.model import Finding
+from retrylint.model import Finding, UsageError
 from retrylint.scan.files import FileRules, discover
 
 Rerun = Callable[[Policy, list[Path]], Report]

@@ -47,11 +47,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 from retrylint import __version__, model
-from retrylint.frameworks import base
 from retrylint.python import ir
 from retrylint.scan.python_parse import ParseProblem
+
+if TYPE_CHECKING:  # Go output is loaded after the adapters ran, which import it
+    from retrylint.frameworks import base
 
 Result = ir.ModuleSummary | ParseProblem
 # One manifest line: absolute path, mtime_ns (0: hash before trusting), size, SHA-256; a file
@@ -365,7 +368,7 @@ def _fresh(stamps: tuple[_Stamp, ...]) -> tuple[_Stamp, ...] | None:
 
 # Where the classes of Go adapter output live; looked up in `sys.modules` on load, as the
 # engine has imported them by then, so loading an entry imports nothing.
-_GO_MODULES = frozenset({model.__name__, base.__name__, ir.__name__})
+_GO_MODULES = frozenset({model.__name__, "retrylint.frameworks.base", ir.__name__})
 _GO_EXTRA: dict[tuple[str, str], type] = {
     (Fraction.__module__, Fraction.__name__): Fraction,
     (date.__module__, date.__name__): date,
@@ -386,9 +389,9 @@ class _GoUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not a Go result class")
 
 
-_GoEntry = tuple[
-    tuple[tuple[str, str], ...], tuple[_Stamp, ...], list[base.GoItem], tuple[int, ...]
-]
+_GoEntry: TypeAlias = (
+    "tuple[tuple[tuple[str, str], ...], tuple[_Stamp, ...], list[base.GoItem], tuple[int, ...]]"
+)
 
 
 class Deferred:
@@ -421,6 +424,8 @@ def _load_go(data: bytes) -> _GoEntry | None:
     was dropped, or None when it is short, corrupt or foreign."""
     if not data.startswith(_GO_MAGIC):
         return None
+    from retrylint.frameworks import base
+
     try:
         listing, stamps, items, deferred = _GoUnpickler(io.BytesIO(data[len(_GO_MAGIC) :])).load()
     except Exception:  # any corruption: unpickling raises many kinds of error

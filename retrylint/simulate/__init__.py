@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from retrylint.durations import DurationError, parse_duration
-from retrylint.engine import Report, UsageError
+from retrylint.engine import Report
+from retrylint.model import UsageError
 from retrylint.simulate.tasks import RateOptions, Simulation, run
 
 

@@ -28,9 +28,9 @@ from fnmatch import fnmatchcase
 from fractions import Fraction
 from typing import Literal
 
-from retrylint.engine import Report, UsageError
+from retrylint.engine import Report
 from retrylint.golang.evaluate import default_retry_delay
-from retrylint.model import UNBOUNDED, UNDECIDED, Assignment, EffectivePolicy
+from retrylint.model import UNBOUNDED, UNDECIDED, Assignment, EffectivePolicy, UsageError
 from retrylint.simulate.outage import (
     Offsets,
     Outcome,

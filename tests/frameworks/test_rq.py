@@ -448,8 +448,8 @@ def test_suppression_lines(rows: dict[tuple[str, str, int], EffectivePolicy]) ->
 
 def adapter_items(root: Path, adapter: Any) -> list[Any]:
     """Run one adapter on a project directly, to see its observations too."""
+    from retrylint.analysis import _context, _project, _scan_python, file_rules
     from retrylint.config.policy import discover_config, load_policy
-    from retrylint.engine import _context, _file_rules, _project, _scan_python
     from retrylint.frameworks import DISTRIBUTIONS, FRAMEWORKS, PYTHON_ADAPTERS
     from retrylint.rules import RULES
     from retrylint.scan import pool
@@ -460,7 +460,7 @@ def adapter_items(root: Path, adapter: Any) -> list[Any]:
     policy = load_policy(
         discover_config(root), known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=root
     )
-    files = discover([root], root, _file_rules(policy)).files
+    files = discover([root], root, file_rules(policy)).files
     interest = functools.reduce(operator.or_, (a.interest for a in PYTHON_ADAPTERS))
     ondemand = OnDemand(root, interest, lambda jobs: [pool.parse_job(j) for j in jobs])
     summaries, _, _ = _scan_python(list(files), PYTHON_ADAPTERS, policy, interest, 1, ondemand)
