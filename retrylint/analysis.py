@@ -48,7 +48,7 @@ from retrylint.python.evaluate import Evaluator
 from retrylint.python.project import Project
 from retrylint.rules.rl000_unparsable_file import UnparsableFile
 from retrylint.scan import pool
-from retrylint.scan.cache import SummaryCache
+from retrylint.scan.cache import SummaryCache, go_inputs
 from retrylint.scan.empty import explain_empty_scan
 from retrylint.scan.files import Discovery, FileRules, SourceFile, discover, module_name
 from retrylint.scan.ondemand import OnDemand
@@ -342,13 +342,14 @@ def _analyze_go(
                 comments[go_item.path] = go_item.suppressions
         ran = True
     if ran and inputs is not None:
-        # The project's `.go` files wherever they are, and a `go.mod` in any folder.
+        # The project's `.go` files wherever they are, and a `go.mod` in any folder the Go
+        # analysis looks in: from each source's folder up to the root.
         everything = project()
-        inputs.files.update(os.fspath(f.absolute) for f in everything.files)
         inputs.files.update(everything.ignore_files)
         inputs.folders.update(everything.folders)
         inputs.markers.update(everything.repositories)
-        inputs.files.update(os.path.join(f, "go.mod") for f in everything.folders)
+        sources = {**go_project(), **{f.path: f.absolute for f in go_files}}
+        inputs.files.update(os.fspath(p) for p in go_inputs(root, sources))
     return rows, observations
 
 

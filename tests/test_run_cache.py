@@ -47,8 +47,8 @@ def age(root: Path) -> None:
     now = time.time()
     for folder, names, files in os.walk(root, topdown=False):
         for path in [*(os.path.join(folder, name) for name in [*names, *files]), folder]:
-            if os.stat(path).st_mtime > now - 10:
-                os.utime(path, (now - 60, now - 60))
+            if os.lstat(path).st_mtime > now - 10:
+                os.utime(path, (now - 60, now - 60), follow_symlinks=False)
 
 
 @pytest.fixture
@@ -298,3 +298,90 @@ def test_a_hit_imports_no_adapter_no_parser_and_no_pool(project: Path) -> None:
     }
     assert analysis <= set(loaded())
     assert not analysis & set(loaded())
+
+
+GO = """
+package main
+
+import "github.com/hibiken/asynq"
+
+func main() {
+	client := asynq.NewClient(asynq.RedisClientOpt{Addr: "localhost:6379"})
+	client.Enqueue(asynq.NewTask("email:send", nil), asynq.MaxRetry(3))
+}
+"""
+
+
+def test_a_go_mod_beside_a_named_file_in_an_excluded_folder(
+    tmp_path: Path, analyses: list[str]
+) -> None:
+    root = write_project(
+        tmp_path / "project",
+        {
+            "retrylint.toml": 'exclude = ["gen"]\n',
+            "gen/svc/go.mod": "module example.com/svc\nrequire github.com/hibiken/asynq v0.24.0\n",
+            "gen/svc/main.go": GO,
+        },
+    )
+    (root / ".retrylint_cache").mkdir()
+    age(root)
+    target = str(root / "gen" / "svc" / "main.go")
+    assert '"0.24.0"' in run(root, target)
+    # Edited in place: its folder's entries stay as they were.
+    with (root / "gen" / "svc" / "go.mod").open("r+") as handle:
+        text = handle.read()
+        handle.seek(0)
+        handle.write(text.replace("v0.24.0", "v0.25.1"))
+    assert '"0.25.1"' in warm(root, analyses, target)
+
+
+def test_a_module_behind_a_dangling_link(project: Path, analyses: list[str]) -> None:
+    target = str(project / "proj" / "tasks.py")
+    settings = project / "proj" / "settings.py"
+    settings.unlink()
+    (project / "gen").mkdir()
+    settings.symlink_to(project / "gen" / "settings.py")
+    # The link is no module, and stays so while its target is missing (hits, not misses).
+    assert tasks(warm(project, analyses, target)) == {"proj.tasks.sync": "undecided"}
+    (project / "gen" / "settings.py").write_text("LIMIT = 50\n")
+    assert tasks(warm(project, analyses, target)) == {"proj.tasks.sync": 50}
+
+
+def test_a_file_changed_during_the_run_is_not_kept(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = project / "proj" / "settings.py"
+    real = engine._analyze
+
+    def edited_meanwhile(*args: object, **kwargs: object) -> object:
+        found = real(*args, **kwargs)  # type: ignore[arg-type]
+        # A copy that keeps the old mtime (`cp -p`): the stamps taken after the run show the
+        # new size, and only the ctime tells that the analysis read the old content.
+        old = settings.stat().st_mtime_ns
+        settings.write_text("LIMIT = 77\n")
+        os.utime(settings, ns=(old, old))
+        return found
+
+    monkeypatch.setattr(engine, "_analyze", edited_meanwhile)
+    assert tasks(run(project)) == {"proj.tasks.sync": 3}
+    monkeypatch.undo()
+    assert not list((project / ".retrylint_cache").rglob("runs/*"))
+    assert tasks(run(project)) == {"proj.tasks.sync": 77}
+
+
+def test_a_cache_folder_inside_the_walk(project: Path, analyses: list[str]) -> None:
+    (project / "retrylint.toml").write_text("respect-gitignore = false\n")
+    folder = project / "lint-cache"
+
+    def check() -> str:
+        args = ["check", "--format", "json", "--exit-zero", "--cache-dir", str(folder)]
+        result = CliRunner().invoke(app, [*args, str(project)])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    check()
+    age(project)
+    check()
+    before = len(analyses)
+    assert check() == uncached(project, command="check")
+    assert len(analyses) == before

@@ -245,6 +245,8 @@ class ModuleLocator:
     def __init__(self, root: Path, bases: list[Path]) -> None:
         self._bases = [str(b) for b in dict.fromkeys([*bases, root, root / "src"])]
         self._listings: dict[str, frozenset[str]] = {}
+        # Paths a listing named and `isfile` was asked about (a dangling link is not a file).
+        self._probed: set[str] = set()
         # The files do not change during a run, and each pass of a question asks again.
         self._found: dict[str, Path | None] = {}
 
@@ -266,6 +268,11 @@ class ModuleLocator:
         """The folders listed so far: what the answers depend on besides the files found."""
         return frozenset(self._listings)
 
+    @property
+    def probed(self) -> frozenset[str]:
+        """The files looked at, found or not (a link whose target is missing)."""
+        return frozenset(self._probed)
+
     def _find_under(self, base: str, parts: list[str]) -> str | None:
         """`base/a/b.py`, else `base/a/b/__init__.py`, for the parts `a`, `b`."""
         directory = base
@@ -277,12 +284,14 @@ class ModuleLocator:
         names = self._listing(directory)
         if f"{last}.py" in names:
             module = os.path.join(directory, f"{last}.py")
+            self._probed.add(module)
             if os.path.isfile(module):
                 return module
         if last in names:
             package = os.path.join(directory, last)
             if "__init__.py" in self._listing(package):
                 init = os.path.join(package, "__init__.py")
+                self._probed.add(init)
                 if os.path.isfile(init):
                     return init
         return None

@@ -190,7 +190,7 @@ class SummaryCache:
                 if fresh != loaded[1] and not self.readonly:
                     self._write_go(entry, listing, fresh, loaded[2], loaded[3])
                 return _with_delays(loaded, functools.cache(recompute))
-        self._go_pending[entry] = _stamps(_go_inputs(root, sources))
+        self._go_pending[entry] = _stamps(go_inputs(root, sources))
         return None
 
     def put_go(
@@ -306,7 +306,7 @@ def _listing(files: Mapping[str, Path]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((path, os.fspath(absolute)) for path, absolute in files.items()))
 
 
-def _go_inputs(root: Path, sources: Mapping[str, Path]) -> list[Path]:
+def go_inputs(root: Path, sources: Mapping[str, Path]) -> list[Path]:
     """Every file a Go analysis of `sources` may read: the sources, and a `go.mod` in each of
     their folders and every folder above, up to the root (where the analysis looks)."""
     folders: set[str] = set()

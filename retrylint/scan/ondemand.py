@@ -84,7 +84,8 @@ class OnDemand:
     def inputs(self) -> tuple[frozenset[str], frozenset[str]]:
         """The files loaded and the folders listed to find them: what the modules loaded would
         be again while none of these changes (a cached result's manifest)."""
-        files = frozenset(path for path, _ in self.known)
+        probed = (f for locator in self._locators.values() for f in locator.probed)
+        files = frozenset((*(path for path, _ in self.known), *probed))
         folders = frozenset(f for locator in self._locators.values() for f in locator.folders)
         return files, folders
 

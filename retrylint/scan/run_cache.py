@@ -26,9 +26,14 @@ The entry's key holds what else the analysis depends on: the project root, the P
 policy's discovery and framework settings (not its categories, tasks or rules, which only
 the rules read), every module of retrylint, the installed libcst and tree-sitter, and the
 Python version. Any difference is a miss and the run is a normal one, which then stores its
-own analysis. A manifest with a stat younger than `RACY_SECONDS` when the run began is not
+own analysis. A manifest with an mtime younger than `RACY_SECONDS` when the run began is not
 stored at all: a file edited again within the same clock tick could then look unchanged
-(git's "racy clean"), and a file edited during the run is always that young.
+(git's "racy clean"). Nor is one with a ctime from after the run began: a file changed while
+the analysis read it, even by a copy that keeps the old mtime (`cp -p`, `rsync -t`). Both
+trust the local clock against the file system's times, as git does.
+
+A path recorded absent holds while it cannot be `stat`ed: a module that was a dangling link
+stays unresolved until its target appears. Paths inside the cache folder are never recorded.
 
 Entries are written atomically and unpickled with a loader that builds only the pipeline's
 own classes, as for per-file entries. A row's `delay_fn` (code, read by `simulate` only) is
@@ -63,7 +68,7 @@ _Stamp = tuple[str, int, int, int]
 _FOLDER = -2
 _ABSENT = -1
 _PRESENT = -3  # a marker that exists; its mtime is not recorded
-_PACKAGES = ("libcst", "tree_sitter", "tree_sitter_go")
+_PACKAGES = ("libcst", "tree_sitter", "tree_sitter_go", "pathspec")
 
 
 @dataclasses.dataclass
@@ -110,9 +115,14 @@ class RunCache:
         edit."""
         if self.readonly or inputs.volatile or analysis.files == 0:
             return
-        stamps = _stamps(inputs)
+        # The cache's own folder changes with every entry written: when a walk enters it
+        # (a `cache-dir` inside the tree, gitignore not respected), it holds no source anyway.
+        own = os.fspath(self.directory.parent.parent)
+        stamps = tuple(
+            s for s in _stamps(inputs) if s[0] != own and not s[0].startswith(own + os.sep)
+        )
         recent = began_ns - RACY_SECONDS * 1_000_000_000
-        if any(mtime_ns > recent for _, mtime_ns, _, _ in stamps):
+        if any(mtime > recent or ctime >= began_ns for _, mtime, ctime, _ in stamps):
             return
         rows = analysis.rows
         deferred = tuple(i for i, row in enumerate(rows) if row.delay_fn is not None)
@@ -173,7 +183,7 @@ def _holds(stamp: _Stamp) -> bool:
     try:
         info = os.stat(path)
     except OSError:
-        return size == _ABSENT and not os.path.lexists(path)
+        return size == _ABSENT  # a link whose target is missing stays unreadable
     if (info.st_mtime_ns, info.st_ctime_ns) != (mtime_ns, ctime_ns):
         return False
     if size == _FOLDER:
