@@ -385,3 +385,24 @@ def test_a_cache_folder_inside_the_walk(project: Path, analyses: list[str]) -> N
     before = len(analyses)
     assert check() == uncached(project, command="check")
     assert len(analyses) == before
+
+
+def test_only_the_entries_used_last_are_kept(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run_cache, "KEPT", 2)
+    store = RunCache(project / ".retrylint_cache")
+    policy = load_policy(
+        discover_config(project), known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=project
+    )
+    analysis, _ = engine._analyze([project], policy, 1, None, Silent())
+    old = time.time() - 100
+    for age_seconds, key in ((10, "a"), (20, "b")):
+        store.put(key, analysis, Inputs(), time.time_ns())
+        os.utime(store._entry(key), (old + age_seconds, old + age_seconds))
+    assert store.get("a", lambda: ()) == analysis  # used: now the newest
+    store.put("c", analysis, Inputs(), time.time_ns())
+    assert store.get("b", lambda: ()) is None
+    assert store.get("a", lambda: ()) == analysis
+    assert store.get("c", lambda: ()) == analysis
+    assert len(list(store.directory.iterdir())) == 2

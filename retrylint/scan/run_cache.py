@@ -69,6 +69,9 @@ _FOLDER = -2
 _ABSENT = -1
 _PRESENT = -3  # a marker that exists; its mtime is not recorded
 _PACKAGES = ("libcst", "tree_sitter", "tree_sitter_go", "pathspec")
+# Analyses kept (the whole tree, the subfolders and files checked lately); each is the size of
+# its manifest, about 100 bytes per file read.
+KEPT = 32
 
 
 @dataclasses.dataclass
@@ -100,6 +103,8 @@ class RunCache:
         loaded = _load(data)
         if loaded is None or not all(map(_holds, loaded[0])):
             return None
+        with contextlib.suppress(OSError):
+            os.utime(self._entry(key))  # used now: the last entries `_prune` removes
         _, analysis, deferred = loaded
         if not deferred:
             return analysis
@@ -138,6 +143,22 @@ class RunCache:
         with contextlib.suppress(OSError):
             entry.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(entry, _MAGIC + payload)
+            self._prune()
+
+    def _prune(self) -> None:
+        """Keep the `KEPT` entries used last. A pre-commit hook checks a different set of
+        files at each commit, so each run may store an entry under a key never asked again;
+        unpruned, they would pile up for the life of the checkout."""
+        entries: list[tuple[int, str]] = []
+        with os.scandir(self.directory) as listing:
+            for item in listing:
+                if item.name.startswith("."):
+                    continue  # another run's entry being written (`atomic_write`)
+                with contextlib.suppress(OSError):
+                    entries.append((item.stat().st_mtime_ns, item.path))
+        for _, path in sorted(entries, reverse=True)[KEPT:]:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
     def _entry(self, key: str) -> Path:
         return self.directory / hashlib.sha256(_salt() + key.encode()).hexdigest()
