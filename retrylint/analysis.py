@@ -79,14 +79,17 @@ def _parse_all(
     advance: Callable[[int], None] | None = None,
     kept: pool.Workers | None = None,
     inputs: Inputs | None = None,
+    cached: Mapping[pool.Job, ir.ModuleSummary | ParseProblem] | None = None,
 ) -> list[ir.ModuleSummary | ParseProblem]:
-    """From the cache where it holds the file as it is now; the rest in this process with one
-    worker, else in worker processes that are killed and replaced when a file crashes them or
-    passes the time cap (`retrylint.scan.pool`). A result that depends on the run (a timeout)
-    marks `inputs` volatile: the analysis is then not kept."""
+    """From the cache where it holds the file as it is now (`cached` holds what was already
+    taken from it); the rest in this process with one worker, else in worker processes that
+    are killed and replaced when a file crashes them or passes the time cap
+    (`retrylint.scan.pool`). A result that depends on the run (a timeout) marks `inputs`
+    volatile: the analysis is then not kept."""
     limits = _limits()
+    taken = cached or {}
     results: list[ir.ModuleSummary | ParseProblem | None] = [
-        cache.get(*job) if cache is not None else None for job in jobs
+        taken.get(job) or (cache.get(*job) if cache is not None else None) for job in jobs
     ]
     missed = [job for job, result in zip(jobs, results, strict=True) if result is None]
     if advance is not None:
@@ -386,6 +389,7 @@ def _scan_python(
     pending = files
     for round_number in range(_MAX_ROUNDS):
         jobs: list[tuple[str, str, str, ir.Interest]] = []
+        cached: dict[pool.Job, ir.ModuleSummary | ParseProblem] = {}
         later: list[SourceFile] = []
         progress.phase("Reading files", len(pending))
         for source in pending:
@@ -407,14 +411,19 @@ def _scan_python(
                     continue
                 job = (str(source.absolute), source.path, dotted, interesting)
                 jobs.append(job)
-                if cache is None and workers > 1 and kept is not None:
-                    # Workers parse the first candidates while this process reads the rest.
+                hit = cache.get(*job) if cache is not None and workers > 1 else None
+                if hit is not None:
+                    cached[job] = hit
+                elif workers > 1 and kept is not None:
+                    # Workers start (importing libcst) on the first file the cache does not
+                    # hold while this process reads the rest.
                     kept.start(workers, _limits(), ProcessPoolExecutor)
                     kept.prefetch(job)
             else:
                 later.append(source)
         progress.phase("Parsing", len(jobs))
-        for result in _parse_all(jobs, workers, cache, progress.advance, kept, inputs):
+        parsed = _parse_all(jobs, workers, cache, progress.advance, kept, inputs, cached)
+        for result in parsed:
             if isinstance(result, ParseProblem):
                 location = Location(result.path, result.line, result.column)
                 problems.append(rl000.finding(location, result.message))

@@ -104,10 +104,11 @@ def test_no_cache_writes_nothing(project: Path) -> None:
 
 def test_warm_run_loads_neither_libcst_nor_tree_sitter(project: Path) -> None:
     (project / "main.go").write_text("package main\n\nfunc main() {}\n")
+    # One job: the cold run parses in this process (worker processes import libcst themselves).
     script = (
         "import sys\n"
         "from retrylint.cli import main\n"
-        "sys.argv = ['retrylint', 'check', '--exit-zero', sys.argv[1]]\n"
+        "sys.argv = ['retrylint', 'check', '--exit-zero', '--jobs', '1', sys.argv[1]]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('libcst', 'tree_sitter', 'tree_sitter_go'))\n"
