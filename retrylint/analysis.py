@@ -79,17 +79,18 @@ def _parse_all(
     advance: Callable[[int], None] | None = None,
     kept: pool.Workers | None = None,
     inputs: Inputs | None = None,
-    cached: Mapping[pool.Job, ir.ModuleSummary | ParseProblem] | None = None,
+    cached: Mapping[pool.Job, ir.ModuleSummary | ParseProblem | None] | None = None,
 ) -> list[ir.ModuleSummary | ParseProblem]:
     """From the cache where it holds the file as it is now (`cached` holds what was already
-    taken from it); the rest in this process with one worker, else in worker processes that
-    are killed and replaced when a file crashes them or passes the time cap
+    asked of it, a miss as None); the rest in this process with one worker, else in worker
+    processes that are killed and replaced when a file crashes them or passes the time cap
     (`retrylint.scan.pool`). A result that depends on the run (a timeout) marks `inputs`
     volatile: the analysis is then not kept."""
     limits = _limits()
     taken = cached or {}
     results: list[ir.ModuleSummary | ParseProblem | None] = [
-        taken.get(job) or (cache.get(*job) if cache is not None else None) for job in jobs
+        taken[job] if job in taken else cache.get(*job) if cache is not None else None
+        for job in jobs
     ]
     missed = [job for job, result in zip(jobs, results, strict=True) if result is None]
     if advance is not None:
@@ -389,7 +390,7 @@ def _scan_python(
     pending = files
     for round_number in range(_MAX_ROUNDS):
         jobs: list[tuple[str, str, str, ir.Interest]] = []
-        cached: dict[pool.Job, ir.ModuleSummary | ParseProblem] = {}
+        cached: dict[pool.Job, ir.ModuleSummary | ParseProblem | None] = {}
         later: list[SourceFile] = []
         progress.phase("Reading files", len(pending))
         for source in pending:
@@ -411,10 +412,8 @@ def _scan_python(
                     continue
                 job = (str(source.absolute), source.path, dotted, interesting)
                 jobs.append(job)
-                hit = cache.get(*job) if cache is not None and workers > 1 else None
-                if hit is not None:
-                    cached[job] = hit
-                elif workers > 1 and kept is not None:
+                hit = cached[job] = cache.get(*job) if cache is not None else None
+                if hit is None and workers > 1 and kept is not None:
                     # Workers start (importing libcst) on the first file the cache does not
                     # hold while this process reads the rest.
                     kept.start(workers, _limits(), ProcessPoolExecutor)

@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from retrylint import __version__, model
 from retrylint.python import ir
@@ -366,27 +366,38 @@ def _fresh(stamps: tuple[_Stamp, ...]) -> tuple[_Stamp, ...] | None:
     return tuple(fresh)
 
 
-# Where the classes of Go adapter output live; looked up in `sys.modules` on load, as the
-# engine has imported them by then, so loading an entry imports nothing.
+# Where the classes of Go adapter output live.
 _GO_MODULES = frozenset({model.__name__, "retrylint.frameworks.base", ir.__name__})
-_GO_EXTRA: dict[tuple[str, str], type] = {
+_VALUES: dict[tuple[str, str], type] = {
     (Fraction.__module__, Fraction.__name__): Fraction,
     (date.__module__, date.__name__): date,
 }
 
 
-class _GoUnpickler(pickle.Unpickler):
-    """Builds only the classes of Go adapter output (a crafted entry names nothing else)."""
+class _Restricted(pickle.Unpickler):
+    """Builds only the classes of `modules` (looked up in `sys.modules`: the engine has
+    imported them by then, so loading an entry imports nothing) and the value types a row
+    holds; a crafted entry names nothing else."""
+
+    def __init__(self, data: bytes, modules: frozenset[str]) -> None:
+        super().__init__(io.BytesIO(data))
+        self._modules = modules
 
     def find_class(self, module: str, name: str) -> type:
-        if module in _GO_MODULES:
+        if module in self._modules:
             found = getattr(sys.modules[module], name, None)
             if isinstance(found, type):
                 return found
-        extra = _GO_EXTRA.get((module, name))
-        if extra is not None:
-            return extra
-        raise pickle.UnpicklingError(f"{module}.{name} is not a Go result class")
+        value = _VALUES.get((module, name))
+        if value is not None:
+            return value
+        raise pickle.UnpicklingError(f"{module}.{name} is not a class of a cached result")
+
+
+def restricted_load(data: bytes, modules: frozenset[str]) -> Any:
+    """Unpickle a cache entry's payload, building only classes of `modules`; the caller
+    checks the shape of what it gets."""
+    return _Restricted(data, modules).load()
 
 
 _GoEntry: TypeAlias = (
@@ -427,7 +438,7 @@ def _load_go(data: bytes) -> _GoEntry | None:
     from retrylint.frameworks import base
 
     try:
-        listing, stamps, items, deferred = _GoUnpickler(io.BytesIO(data[len(_GO_MAGIC) :])).load()
+        listing, stamps, items, deferred = restricted_load(data[len(_GO_MAGIC) :], _GO_MODULES)
     except Exception:  # any corruption: unpickling raises many kinds of error
         return None
     kinds = (model.EffectivePolicy, model.Observation, base.FileProblem, base.FileSuppressions)

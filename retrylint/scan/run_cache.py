@@ -46,20 +46,16 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
-import io
 import os
 import pickle
 import stat
-import sys
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date
-from fractions import Fraction
 from pathlib import Path
 
 from retrylint import __version__, model
 from retrylint.python import ir
 from retrylint.scan import files
-from retrylint.scan.cache import RACY_SECONDS, Deferred, atomic_write, salt
+from retrylint.scan.cache import RACY_SECONDS, Deferred, atomic_write, restricted_load, salt
 
 _MAGIC = b"RLA2"
 # A manifest line: absolute path, mtime_ns, ctime_ns and the size of a file, `_FOLDER` for a
@@ -212,27 +208,8 @@ def _holds(stamp: _Stamp) -> bool:
     return size != _ABSENT and not stat.S_ISDIR(info.st_mode) and info.st_size == size
 
 
-# The modules whose classes an analysis is made of; looked up in `sys.modules` on load, as
-# the engine has imported them by then, so loading an entry imports nothing.
+# The modules whose classes an analysis is made of.
 _MODULES = frozenset({model.__name__, ir.__name__, files.__name__})
-_EXTRA: dict[tuple[str, str], type] = {
-    (Fraction.__module__, Fraction.__name__): Fraction,
-    (date.__module__, date.__name__): date,
-}
-
-
-class _Unpickler(pickle.Unpickler):
-    """Builds only the classes of an analysis: a crafted entry names nothing else."""
-
-    def find_class(self, module: str, name: str) -> type:
-        if module in _MODULES:
-            found = getattr(sys.modules[module], name, None)
-            if isinstance(found, type):
-                return found
-        extra = _EXTRA.get((module, name))
-        if extra is not None:
-            return extra
-        raise pickle.UnpicklingError(f"{module}.{name} is not a class of an analysis")
 
 
 def _load(data: bytes) -> tuple[tuple[_Stamp, ...], model.Analysis, tuple[int, ...]] | None:
@@ -241,7 +218,7 @@ def _load(data: bytes) -> tuple[tuple[_Stamp, ...], model.Analysis, tuple[int, .
     if not data.startswith(_MAGIC):
         return None
     try:
-        stamps, analysis, deferred = _Unpickler(io.BytesIO(data[len(_MAGIC) :])).load()
+        stamps, analysis, deferred = restricted_load(data[len(_MAGIC) :], _MODULES)
     except Exception:  # any corruption: unpickling raises many kinds of error
         return None
     if (
