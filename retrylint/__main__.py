@@ -1,5 +1,5 @@
-"""`python -m retrylint` runs the CLI."""
+"""`python -m retrylint` runs the CLI, through the entry point that replays unchanged checks."""
 
-from retrylint.cli import main
+from retrylint.replay import main
 
 main()

@@ -25,13 +25,14 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from retrylint import __version__, baseline, engine, outputs, progress
+from retrylint import __version__, baseline, engine, outputs, progress, replay
 from retrylint import fix as fixing
 from retrylint.config.policy import (
     CONFIG_NAMES,
     PYPROJECT,
     ConfigError,
     Policy,
+    config_candidates,
     discover_config,
     load_policy,
 )
@@ -46,8 +47,8 @@ from retrylint.report.text_report import (
     terminal_width,
 )
 from retrylint.rules import RULES
-from retrylint.scan.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
 from retrylint.scan.cache import SummaryCache
+from retrylint.scan.stamps import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
 
 
 class _Group(TyperGroup):
@@ -227,8 +228,7 @@ def _load(paths: list[Path], config: Path | None) -> Policy:
             raise UsageError(f"--config {config}: no such file")
         found: Path | None = config.resolve()
     else:
-        start = paths[0] if paths else cwd
-        found = discover_config(start.resolve() if start.exists() else cwd)
+        found = discover_config(_config_start(paths))
     policy = load_policy(found, known_rules=RULES, known_frameworks=FRAMEWORKS, cwd=cwd)
     for path in paths:
         if path.exists() and not path.resolve().is_relative_to(policy.root):
@@ -240,6 +240,12 @@ def _load(paths: list[Path], config: Path | None) -> Policy:
                 "versions are read only inside the root; keep the policy file in the project"
             )
     return policy
+
+
+def _config_start(paths: list[Path]) -> Path:
+    """Where config discovery starts: the first PATH, else the current directory."""
+    start = paths[0] if paths else Path.cwd()
+    return start.resolve() if start.exists() else Path.cwd()
 
 
 def _analyze(
@@ -261,7 +267,7 @@ def _analyze(
     policy = _load(targets, config)
     cache = _open_cache(policy, no_cache, cache_dir)
     with progress.shown_on(sys.stderr, os.environ, machine=machine) as shown:
-        return engine.run(
+        report = engine.run(
             targets,
             policy,
             select=select,
@@ -273,6 +279,9 @@ def _analyze(
             progress=shown,
             today=today,
         )
+        if isinstance(shown, progress.TerminalProgress) and shown.shown:
+            replay.spoil()  # a replay would not draw the bar again: its output is another
+        return report
 
 
 def _open_cache(
@@ -280,14 +289,15 @@ def _open_cache(
 ) -> SummaryCache | None:
     if no_cache:
         return None
+    return SummaryCache.open(_cache_directory(policy, cache_dir), readonly=readonly)
+
+
+def _cache_directory(policy: Policy, cache_dir: Path | None) -> Path:
     # `--cache-dir` is relative to the current directory like every path on the command
     # line; `cache-dir` in the config to the project root (CONTRACTS §1).
-    directory = (
-        cache_dir.resolve()
-        if cache_dir
-        else policy.root / (policy.cache_dir or DEFAULT_CACHE_DIRECTORY)
-    )
-    return SummaryCache.open(directory, readonly=readonly)
+    if cache_dir:
+        return cache_dir.resolve()
+    return policy.root / (policy.cache_dir or DEFAULT_CACHE_DIRECTORY)
 
 
 def _console(color: Color = Color.auto, file: TextIO | None = None) -> Console:
@@ -483,6 +493,7 @@ def check(
         report = report or _reported(day)
         report = fixing.mark(report, fixing.planned(report, unsafe=True))
         report = replace(report, fixes=FixSummary(fixed, unsafe_fixes))
+        shown.append(report)
         return _show(report, extra_outputs)
 
     def _reported(day: date | None) -> engine.Report:
@@ -547,12 +558,50 @@ def check(
             _step_summary(outputs.shown_as(CheckFormat.github, report, paths)[0])
         return exit_code
 
+    shown: list[engine.Report] = []  # the report `body` showed last
     if watch_mode:
         if write_baseline is not None:
             _fail("retrylint: error: --watch and --write-baseline do not mix: write it once")
         _watch(body, paths or [Path.cwd()], config)
         raise typer.Exit(0)
-    raise typer.Exit(_guard(body))
+    # A check that writes only to stdout and stderr, from files alone, may be replayed.
+    replayable = not (
+        fix
+        or show_diff
+        or no_cache
+        or write_baseline is not None
+        or diff_base is not None
+        or output_file is not None
+        or more_outputs
+        or output_format is CheckFormat.github
+    )
+    with replay.recording() as recording:
+        code = _guard(body)
+    last = shown[-1] if shown else None
+    if recording is not None and replayable and last is not None and last.read_from is not None:
+        policy = last.policy
+        read = _policy_files(paths or [], config, policy)
+        if baseline_file is not None:
+            read.append(baseline_file.resolve())
+        elif policy.baseline and not no_baseline:
+            read.append(policy.root / policy.baseline)
+        folder = _cache_directory(policy, cache_dir)
+        recording.keep(code, os.fspath(folder), last.read_from, map(os.fspath, read))
+    raise typer.Exit(code)
+
+
+def _policy_files(paths: list[Path], config: Path | None, policy: Policy) -> list[Path]:
+    """The files the policy came from: `--config`, else every file discovery looked at up to
+    the one it took (a config created nearer than that one would be taken instead)."""
+    if config is not None:
+        return [config.resolve()]
+    taken = policy.root / policy.path if policy.path else None
+    looked: list[Path] = []
+    for candidate in config_candidates(_config_start(paths)):
+        looked.append(candidate)
+        if candidate == taken:
+            break
+    return looked
 
 
 def _print_diff(fixes: fixing.Outcome, root: Path) -> int:

@@ -40,6 +40,7 @@ from retrylint.rules.rl000_unparsable_file import UnparsableFile
 from retrylint.scan.cache import SummaryCache
 from retrylint.scan.files import Skipped, discover
 from retrylint.scan.run_cache import Inputs, RunCache
+from retrylint.scan.stamps import Stamp
 
 if TYPE_CHECKING:  # `retrylint.diff` reads reports, so it imports this module
     from retrylint.diff import Outcome as DiffOutcome
@@ -197,6 +198,9 @@ class Report:
     diff: DiffOutcome | None = None
     # Set by `check` (`retrylint.fix`): fixes applied, and whether unsafe ones are offered.
     fixes: FixSummary | None = None
+    # The stamps of what the analysis was read from, when the run cache holds it (else None):
+    # a replayed check is valid while they hold. Never rendered.
+    read_from: tuple[Stamp, ...] | None = None
 
     def count(self, at_least: str) -> int:
         """Findings at or above a severity; RL002 never counts (CONTRACTS §6)."""
@@ -230,7 +234,7 @@ def run(
             raise UsageError(f"{os.fspath(given)}: no such file or directory")
     # Resolved like the project root, so a path through a symlink names the same files.
     paths = [_resolved(Path(p)) for p in paths]
-    analysis = _cached_analysis(paths, policy, workers, cache, progress)
+    analysis, read_from = _cached_analysis(paths, policy, workers, cache, progress)
     rows = list(analysis.rows)
     assignments = tuple(policy.assign(r.name) for r in rows)
     whole = any(p == root for p in paths)
@@ -288,6 +292,7 @@ def run(
         skipped=skipped,
         whole_project=whole,
         rules_run=frozenset(selection.severities),
+        read_from=read_from,
     )
 
 
@@ -297,11 +302,12 @@ def _cached_analysis(
     workers: int | None,
     cache: SummaryCache | None,
     progress: Progress,
-) -> Analysis:
+) -> tuple[Analysis, tuple[Stamp, ...] | None]:
     """The analysis of `paths`, from the run cache while nothing it was read from changed
-    (then no source file is read, and neither libcst nor an adapter is imported)."""
+    (then no source file is read, and neither libcst nor an adapter is imported), and the
+    manifest it is kept with (None when it is not kept)."""
     if cache is None:
-        return _analyze(paths, policy, workers, None, progress)[0]
+        return _analyze(paths, policy, workers, None, progress)[0], None
     runs = RunCache(cache.directory, readonly=cache.readonly)
     key = _analysis_key(paths, policy)
 
@@ -313,8 +319,7 @@ def _cached_analysis(
         return found
     began = time.time_ns()
     analysis, inputs = _analyze(paths, policy, workers, cache, progress)
-    runs.put(key, analysis, inputs, began)
-    return analysis
+    return analysis, runs.put(key, analysis, inputs, began)
 
 
 def _analyze(

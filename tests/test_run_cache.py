@@ -232,8 +232,8 @@ def test_volatile_and_empty_analyses_are_not_kept(project: Path) -> None:
     empty = replace(analysis, files=0)
     store.put("key", empty, Inputs(), time.time_ns())
     assert store.get("key", lambda: ()) is None
-    store.put("key", analysis, Inputs(), time.time_ns())
-    assert store.get("key", lambda: ()) == analysis
+    assert store.put("key", analysis, Inputs(), time.time_ns()) == ()
+    assert store.get("key", lambda: ()) == (analysis, ())
 
 
 def test_simulate_from_a_cached_analysis(project: Path, analyses: list[str]) -> None:
@@ -400,9 +400,9 @@ def test_only_the_entries_used_last_are_kept(
     for age_seconds, key in ((10, "a"), (20, "b")):
         store.put(key, analysis, Inputs(), time.time_ns())
         os.utime(store._entry(key), (old + age_seconds, old + age_seconds))
-    assert store.get("a", lambda: ()) == analysis  # used: now the newest
+    assert store.get("a", lambda: ()) == (analysis, ())  # used: now the newest
     store.put("c", analysis, Inputs(), time.time_ns())
     assert store.get("b", lambda: ()) is None
-    assert store.get("a", lambda: ()) == analysis
-    assert store.get("c", lambda: ()) == analysis
+    assert store.get("a", lambda: ()) == (analysis, ())
+    assert store.get("c", lambda: ()) == (analysis, ())
     assert len(list(store.directory.iterdir())) == 2

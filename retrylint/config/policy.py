@@ -16,7 +16,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from fractions import Fraction
@@ -285,17 +285,21 @@ def discover_config(start: Path) -> Path | None:
     a `pyproject.toml` that declares `[tool.retrylint]`. A pyproject without the table is
     skipped: most projects have one for other tools, and it must not hide a config further up.
     """
+    for candidate in config_candidates(start):
+        if candidate.is_file() and (candidate.name != PYPROJECT or _declares_retrylint(candidate)):
+            return candidate
+    return None
+
+
+def config_candidates(start: Path) -> Iterator[Path]:
+    """The files `discover_config` looks at, in its order: the run's result depends on each
+    one it looked at before the one it found (a replayed check is valid while they hold)."""
     directory = Path(os.path.abspath(start))
     if directory.is_file():
         directory = directory.parent
-    for candidate in (directory, *directory.parents):
-        for name in CONFIG_NAMES:
-            if (candidate / name).is_file():
-                return candidate / name
-        pyproject = candidate / PYPROJECT
-        if pyproject.is_file() and _declares_retrylint(pyproject):
-            return pyproject
-    return None
+    for folder in (directory, *directory.parents):
+        for name in (*CONFIG_NAMES, PYPROJECT):
+            yield folder / name
 
 
 def load_policy(

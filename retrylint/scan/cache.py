@@ -35,7 +35,6 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
-import importlib.util
 import io
 import os
 import pickle
@@ -52,6 +51,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from retrylint import __version__, model
 from retrylint.python import ir
 from retrylint.scan.python_parse import ParseProblem
+from retrylint.scan.stamps import RACY_SECONDS, salt
 
 if TYPE_CHECKING:  # Go output is loaded after the adapters ran, which import it
     from retrylint.frameworks import base
@@ -61,12 +61,10 @@ Result = ir.ModuleSummary | ParseProblem
 # that was absent is recorded with size -1 and no digest, so its creation is a change.
 _Stamp = tuple[str, int, int, bytes]
 
-DEFAULT_DIRECTORY = ".retrylint_cache"
 _GITIGNORE = "# Written by retrylint; safe to delete.\n*\n"
 _MAGIC = b"RLC1"
 # magic, mtime_ns, size, SHA-256 of the content; mtime 0 means "hash before trusting".
 _HEADER = struct.Struct(f"<{len(_MAGIC)}sqq32s")
-RACY_SECONDS = 2
 # What a summary is built by: an edit to any of them changes what a file summarizes to.
 _BUILDERS = ("python/ir.py", "python/extract.py", "scan/python_parse.py")
 # What the Go adapter's output is built by: the whole analysis, since that output is cached.
@@ -252,25 +250,6 @@ class SummaryCache:
         with contextlib.suppress(OSError):
             entry.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(entry, _HEADER.pack(_MAGIC, mtime_ns, size, digest) + payload)
-
-
-def salt(modules: Sequence[str], packages: Sequence[str]) -> bytes:
-    """Everything besides the files and the settings that decides what a result is: the
-    retrylint `modules` that build it and the installed `packages` it is parsed with."""
-    package = Path(__file__).resolve().parent.parent
-    parts = [__version__, f"{sys.version_info[0]}.{sys.version_info[1]}"]
-    builders = [package / b for b in modules]
-    for name in packages:
-        spec = importlib.util.find_spec(name)  # finds the package without importing it
-        if spec is not None and spec.origin:
-            builders.append(Path(spec.origin))
-    for builder in builders:
-        try:
-            info = builder.stat()
-        except OSError:
-            continue
-        parts.append(f"{builder.name}:{info.st_mtime_ns}:{info.st_size}")
-    return "\n".join(parts).encode()
 
 
 def _header(data: bytes) -> tuple[int, int, bytes] | None:

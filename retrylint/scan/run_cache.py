@@ -48,22 +48,17 @@ import functools
 import hashlib
 import os
 import pickle
-import stat
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from retrylint import __version__, model
 from retrylint.python import ir
 from retrylint.scan import files
-from retrylint.scan.cache import RACY_SECONDS, Deferred, atomic_write, restricted_load, salt
+from retrylint.scan import stamps as stamping
+from retrylint.scan.cache import Deferred, atomic_write, restricted_load
+from retrylint.scan.stamps import Stamp
 
 _MAGIC = b"RLA2"
-# A manifest line: absolute path, mtime_ns, ctime_ns and the size of a file, `_FOLDER` for a
-# folder (its size says nothing of its entries), `_ABSENT` for a path that did not exist.
-_Stamp = tuple[str, int, int, int]
-_FOLDER = -2
-_ABSENT = -1
-_PRESENT = -3  # a marker that exists; its mtime is not recorded
 _PACKAGES = ("libcst", "tree_sitter", "tree_sitter_go", "pathspec")
 # Analyses kept (the whole tree, the subfolders and files checked lately); each is the size of
 # its manifest, about 100 bytes per file read.
@@ -89,42 +84,48 @@ class RunCache:
         self.directory = directory / __version__ / "runs"
         self.readonly = readonly
 
-    def get(self, key: str, recompute: Callable[[], Sequence[object]]) -> model.Analysis | None:
-        """The analysis stored under `key` while its manifest holds, else None. `recompute`
-        gives the rows again (the analysis, run once) for a cached row's delay function."""
+    def get(
+        self, key: str, recompute: Callable[[], Sequence[object]]
+    ) -> tuple[model.Analysis, tuple[Stamp, ...]] | None:
+        """The analysis stored under `key` and its manifest, while the manifest holds, else
+        None. `recompute` gives the rows again (the analysis, run once) for a cached row's
+        delay function."""
         try:
             data = self._entry(key).read_bytes()
         except OSError:
             return None
         loaded = _load(data)
-        if loaded is None or not all(map(_holds, loaded[0])):
+        if loaded is None or not all(map(stamping.holds, loaded[0])):
             return None
         with contextlib.suppress(OSError):
             os.utime(self._entry(key))  # used now: the last entries `_prune` removes
-        _, analysis, deferred = loaded
+        manifest, analysis, deferred = loaded
         if not deferred:
-            return analysis
+            return analysis, manifest
         rows = list(analysis.rows)
         again = functools.cache(recompute)
         for index in deferred:
             rows[index] = dataclasses.replace(rows[index], delay_fn=Deferred(again, rows[index]))
-        return dataclasses.replace(analysis, rows=tuple(rows))
+        return dataclasses.replace(analysis, rows=tuple(rows)), manifest
 
-    def put(self, key: str, analysis: model.Analysis, inputs: Inputs, began_ns: int) -> None:
-        """Store an analysis with the manifest of `inputs`, unless a run that found nothing,
-        a volatile one, or one whose inputs changed too recently to be told apart from a later
-        edit."""
+    def put(
+        self, key: str, analysis: model.Analysis, inputs: Inputs, began_ns: int
+    ) -> tuple[Stamp, ...] | None:
+        """Store an analysis with the manifest of `inputs` and return that manifest, unless a
+        run that found nothing, a volatile one, or one whose inputs changed too recently to be
+        told apart from a later edit."""
         if self.readonly or inputs.volatile or analysis.files == 0:
-            return
+            return None
         # The cache's own folder changes with every entry written: when a walk enters it
         # (a `cache-dir` inside the tree, gitignore not respected), it holds no source anyway.
         own = os.fspath(self.directory.parent.parent)
         stamps = tuple(
-            s for s in _stamps(inputs) if s[0] != own and not s[0].startswith(own + os.sep)
+            s
+            for s in stamping.stamps(inputs.files, inputs.folders, sorted(inputs.markers))
+            if s[0] != own and not s[0].startswith(own + os.sep)
         )
-        recent = began_ns - RACY_SECONDS * 1_000_000_000
-        if any(mtime > recent or ctime >= began_ns for _, mtime, ctime, _ in stamps):
-            return
+        if not stamping.trusted(stamps, began_ns):
+            return None
         rows = analysis.rows
         deferred = tuple(i for i, row in enumerate(rows) if row.delay_fn is not None)
         stored = dataclasses.replace(
@@ -134,27 +135,15 @@ class RunCache:
         try:
             payload = pickle.dumps((stamps, stored, deferred), protocol=pickle.HIGHEST_PROTOCOL)
         except (RecursionError, pickle.PicklingError):
-            return
+            return None
         entry = self._entry(key)
-        with contextlib.suppress(OSError):
+        try:
             entry.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(entry, _MAGIC + payload)
-            self._prune()
-
-    def _prune(self) -> None:
-        """Keep the `KEPT` entries used last. A pre-commit hook checks a different set of
-        files at each commit, so each run may store an entry under a key never asked again;
-        unpruned, they would pile up for the life of the checkout."""
-        entries: list[tuple[int, str]] = []
-        with os.scandir(self.directory) as listing:
-            for item in listing:
-                if item.name.startswith("."):
-                    continue  # another run's entry being written (`atomic_write`)
-                with contextlib.suppress(OSError):
-                    entries.append((item.stat().st_mtime_ns, item.path))
-        for _, path in sorted(entries, reverse=True)[KEPT:]:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+        except OSError:
+            return None
+        stamping.prune(os.fspath(self.directory), KEPT)
+        return stamps
 
     def _entry(self, key: str) -> Path:
         return self.directory / hashlib.sha256(_salt() + key.encode()).hexdigest()
@@ -162,57 +151,14 @@ class RunCache:
 
 @functools.cache
 def _salt() -> bytes:
-    """Every retrylint module and the parsers' installed copies: an edited checkout or an
-    upgrade never reads its older self's analyses."""
-    package = Path(__file__).resolve().parent.parent
-    modules = sorted(
-        os.path.relpath(os.path.join(folder, name), package)
-        for folder, _, names in os.walk(package)
-        for name in names
-        if name.endswith(".py")
-    )
-    return salt(modules, _PACKAGES) + b"\0"
-
-
-def _stamps(inputs: Inputs) -> tuple[_Stamp, ...]:
-    found: list[_Stamp] = []
-    for kind, paths in ((_ABSENT, inputs.files), (_FOLDER, inputs.folders)):
-        for path in sorted(paths):
-            try:
-                info = os.stat(path)
-            except OSError:
-                found.append((path, 0, 0, _ABSENT))
-                continue
-            size = _FOLDER if kind == _FOLDER and stat.S_ISDIR(info.st_mode) else info.st_size
-            found.append((path, info.st_mtime_ns, info.st_ctime_ns, size))
-    found.extend(
-        (path, 0, 0, _PRESENT if os.path.lexists(path) else _ABSENT)
-        for path in sorted(inputs.markers)
-    )
-    return tuple(found)
-
-
-def _holds(stamp: _Stamp) -> bool:
-    """Whether the path is as recorded: same kind, same times, a file of the same size."""
-    path, mtime_ns, ctime_ns, size = stamp
-    if size == _PRESENT:
-        return os.path.lexists(path)
-    try:
-        info = os.stat(path)
-    except OSError:
-        return size == _ABSENT  # a link whose target is missing stays unreadable
-    if (info.st_mtime_ns, info.st_ctime_ns) != (mtime_ns, ctime_ns):
-        return False
-    if size == _FOLDER:
-        return stat.S_ISDIR(info.st_mode)
-    return size != _ABSENT and not stat.S_ISDIR(info.st_mode) and info.st_size == size
+    return stamping.salt(stamping.package_modules(), _PACKAGES) + b"\0"
 
 
 # The modules whose classes an analysis is made of.
 _MODULES = frozenset({model.__name__, ir.__name__, files.__name__})
 
 
-def _load(data: bytes) -> tuple[tuple[_Stamp, ...], model.Analysis, tuple[int, ...]] | None:
+def _load(data: bytes) -> tuple[tuple[Stamp, ...], model.Analysis, tuple[int, ...]] | None:
     """An entry's manifest, analysis and the rows whose delay function was dropped, or None
     when it is short, corrupt or foreign."""
     if not data.startswith(_MAGIC):
@@ -223,22 +169,13 @@ def _load(data: bytes) -> tuple[tuple[_Stamp, ...], model.Analysis, tuple[int, .
         return None
     if (
         isinstance(stamps, tuple)
-        and all(_is_stamp(s) for s in stamps)
+        and all(stamping.is_stamp(s) for s in stamps)
         and isinstance(analysis, model.Analysis)
         and isinstance(deferred, tuple)
         and all(isinstance(i, int) and 0 <= i < len(analysis.rows) for i in deferred)
     ):
         return stamps, analysis, deferred
     return None
-
-
-def _is_stamp(stamp: object) -> bool:
-    return (
-        isinstance(stamp, tuple)
-        and len(stamp) == 4
-        and isinstance(stamp[0], str)
-        and all(isinstance(number, int) for number in stamp[1:])
-    )
 
 
 def folders_between(root: Path, paths: Iterable[Path]) -> set[str]:
