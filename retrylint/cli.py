@@ -265,7 +265,7 @@ def _analyze(
     """Run the engine; `machine` output (or `--quiet`) gets no progress bar on stderr."""
     targets = paths or [Path.cwd()]
     policy = _load(targets, config)
-    cache = _open_cache(policy, no_cache, cache_dir)
+    cache = _open_cache(policy, no_cache, cache_dir, targets)
     with progress.shown_on(sys.stderr, os.environ, machine=machine) as shown:
         report = engine.run(
             targets,
@@ -285,19 +285,36 @@ def _analyze(
 
 
 def _open_cache(
-    policy: Policy, no_cache: bool, cache_dir: Path | None, *, readonly: bool = False
+    policy: Policy,
+    no_cache: bool,
+    cache_dir: Path | None,
+    targets: list[Path],
+    *,
+    readonly: bool = False,
 ) -> SummaryCache | None:
     if no_cache:
         return None
-    return SummaryCache.open(_cache_directory(policy, cache_dir), readonly=readonly)
+    return SummaryCache.open(_cache_directory(policy, cache_dir, targets), readonly=readonly)
 
 
-def _cache_directory(policy: Policy, cache_dir: Path | None) -> Path:
-    # `--cache-dir` is relative to the current directory like every path on the command
-    # line; `cache-dir` in the config to the project root (CONTRACTS §1).
+def _cache_directory(policy: Policy, cache_dir: Path | None, targets: list[Path]) -> Path:
+    """`--cache-dir` is relative to the current directory like every path on the command
+    line; `cache-dir` in the config to the project root (CONTRACTS §1). A folder that holds
+    the project is refused: the caches would record their own writes as changes to it (or
+    ignore the sources as their own files), and its `.gitignore` of `*` would hide the
+    project from git."""
     if cache_dir:
-        return cache_dir.resolve()
-    return policy.root / (policy.cache_dir or DEFAULT_CACHE_DIRECTORY)
+        directory = cache_dir.resolve()
+    else:
+        directory = (policy.root / (policy.cache_dir or DEFAULT_CACHE_DIRECTORY)).resolve()
+    for inside in (policy.root, *targets):
+        if engine.resolved(inside).is_relative_to(directory):
+            shown = "--cache-dir" if cache_dir else "cache-dir"
+            raise UsageError(
+                f"{shown} {directory} holds the files it would cache ({inside}); name a "
+                f"folder of its own, such as {DEFAULT_CACHE_DIRECTORY} in the project root"
+            )
+    return directory
 
 
 def _console(color: Color = Color.auto, file: TextIO | None = None) -> Console:
@@ -450,7 +467,7 @@ def check(
     def rerun(original: Policy) -> fixing.Rerun:
         """Analysis of the edited copy, reading the project's cache (a copy keeps the files'
         times, so only the edited files are parsed again) without writing to it."""
-        cache = _open_cache(original, no_cache, cache_dir, readonly=True)
+        cache = _open_cache(original, no_cache, cache_dir, paths or [Path.cwd()], readonly=True)
 
         def run(policy: Policy, targets: list[Path]) -> engine.Report:
             return engine.run(
@@ -585,8 +602,16 @@ def check(
             read.append(baseline_file.resolve())
         elif policy.baseline and not no_baseline:
             read.append(policy.root / policy.baseline)
-        folder = _cache_directory(policy, cache_dir)
-        recording.keep(code, os.fspath(folder), last.read_from, map(os.fspath, read))
+        given = [*(paths or []), *(p for p in (config, baseline_file) if p is not None)]
+        recording.keep(
+            code,
+            os.fspath(_cache_directory(policy, cache_dir, paths or [])),
+            last.read_from,
+            files=map(os.fspath, read),
+            # SARIF and GitLab paths are relative to the git work tree holding the root.
+            markers=[os.fspath(folder / ".git") for folder in (policy.root, *policy.root.parents)],
+            links=[os.path.abspath(path) for path in given],
+        )
     raise typer.Exit(code)
 
 
@@ -644,8 +669,7 @@ def _watched(targets: list[Path], config: Path | None) -> list[Path]:
     except (ConfigError, UsageError):
         # Until the policy loads again, watch the paths given and the policy file.
         files = list(targets)
-        start = targets[0].resolve() if targets[0].exists() else Path.cwd()
-        found = config or discover_config(start)
+        found = config or discover_config(_config_start(targets))
     from retrylint import watch
 
     return watch.watched([Path(os.path.abspath(f)) for f in files], found)

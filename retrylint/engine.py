@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -233,7 +234,7 @@ def run(
             # Echoed as typed: `/nonexistent`, not its path from the project root.
             raise UsageError(f"{os.fspath(given)}: no such file or directory")
     # Resolved like the project root, so a path through a symlink names the same files.
-    paths = [_resolved(Path(p)) for p in paths]
+    paths = [resolved(Path(p)) for p in paths]
     analysis, read_from = _cached_analysis(paths, policy, workers, cache, progress)
     rows = list(analysis.rows)
     assignments = tuple(policy.assign(r.name) for r in rows)
@@ -332,7 +333,12 @@ def _analyze(
     # Imported on a miss only: a run the cache serves loads no adapter, parser or resolver.
     from retrylint import analysis
 
-    return analysis.analyze(paths, policy, workers, cache, progress)
+    # Python warns about the user's code that adapters compile with `ast` (a `"\d"` in a
+    # dramatiq predicate is a SyntaxWarning): noise for the user, and printed only by a run the
+    # caches do not serve, so a replayed check would repeat it where a warm one is silent.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return analysis.analyze(paths, policy, workers, cache, progress)
 
 
 def _analysis_key(paths: list[Path], policy: Policy) -> str:
@@ -358,7 +364,7 @@ def _analysis_key(paths: list[Path], policy: Policy) -> str:
     )
 
 
-def _resolved(path: Path) -> Path:
+def resolved(path: Path) -> Path:
     """The real path; a symlink loop keeps its absolute name and fails later, located."""
     try:
         return path.resolve()
@@ -370,8 +376,8 @@ def scanned_files(paths: Sequence[Path], policy: Policy) -> list[Path]:
     """The files a run over `paths` reads, by the same discovery (`check --watch` polls them)."""
     from retrylint import analysis  # `--watch` only: a run served by the cache never loads it
 
-    resolved = [_resolved(Path(p)) for p in paths]
-    return [f.absolute for f in discover(resolved, policy.root, analysis.file_rules(policy)).files]
+    real = [resolved(Path(p)) for p in paths]
+    return [f.absolute for f in discover(real, policy.root, analysis.file_rules(policy)).files]
 
 
 def _with_severity(finding: Finding, severity: Severity) -> Finding:

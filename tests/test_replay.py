@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -317,3 +318,104 @@ def test_a_config_created_above_a_project_without_one(
     (project.parent / "retrylint.toml").write_text('exclude = ["project/proj"]\n')
     assert check() != recorded
     assert served == [False, False, True, False]
+
+
+def test_a_path_that_leads_elsewhere_is_another_check(
+    tmp_path: Path, check: Callable[..., Run], served: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The projects are read through a link in a folder that is none of theirs: each one's
+    # stamps hold while the link changes; only where the link leads tells them apart.
+    for name, limit in (("one", "None"), ("two", "2")):
+        write_project(
+            tmp_path / name, {"retrylint.toml": "", "tasks.py": TASKS.replace("None", limit)}
+        )
+    (tmp_path / "here").mkdir()
+    (tmp_path / "here" / "current").symlink_to(tmp_path / "one")
+    monkeypatch.chdir(tmp_path / "here")
+    monkeypatch.setenv("RETRYLINT_CACHE_DIR", str(tmp_path / "cache"))
+    age(tmp_path)
+    recorded = check("current")
+    assert check("current") == recorded
+    assert served == [False, True]
+    (tmp_path / "here" / "current").unlink()
+    (tmp_path / "here" / "current").symlink_to(tmp_path / "two")
+    assert check("current") != recorded
+    assert served[-1] is False
+
+
+def test_a_repository_created_around_the_project(
+    project: Path, check: Callable[..., Run], served: list[bool]
+) -> None:
+    # SARIF paths are relative to the git work tree holding the project root.
+    (project / "retrylint.toml").write_text("respect-gitignore = false\n" + POLICY)
+    age(project)
+    check("--format", "sarif")
+    age(project)
+    check("--format", "sarif")
+    check("--format", "sarif")
+    (project.parent / ".git").mkdir()
+    check("--format", "sarif")
+    assert served == [False, False, True, False]
+
+
+def test_warnings_about_the_users_code_are_not_printed(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    # Only a run the caches do not serve compiles this predicate: its warning would be kept.
+    (project / "proj" / "jobs.py").write_text(
+        "import dramatiq\n\n"
+        '@dramatiq.actor(retry_when=lambda retries, exc: retries < 3 and "\\d" not in str(exc))\n'
+        "def job():\n    pass\n"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, _, err = check("--no-cache", "--exit-zero")
+    assert code == 0
+    assert "Warning" not in err
+    assert not [w for w in caught if "escape sequence" in str(w.message)]
+
+
+@pytest.mark.parametrize("folder", [".", ".."])
+def test_a_cache_folder_that_holds_the_project_is_refused(
+    project: Path, check: Callable[..., Run], folder: str
+) -> None:
+    code, out, err = check("--cache-dir", folder)
+    assert code == 2 and not out
+    assert "holds the files it would cache" in err and len(err.splitlines()) == 1
+    assert not (project / ".gitignore").exists() and not (project.parent / ".gitignore").exists()
+
+
+def test_a_cache_folder_among_the_sources(
+    project: Path, check: Callable[..., Run], served: list[bool]
+) -> None:
+    # Its own entries are not inputs; the sources beside them are, and git still sees them.
+    check("--cache-dir", "proj")
+    age(project)
+    recorded = check("--cache-dir", "proj")
+    assert check("--cache-dir", "proj") == recorded
+    _edit_tasks(project)
+    age(project)
+    assert check("--cache-dir", "proj") != recorded
+    assert served == [False, False, True, False]
+    assert not (project / "proj" / ".gitignore").exists()
+
+
+def test_a_closed_output_is_one_line_and_exit_2(project: Path) -> None:
+    command = [sys.executable, "-m", "retrylint", "check"]
+    for _ in range(2):
+        subprocess.run(command, capture_output=True, check=False)
+        age(project)
+    assert records(project)
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(command, stdout=write, stderr=subprocess.PIPE, text=True, check=False)
+    finally:
+        os.close(write)
+    assert done.returncode == 2
+    assert done.stderr.startswith("retrylint: internal error: BrokenPipeError")
+    assert len(done.stderr.splitlines()) == 1
+
+
+def test_the_rule_documents_sarif_embeds_are_part_of_the_key() -> None:
+    assert any(name.endswith("RL101-unbounded-retries.md") for name in replay._rule_docs())

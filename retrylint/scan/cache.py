@@ -100,11 +100,13 @@ class SummaryCache:
     @classmethod
     def open(cls, directory: Path, *, readonly: bool = False) -> SummaryCache | None:
         """The cache in `directory`, created with a `.gitignore` of `*`; None when it cannot
-        be created (a read-only checkout): the run goes on uncached."""
+        be created (a read-only checkout): the run goes on uncached. A folder that already
+        holds anything else gets no `.gitignore` (as ruff's): a `cache-dir` among the sources
+        would otherwise hide them from git."""
         try:
             directory.mkdir(parents=True, exist_ok=True)
             ignore = directory / ".gitignore"
-            if not ignore.exists():
+            if not ignore.exists() and all(name == __version__ for name in os.listdir(directory)):
                 atomic_write(ignore, _GITIGNORE.encode())
         except OSError:
             return None

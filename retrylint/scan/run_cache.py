@@ -116,9 +116,10 @@ class RunCache:
         told apart from a later edit."""
         if self.readonly or inputs.volatile or analysis.files == 0:
             return None
-        # The cache's own folder changes with every entry written: when a walk enters it
-        # (a `cache-dir` inside the tree, gitignore not respected), it holds no source anyway.
-        own = os.fspath(self.directory.parent.parent)
+        # The entries' folder changes with every entry written: when a walk enters it (a
+        # `cache-dir` inside the tree, gitignore not respected), it holds no source anyway. The
+        # cache folder itself is an input when walked: it may hold sources beside the entries.
+        own = os.fspath(self.directory.parent)
         stamps = tuple(
             s
             for s in stamping.stamps(inputs.files, inputs.folders, sorted(inputs.markers))
