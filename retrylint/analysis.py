@@ -571,7 +571,8 @@ def _project(
         for _ in range(depth - 1):
             base = base.parent
         bases.append(base)
-    loader = ondemand.loader(ondemand.locator(sorted(set(bases))))
+    parsed = {os.fspath(root / s.path): s for s in summaries}
+    loader = ondemand.loader(ondemand.locator(sorted(set(bases))), parsed)
     return Project(summaries, loader, ondemand.indexes)
 
 

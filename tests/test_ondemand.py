@@ -90,7 +90,7 @@ def test_resolution_stops_at_a_pending_module() -> None:
     of a script is asked for, so a pass notes only what the answer can depend on."""
     asked: list[str] = []
 
-    def loader(dotted: str) -> ir.ModuleSummary | None:
+    def loader(dotted: str, near: str | None) -> ir.ModuleSummary | None:
         asked.append(dotted)
         if dotted == "pkg.lib.helpers":  # in the project, not parsed yet
             raise Pending(dotted)

@@ -35,14 +35,14 @@ def test_a_chain_that_forks_at_every_import_is_resolved_in_linear_steps() -> Non
         summaries.append(_module(f"pkg.m{n}", f"m{n + 1}.x"))
         summaries.append(_module(f"m{n + 1}", f"pkg.m{n + 1}.x"))
     summaries.append(_module(f"pkg.m{depth}", "library.x"))
-    project = Project(summaries, lambda dotted: None)
+    project = Project(summaries, lambda dotted, near: None)
     lookups = 0
     module = project.module
 
-    def counted(dotted: str) -> ir.ModuleSummary | None:
+    def counted(dotted: str, near: str | None = None) -> ir.ModuleSummary | None:
         nonlocal lookups
         lookups += 1
-        return module(dotted)
+        return module(dotted, near)
 
     project.module = counted  # type: ignore[method-assign]
     found = project.resolve(summaries[1], "x")

@@ -17,6 +17,7 @@ from retrylint.frameworks.base import AdapterContext, source_of
 from retrylint.model import Location, Source
 from retrylint.python import ir
 from retrylint.python.evaluate import Unknown, Value, location_of
+from retrylint.python.project import base_of
 
 # The settings retrylint reads (celery/app/defaults.py), by new name, with the old name
 # Celery still accepts in a config module without namespace.
@@ -89,7 +90,9 @@ def collect(
     django = ctx.settings.settings_module
     for named, namespace in config_modules:
         name = django if named == "django.conf.settings" else named
-        config = ctx.project.module(name) if name else None
+        # Imported from where the app is made: that service's own module in a monorepo.
+        near = base_of(module) if module is not None else None
+        config = ctx.project.module(name, near) if name else None
         if config is None:
             continue
         bound: set[str] = set()

@@ -36,7 +36,9 @@ class Resolved:
     function: ir.Function | None = None
 
 
-Loader = Callable[[str], ir.ModuleSummary | None]
+# A dotted module name, and the base folder (root-relative, POSIX; "" for the root) of the
+# module importing it, whose own modules come first as its folder comes first on `sys.path`.
+Loader = Callable[[str, str | None], ir.ModuleSummary | None]
 
 
 class Pending(Exception):
@@ -46,8 +48,23 @@ class Pending(Exception):
     so a pass asks only for modules the answer can depend on."""
 
 
+def base_of(summary: ir.ModuleSummary) -> str:
+    """The folder a module's dotted name starts from (root-relative): `services/api` for
+    `app.tasks` in `services/api/app/tasks.py`, which Python finds with that folder on
+    `sys.path`."""
+    parts = summary.path.split("/")
+    depth = len(summary.module.split(".")) if summary.module else 0
+    depth += 1 if parts[-1] == "__init__.py" else 0
+    return "/".join(parts[: max(len(parts) - max(depth, 1), 0)])
+
+
 class Project:
-    """All module summaries of a run, keyed by dotted module name, loaded on demand."""
+    """All module summaries of a run, keyed by dotted module name, loaded on demand.
+
+    Several services of a monorepo may each have an `app.config`: an import resolves to the
+    one in the importer's own base folder first (that service's `sys.path`), then to the one
+    the loader finds first, so one service's constants never stand in for another's.
+    """
 
     def __init__(
         self,
@@ -56,6 +73,9 @@ class Project:
         indexes: dict[str, ModuleIndex] | None = None,
     ) -> None:
         self._modules: dict[str, ir.ModuleSummary | None] = {s.module: s for s in summaries}
+        # Modules asked for from a base folder: that base's own first.
+        self._own = {(s.module, base_of(s)): s for s in summaries}
+        self._near: dict[tuple[str, str], ir.ModuleSummary | None] = {}
         self._loader = loader
         self._pending: set[str] = set()
         # An index depends on its summary alone, so projects of one run may share them.
@@ -69,28 +89,41 @@ class Project:
         # question a step always gives the same answer; keyed by the hops spent to reach it
         # only when `_MAX_HOPS` cut its answer short (`_cut`).
         self._steps: dict[tuple[int, str, int], Resolved | None] = {}
-        self._qualified: dict[tuple[str, int], Resolved] = {}
+        self._qualified: dict[tuple[str, int, str | None], Resolved] = {}
         self._cut = False
 
-    def module(self, dotted: str) -> ir.ModuleSummary | None:
-        if dotted not in self._modules:
-            try:
-                self._modules[dotted] = self._loader(dotted)
-            except Pending:
-                self._pending.add(dotted)
-                self._modules[dotted] = None
-        return self._modules[dotted]
+    def module(self, dotted: str, near: str | None = None) -> ir.ModuleSummary | None:
+        """The module `dotted`, as imported from a module in the base folder `near` (that
+        base's own first), or from nowhere in particular (the first the loader finds)."""
+        if near is None:
+            if dotted not in self._modules:
+                self._modules[dotted] = self._load(dotted, None)
+            return self._modules[dotted]
+        key = (dotted, near)
+        if key not in self._near:
+            found = self._own.get(key) or self._load(dotted, near)
+            if found is None and dotted not in self._pending:
+                # A module whose name its relative imports proved deeper than its path says
+                # is not where the loader looks: known by name, as before there were bases.
+                found = self._modules.get(dotted)
+            self._near[key] = found
+        return self._near[key]
+
+    def _load(self, dotted: str, near: str | None) -> ir.ModuleSummary | None:
+        try:
+            return self._loader(dotted, near)
+        except Pending:
+            self._pending.add(dotted)
+            return None
 
     def loaded(self) -> Iterator[ir.ModuleSummary]:
-        for name in sorted(self._modules):
-            summary = self._modules[name]
-            if summary is not None:
-                yield summary
+        found = {id(s): s for s in (*self._modules.values(), *self._near.values()) if s}
+        yield from sorted(found.values(), key=lambda s: (s.module, s.path))
 
     def index(self, summary: ir.ModuleSummary) -> ModuleIndex:
-        idx = self._index.get(summary.module)
+        idx = self._index.get(summary.path)
         if idx is None or idx.summary is not summary:
-            idx = self._index[summary.module] = ModuleIndex(summary)
+            idx = self._index[summary.path] = ModuleIndex(summary)
         return idx
 
     def resolve(self, summary: ir.ModuleSummary, dotted: str, _hops: int = 0) -> Resolved | None:
@@ -142,12 +175,12 @@ class Project:
         target = idx.imports.get(head)
         if target is not None:
             full = f"{target}.{rest}" if rest else target
-            imported = self.resolve_qualified(full, _hops + 1)
+            imported = self.resolve_qualified(full, _hops + 1, base_of(summary))
             if imported.kind == "external":
                 return self._script_sibling(summary, full, _hops) or imported
             return imported
         for star in idx.stars:
-            module = self.module(star)
+            module = self.module(star, base_of(summary))
             if module is not None and module is not summary:
                 found = self.resolve(module, dotted, _hops + 1)
                 if found is not None and found.kind not in ("external", "pending"):
@@ -164,28 +197,33 @@ class Project:
         package = package or summary.module.rpartition(".")[0]
         if not package:
             return None
-        found = self.resolve_qualified(f"{package}.{full}", hops + 1)
+        found = self.resolve_qualified(f"{package}.{full}", hops + 1, base_of(summary))
         if found.kind in ("external", "pending", "module") or found.module is summary:
             return None
         return found
 
-    def resolve_qualified(self, qualified: str, _hops: int = 0) -> Resolved:
-        """Resolve a fully dotted name: the longest prefix that is a project module wins."""
+    def resolve_qualified(
+        self, qualified: str, _hops: int = 0, near: str | None = None
+    ) -> Resolved:
+        """Resolve a fully dotted name: the longest prefix that is a project module wins (as
+        imported from the base folder `near`, when a module there imports it)."""
         if not _hops:
             self._new_question()
-        found = self._qualified.get((qualified, -1)) or self._qualified.get((qualified, _hops))
+        found = self._qualified.get((qualified, -1, near)) or self._qualified.get(
+            (qualified, _hops, near)
+        )
         if found is None:
             outer, self._cut = self._cut, False
-            found = self._resolve_qualified(qualified, _hops)
-            self._qualified[qualified, _hops if self._cut else -1] = found
+            found = self._resolve_qualified(qualified, _hops, near)
+            self._qualified[qualified, _hops if self._cut else -1, near] = found
             self._cut = outer or self._cut
         return found
 
-    def _resolve_qualified(self, qualified: str, _hops: int) -> Resolved:
+    def _resolve_qualified(self, qualified: str, _hops: int, near: str | None) -> Resolved:
         parts = qualified.split(".")
         for cut in range(len(parts), 0, -1):
             name = ".".join(parts[:cut])
-            module = self.module(name)
+            module = self.module(name, near)
             if module is None:
                 if name in self._pending:
                     return Resolved("pending", qualified)
@@ -248,19 +286,23 @@ class ModuleLocator:
         # Paths a listing named and `isfile` was asked about (a dangling link is not a file).
         self._probed: set[str] = set()
         # The files do not change during a run, and each pass of a question asks again.
-        self._found: dict[str, Path | None] = {}
+        self._found: dict[tuple[str, str | None], Path | None] = {}
 
-    def find(self, dotted: str) -> Path | None:
-        if dotted in self._found:
-            return self._found[dotted]
+    def find(self, dotted: str, near: str | None = None) -> Path | None:
+        """The file of module `dotted`: under the folder `near` (absolute) first when given,
+        then under each source root in turn."""
+        key = (dotted, near)
+        if key in self._found:
+            return self._found[key]
         found: Path | None = None
         parts = [part for part in dotted.split(".") if part]
-        for base in self._bases if parts else ():
+        bases = [near, *(b for b in self._bases if b != near)] if near else self._bases
+        for base in bases if parts else ():
             under = self._find_under(base, parts)
             if under is not None:
                 found = Path(under)
                 break
-        self._found[dotted] = found
+        self._found[key] = found
         return found
 
     @property

@@ -15,7 +15,7 @@ parsed at most once a run, whatever pass or round asks for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -62,13 +62,20 @@ class OnDemand:
             found = self._locators[key] = ModuleLocator(self._root, bases)
         return found
 
-    def loader(self, locator: ModuleLocator) -> Loader:
-        """A `Project` loader that answers from parsed modules and notes the rest."""
+    def loader(
+        self, locator: ModuleLocator, parsed: Mapping[str, ir.ModuleSummary] | None = None
+    ) -> Loader:
+        """A `Project` loader that answers from parsed modules and notes the rest. `parsed`
+        holds the pass's own files by absolute path: a module found there is not read again."""
+        given = parsed or {}
 
-        def load(dotted: str) -> ir.ModuleSummary | None:
-            path = locator.find(dotted)
+        def load(dotted: str, near: str | None) -> ir.ModuleSummary | None:
+            path = locator.find(dotted, None if near is None else str(self._root / near))
             if path is None:
                 return None
+            own = given.get(str(path))
+            if own is not None and own.module == dotted:
+                return own
             key = (str(path), dotted)
             if key in self.known:
                 return self.known[key]
