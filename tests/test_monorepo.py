@@ -74,3 +74,27 @@ def test_a_module_only_one_service_has_is_still_found_from_the_other(tmp_path: P
     rows = rows_by_name(analyze(root))
     assert rows["app.tasks.shared_limit"].max_retries == 5
     assert rows["app.tasks.send_api"].max_retries == 3
+
+
+def test_celery_apps_of_the_same_name_keep_their_own_settings(tmp_path: Path) -> None:
+    worker = """
+    from celery import Celery
+
+    app = Celery("{name}")
+    app.config_from_object("app.celeryconfig")
+
+    @app.task(autoretry_for=(IOError,), retry_backoff=True)
+    def job_{name}():
+        pass
+    """
+    files = {}
+    for name, limit in (("api", 2), ("worker", 8)):
+        base = f"services/{name}/app"
+        files[f"{base}/__init__.py"] = ""
+        files[f"{base}/worker.py"] = worker.format(name=name)
+        files[f"{base}/celeryconfig.py"] = (
+            f'task_annotations = {{"*": {{"max_retries": {limit}}}}}\n'
+        )
+    rows = rows_by_name(analyze(write_project(tmp_path, files)))
+    assert rows["app.worker.job_api"].max_retries == 2
+    assert rows["app.worker.job_worker"].max_retries == 8

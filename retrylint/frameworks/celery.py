@@ -254,6 +254,7 @@ class _Analysis:
             leaf=self._task_maker, merge=_merge, extend=self._extend
         )
         self.apps: dict[str, _App] = {}
+        self._homes: dict[str, list[str]] = {}  # qualified name → the files binding it
         self._app_cache: dict[tuple[str, str], str | None] = {}
         self._task_class_cache: dict[str, bool | None] = {}
         self._failure_handlers: list[tuple[Location, str | None]] | None = None
@@ -270,7 +271,7 @@ class _Analysis:
         """The identity of the Celery app a name refers to, or None."""
         return memoized(
             self._app_cache,
-            (summary.module, dotted),
+            (summary.path, dotted),
             lambda: self._find_app(dotted, summary, depth),
         )
 
@@ -292,7 +293,9 @@ class _Analysis:
         created = self._creates_app(value, module, depth)
         if created is None:
             return None
-        identity = self._register_app(found.qualified, created.module, created.call)
+        identity = self._register_app(
+            self._distinct(found.qualified, found.module), created.module, created.call
+        )
         if created.factory is not None:
             self.apps[identity].factories.append(created.factory)
         return identity
@@ -337,6 +340,16 @@ class _Analysis:
             fmod = found.module
             return any(self._is_app_class(b, fmod, depth + 1) for b in found.cls.bases)
         return False
+
+    def _distinct(self, qualified: str, home: ir.ModuleSummary) -> str:
+        """An app's identity: its qualified name, with `@2`, `@3`... for an app of the same
+        name bound in another file (`app.worker.app` in each service of a monorepo), so that
+        neither reads the other's settings."""
+        homes = self._homes.setdefault(qualified, [])
+        if home.path not in homes:
+            homes.append(home.path)
+        index = homes.index(home.path)
+        return qualified if index == 0 else f"{qualified}@{index + 1}"
 
     def _register_app(
         self, identity: str, module: ir.ModuleSummary | None, call: ir.Call | None
@@ -866,7 +879,7 @@ class _Analysis:
             if (KEY, location) in self.reported or not self.scanned(location):
                 continue
             self.reported.add((KEY, location))
-            app = identity.rpartition(".")[2]
+            app = identity.partition("@")[0].rpartition(".")[2]
             yield Observation(
                 kind="unbounded-publish-retry",
                 location=location,

@@ -198,7 +198,7 @@ class _Analysis:
         """The identity of the Huey instance a name refers to, or None."""
         return memoized(
             self._instances,
-            (module.module, dotted),
+            (module.path, dotted),
             lambda: self._find_instance(dotted, module, depth),
         )
 
@@ -700,9 +700,9 @@ class _Builder:
         todo = [(self.task.fn, self.task.module, 0)]
         while todo:
             fn, module, depth = todo.pop(0)
-            if (module.module, fn.qualname) in seen:
+            if (module.path, fn.qualname) in seen:
                 continue
-            seen.add((module.module, fn.qualname))
+            seen.add((module.path, fn.qualname))
             out.extend((r.exc, r.span, module, fn) for r in fn.raises)
             out.extend((call, call.span, module, fn) for call in self._built(fn, module))
             if depth >= _HELPER_DEPTH:

@@ -153,7 +153,7 @@ class _Analysis:
 
     def app_of(self, dotted: str, summary: ir.ModuleSummary, depth: int = 0) -> str | None:
         """The identity (qualified name) of the app or blueprint a name refers to."""
-        key = (summary.module, dotted)
+        key = (summary.path, dotted)
         if key in self._apps:
             return self._apps[key]
         self._apps[key] = None

@@ -324,7 +324,7 @@ class Recognizer:
         self, cls: ir.Class, module: ir.ModuleSummary, depth: int = 0
     ) -> _Wrapper | None:
         """`@Wrapper(...)`: `__init__` takes the options, `__call__(self, fn)` registers."""
-        key: tuple[str, str, Form] = (module.module, cls.qualname, "factory")
+        key: tuple[str, str, Form] = (module.path, cls.qualname, "factory")
         if key in self._cache:
             return self._cache[key]
         self._cache[key] = None
@@ -439,7 +439,7 @@ class Recognizer:
     ) -> _Wrapper | None:
         return memoized(
             self._cache,
-            (module.module, fn.qualname, form),
+            (module.path, fn.qualname, form),
             lambda: self._infer(fn, module, form, depth) if depth <= MAX_CHAIN else None,
         )
 

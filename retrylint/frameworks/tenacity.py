@@ -333,7 +333,7 @@ class Finder:
         """`@retry_on_db_error`: a project function that wraps the function it decorates."""
         return memoized(
             self._wrappers,
-            (module.module, fn.qualname),
+            (module.path, fn.qualname),
             lambda: self._returned(fn, function_scope(module, fn), depth, applied=True),
         )
 

@@ -117,7 +117,8 @@ class Project:
             return None
 
     def loaded(self) -> Iterator[ir.ModuleSummary]:
-        found = {id(s): s for s in (*self._modules.values(), *self._near.values()) if s}
+        every = (*self._own.values(), *self._modules.values(), *self._near.values())
+        found = {id(s): s for s in every if s}
         yield from sorted(found.values(), key=lambda s: (s.module, s.path))
 
     def index(self, summary: ir.ModuleSummary) -> ModuleIndex:
