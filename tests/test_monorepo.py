@@ -98,3 +98,54 @@ def test_celery_apps_of_the_same_name_keep_their_own_settings(tmp_path: Path) ->
     rows = rows_by_name(analyze(write_project(tmp_path, files)))
     assert rows["app.worker.job_api"].max_retries == 2
     assert rows["app.worker.job_worker"].max_retries == 8
+
+
+@pytest.mark.parametrize(
+    ("framework", "source", "expected"),
+    [
+        (
+            "huey",
+            "from huey import RedisHuey\n\nhuey = RedisHuey('{name}')\n\n"
+            "@huey.task(retries={limit}, retry_delay=5)\ndef send():\n    pass\n",
+            "app.tasks.send",
+        ),
+        (
+            "dramatiq",
+            "import dramatiq\n\n@dramatiq.actor(max_retries={limit})\ndef send():\n    pass\n",
+            "send",
+        ),
+    ],
+)
+def test_tasks_of_the_same_name_in_two_services_are_both_listed(
+    tmp_path: Path, framework: str, source: str, expected: str
+) -> None:
+    files = {}
+    for name, limit in (("api", 3), ("worker", 7)):
+        files[f"services/{name}/app/__init__.py"] = ""
+        files[f"services/{name}/app/tasks.py"] = source.format(name=name, limit=limit)
+    rows = [r for r in analyze(write_project(tmp_path, files)).rows if r.name == expected]
+    found = sorted((r.location.path, r.max_retries) for r in rows)
+    assert found == [("services/api/app/tasks.py", 3), ("services/worker/app/tasks.py", 7)]
+
+
+@pytest.mark.parametrize("task_class_in", ["api", "worker"])
+def test_a_base_class_is_a_task_class_in_its_own_service_only(
+    tmp_path: Path, task_class_in: str
+) -> None:
+    files = {}
+    for name in ("api", "worker"):
+        base = f"services/{name}/app"
+        files[f"{base}/__init__.py"] = ""
+        files[f"{base}/base.py"] = (
+            "from celery import Task\n\nclass Base(Task):\n    autoretry_for = (IOError,)\n"
+            "    max_retries = 4\n"
+            if name == task_class_in
+            else "class Base:\n    pass\n"
+        )
+        files[f"{base}/worker.py"] = (
+            f"from celery import Celery\nfrom app.base import Base\n\napp = Celery('{name}')\n\n"
+            f"class Job(Base):\n    name = 'job_{name}'\n\n    def run(self):\n        pass\n\n"
+            "app.register_task(Job())\n"
+        )
+    rows = analyze(write_project(tmp_path, files)).rows
+    assert [r.name for r in rows] == [f"job_{task_class_in}"]

@@ -406,7 +406,10 @@ class _Analysis:
                 again(arg, module, strict and _is_builtin_copy(expr, self, module), importing)
             return out
         if isinstance(expr, ir.Const) and not strict:
-            if isinstance(expr.value, str) and self._dotted_coroutine(expr.value) is not None:
+            if (
+                isinstance(expr.value, str)
+                and self._dotted_coroutine(expr.value, module) is not None
+            ):
                 out.extend(self._entry(expr, module, kind, depth, imported))
             return out
         if isinstance(expr, ir.Opaque):
@@ -464,7 +467,7 @@ class _Analysis:
         strings = "".join(" " if m else ch for ch, m in _string_mask(text))
         imported = imported or _IMPORTER.search(strings) is not None
         for match in _STRING.finditer(text):
-            found = self._dotted_coroutine(match.group(2))
+            found = self._dotted_coroutine(match.group(2), module)
             if found is not None:
                 const = ir.Const(match.group(2), match.group(0), expr.span)
                 out.extend(self._entry(const, module, kind, depth, imported))
@@ -473,10 +476,10 @@ class _Analysis:
             out.extend(self._entries(ref, module, kind, False, depth + 1, seen, imported))
         return out
 
-    def _dotted_coroutine(self, dotted: str) -> Resolved | None:
+    def _dotted_coroutine(self, dotted: str, module: ir.ModuleSummary) -> Resolved | None:
         if "." not in dotted:
             return None
-        found = self.project.resolve_qualified(dotted)
+        found = self.project.resolve_string(module, dotted)
         return found if self._is_coroutine(found) else None
 
     @staticmethod
@@ -559,7 +562,7 @@ class _Analysis:
         value = self.evaluator.eval(expr, module)
         if isinstance(value, Known) and isinstance(value.value, str):
             # `func('pkg.jobs.send')`: arq imports the string and names the job after it.
-            named = self.project.resolve_qualified(value.value.replace(":", "."))
+            named = self.project.resolve_string(module, value.value.replace(":", "."))
             return (named if named.function is not None else None), value.value
         if isinstance(expr, ir.Ref):
             found = self.project.resolve(module, expr.dotted)

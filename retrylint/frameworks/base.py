@@ -125,7 +125,8 @@ def subclass_of(
                 return True
         return False
 
-    answer: bool | None = memoized(cache, f"{module.module}.{cls.qualname}", compute)
+    # Keyed by file: two services may each have an `app.base.Base`, only one a task class.
+    answer: bool | None = memoized(cache, f"{module.path}:{cls.qualname}", compute)
     return bool(answer)
 
 

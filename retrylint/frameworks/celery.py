@@ -407,7 +407,7 @@ class _Analysis:
         value = self.evaluator.eval(expr, module)
         if isinstance(value, Known) and isinstance(value.value, str):
             # `task_cls='pkg.mod:MyTask'`
-            return self.project.resolve_qualified(value.value.replace(":", "."))
+            return self.project.resolve_string(module, value.value.replace(":", "."))
         if isinstance(expr, ir.Ref):
             return self.project.resolve(module, expr.dotted)
         return None

@@ -392,7 +392,7 @@ class _Analysis:
                 yield actor
 
     def function_actor(self, fn: ir.Function, summary: ir.ModuleSummary) -> _Actor | None:
-        key = f"{summary.module}.{fn.qualname}"
+        key = f"{summary.path}:{fn.qualname}"  # by file: services may share module names
         if key in self._actor_cache:
             return self._actor_cache[key]
         actor: _Actor | None = None
@@ -417,7 +417,7 @@ class _Analysis:
         return actor
 
     def class_actor(self, cls: ir.Class, summary: ir.ModuleSummary) -> _Actor | None:
-        key = f"{summary.module}.{cls.qualname}"
+        key = f"{summary.path}:{cls.qualname}"
         if key in self._actor_cache:
             return self._actor_cache[key]
         actor: _Actor | None = None
@@ -476,7 +476,7 @@ class _Analysis:
             found.qualified in _ACTOR_FUNCS or found.qualified in _ACTOR_CLASSES
         ):
             return None
-        key = f"{summary.module}.{target}" if target else f"{summary.module}:{call.span.line}"
+        key = f"{summary.path}:{target}" if target else f"{summary.path}:{call.span.line}"
         if key in self._actor_cache:
             return self._actor_cache[key]
         info = Options().merged(call, summary)
@@ -932,7 +932,7 @@ class _Analysis:
         path = entries.get("BROKER")
         path_value = self.evaluator.eval(path, where_module) if path is not None else None
         if isinstance(path_value, Known) and isinstance(path_value.value, str):
-            broker_class = self.project.resolve_qualified(path_value.value)
+            broker_class = self.project.resolve_string(where_module, path_value.value)
             broker.kind = self._broker_kind(broker_class, 0) or "other"
             broker.label = f"{path_value.value.rpartition('.')[2]} from {label}"
         options = entries.get("OPTIONS")
@@ -950,7 +950,8 @@ class _Analysis:
         for item in items.items:
             named = self.evaluator.eval(item, items_module)
             if isinstance(named, Known) and isinstance(named.value, str):
-                kind = self._middleware_kind(self.project.resolve_qualified(named.value), 0)
+                named_class = self.project.resolve_string(items_module, named.value)
+                kind = self._middleware_kind(named_class, 0)
                 if kind is not None:
                     broker.stack.append(_Middleware(kind, None, f"MIDDLEWARE of {label}"))
                 continue

@@ -321,7 +321,8 @@ class _Analysis:
         return None
 
     def tasks(self) -> dict[str, _Task]:
-        """Every Huey task function of the project, by qualified name."""
+        """Every Huey task function of the project, by file and qualified name (two services
+        may each have an `app.tasks.send`)."""
         if self._tasks is None:
             self._tasks = {}
             for summary in list(self.project.loaded()):
@@ -331,9 +332,7 @@ class _Analysis:
                     for dec in fn.decorators:
                         info = self.decorator(dec, summary)
                         if info is not None:
-                            self._tasks[f"{summary.module}.{fn.qualname}"] = _Task(
-                                fn, summary, info
-                            )
+                            self._tasks[f"{summary.path}:{fn.qualname}"] = _Task(fn, summary, info)
                             break
         return self._tasks
 
@@ -381,7 +380,7 @@ class _Analysis:
         tasks = self.tasks()
         for summary in self.ctx.scanned:
             for fn in summary.functions:
-                task = tasks.get(f"{summary.module}.{fn.qualname}")
+                task = tasks.get(f"{summary.path}:{fn.qualname}")
                 if task is not None and task.module is summary:
                     yield from _Builder(self, task).definition()
             for call, scope in module_calls(summary):
@@ -401,7 +400,9 @@ class _Analysis:
         if not target_name:
             return
         found = self.project.resolve(summary, target_name)
-        task = tasks.get(found.qualified) if found is not None else None
+        if found is None or found.function is None or found.module is None:
+            return
+        task = tasks.get(f"{found.module.path}:{found.function.qualname}")
         if task is None:
             return
         local = locals_of(scope, call.span.line)

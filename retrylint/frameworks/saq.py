@@ -257,7 +257,7 @@ class _Analysis:
         if isinstance(expr, ir.Const) and isinstance(expr.value, str):
             # litestar-saq imports a dotted string and registers the object's `__qualname__`:
             # a project function's own, else (outside the project) the string's last part.
-            imported = self.project.resolve_qualified(expr.value.replace(":", "."))
+            imported = self.project.resolve_string(module, expr.value.replace(":", "."))
             last = expr.value.rpartition(".")[2].rpartition(":")[2]
             if imported.function is not None:
                 return _Registered(imported.function.qualname, None, at, (at.line,))

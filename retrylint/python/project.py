@@ -203,6 +203,11 @@ class Project:
             return None
         return found
 
+    def resolve_string(self, summary: ir.ModuleSummary, dotted: str) -> Resolved:
+        """A dotted path written as a string in `summary` (`"app.jobs.send"`, a setting's
+        class path), which the framework imports as the importer's own service would."""
+        return self.resolve_qualified(dotted, near=base_of(summary))
+
     def resolve_qualified(
         self, qualified: str, _hops: int = 0, near: str | None = None
     ) -> Resolved:
@@ -295,14 +300,20 @@ class ModuleLocator:
         key = (dotted, near)
         if key in self._found:
             return self._found[key]
-        found: Path | None = None
         parts = [part for part in dotted.split(".") if part]
-        bases = [near, *(b for b in self._bases if b != near)] if near else self._bases
-        for base in bases if parts else ():
-            under = self._find_under(base, parts)
-            if under is not None:
-                found = Path(under)
-                break
+        found: Path | None = None
+        if near is None:
+            for base in self._bases if parts else ():
+                under = self._find_under(base, parts)
+                if under is not None:
+                    found = Path(under)
+                    break
+        else:
+            # Only `near` is new: the other roots give the answer asked without one (kept
+            # once, not once per folder asking: a project of many script folders asks each
+            # library import from each of them).
+            under = self._find_under(near, parts) if parts else None
+            found = Path(under) if under is not None else self.find(dotted)
         self._found[key] = found
         return found
 
