@@ -149,3 +149,22 @@ def test_a_base_class_is_a_task_class_in_its_own_service_only(
         )
     rows = analyze(write_project(tmp_path, files)).rows
     assert [r.name for r in rows] == [f"job_{task_class_in}"]
+
+
+def test_a_shared_task_runs_under_the_apps_of_its_own_service(tmp_path: Path) -> None:
+    files = {}
+    for name, limit in (("api", 2), ("worker", 8)):
+        base = f"services/{name}/app"
+        files[f"{base}/__init__.py"] = ""
+        files[f"{base}/worker.py"] = (
+            f"from celery import Celery\n\napp = Celery('{name}')\n"
+            f"app.conf.task_annotations = {{'*': {{'max_retries': {limit}}}}}\n"
+        )
+        files[f"{base}/shared.py"] = (
+            "from celery import shared_task\n\n"
+            "@shared_task(autoretry_for=(IOError,), retry_backoff=True)\n"
+            f"def job_{name}():\n    pass\n"
+        )
+    rows = rows_by_name(analyze(write_project(tmp_path, files)))
+    assert rows["app.shared.job_api"].max_retries == 2
+    assert rows["app.shared.job_worker"].max_retries == 8

@@ -90,7 +90,7 @@ from retrylint.python.evaluate import (
     location_of,
     number,
 )
-from retrylint.python.project import Resolved
+from retrylint.python.project import Resolved, base_of
 from retrylint.resolve.schedule import (
     DelayFn,
     RetryPath,
@@ -922,7 +922,18 @@ class _Analysis:
         self._failure_handlers = sorted(found, key=lambda item: (item[0], item[1] or ""))
         return self._failure_handlers
 
-    def annotations_for(self, app: str | None) -> list[Where]:
+    def bound_apps(self, app: str | None, task: ir.ModuleSummary) -> list[str]:
+        """The apps whose settings a task of `task` (a module) may run under: its own app, else
+        (a shared task) every app; but a worker runs one service, so in a monorepo the apps
+        made in the task's own base folder, when there are any."""
+        if app is not None and app in self.apps:
+            return [app]
+        every = sorted(self.apps)
+        home = base_of(task)
+        own = [a for a in every if (m := self.apps[a].module) is not None and base_of(m) == home]
+        return own or every
+
+    def annotations_for(self, app: str | None, task: ir.ModuleSummary) -> list[Where]:
         """The `task_annotations` setting of the task's app, wherever it is written."""
         settings = self.broker_settings()
 
@@ -933,18 +944,22 @@ class _Analysis:
         if app is not None and app in settings and of(app):
             return of(app)
         # A shared task binds to every app; with one configured app its annotations apply.
-        configured = [w for w in (of(identity) for identity in sorted(settings)) if w]
+        bound = [a for a in self.bound_apps(app, task) if a in settings]
+        configured = [w for w in (of(identity) for identity in bound) if w]
         return configured[0] if len(configured) == 1 else []
 
     def scanned(self, location: Location) -> bool:
         """Whether a finding at `location` is in a file under PATHS (reported there only)."""
         return any(summary.path == location.path for summary in self.ctx.scanned)
 
-    def app_setting(self, app: str | None, key: str) -> Option | None:
+    def app_setting(self, app: str | None, key: str, task: ir.ModuleSummary) -> Option | None:
         """An app setting as a task option (`task_acks_late`), or None where no app sets it;
         undecided where the apps a shared task binds to disagree."""
         settings = self.broker_settings()
-        apps = [app] if app is not None and app in settings else sorted(settings)
+        if app is not None and app in settings:
+            apps = [app]
+        else:
+            apps = [a for a in self.bound_apps(None, task) if a in settings] or sorted(settings)
         found = [celery_settings.written(settings[a], key) for a in apps]
         writes = [f for f in found if f is not None]
         if not writes:
@@ -960,8 +975,8 @@ class _Analysis:
             source = source_of(value, "config")
         return Option(key, value, expr, location, source, f"{_APP_SETTING} {key}", module)
 
-    def task_cls_for(self, app: str | None) -> list[Where]:
-        apps = [self.apps[app]] if app in self.apps else list(self.apps.values())
+    def task_cls_for(self, app: str | None, task: ir.ModuleSummary) -> list[Where]:
+        apps = [self.apps[a] for a in self.bound_apps(app, task)]
         out: list[Where] = []
         for candidate in apps:
             if candidate.call is not None and candidate.module is not None:
@@ -1087,7 +1102,7 @@ class _TaskBuilder:
                 base_module = base.module
         chain, blind = analysis.class_chain(bases, base_module, "inherited")
         self._own_chain = len(chain)
-        for where in analysis.task_cls_for(app):
+        for where in analysis.task_cls_for(app, summary):
             more, more_blind = analysis.class_chain([where.expr], where.module, "inherited")
             chain.extend(more)
             blind.extend(more_blind)
@@ -1151,7 +1166,7 @@ class _TaskBuilder:
 
     def _annotations(self, app: str | None) -> list[dict[str, Option]]:
         """Annotation layers that apply to this task, strongest first ('*' beats the name)."""
-        wheres = self.a.annotations_for(app)
+        wheres = self.a.annotations_for(app, self.summary)
         if not wheres:
             return []
         name = self.name_value()
@@ -1280,7 +1295,8 @@ class _TaskBuilder:
         if self.blind:
             return self._default(name)
         app = self.info.app if self.info is not None else None
-        return self.a.app_setting(app, _FROM_CONFIG[name]) or written or self._default(name)
+        found = self.a.app_setting(app, _FROM_CONFIG[name], self.summary)
+        return found or written or self._default(name)
 
     # -- identity ------------------------------------------------------------------------
 
