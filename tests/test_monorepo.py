@@ -168,3 +168,44 @@ def test_a_shared_task_runs_under_the_apps_of_its_own_service(tmp_path: Path) ->
     rows = rows_by_name(analyze(write_project(tmp_path, files)))
     assert rows["app.shared.job_api"].max_retries == 2
     assert rows["app.shared.job_worker"].max_retries == 8
+
+
+def test_taskiq_brokers_of_the_same_name_keep_their_own_middlewares(tmp_path: Path) -> None:
+    files = {}
+    for name, count in (("api", 3), ("worker", 7)):
+        base = f"services/{name}/app"
+        files[f"{base}/__init__.py"] = ""
+        files[f"{base}/brokers.py"] = (
+            "from taskiq import SmartRetryMiddleware\nfrom taskiq_redis import ListQueueBroker\n\n"
+            "broker = ListQueueBroker('redis://').with_middlewares(\n"
+            f"    SmartRetryMiddleware(default_retry_count={count})\n)\n"
+        )
+        files[f"{base}/tasks.py"] = (
+            "from app.brokers import broker\n\n@broker.task(retry_on_error=True)\n"
+            f"async def job_{name}():\n    pass\n"
+        )
+    rows = {r.location.path: r for r in analyze(write_project(tmp_path, files)).rows}
+    api, worker = rows["services/api/app/tasks.py"], rows["services/worker/app/tasks.py"]
+    assert (api.max_retries, worker.max_retries) == (2, 6)
+
+
+def test_dramatiq_brokers_of_the_same_name_and_each_service_set_broker(tmp_path: Path) -> None:
+    files = {}
+    for name, limit in (("api", 3), ("worker", 7)):
+        base = f"services/{name}/app"
+        files[f"{base}/__init__.py"] = ""
+        files[f"{base}/broker.py"] = (
+            "import dramatiq\nfrom dramatiq.brokers.redis import RedisBroker\n"
+            "from dramatiq.middleware import Retries\n\n"
+            f"broker = RedisBroker(middleware=[Retries(max_retries={limit})])\n"
+            "dramatiq.set_broker(broker)\n"
+        )
+        files[f"{base}/tasks.py"] = (
+            "import dramatiq\nfrom app.broker import broker\n\n"
+            f"@dramatiq.actor(broker=broker)\ndef explicit_{name}():\n    pass\n\n"
+            f"@dramatiq.actor\ndef implicit_{name}():\n    pass\n"
+        )
+    rows = rows_by_name(analyze(write_project(tmp_path, files)))
+    for name, limit in (("api", 3), ("worker", 7)):
+        assert rows[f"explicit_{name}"].max_retries == limit
+        assert rows[f"implicit_{name}"].max_retries == limit

@@ -90,7 +90,7 @@ from retrylint.python.evaluate import (
     mentions_random,
     number,
 )
-from retrylint.python.project import Resolved
+from retrylint.python.project import Resolved, base_of
 from retrylint.resolve.schedule import (
     DelayFn,
     Fields,
@@ -290,7 +290,8 @@ class _Analysis:
         self.scanned_paths = frozenset(s.path for s in ctx.scanned)
         self.brokers: dict[str, _Broker] = {}
         self._global_targets: list[tuple[str, Where]] = []
-        self._global: _Broker | Unknown | None = None
+        # The global broker as actors of a base folder see it (None: of the whole project).
+        self._globals: dict[str | None, _Broker | Unknown] = {}
         self._generic_cache: dict[str, bool | None] = {}
         self._actor_cache: dict[str, _Actor | None] = {}
         self._emitted: set[tuple[str, str, int, int, str]] = set()
@@ -695,9 +696,7 @@ class _Analysis:
         for summary in modules:
             for binding in summary.bindings:
                 if "." not in binding.target:
-                    self.broker_of(
-                        Where(binding.value, summary), f"{summary.module}.{binding.target}"
-                    )
+                    self.broker_of(Where(binding.value, summary), _key(summary, binding.target))
             for fn in summary.functions:
                 for local in fn.locals:
                     if "." not in local.target:
@@ -721,9 +720,9 @@ class _Analysis:
                     later.extend(self._broker_call(Where(call, summary, fn)))
         self._django_broker()
         # `dramatiq.get_broker().add_middleware(...)`: known once every set_broker is.
-        chosen = self.global_broker()
-        if isinstance(chosen, _Broker):
-            for call, where in later:
+        for call, where in later:
+            chosen = self.global_broker(where.module)
+            if isinstance(chosen, _Broker):
                 self._add_middleware(chosen, call, where)
 
     def _stack_assignment(self, binding: ir.Binding, value: Where) -> None:
@@ -798,11 +797,10 @@ class _Analysis:
                 or not found.module
             ):
                 return None
-            if found.qualified in self.brokers:
-                return found.qualified
-            return self.broker_of(
-                Where(found.binding.value, found.module), found.qualified, depth + 1
-            )
+            key = _key(found.module, found.binding.target)
+            if key in self.brokers:
+                return key
+            return self.broker_of(Where(found.binding.value, found.module), key, depth + 1)
         if not isinstance(expr, ir.Call) or not isinstance(expr.func, ir.Ref):
             return None
         target = self.project.resolve(module, expr.func.dotted)
@@ -812,7 +810,7 @@ class _Analysis:
             return _GLOBAL
         kind = self._broker_kind(target, 0)
         if kind is not None:
-            key = identity or f"{module.module}:{expr.span.line}"
+            key = identity or f"{module.path}:{expr.span.line}"
             if key not in self.brokers:
                 self.brokers[key] = self._new_broker(key, kind, where, target)
             return key
@@ -920,7 +918,7 @@ class _Analysis:
         expr, where_module = self.evaluator.deref(found.binding.value, found.module)
         location = location_of(found.module, found.binding.span)
         label = f"DRAMATIQ_BROKER at {location}"
-        broker = _Broker(f"{found.qualified}", label, "other", location)
+        broker = _Broker(_key(found.module, found.binding.target), label, "other", location)
         self.brokers[broker.identity] = broker
         self._global_targets.append((broker.identity, Where(found.binding.value, found.module)))
         if not isinstance(expr, ir.DictExpr):
@@ -1025,12 +1023,21 @@ class _Analysis:
             break
         return expr, module, fn
 
-    def global_broker(self) -> _Broker | Unknown:
-        """The broker actors without `broker=` are declared on."""
-        if self._global is not None:
-            return self._global
+    def global_broker(self, near: ir.ModuleSummary | None = None) -> _Broker | Unknown:
+        """The broker actors without `broker=` are declared on, as a module `near` sees it: in
+        a monorepo each service calls `set_broker` for its own workers, so the calls in the
+        module's own base folder decide when there are any."""
+        targets = self._global_targets
+        home = base_of(near) if near is not None else None
+        own = [(i, w) for i, w in targets if home is not None and base_of(w.module) == home]
+        if own and len(own) < len(targets):
+            targets = own
+        else:
+            home = None
+        if home in self._globals:
+            return self._globals[home]
         candidates: list[tuple[str, Where]] = []
-        for identity, where in self._global_targets:
+        for identity, where in targets:
             if identity not in {c for c, _ in candidates}:
                 candidates.append((identity, where))
         chosen: _Broker | Unknown
@@ -1049,18 +1056,19 @@ class _Analysis:
             else:
                 where = candidates[-1][1]
                 chosen = Unknown(where.expr.text, location_of(where.module, where.expr.span))
-        self._global = chosen
+        self._globals[home] = chosen
         return chosen
 
     def broker_for(self, actor: _Actor) -> _Broker | Unknown:
         option = actor.options.get("broker")
         if option is None or option.expr is None or option.module is None:
-            return self.global_broker()
+            return self.global_broker(actor.module)
         if isinstance(option.value, Known) and not option.value.value:
-            return self.global_broker()  # dramatiq/actor.py: `broker = broker or get_broker()`
+            # dramatiq/actor.py: `broker = broker or get_broker()`
+            return self.global_broker(actor.module)
         identity = self.broker_of(Where(option.expr, option.module))
         if identity == _GLOBAL:
-            return self.global_broker()
+            return self.global_broker(actor.module)
         if identity is not None and identity in self.brokers:
             return self.brokers[identity]
         if isinstance(option.value, Unknown):
@@ -1920,7 +1928,13 @@ def _local(fn: ir.Function, name: str) -> ir.Binding | None:
 
 
 def _local_identity(module: ir.ModuleSummary, fn: ir.Function, name: str) -> str:
-    return f"{module.module}.{fn.qualname}.<locals>.{name}"
+    return _key(module, f"{fn.qualname}.<locals>.{name}")
+
+
+def _key(module: ir.ModuleSummary, name: str) -> str:
+    """A broker's identity: the file and the name it is bound to there (two services of a
+    monorepo may each bind `app.broker.broker`)."""
+    return f"{module.path}:{name}"
 
 
 def _scope(fn: ir.Function | None, module: ir.ModuleSummary) -> dict[str, ir.Expr | Value] | None:

@@ -258,7 +258,7 @@ class _Analysis:
             if ref is not None and ref.qualified in _SHARED_BROKER | _SHARED_TASK:
                 return self.everywhere("shared tasks run on whichever broker the worker uses")
             return self.everywhere(f"retrylint cannot tell which broker `{task.broker}` is")
-        key = ref.qualified
+        key = f"{ref.module.path}:{ref.qualified}"  # two services may each have `app.broker`
         if key not in self._brokers:
             self._brokers[key] = self._read_broker(ref)
         return self._brokers[key]
@@ -281,7 +281,12 @@ class _Analysis:
             if receiver is None or isinstance(receiver, ir.Opaque):
                 continue
             found = self.project.resolve(cmod, receiver.dotted)
-            if found is not None and found.qualified == ref.qualified:
+            if (
+                found is not None
+                and found.qualified == ref.qualified
+                and found.module is not None
+                and found.module.path == module.path
+            ):
                 self._register(call, cmod, broker)
         broker.middlewares = _unique(broker.middlewares)
         scanned = {s.path for s in self.ctx.scanned}
