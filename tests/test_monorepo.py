@@ -209,3 +209,26 @@ def test_dramatiq_brokers_of_the_same_name_and_each_service_set_broker(tmp_path:
     for name, limit in (("api", 3), ("worker", 7)):
         assert rows[f"explicit_{name}"].max_retries == limit
         assert rows[f"implicit_{name}"].max_retries == limit
+
+
+def test_django_settings_of_the_same_module_name_in_two_services(tmp_path: Path) -> None:
+    files = {}
+    for name, limit in (("api", 3), ("worker", 7)):
+        base = f"services/{name}"
+        files[f"{base}/config/__init__.py"] = ""
+        files[f"{base}/config/settings.py"] = f"TASK_RETRIES = {limit}\n"
+        files[f"{base}/config/celery.py"] = (
+            "import os\nfrom celery import Celery\n\n"
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')\n"
+            "app = Celery('x')\n"
+        )
+        files[f"{base}/shop/__init__.py"] = ""
+        files[f"{base}/shop/tasks.py"] = (
+            "from django.conf import settings\nfrom celery import shared_task\n\n"
+            "@shared_task(autoretry_for=(IOError,), max_retries=settings.TASK_RETRIES,"
+            " retry_backoff=True)\n"
+            f"def s_{name}():\n    pass\n"
+        )
+    rows = rows_by_name(analyze(write_project(tmp_path, files)))
+    assert rows["shop.tasks.s_api"].max_retries == 3
+    assert rows["shop.tasks.s_worker"].max_retries == 7

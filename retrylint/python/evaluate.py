@@ -19,7 +19,7 @@ from typing import TypeAlias
 
 from retrylint.model import Location
 from retrylint.python import ir
-from retrylint.python.project import Project
+from retrylint.python.project import Project, base_of
 
 _MAX_EXPONENT = 64
 _MAX_DEPTH = 40
@@ -184,15 +184,16 @@ class Evaluator:
                 return Known(self._assume[expr.text], assumed=True)
             return value
         if found.kind == "external":
-            aliased = self._alias(found.qualified, depth)
+            aliased = self._alias(found.qualified, summary, depth)
             if aliased is not None:
                 return aliased
         return Sym(found.qualified)
 
-    def _alias(self, qualified: str, depth: int) -> Value | None:
+    def _alias(self, qualified: str, summary: ir.ModuleSummary, depth: int) -> Value | None:
         for prefix, module_name in self._aliases.items():
             if qualified.startswith(prefix + "."):
-                module = self.project.module(module_name)
+                # `django.conf.settings` is the settings of the service the reader is in.
+                module = self.project.module(module_name, base_of(summary))
                 rest = qualified[len(prefix) + 1 :]
                 if module is None:
                     return None
