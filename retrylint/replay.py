@@ -102,7 +102,7 @@ def main() -> None:
 def _look_up(argv: list[str]) -> tuple[_Armed, dict[str, Any] | None]:
     began = time.time_ns()
     day = time.strftime("%Y-%m-%d")
-    armed = _Armed(_key(argv, day), day, began, candidate_folders(argv))
+    armed = _Armed(_key(argv, day), day, began, _candidate_folders(argv))
     for folder in armed.folders:
         path = os.path.join(folder, __version__, "replay", armed.key)
         record = _holding(path)
@@ -113,7 +113,7 @@ def _look_up(argv: list[str]) -> tuple[_Armed, dict[str, Any] | None]:
     return armed, None
 
 
-def candidate_folders(argv: list[str]) -> list[str]:
+def _candidate_folders(argv: list[str]) -> list[str]:
     """Where `main` looks for a record, before typer parses anything: where the check will
     have kept its cache, `--cache-dir` (the last one given, as for every option), else
     `RETRYLINT_CACHE_DIR`, else the default folder in the project root, which is the nearest

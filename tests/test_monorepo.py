@@ -50,6 +50,17 @@ def service(name: str, limit: int) -> dict[str, str]:
     }
 
 
+def two_services(modules: dict[str, str], limits: tuple[int, int] = (3, 7)) -> dict[str, str]:
+    """`services/api` and `services/worker`, each with `modules` (a path under the service, and
+    its text formatted with the service's `name` and `limit`), every folder a package."""
+    packages = {f"{path.rpartition('/')[0]}/__init__.py": "" for path in modules if "/" in path}
+    return {
+        f"services/{name}/{path}": text.format(name=name, limit=limit)
+        for name, limit in zip(("api", "worker"), limits, strict=True)
+        for path, text in {**packages, **modules}.items()
+    }
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_each_service_reads_its_own_modules(tmp_path: Path, workers: int) -> None:
     root = write_project(tmp_path, {**service("api", 3), **service("worker", 7)})
@@ -87,14 +98,8 @@ def test_celery_apps_of_the_same_name_keep_their_own_settings(tmp_path: Path) ->
     def job_{name}():
         pass
     """
-    files = {}
-    for name, limit in (("api", 2), ("worker", 8)):
-        base = f"services/{name}/app"
-        files[f"{base}/__init__.py"] = ""
-        files[f"{base}/worker.py"] = worker.format(name=name)
-        files[f"{base}/celeryconfig.py"] = (
-            f'task_annotations = {{"*": {{"max_retries": {limit}}}}}\n'
-        )
+    annotations = 'task_annotations = {{"*": {{"max_retries": {limit}}}}}\n'
+    files = two_services({"app/worker.py": worker, "app/celeryconfig.py": annotations}, (2, 8))
     rows = rows_by_name(analyze(write_project(tmp_path, files)))
     assert rows["app.worker.job_api"].max_retries == 2
     assert rows["app.worker.job_worker"].max_retries == 8
@@ -119,10 +124,7 @@ def test_celery_apps_of_the_same_name_keep_their_own_settings(tmp_path: Path) ->
 def test_tasks_of_the_same_name_in_two_services_are_both_listed(
     tmp_path: Path, framework: str, source: str, expected: str
 ) -> None:
-    files = {}
-    for name, limit in (("api", 3), ("worker", 7)):
-        files[f"services/{name}/app/__init__.py"] = ""
-        files[f"services/{name}/app/tasks.py"] = source.format(name=name, limit=limit)
+    files = two_services({"app/tasks.py": source})
     rows = [r for r in analyze(write_project(tmp_path, files)).rows if r.name == expected]
     found = sorted((r.location.path, r.max_retries) for r in rows)
     assert found == [("services/api/app/tasks.py", 3), ("services/worker/app/tasks.py", 7)]
@@ -152,59 +154,69 @@ def test_a_base_class_is_a_task_class_in_its_own_service_only(
 
 
 def test_a_shared_task_runs_under_the_apps_of_its_own_service(tmp_path: Path) -> None:
-    files = {}
-    for name, limit in (("api", 2), ("worker", 8)):
-        base = f"services/{name}/app"
-        files[f"{base}/__init__.py"] = ""
-        files[f"{base}/worker.py"] = (
-            f"from celery import Celery\n\napp = Celery('{name}')\n"
-            f"app.conf.task_annotations = {{'*': {{'max_retries': {limit}}}}}\n"
-        )
-        files[f"{base}/shared.py"] = (
-            "from celery import shared_task\n\n"
-            "@shared_task(autoretry_for=(IOError,), retry_backoff=True)\n"
-            f"def job_{name}():\n    pass\n"
-        )
+    worker = """
+    from celery import Celery
+
+    app = Celery("{name}")
+    app.conf.task_annotations = {{"*": {{"max_retries": {limit}}}}}
+    """
+    shared = """
+    from celery import shared_task
+
+    @shared_task(autoretry_for=(IOError,), retry_backoff=True)
+    def job_{name}():
+        pass
+    """
+    files = two_services({"app/worker.py": worker, "app/shared.py": shared}, (2, 8))
     rows = rows_by_name(analyze(write_project(tmp_path, files)))
     assert rows["app.shared.job_api"].max_retries == 2
     assert rows["app.shared.job_worker"].max_retries == 8
 
 
 def test_taskiq_brokers_of_the_same_name_keep_their_own_middlewares(tmp_path: Path) -> None:
-    files = {}
-    for name, count in (("api", 3), ("worker", 7)):
-        base = f"services/{name}/app"
-        files[f"{base}/__init__.py"] = ""
-        files[f"{base}/brokers.py"] = (
-            "from taskiq import SmartRetryMiddleware\nfrom taskiq_redis import ListQueueBroker\n\n"
-            "broker = ListQueueBroker('redis://').with_middlewares(\n"
-            f"    SmartRetryMiddleware(default_retry_count={count})\n)\n"
-        )
-        files[f"{base}/tasks.py"] = (
-            "from app.brokers import broker\n\n@broker.task(retry_on_error=True)\n"
-            f"async def job_{name}():\n    pass\n"
-        )
+    brokers = """
+    from taskiq import SmartRetryMiddleware
+    from taskiq_redis import ListQueueBroker
+
+    broker = ListQueueBroker("redis://").with_middlewares(
+        SmartRetryMiddleware(default_retry_count={limit})
+    )
+    """
+    tasks = """
+    from app.brokers import broker
+
+    @broker.task(retry_on_error=True)
+    async def job_{name}():
+        pass
+    """
+    files = two_services({"app/brokers.py": brokers, "app/tasks.py": tasks})
     rows = {r.location.path: r for r in analyze(write_project(tmp_path, files)).rows}
     api, worker = rows["services/api/app/tasks.py"], rows["services/worker/app/tasks.py"]
     assert (api.max_retries, worker.max_retries) == (2, 6)
 
 
 def test_dramatiq_brokers_of_the_same_name_and_each_service_set_broker(tmp_path: Path) -> None:
-    files = {}
-    for name, limit in (("api", 3), ("worker", 7)):
-        base = f"services/{name}/app"
-        files[f"{base}/__init__.py"] = ""
-        files[f"{base}/broker.py"] = (
-            "import dramatiq\nfrom dramatiq.brokers.redis import RedisBroker\n"
-            "from dramatiq.middleware import Retries\n\n"
-            f"broker = RedisBroker(middleware=[Retries(max_retries={limit})])\n"
-            "dramatiq.set_broker(broker)\n"
-        )
-        files[f"{base}/tasks.py"] = (
-            "import dramatiq\nfrom app.broker import broker\n\n"
-            f"@dramatiq.actor(broker=broker)\ndef explicit_{name}():\n    pass\n\n"
-            f"@dramatiq.actor\ndef implicit_{name}():\n    pass\n"
-        )
+    broker = """
+    import dramatiq
+    from dramatiq.brokers.redis import RedisBroker
+    from dramatiq.middleware import Retries
+
+    broker = RedisBroker(middleware=[Retries(max_retries={limit})])
+    dramatiq.set_broker(broker)
+    """
+    tasks = """
+    import dramatiq
+    from app.broker import broker
+
+    @dramatiq.actor(broker=broker)
+    def explicit_{name}():
+        pass
+
+    @dramatiq.actor
+    def implicit_{name}():
+        pass
+    """
+    files = two_services({"app/broker.py": broker, "app/tasks.py": tasks})
     rows = rows_by_name(analyze(write_project(tmp_path, files)))
     for name, limit in (("api", 3), ("worker", 7)):
         assert rows[f"explicit_{name}"].max_retries == limit
@@ -212,23 +224,26 @@ def test_dramatiq_brokers_of_the_same_name_and_each_service_set_broker(tmp_path:
 
 
 def test_django_settings_of_the_same_module_name_in_two_services(tmp_path: Path) -> None:
-    files = {}
-    for name, limit in (("api", 3), ("worker", 7)):
-        base = f"services/{name}"
-        files[f"{base}/config/__init__.py"] = ""
-        files[f"{base}/config/settings.py"] = f"TASK_RETRIES = {limit}\n"
-        files[f"{base}/config/celery.py"] = (
-            "import os\nfrom celery import Celery\n\n"
-            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')\n"
-            "app = Celery('x')\n"
-        )
-        files[f"{base}/shop/__init__.py"] = ""
-        files[f"{base}/shop/tasks.py"] = (
-            "from django.conf import settings\nfrom celery import shared_task\n\n"
-            "@shared_task(autoretry_for=(IOError,), max_retries=settings.TASK_RETRIES,"
-            " retry_backoff=True)\n"
-            f"def s_{name}():\n    pass\n"
-        )
-    rows = rows_by_name(analyze(write_project(tmp_path, files)))
+    celery = """
+    import os
+    from celery import Celery
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    app = Celery("x")
+    """
+    tasks = """
+    from django.conf import settings
+    from celery import shared_task
+
+    @shared_task(autoretry_for=(IOError,), max_retries=settings.TASK_RETRIES, retry_backoff=True)
+    def s_{name}():
+        pass
+    """
+    modules = {
+        "config/settings.py": "TASK_RETRIES = {limit}\n",
+        "config/celery.py": celery,
+        "shop/tasks.py": tasks,
+    }
+    rows = rows_by_name(analyze(write_project(tmp_path, two_services(modules))))
     assert rows["shop.tasks.s_api"].max_retries == 3
     assert rows["shop.tasks.s_worker"].max_retries == 7

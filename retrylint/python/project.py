@@ -176,12 +176,12 @@ class Project:
         target = idx.imports.get(head)
         if target is not None:
             full = f"{target}.{rest}" if rest else target
-            imported = self.resolve_qualified(full, _hops + 1, base_of(summary))
+            imported = self.resolve_qualified(full, _hops + 1, idx.base)
             if imported.kind == "external":
                 return self._script_sibling(summary, full, _hops) or imported
             return imported
         for star in idx.stars:
-            module = self.module(star, base_of(summary))
+            module = self.module(star, idx.base)
             if module is not None and module is not summary:
                 found = self.resolve(module, dotted, _hops + 1)
                 if found is not None and found.kind not in ("external", "pending"):
@@ -198,7 +198,7 @@ class Project:
         package = package or summary.module.rpartition(".")[0]
         if not package:
             return None
-        found = self.resolve_qualified(f"{package}.{full}", hops + 1, base_of(summary))
+        found = self.resolve_qualified(f"{package}.{full}", hops + 1, self.index(summary).base)
         if found.kind in ("external", "pending", "module") or found.module is summary:
             return None
         return found
@@ -206,7 +206,7 @@ class Project:
     def resolve_string(self, summary: ir.ModuleSummary, dotted: str) -> Resolved:
         """A dotted path written as a string in `summary` (`"app.jobs.send"`, a setting's
         class path), which the framework imports as the importer's own service would."""
-        return self.resolve_qualified(dotted, near=base_of(summary))
+        return self.resolve_qualified(dotted, near=self.index(summary).base)
 
     def resolve_qualified(
         self, qualified: str, _hops: int = 0, near: str | None = None
@@ -248,6 +248,7 @@ class ModuleIndex:
 
     def __init__(self, summary: ir.ModuleSummary) -> None:
         self.summary = summary
+        self.base = base_of(summary)  # where its imports are looked for first
         self.imports: dict[str, str] = {}
         self.stars: list[str] = []
         for imp in summary.imports:

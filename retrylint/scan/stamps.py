@@ -9,6 +9,7 @@ imports nothing but the standard library's cheapest parts.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import stat
 import sys
@@ -87,8 +88,6 @@ def salt(modules: Sequence[str], packages: Sequence[str]) -> bytes:
     """Everything besides the files and the settings that decides what a result is: the
     retrylint `modules` that build it (relative to the package) and the installed `packages`
     it is made with."""
-    import importlib.util  # only here: a replayed check never needs it on a hit's way out
-
     package = os.path.dirname(os.path.abspath(__file__))
     package = os.path.dirname(package)
     parts = [__version__, f"{sys.version_info[0]}.{sys.version_info[1]}"]
