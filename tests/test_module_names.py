@@ -13,7 +13,8 @@ import libcst as cst
 import pytest
 
 from retrylint.python import ir
-from retrylint.python.extract import deepened, extract
+from retrylint.python.assemble import deepened
+from retrylint.python.extract import extract
 from retrylint.python.project import ModuleLocator
 from retrylint.scan.files import module_name
 from tests.conftest import analyze, rows_by_name, write_project

@@ -13,13 +13,13 @@ import bisect
 import itertools
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from pathlib import PurePosixPath
+from dataclasses import replace
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
 from retrylint.python import ir
+from retrylint.python.assemble import MAX_DEPTH, RELATIVE, Sink, assemble, clip
 from retrylint.python.walk import walk
 
 _BINARY_OPS: dict[type[cst.BaseBinaryOp], str] = {
@@ -40,10 +40,6 @@ _UNARY_OPS: dict[type[cst.BaseUnaryOp], str] = {
     cst.Not: "not",
     cst.BitInvert: "~",
 }
-# Deeper expressions are kept as opaque text: nothing a retry option holds is this deep, and
-# the limit keeps conversion linear on generated or hostile code.
-_MAX_DEPTH = 60
-_MAX_TEXT = 300
 
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
@@ -163,12 +159,12 @@ class _Converter:
         self._stmt = stmt
 
     def text(self, node: cst.CSTNode) -> str:
-        return _clip(self._stmt.text_of(node)[0])
+        return clip(self._stmt.text_of(node)[0])
 
     def located(self, node: cst.CSTNode) -> tuple[str, ir.Span]:
         """The node's text (clipped) and span."""
         full, start, end = self._stmt.text_of(node)
-        return _clip(full), self._stmt.span(start, end)
+        return clip(full), self._stmt.span(start, end)
 
     def span(self, node: cst.CSTNode) -> ir.Span:
         return self.located(node)[1]
@@ -178,7 +174,7 @@ class _Converter:
         return self._expr(node, text, span, depth)
 
     def _expr(self, node: cst.BaseExpression, text: str, span: ir.Span, depth: int) -> ir.Expr:
-        if depth > _MAX_DEPTH:
+        if depth > MAX_DEPTH:
             return ir.Opaque(text, span)
         d = depth + 1
         if isinstance(node, cst.Integer | cst.Float):
@@ -239,9 +235,17 @@ class _Converter:
 
     def _element(self, el: cst.BaseElement, depth: int) -> ir.Expr:
         if isinstance(el, cst.StarredElement):
-            text, span = self.located(el)
-            return ir.Starred(self.expr(el.value, depth), text, span)
+            return self._starred(el, depth)
         return self.expr(el.value, depth)
+
+    def _starred(self, node: cst.StarredElement | cst.Arg, depth: int) -> ir.Starred:
+        """`*value`: libcst's node runs on to the comma after it, which is not the value's."""
+        value = self.expr(node.value, depth)
+        full, start, _ = self._stmt.text_of(node)
+        own, _, end = self._stmt.text_of(node.value)
+        after_star = full[1:]
+        text = full[: 1 + len(after_star) - len(after_star.lstrip()) + len(own)]
+        return ir.Starred(value, clip(text), self._stmt.span(start, end))
 
     def call(self, node: cst.Call) -> ir.Call:
         result = self.expr(node)
@@ -254,8 +258,7 @@ class _Converter:
         kwargs: list[ir.Kwarg] = []
         for arg in node.args:
             if arg.star == "*":
-                star_text, star_span = self.located(arg)
-                args.append(ir.Starred(self.expr(arg.value, depth + 1), star_text, star_span))
+                args.append(self._starred(arg, depth + 1))
                 continue
             value = self.expr(arg.value, depth + 1)
             if arg.keyword is not None:
@@ -265,10 +268,6 @@ class _Converter:
             else:
                 args.append(value)
         return ir.Call(func, tuple(args), tuple(kwargs), text, span)
-
-
-def _clip(code: str) -> str:
-    return code if len(code) <= _MAX_TEXT else code[: _MAX_TEXT - 3] + "..."
 
 
 def _sole_return(node: cst.FunctionDef) -> bool:
@@ -315,8 +314,8 @@ class _BodyCollector:
     Only what can matter is converted: calls an adapter named, that pass a parameter on or
     that call one of the module's own functions, returns of a name or of such a call, and
     local bindings those refer to (`countdown = ...` then `self.retry(countdown=countdown)`).
-    Nested functions and classes are not entered; the extractor visits them as definitions of
-    their own so their decorators are seen.
+    Nested functions and classes are not entered; the extractor visits nested functions as
+    definitions of their own so their decorators are seen.
     """
 
     def __init__(
@@ -347,7 +346,8 @@ class _BodyCollector:
         self._every_return = every_return
         self._sole_return = sole_return
         self._assigns: list[tuple[str, cst.Assign | cst.CSTNode]] = []
-        self.nested: list[cst.FunctionDef | cst.ClassDef] = []
+        # A class made inside a function is not read: no framework registers one there.
+        self.nested: list[cst.FunctionDef] = []
         self._handlers = 0
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -356,7 +356,6 @@ class _BodyCollector:
         return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        self.nested.append(node)
         return False
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
@@ -555,71 +554,63 @@ def _names_one(node: cst.BaseExpression, names: set[str]) -> bool:
     return isinstance(node, cst.Name) and node.value in names
 
 
-@dataclass
-class _Sink:
-    imports: list[ir.Import]
-    bindings: list[ir.Binding]
-    calls: list[ir.Call]
-    functions: list[ir.Function]
-    classes: list[ir.Class]
-
-
 class Extractor:
-    """Reads one parsed module into a `ModuleSummary`."""
+    """Reads one parsed module, or the top-level statements of one (`extract_ast` hands over
+    those it cannot read exactly), into a `Sink`."""
 
-    def __init__(self, module: cst.Module, path: str, dotted: str, interest: ir.Interest) -> None:
+    def __init__(
+        self,
+        module: cst.Module,
+        path: str,
+        dotted: str,
+        interest: ir.Interest,
+        helpers: frozenset[str] | None = None,
+    ) -> None:
         self._module = module
         self._path = path
         self._dotted = dotted
         self._interest = interest
         # Module-level functions: a call to one is kept from every body whatever it passes,
-        # so what the helper does (`raise RetryTask()`) can be followed from its caller.
-        self._helpers = frozenset(
-            stmt.name.value for stmt in module.body if isinstance(stmt, cst.FunctionDef)
+        # so what the helper does (`raise RetryTask()`) can be followed from its caller. A
+        # fragment is given those of its whole module.
+        self._helpers = (
+            helpers
+            if helpers is not None
+            else frozenset(
+                stmt.name.value for stmt in module.body if isinstance(stmt, cst.FunctionDef)
+            )
         )
-        # Relative imports are resolved once the whole file is read: the deepest of them
-        # proves how deep the module's own name is (CONTRACTS §3).
-        self._relative: list[tuple[ir.Import, int, str]] = []
-        self._level = 0
 
     def summary(self, suppressions: tuple[ir.Suppression, ...] = ()) -> ir.ModuleSummary:
-        sink = _Sink([], [], [], [], [])
+        sink = Sink()
         offset = sum(self._module.code_for_node(line).count("\n") for line in self._module.header)
+        self.collect(sink, offset)
+        return assemble(sink, self._path, self._dotted, suppressions)
+
+    def collect(self, sink: Sink, offset: int) -> None:
+        """Every top-level statement into `sink`; `offset` is the line before the first.
+
+        Relative imports are completed once the whole file is read (`assemble`): the deepest
+        of them proves how deep the module's own name is (CONTRACTS §3).
+        """
         for stmt in self._module.body:
             statement = _Statement(self._module, stmt, offset)
             self._statement(stmt, _Converter(statement), sink, "")
-            if not isinstance(stmt, cst.SimpleStatementLine) and _RELATIVE.search(statement.code):
+            if not isinstance(stmt, cst.SimpleStatementLine) and RELATIVE.search(statement.code):
                 # Function-level and class-level imports prove the depth too.
                 finder = _RelativeLevel()
                 walk(stmt, finder)
-                self._level = max(self._level, finder.level)
+                sink.level = max(sink.level, finder.level)
             offset += statement.code.count("\n")
-        dotted = deepened(self._dotted, self._path, self._level)
-        package = dotted if self._path.endswith("__init__.py") else dotted.rpartition(".")[0]
-        resolved = {
-            id(imp): _relative_target(package, up, rest) for imp, up, rest in self._relative
-        }
-        imports = [
-            replace(imp, target=resolved[id(imp)]) if id(imp) in resolved else imp
-            for imp in sink.imports
-        ]
-        return ir.ModuleSummary(
-            path=self._path,
-            module=dotted,
-            imports=tuple(imports),
-            bindings=tuple(sink.bindings),
-            calls=tuple(sink.calls),
-            functions=tuple(sink.functions),
-            classes=tuple(sink.classes),
-            suppressions=suppressions,
-        )
 
     # -- module level ---------------------------------------------------------------------
 
-    def _statement(self, stmt: cst.CSTNode, conv: _Converter, sink: _Sink, prefix: str) -> None:
+    def _statement(self, stmt: cst.CSTNode, conv: _Converter, sink: Sink, prefix: str) -> None:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 self._small(small, conv, sink)
+        elif isinstance(stmt, cst.BaseSmallStatement):  # the body of `for m in ms: m.x = 3`
+            self._small(stmt, conv, sink)
         elif isinstance(stmt, cst.FunctionDef):
             self._function(stmt, conv, sink.functions, prefix)
         elif isinstance(stmt, cst.ClassDef):
@@ -639,9 +630,9 @@ class Extractor:
             for child in _blocks(stmt):
                 self._statement(child, conv, sink, prefix)
 
-    def _small(self, small: cst.BaseSmallStatement, conv: _Converter, sink: _Sink) -> None:
+    def _small(self, small: cst.BaseSmallStatement, conv: _Converter, sink: Sink) -> None:
         if isinstance(small, cst.Import | cst.ImportFrom):
-            sink.imports.extend(self._imports(small, conv))
+            sink.imports.extend(self._imports(small, conv, sink))
         elif isinstance(small, cst.Assign):
             span = conv.span(small)
             value = conv.expr(small.value)
@@ -658,7 +649,9 @@ class Extractor:
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             sink.calls.append(conv.call(small.value))
 
-    def _imports(self, node: cst.Import | cst.ImportFrom, conv: _Converter) -> Iterable[ir.Import]:
+    def _imports(
+        self, node: cst.Import | cst.ImportFrom, conv: _Converter, sink: Sink
+    ) -> Iterable[ir.Import]:
         span = conv.span(node)
         if isinstance(node, cst.Import):
             for alias in node.names:
@@ -671,7 +664,7 @@ class Extractor:
             return
         base = (dotted_name(node.module) or "") if node.module is not None else ""
         level = len(node.relative)
-        self._level = max(self._level, level)
+        sink.level = max(sink.level, level)
         found: list[tuple[ir.Import, str]] = []
         if isinstance(node.names, cst.ImportStar):
             # Settings modules lean on `from .base import *`; lookups follow it.
@@ -687,7 +680,7 @@ class Extractor:
         for imp, target in found:
             if level:
                 # The target is completed when the module's own name is known.
-                self._relative.append((imp, level - 1, target))
+                sink.relative.append((imp, level - 1, target))
             yield imp
 
     # -- definitions ----------------------------------------------------------------------
@@ -751,12 +744,7 @@ class Extractor:
         out.append(func)
         inner = frozenset(collector.params)
         for nested in collector.nested:
-            if isinstance(nested, cst.FunctionDef):
-                self._function(
-                    nested, conv, out, f"{qualname}.<locals>.", inner, collector.star_kwargs
-                )
-            else:
-                self._class(nested, conv, out, f"{qualname}.<locals>.")
+            self._function(nested, conv, out, f"{qualname}.<locals>.", inner, collector.star_kwargs)
         return func
 
     def _class(
@@ -770,8 +758,10 @@ class Extractor:
         methods: list[ir.Function] = []
         inner: list[ir.Class] = []
         for stmt in _blocks(node):
-            if isinstance(stmt, cst.SimpleStatementLine):
-                for small in stmt.body:
+            if isinstance(stmt, cst.SimpleStatementLine | cst.BaseSmallStatement):
+                # `class Task(Base): max_retries = 3` has its statements on the class's line.
+                smalls = stmt.body if isinstance(stmt, cst.SimpleStatementLine) else [stmt]
+                for small in smalls:
                     if isinstance(small, cst.Assign):
                         names = [
                             name
@@ -808,11 +798,6 @@ class Extractor:
         yield from inner
 
 
-# `from .x import y` / `from ..x import y` anywhere in a statement's text. A match inside a
-# string only costs a walk of that statement; the tree decides.
-_RELATIVE = re.compile(r"\bfrom[\s\\]+\.")
-
-
 class _RelativeLevel:
     """The deepest relative import (`from ...x import y` is 3) anywhere in a statement."""
 
@@ -822,38 +807,6 @@ class _RelativeLevel:
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         self.level = max(self.level, len(node.relative))
         return False
-
-
-def _relative_target(package: str, up: int, rest: str) -> str:
-    """`from <dots><rest> import ...` in `package`, with `up` = dots - 1."""
-    parts = package.split(".") if package else []
-    parts = parts[: len(parts) - up] if up else parts
-    return ".".join([*parts, rest] if rest else parts)
-
-
-def deepened(dotted: str, path: str, level: int) -> str:
-    """`dotted`, made as deep as a relative import of `level` dots proves it is.
-
-    `from ...x import y` in `a/b/c/d.py` only works when `d` is at least `a.b.c.d` (its package
-    has 3 parts); the missing parts are the directories above, taken from `path` (relative to
-    the project root, so the name never reaches above it). An `__init__.py` is its own package.
-    """
-    if level <= 0:
-        return dotted
-    parts = list(PurePosixPath(path).with_suffix("").parts)
-    is_init = bool(parts) and parts[-1] == "__init__"
-    if is_init:
-        parts = parts[:-1]
-    need = level if is_init else level + 1
-    have = len(dotted.split(".")) if dotted else 0
-    if need <= have:
-        return dotted
-    tail: list[str] = []
-    for part in reversed(parts):
-        if part in ("..", ".", "", "/") or len(tail) == need:
-            break
-        tail.append(part)
-    return ".".join(reversed(tail)) if len(tail) > have else dotted
 
 
 def _keyword(node: cst.FunctionDef | cst.ClassDef) -> str:

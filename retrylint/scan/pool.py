@@ -1,8 +1,8 @@
 """Parsing that survives any file: worker processes that can be killed and replaced.
 
-A repository can hold anything under a `.py` name. libcst runs native code that can crash the
-interpreter or run for minutes on pathological input, and our own extraction recurses on deep
-expressions. So one file must never take the scan down with it:
+A repository can hold anything under a `.py` name. libcst (which reads what `ast` does not)
+runs native code that can crash the interpreter or run for minutes on pathological input, and
+our own extraction recurses on deep expressions. So one file must never take the scan down with it:
 
 * Every parse runs in a fresh thread with a large stack and a fixed recursion limit. Deep
   expressions then fail (or succeed) at the same depth whichever process parses them, and the
@@ -231,8 +231,8 @@ def _work(jobs: Sequence[Job]) -> list[bytes]:
 
 def _init_worker(memory_mb: int | None) -> None:
     """Load the parser, quiet the worker and cap its address space at what it has then plus
-    `memory_mb`. Each worker imports libcst itself (0.15 s) while the main process goes on
-    reading files, instead of the main process importing it before the fork."""
+    `memory_mb`. Each worker imports the parser itself while the main process goes on reading
+    files, instead of the main process importing it before the fork."""
     load_parser()
     if not os.environ.get("RETRYLINT_DEBUG"):
         # A native crash prints to stderr (a Rust allocation failure, a fault report); the file

@@ -1,0 +1,290 @@
+"""The `ast` reading of a file (`extract_ast`) gives exactly the summary libcst's does.
+
+libcst defines every text and position in a summary; `extract_ast` reproduces them from `ast`
+and the source, and hands what it cannot reproduce to libcst statement by statement. These
+tests compare the two readings on every fixture and on source written to hit each place where
+`ast` and libcst see code differently (parentheses, comments in brackets, indentation inside
+brackets, f-strings, subscripts, semicolons, argument order).
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import operator
+import subprocess
+import sys
+from pathlib import Path
+from textwrap import dedent
+
+import libcst as cst
+import pytest
+
+from retrylint import frameworks
+from retrylint.python import extract, extract_ast, ir
+from retrylint.scan.python_parse import parse_python
+from tests.test_walk import EVERYTHING
+
+ROOT = Path(__file__).resolve().parent.parent
+INTEREST = functools.reduce(
+    operator.or_,
+    (a.interest for a in frameworks.PYTHON_ADAPTERS),
+    ir.Interest(frozenset(), frozenset(), frozenset({"gen_task_name"})),
+)
+
+TRICKY = {
+    "parentheses": """\
+        x = (1)
+        y = ((retry))
+        z = (a).b
+        f(x)
+        f((x))
+        f( (x) )
+        print((settings.MAX), (b), *(c))
+        app.conf.update(task=(tasks.send), max_retries=(3))
+        f(x for x in y)
+        f((x for x in y))
+        f(a, (x for x in y))
+        v = not (a)
+        w = -(1) + (2)
+        t = ((1, 2))
+        u = (yield_ := 5)
+        (a.b().c(x))
+
+        def migrate(apps, schema):
+            Task = apps.get_model("app", "Task")
+            (
+                Task.objects.filter(retries=None).update(retries=3)
+            )
+        """,
+    "bodies": """\
+        import celery
+
+        class Task(celery.Task):
+            max_retries = (
+                3  # a comment with "quotes" and a # sign
+            )
+            default_retry_delay: int = 10; autoretry_for = (KeyError,)
+
+        @app.task(
+            bind=True,  # "bound"
+            max_retries=5,
+        )
+        def send(self, to, *args, retry_backoff=True, **options):
+            '''Doc.'''
+            try:
+                countdown = 2 ** self.request.retries
+                message = (
+                    "a"
+                    "b"
+                )
+                deliver(
+                    to,  # 'who'
+                    *args,
+                    text=f"{to} got {message!r} at {when:%H}",
+                    extra='''x
+            y''',
+                )
+            except (OSError, KeyError) as exc:
+                raise self.retry(
+                    exc=exc,
+                    countdown=countdown,
+                )
+            options.pop("queue", None)
+            options["bind"] = True
+            opts = options.copy()
+            self.retry_delay *= 2
+            return None
+
+        async def predicate(exc):
+            return isinstance(exc, OSError)
+
+        def docstring_then(exc):
+            "Doc."
+            return exc is not None and (exc.code == 1)
+
+        def same_line(exc):
+            "Doc."; return exc.code > 1
+
+        def wrapper(fn=None, **options):
+            def inner(func):
+                return dramatiq.actor(func, **options)
+            class Made:
+                max_retries = 1
+            return inner(fn) if fn else inner
+        """,
+    "fstrings": """\
+        a = f"plain {x}"
+        b = f"{x!r} {y:>{w}} {z=}"
+        c = f"with \\\\ backslash {x}"
+        d = f"a" "b"
+        e = "a" f"{b}"
+        g = f'{d["k"]} and {(x)} and { y }'
+        h = rf"{x}\\d"
+        i = f"{{literal}} {x}"
+        j = f\"\"\"
+            {x}
+        \"\"\"
+
+        def task(self, when):
+            self.retry(countdown=f"{when}", eta=f\"\"\"
+                {when}
+            \"\"\")
+            log(f"{self.retry(when)}")
+        """,
+    "subscripts": """\
+        a = x[1]
+        b = x[1, 2]
+        c = x[(1, 2)]
+        d = x[1,]
+        e = x[()]
+        f = x[1:2]
+        g = x[(1), 2]
+        h = settings["RETRIES"]["max"]
+        """,
+    "statements": """\
+        import os; import sys as system;
+        from . import tasks
+        from ..app import celery_app as app, other
+        from .settings import *
+        x = 1 ; y = 2
+        if os.environ.get("X"):
+            MAX = 3
+        elif True:
+            MAX = 4
+        else:
+            MAX = 5
+        try:
+            import fast
+        except ImportError:
+            fast = None
+        else:
+            FAST = True
+        finally:
+            DONE = 1
+        for broker in brokers: broker.max_retries = 3
+        with ctx() as c:
+            app.conf.update(task_default_retry_delay=10)
+        while False:
+            pass
+        async def   spaced  ( x ) : return x
+        class   Named ( Base ) : pass
+        class Star(*bases, metaclass=Meta):
+            max_retries = 2
+        def gen_task_name(app, name, module):
+            for part in module.split("."):
+                name = part
+            with open(name) as handle:
+                del handle
+            return name
+        """,
+    "text": """\
+        café = "naïve"
+        RETRIES = {"é": 1, "x": f"ü{café}"}
+        def tabbed(self):
+        \tself.retry(countdown=RETRIES["é"], eta=(
+        \t\tnow()))
+        """,
+    "calls": """\
+        f(a=1, *b)
+        f(*b, a=1, **c)
+        task.apply_async((1, 2), countdown=wait(x), retry_policy={"max_retries": 3, **extra})
+        g(lambda x: (x), [y for y in z], {k: v for k, v in w}, a if b else c, 1j, ...)
+        """,
+}
+
+
+def _readings(source: str, path: str = "mod.py") -> tuple[ir.ModuleSummary, ir.ModuleSummary]:
+    module = cst.parse_module(source)
+    by_libcst = extract.extract(module, path, "pkg.mod", INTEREST)
+    by_ast = extract_ast.extract(ast.parse(source), source, path, "pkg.mod", INTEREST)
+    return by_libcst, by_ast
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY))
+def test_ast_reading_matches_libcst_on_tricky_source(name: str) -> None:
+    by_libcst, by_ast = _readings(dedent(TRICKY[name]))
+    assert by_ast == by_libcst
+
+
+def test_ast_reading_matches_libcst_on_every_kind_of_syntax() -> None:
+    by_libcst, by_ast = _readings(EVERYTHING)
+    assert by_ast == by_libcst
+
+
+def test_ast_reading_matches_libcst_on_every_fixture() -> None:
+    files = sorted((ROOT / "fixtures").rglob("*.py"))
+    assert len(files) > 50
+    compared = 0
+    for path in files:
+        source = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            ast.parse(source)
+            cst.parse_module(source)
+        except (SyntaxError, cst.ParserSyntaxError):
+            continue  # fixtures of broken files: read by libcst alone
+        by_libcst, by_ast = _readings(source, path.relative_to(ROOT).as_posix())
+        assert by_ast == by_libcst, path
+        compared += 1
+    assert compared > 50
+
+
+def test_what_ast_cannot_reproduce_is_read_by_libcst_statement_by_statement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A function whose every rebinding is kept goes to libcst; the statements around it
+    stay with `ast`, and the summary is the same as libcst's alone."""
+    fragments: list[str] = []
+    real = cst.parse_module
+
+    def recording(code: str) -> cst.Module:
+        fragments.append(code)
+        return real(code)
+
+    source = dedent(TRICKY["statements"])
+    by_libcst = extract.extract(cst.parse_module(source), "m.py", "pkg.mod", INTEREST)
+    monkeypatch.setattr(cst, "parse_module", recording)
+    by_ast = extract_ast.extract(ast.parse(source), source, "m.py", "pkg.mod", INTEREST)
+    assert by_ast == by_libcst
+    assert len(fragments) == 1 and fragments[0].startswith("def gen_task_name(")
+
+
+def test_a_plain_file_is_read_without_libcst() -> None:
+    code = (
+        "import sys\n"
+        "from retrylint.python import ir\n"
+        "from retrylint.scan.python_parse import parse_python\n"
+        "src = b'import celery\\n@app.task(max_retries=(3))\\ndef send(x):\\n    x.retry()\\n'\n"
+        "summary = parse_python(src, 'm.py', 'm', ir.Interest(frozenset({'retry'}), frozenset()))\n"
+        "assert summary.functions[0].decorators[0].text == 'app.task(max_retries=(3))'\n"
+        "print('libcst' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # an encoding declared: libcst decodes it
+        "# -*- coding: latin-1 -*-\nNAME = 'caf\xe9'\n".encode("latin-1"),
+        # a byte-order mark
+        b"\xef\xbb\xbfRETRIES = 3\n",
+        # lone carriage returns as line ends
+        b"A = 1\rB = f(\r  2)\r",
+    ],
+)
+def test_files_ast_is_not_given_are_read_by_libcst(source: bytes) -> None:
+    summary = parse_python(source, "m.py", "m", INTEREST)
+    module = cst.parse_module(source)
+    assert summary == extract.extract(module, "m.py", "m", INTEREST)
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 14), reason="`ast` parses this syntax from 3.14")
+def test_syntax_newer_than_the_running_python_is_read_by_libcst() -> None:
+    source = b"try:\n    pass\nexcept KeyError, IndexError:\n    RETRIES = 3\n"
+    summary = parse_python(source, "m.py", "m", INTEREST)
+    assert isinstance(summary, ir.ModuleSummary)
+    assert [b.target for b in summary.bindings] == ["RETRIES"]
