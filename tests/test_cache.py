@@ -104,6 +104,11 @@ def test_no_cache_writes_nothing(project: Path) -> None:
 
 def test_warm_run_loads_neither_libcst_nor_tree_sitter(project: Path) -> None:
     (project / "main.go").write_text("package main\n\nfunc main() {}\n")
+    # A declared encoding: read by libcst, not `ast`, so the cold run does load libcst.
+    (project / "legacy.py").write_bytes(
+        b"# -*- coding: latin-1 -*-\nfrom celery import shared_task\n\n"
+        b"@shared_task(max_retries=3)\ndef caf\xe9():\n    pass\n"
+    )
     # One job: the cold run parses in this process (worker processes import parsers themselves).
     script = (
         "import sys\n"
@@ -127,8 +132,7 @@ def test_warm_run_loads_neither_libcst_nor_tree_sitter(project: Path) -> None:
         value: list[str] = eval(proc.stderr.strip().splitlines()[-1])  # our own repr
         return value
 
-    # The cold run reads Go with tree-sitter (and this Python with `ast`, not libcst).
-    assert "tree_sitter" in loaded()
+    assert "libcst" in loaded()
     assert loaded() == []
 
 
