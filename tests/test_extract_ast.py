@@ -282,9 +282,51 @@ def test_files_ast_is_not_given_are_read_by_libcst(source: bytes) -> None:
     assert summary == extract.extract(module, "m.py", "m", INTEREST)
 
 
-@pytest.mark.skipif(sys.version_info >= (3, 14), reason="`ast` parses this syntax from 3.14")
-def test_syntax_newer_than_the_running_python_is_read_by_libcst() -> None:
-    source = b"try:\n    pass\nexcept KeyError, IndexError:\n    RETRIES = 3\n"
-    summary = parse_python(source, "m.py", "m", INTEREST)
-    assert isinstance(summary, ir.ModuleSummary)
-    assert [b.target for b in summary.bindings] == ["RETRIES"]
+NEWER = """\
+    from celery import shared_task
+
+    type Handler = Callable[[Event], None]
+
+
+    class Box[T: (int, str)](Base):
+        max_retries = 3
+
+        def put[U](self, item: U) -> None:
+            type Local = list[U]
+            try:
+                self.retry(countdown=5)
+            except KeyError, IndexError:
+                raise
+
+
+    @shared_task(autoretry_for=(KeyError,), max_retries=4)
+    async def send[T](to: T) -> None:
+        pass
+    """
+
+
+def test_newer_syntax_a_summary_never_holds_is_passed_by() -> None:
+    """Type parameters, `type` aliases and `except A, B:` (Python 3.12-3.14) are blanked out
+    for an older `ast`, with every position kept, and the summary is libcst's."""
+    source = dedent(NEWER)
+    tree, text = extract_ast.parse(source)
+    assert len(text) == len(source) and text.count("\n") == source.count("\n")
+    by_ast = extract_ast.extract(tree, text, "m.py", "pkg.mod", INTEREST)
+    assert by_ast == extract.extract(cst.parse_module(source), "m.py", "pkg.mod", INTEREST)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "type Handler = make_handler()\n",  # a call libcst's walk would see
+        "try:\n    pass\nexcept first(), second:\n    pass\n",
+        "def f():\n    print('python 2')\n    print 'x'\n",  # not newer: an error
+    ],
+)
+def test_other_syntax_errors_are_left_to_libcst(source: str) -> None:
+    if sys.version_info >= (3, 12) and source.startswith("type"):
+        pytest.skip("`ast` reads `type` aliases from 3.12")
+    if sys.version_info >= (3, 14) and source.startswith("try"):
+        pytest.skip("`ast` reads `except A, B:` from 3.14")
+    with pytest.raises(SyntaxError):
+        extract_ast.parse(source)

@@ -19,6 +19,7 @@ import io
 import keyword
 import re
 import tokenize
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -978,6 +979,95 @@ def _blocks(stmt: ast.stmt) -> list[ast.stmt]:
     for handler in getattr(stmt, "handlers", ()):
         out.extend(handler.body)
     return out
+
+
+# Syntax of Python 3.12-3.14 that an older interpreter's `ast` rejects, at the start of the line
+# it reports: a type parameter list, a `type` alias, an `except` of several unparenthesized
+# types. None of it is in a summary (libcst reads it and the extractor passes it by).
+_GENERIC = re.compile(r"[ \t]*(?:async[ \t]+)?(?:class|def)[ \t]+\w+[ \t]*(?=\[)")
+_ALIAS = re.compile(r"[ \t]*(?=type[ \t]+\w+[ \t]*[\[=])")
+_EXCEPT = re.compile(r"[ \t]*except[ \t]+(?=[^(*])")
+_MAX_REPAIRS = 64
+
+
+def parse(text: str) -> tuple[ast.Module, str]:
+    """`ast.parse(text)`, and the text its positions refer to.
+
+    Where the running Python is older than the syntax, the parts a summary never holds are
+    blanked out (spaces, newlines kept, so no position moves) and the file parsed again: a type
+    parameter list (`class Box[T]`), a `type` alias, `except A, B:`'s types. Any other error is
+    raised, for libcst to read the file."""
+    for _ in range(_MAX_REPAIRS):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # `"\d"`: the user's code, not ours to warn about
+                return ast.parse(text), text
+        except SyntaxError as err:
+            repaired = _repair(text, err.lineno) if err.lineno else None
+            if repaired is None:
+                raise
+            text = repaired
+    raise SyntaxError("too much syntax newer than this Python's")
+
+
+def _repair(text: str, lineno: int) -> str | None:
+    starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+    if lineno > len(starts):
+        return None
+    start = starts[lineno - 1]
+    end = starts[lineno] if lineno < len(starts) else len(text)
+    line = text[start:end]
+    if match := _GENERIC.match(line):
+        begin = start + match.end()
+        stop = _closing(text, begin)
+    elif match := _ALIAS.match(line):
+        begin = start + match.end()
+        stop = _statement_end(text, begin)
+        if stop is not None and "(" in text[begin:stop]:
+            return None  # a call in it: libcst's walk would see it
+    elif match := _EXCEPT.match(line):
+        begin = start + match.end()
+        stop = text.find(":", begin, end)
+        if stop < 0 or "," not in text[begin:stop] or re.search(r"[(#'\"]", text[begin:stop]):
+            return None
+    else:
+        return None
+    if stop is None:
+        return None
+    blank = re.sub(r"[^\n]", " ", text[begin:stop])
+    return text[:begin] + blank + text[stop:]
+
+
+def _closing(text: str, start: int) -> int | None:
+    """The index after the bracket closing the one at `start`."""
+    depth = 0
+    for index in range(start, len(text)):
+        char = text[index]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+        elif char in "\"'#\\":
+            return None  # strings and comments in a type parameter list: left to libcst
+    return None
+
+
+def _statement_end(text: str, start: int) -> int | None:
+    """The end of the logical line starting at `start` (its newline excluded)."""
+    depth = 0
+    for index in range(start, len(text)):
+        char = text[index]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char in "\"'#\\;":
+            return None
+        elif char == "\n" and depth == 0:
+            return index
+    return len(text)
 
 
 def extract(

@@ -125,11 +125,9 @@ def _with_ast(
     source: bytes, path: str, dotted: str, interest: ir.Interest
 ) -> ir.ModuleSummary | None:
     """The summary read through `ast`, ten times faster than libcst; None when libcst must
-    read the file: not plain UTF-8, or not Python that `ast` parses (newer syntax than the running
-    Python's, or a syntax error, which libcst words with its position)."""
-    import ast
-    import warnings
-
+    read the file: not plain UTF-8, or not Python that `ast` parses (syntax newer than the
+    running Python's beyond what `extract_ast.parse` passes by, or a syntax error, which libcst
+    words with its position)."""
     from retrylint.python import extract_ast
 
     try:
@@ -137,10 +135,8 @@ def _with_ast(
         if tokenize.detect_encoding(io.BytesIO(source).readline)[0] != "utf-8":
             return None
         text = source.decode("utf-8")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # `"\d"`: the user's code, not ours to warn about
-            tree = ast.parse(text)
-        return extract_ast.extract(tree, text, path, dotted, interest, find_suppressions(text))
+        tree, parsed = extract_ast.parse(text)
+        return extract_ast.extract(tree, parsed, path, dotted, interest, find_suppressions(text))
     except (UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     except extract_ast.WholeFile:
