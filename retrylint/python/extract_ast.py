@@ -258,9 +258,6 @@ class _Converter:
             end = after + 1
         return clip(self._code(node, start, end)), self._text.span(start, end)
 
-    def span(self, node: ast.AST) -> ir.Span:
-        return self.located(node)[1]
-
     def _widen(self, node: ast.AST, start: int, end: int) -> tuple[int, int]:
         """The node's range with the parentheses libcst gives it: every pair right around it
         that is not a call's (`f(x)`) or a class's (`class A(B)`)."""
