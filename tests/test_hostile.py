@@ -106,6 +106,9 @@ FILES: dict[str, bytes] = {
     # stack libcst overflowed (a segfault), on ours it ran out of recursion; `ast` reads it
     # (one flat `and`), so it is no longer an RL000.
     "and_chain.py": HEADER + b"X = " + b"a and " * 20_000 + b"b\n",
+    # Nested past the interpreter's own parser, which gives up at a fixed depth with a
+    # MemoryError: reported at once, where libcst would take gigabytes before failing too.
+    "not_chain.py": HEADER + b"X = " + b"not " * 20_000 + b"b\n",
 }
 
 
@@ -149,6 +152,7 @@ EXPECTED_RL000: dict[str, tuple[int, int, str]] = {
         "syntax error: tokenizer error: unterminated triple-quoted string literal",
     ),
     "too_many_indents.py": (1, 1, "syntax error: tokenizer error: too many indentation levels"),
+    "not_chain.py": (1, 1, "the parser ran out of memory"),
     "huge.py": (
         1,
         1,

@@ -127,7 +127,8 @@ def _with_ast(
     """The summary read through `ast`, ten times faster than libcst; None when libcst must
     read the file: not plain UTF-8, or not Python that `ast` parses (syntax newer than the
     running Python's beyond what `extract_ast.parse` passes by, or a syntax error, which libcst
-    words with its position)."""
+    words with its position). Nesting past the interpreter's parser (which reports it as a
+    `MemoryError`) is not handed on: libcst would spend gigabytes on it before failing too."""
     from retrylint.python import extract_ast
 
     try:
@@ -136,10 +137,11 @@ def _with_ast(
             return None
         text = source.decode("utf-8")
         tree, parsed = extract_ast.parse(text)
-        return extract_ast.extract(tree, parsed, path, dotted, interest, find_suppressions(text))
-    except (UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
+    except (UnicodeDecodeError, SyntaxError, ValueError):
         return None
-    except extract_ast.WholeFile:
+    try:
+        return extract_ast.extract(tree, parsed, path, dotted, interest, find_suppressions(text))
+    except (extract_ast.WholeFile, RecursionError):
         return None
 
 
