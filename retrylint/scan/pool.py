@@ -221,7 +221,10 @@ def _work(jobs: Sequence[Job]) -> list[bytes]:
             result = parse_file(job)
             try:
                 pickled.append(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-            except (RecursionError, pickle.PicklingError, MemoryError) as err:
+            except MemoryError:  # the summary read, but no room to send it under the cap
+                problem = ParseProblem(job[1], 1, 1, "the parser ran out of memory")
+                pickled.append(pickle.dumps(problem, protocol=pickle.HIGHEST_PROTOCOL))
+            except (RecursionError, pickle.PicklingError) as err:
                 problem = ParseProblem(job[1], 1, 1, f"the parser crashed ({_describe(err)})")
                 pickled.append(pickle.dumps(problem, protocol=pickle.HIGHEST_PROTOCOL))
         return pickled
@@ -471,7 +474,12 @@ class _Round:
                 elif error is not None:
                     job = self.jobs[batch[0]]
                     self.results[batch[0]] = ParseProblem(
-                        job[1], 1, 1, f"the parser crashed ({_describe(error)})"
+                        job[1],
+                        1,
+                        1,
+                        "the parser ran out of memory"
+                        if isinstance(error, MemoryError)
+                        else f"the parser crashed ({_describe(error)})",
                     )
                     answered += 1
                 else:
