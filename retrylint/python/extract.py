@@ -178,7 +178,10 @@ class _Converter:
             return ir.Opaque(text, span)
         d = depth + 1
         if isinstance(node, cst.Integer | cst.Float):
-            return ir.Const(node.evaluated_value, text, span)
+            try:
+                return ir.Const(node.evaluated_value, text, span)
+            except (ValueError, SyntaxError):  # over the interpreter's 4,300 digits
+                return ir.Opaque(text, span)
         if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
             value = node.evaluated_value
             return ir.Const(value, text, span) if value is not None else ir.Opaque(text, span)
@@ -241,10 +244,9 @@ class _Converter:
     def _starred(self, node: cst.StarredElement | cst.Arg, depth: int) -> ir.Starred:
         """`*value`: libcst's node runs on to the comma after it, which is not the value's."""
         value = self.expr(node.value, depth)
-        full, start, _ = self._stmt.text_of(node)
-        own, _, end = self._stmt.text_of(node.value)
-        after_star = full[1:]
-        text = full[: 1 + len(after_star) - len(after_star.lstrip()) + len(own)]
+        start = self._stmt.text_of(node)[1]
+        own, value_start, end = self._stmt.text_of(node.value)
+        text = self._stmt.code[start:value_start] + own
         return ir.Starred(value, clip(text), self._stmt.span(start, end))
 
     def call(self, node: cst.Call) -> ir.Call:

@@ -19,6 +19,7 @@ import io
 import keyword
 import re
 import tokenize
+import unicodedata
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -79,9 +80,12 @@ def dotted_name(node: ast.expr) -> str | None:
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
         node = node.value
-    if not isinstance(node, ast.Name):
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    elif isinstance(node, ast.Constant) and _is_libcst_name(node):
+        parts.append(str(node.value))  # `None.__class__`: libcst reads `None` as a name
+    else:
         return None
-    parts.append(node.id)
     return ".".join(reversed(parts))
 
 
@@ -139,10 +143,22 @@ class _Text:
     """The module's text, and the conversions between `ast` positions (1-based line, UTF-8
     byte column), character indexes and the summary's (line, character column) spans."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, tree: ast.Module) -> None:
         self.text = text
         self.starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
         self._ascii = text.isascii()
+        self._tree = tree
+        self._in_strings: set[int] | None = None
+
+    def in_string(self, line: int) -> bool:
+        """Whether `line` starts inside a string literal of several lines (worked out once, the
+        first time a line with a `#` is looked across)."""
+        if self._in_strings is None:
+            self._in_strings = set()
+            for node in ast.walk(self._tree):
+                if isinstance(node, ast.Constant | ast.JoinedStr) and node.end_lineno:
+                    self._in_strings.update(range(node.lineno + 1, node.end_lineno + 1))
+        return line in self._in_strings
 
     def index(self, line: int, column: int) -> int:
         start = self.starts[line - 1]
@@ -181,6 +197,8 @@ class _Text:
                 row = bisect.bisect_right(self.starts, i) - 1
                 line = text[self.starts[row] : i]
                 hash_at = line.find("#")
+                if hash_at >= 0 and self.in_string(row + 1):
+                    raise Unsure  # the end of a string, then perhaps a comment
                 if hash_at >= 0 and ("'" in line[:hash_at] or '"' in line[:hash_at]):
                     hash_at = _comment_at(line)
                 if hash_at >= 0:
@@ -236,11 +254,14 @@ class _Converter:
         # Where that statement starts: a `(` there groups (`(a.b().c())`), whatever ends the
         # line before.
         self._statement_start = -1
+        # That statement is a `match`, whose soft keyword is not a function's name.
+        self._match = False
 
     def enter(self, node: ast.stmt | ast.excepthandler | ast.pattern) -> None:
         """Note the statement (or `except`/`case` clause) that conversions are now inside."""
         self.indent = self._text.indent(node.lineno)
         self._statement_start = self._text.index(node.lineno, node.col_offset)
+        self._match = isinstance(node, ast.Match)
 
     def located(self, node: ast.AST) -> tuple[str, ir.Span]:
         """The node's text (clipped) and span."""
@@ -251,12 +272,23 @@ class _Converter:
         """A small statement's text and span: libcst's node runs on to a `;` after it."""
         start, end = self._text.range(node)
         text = self._text.text
-        after = end
-        while after < len(text) and text[after] in " \t":
-            after += 1
+        after = self._blank_end(end)
         if text[after : after + 1] == ";":
-            end = after + 1
+            # and its whitespace after, which the text's strip leaves a `\` of
+            end = after + 1 + len(text[after + 1 : self._blank_end(after + 1)].rstrip())
         return clip(self._code(node, start, end)), self._text.span(start, end)
+
+    def _blank_end(self, index: int) -> int:
+        """Past the spaces and line continuations from `index` on."""
+        text = self._text.text
+        while index < len(text):
+            if text[index] in " \t\f":
+                index += 1
+            elif text.startswith("\\\n", index) or text.startswith("\\\r\n", index):
+                index = text.index("\n", index) + 1
+            else:
+                break
+        return index
 
     def _widen(self, node: ast.AST, start: int, end: int) -> tuple[int, int]:
         """The node's range with the parentheses libcst gives it: every pair right around it
@@ -264,17 +296,32 @@ class _Converter:
         text = self._text
         if isinstance(node, ast.GeneratorExp) and self._called(start):
             inner = text.text[start + 1 : end - 1]  # `f(x for x in y)`: the call's parens
-            if inner.lstrip().startswith("#"):
-                raise Unsure
+            if "#" in inner or "\\" in inner:
+                raise Unsure  # where libcst's genexp ends among comments: not worked out here
             lead = len(inner) - len(inner.lstrip())
             return start + 1 + lead, start + 1 + len(inner.rstrip())
         while True:
             before, after = text.before(start), text.after(end)
             if before < 0 or after < 0 or text.text[before] != "(" or text.text[after] != ")":
                 return start, end
-            if self._called(before):
+            if self._called(before) or self._with_items(before, after):
                 return start, end
             start, end = before, after + 1
+
+    def _with_items(self, paren: int, closing: int) -> bool:
+        """`with (a):`: libcst gives parentheses around all the items to the `with`."""
+        word, _ = self._word_before(paren)
+        after = self._text.after(closing + 1)
+        return word == "with" and after >= 0 and self._text.text[after] == ":"
+
+    def _word_before(self, paren: int) -> tuple[str, int]:
+        """The identifier ending right before `paren` (whitespace between), and its start."""
+        text = self._text.text
+        last = self._text.before(paren)
+        begin = last + 1
+        while begin > 0 and ("a" + text[begin - 1]).isidentifier():
+            begin -= 1
+        return text[begin : last + 1], begin
 
     def _called(self, paren: int) -> bool:
         """Whether the `(` at `paren` opens a call's arguments or a class's bases: it follows
@@ -285,15 +332,14 @@ class _Converter:
         last = self._text.before(paren)
         if last < 0:
             return False
-        char = text[last]
-        if char in ")]\"'":
+        if text[last] in ")]}\"'.":
             return True
-        if not (char.isalnum() or char == "_"):
+        word, begin = self._word_before(paren)
+        if not word:
             return False
-        begin = last
-        while begin > 0 and (text[begin - 1].isalnum() or text[begin - 1] == "_"):
-            begin -= 1
-        return not keyword.iskeyword(text[begin : last + 1])
+        if word == "match" and self._match and begin == self._statement_start:
+            return False  # `match (x):` (not a call of a function named `match`)
+        return word in ("None", "True", "False") or not keyword.iskeyword(word)
 
     def _code(self, node: ast.AST, start: int, end: int) -> str:
         code = self._text.text[start:end].strip()
@@ -366,17 +412,22 @@ class _Converter:
         if isinstance(node, ast.JoinedStr):
             return self._fstring(node, text, span, d)
         if isinstance(node, ast.Subscript):
-            index = node.slice
-            if isinstance(index, ast.Starred):
-                raise Unsure
-            if isinstance(index, ast.Tuple) and not self._parenthesized(index):
-                # `x[a, b]` is two subscripts to libcst, `x[a,]` one
-                if len(index.elts) != 1 or isinstance(index.elts[0], ast.Starred):
-                    return ir.Opaque(text, span)
-                index = index.elts[0]
-            if not isinstance(index, ast.Slice):
+            index = self.sole_index(node)
+            if index is not None and not isinstance(index, ast.Slice):
                 return ir.Subscript(self.expr(node.value, d), self.expr(index, d), text, span)
         return ir.Opaque(text, span)
+
+    def sole_index(self, node: ast.Subscript) -> ast.expr | None:
+        """The index of `x[i]` as libcst reads it; None for several (`x[a, b]`), one of them
+        for `x[a,]`."""
+        index = node.slice
+        if isinstance(index, ast.Starred):
+            raise Unsure
+        if isinstance(index, ast.Tuple) and not self._parenthesized(index):
+            if any(isinstance(e, ast.Starred) for e in index.elts):
+                raise Unsure  # `x[*a]`: libcst drops the star
+            return index.elts[0] if len(index.elts) == 1 else None
+        return index
 
     def _parenthesized(self, node: ast.Tuple) -> bool:
         """Whether the tuple's own range starts with its parenthesis: before its first item."""
@@ -389,11 +440,8 @@ class _Converter:
     def _fstring(self, node: ast.JoinedStr, text: str, span: ir.Span, depth: int) -> ir.Expr:
         """libcst's reading of an f-string: literal parts and `{value}` fields, or opaque when
         concatenated with another literal or when a literal part holds a backslash."""
-        start, end = self._widen(node, *self._text.range(node))
+        start, end = self._text.range(node)  # the literals alone, without parentheses
         code = self._text.text[start:end]
-        while code.startswith("(") and code.endswith(")"):  # its own parentheses
-            code = code[1:-1].strip()
-            start = self._text.text.index(code, start)
         pieces = _fstring_pieces(code)
         if pieces is None:
             return ir.Opaque(text, span)
@@ -410,17 +458,29 @@ class _Converter:
             field = next(values)
             value = self.expr(field.value, depth)
             inner = code[begin + 1 : stop - 1].strip()
-            if field.conversion != -1 or field.format_spec is not None:
+            spec = field.format_spec
+            if field.conversion != -1 or (isinstance(spec, ast.JoinedStr) and spec.values):
+                if re.search(r"![rsa]\s", code[begin:stop]):
+                    raise Unsure  # libcst drops a space after the conversion
                 parts.append(ir.Opaque(clip(code[begin:stop]), value.span))
                 continue
+            if spec is not None:
+                raise Unsure  # `{a:}`: an empty spec libcst keeps in the field's text
             at, until = self._widen(field.value, *self._text.range(field.value))
             if self._text.text[at:until] != inner or not start + begin < at < start + stop:
                 raise Unsure  # positions inside f-strings differ between Python versions
             parts.append(value)
         return ir.FString(tuple(parts), text, span)
 
+    def _plain_star(self, node: ast.Starred) -> None:
+        start = self._text.range(node)[0]
+        between = self._text.text[start + 1 : self._text.range(node.value)[0]]
+        if between.strip(" \t("):
+            raise Unsure  # a comment or a continuation after the star
+
     def _element(self, node: ast.expr, depth: int) -> ir.Expr:
         if isinstance(node, ast.Starred):
+            self._plain_star(node)
             text, span = self.located(node)
             return ir.Starred(self.expr(node.value, depth), text, span)
         return self.expr(node, depth)
@@ -438,6 +498,7 @@ class _Converter:
             if isinstance(arg, ast.keyword):
                 kwargs.append(ir.Kwarg(arg.arg, self.expr(arg.value, depth + 1)))
             elif isinstance(arg, ast.Starred):
+                self._plain_star(arg)
                 star_text, star_span = self.located(arg)
                 args.append(ir.Starred(self.expr(arg.value, depth + 1), star_text, star_span))
             else:
@@ -675,7 +736,7 @@ class _BodyCollector:
             and target.value.id in self.star_kwargs
         ):
             return None
-        index = target.slice
+        index = self.conv.sole_index(target)
         if isinstance(index, ast.Constant) and isinstance(index.value, str):
             start, end = self._text.range(index)
             if _single_string(self._text.text[start:end]):
@@ -725,7 +786,7 @@ class Extractor:
         self, tree: ast.Module, text: str, path: str, dotted: str, interest: ir.Interest
     ) -> None:
         self._tree = tree
-        self._text = _Text(text)
+        self._text = _Text(text, tree)
         self._path = path
         self._dotted = dotted
         self._interest = interest
@@ -749,8 +810,17 @@ class Extractor:
         """Top-level statements with the lines they take, those sharing a line together."""
         group: list[ast.stmt] = []
         first = last = 0
+        text = self._text
         for stmt in self._tree.body:
-            begin = min((stmt.lineno, *(d.lineno for d in _decorators(stmt))))
+            begin = min(
+                (
+                    stmt.lineno,
+                    *(
+                        text.point(text.text.rfind("@", 0, text.index(d.lineno, d.col_offset)))[0]
+                        for d in _decorators(stmt)
+                    ),
+                )
+            )
             end = stmt.end_lineno or stmt.lineno
             if group and begin <= last:
                 group.append(stmt)
@@ -984,7 +1054,9 @@ def _blocks(stmt: ast.stmt) -> list[ast.stmt]:
 _GENERIC = re.compile(r"[ \t]*(?:async[ \t]+)?(?:class|def)[ \t]+\w+[ \t]*(?=\[)")
 _ALIAS = re.compile(r"[ \t]*(?=type[ \t]+\w+[ \t]*[\[=])")
 _EXCEPT = re.compile(r"[ \t]*except[ \t]+(?=[^(*])")
-_MAX_REPAIRS = 64
+# Each repair parses the file again: past this many, libcst reads it once instead.
+_MAX_REPAIRS = 16
+_FORM_FEED = re.compile(r"^[ \t\f]*\f[ \t\f]*[^\s#]", re.MULTILINE)
 
 
 def parse(text: str) -> tuple[ast.Module, str]:
@@ -1017,22 +1089,59 @@ def _repair(text: str, lineno: int) -> str | None:
     if match := _GENERIC.match(line):
         begin = start + match.end()
         stop = _closing(text, begin)
+        if stop is None or not _type_parameters(text[begin + 1 : stop - 1]):
+            return None
     elif match := _ALIAS.match(line):
         begin = start + match.end()
         stop = _statement_end(text, begin)
-        if stop is not None and "(" in text[begin:stop]:
+        if stop is None or "(" in text[begin:stop]:
             return None  # a call in it: libcst's walk would see it
+        alias = re.match(r"type\s+\w+\s*(\[.*\])?\s*=(.*)", text[begin:stop], re.DOTALL)
+        if not alias or not _expressions(alias[2]):
+            return None
+        if alias[1] and not _type_parameters(alias[1][1:-1]):
+            return None
     elif match := _EXCEPT.match(line):
         begin = start + match.end()
         stop = text.find(":", begin, end)
-        if stop < 0 or "," not in text[begin:stop] or re.search(r"[(#'\"]", text[begin:stop]):
+        types = text[begin:stop]
+        if stop < 0 or "," not in types or re.search(r"[(#'\"]|\bas\b", types):
+            return None
+        if not _expressions(types):
             return None
     else:
         return None
-    if stop is None:
-        return None
     blank = re.sub(r"[^\n]", " ", text[begin:stop])
     return text[:begin] + blank + text[stop:]
+
+
+def _expressions(code: str) -> bool:
+    """Whether `code` is one or more expressions separated by commas."""
+    try:
+        ast.parse(f"({code}\n)", mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return bool(code.strip())
+
+
+def _type_parameters(code: str) -> bool:
+    """Whether `code` is a type parameter list: `T`, `T: bound`, `*Ts`, `**P`, `T = default`."""
+    items, depth, last = [], 0, 0
+    for index, char in enumerate(code):
+        depth += (char in "([{") - (char in ")]}")
+        if char == "," and depth == 0:
+            items.append(code[last:index].strip())
+            last = index + 1
+    items.append(code[last:].strip())
+    if items and not items[-1]:
+        items.pop()  # a trailing comma
+    if not items:
+        return False
+    for item in items:
+        match = re.fullmatch(r"\*{0,2}[^\W\d]\w*\s*(?::(.*?))?\s*(?:=(.*))?", item, re.DOTALL)
+        if not match or not all(_expressions(part) for part in match.groups() if part is not None):
+            return False
+    return True
 
 
 def _closing(text: str, start: int) -> int | None:
@@ -1064,7 +1173,7 @@ def _statement_end(text: str, start: int) -> int | None:
             return None
         elif char == "\n" and depth == 0:
             return index
-    return len(text)
+    return len(text) if depth == 0 else None
 
 
 def extract(
@@ -1078,4 +1187,12 @@ def extract(
     """Raises `WholeFile` when libcst must read the whole file instead."""
     if "\r" in text.replace("\r\n", ""):
         raise WholeFile  # lone carriage returns: line numbers differ
+    if "\f" in text and _FORM_FEED.search(text):
+        raise WholeFile  # a form feed before code: libcst counts columns after it differently
+    if not text.isascii() and any(
+        ("a" + char).isidentifier() and unicodedata.normalize("NFKC", char) != char
+        for char in set(text)
+        if not char.isascii()
+    ):
+        raise WholeFile  # `ast` normalizes identifiers (NFKC), libcst keeps them as written
     return Extractor(tree, text, path, dotted, interest).summary(suppressions)

@@ -123,7 +123,7 @@ def load_parser() -> None:
 
 def _with_ast(
     source: bytes, path: str, dotted: str, interest: ir.Interest
-) -> ir.ModuleSummary | None:
+) -> ir.ModuleSummary | ParseProblem | None:
     """The summary read through `ast`, ten times faster than libcst; None when libcst must
     read the file: not plain UTF-8, or not Python that `ast` parses (syntax newer than the
     running Python's beyond what `extract_ast.parse` passes by, or a syntax error, which libcst
@@ -139,6 +139,8 @@ def _with_ast(
         tree, parsed = extract_ast.parse(text)
     except (UnicodeDecodeError, SyntaxError, ValueError):
         return None
+    except RecursionError:  # as libcst's reading gives for it below
+        return ParseProblem(path, 1, 1, "nesting too deep for the parser")
     try:
         return extract_ast.extract(tree, parsed, path, dotted, interest, find_suppressions(text))
     except (extract_ast.WholeFile, RecursionError):
@@ -153,9 +155,9 @@ def _parse_python(
     problem = _precheck(source, path)
     if problem is not None:
         return problem
-    summary = _with_ast(source, path, dotted, interest)
-    if summary is not None:
-        return summary
+    read = _with_ast(source, path, dotted, interest)
+    if read is not None:
+        return read
     # Imported here: a run served from the cache or by `ast` alone never loads libcst.
     import libcst as cst
 
