@@ -518,9 +518,10 @@ def test_pool_memory_cap_and_internal_bugs(
 
 @needs_fork
 def test_real_parse_under_a_tiny_memory_cap(tmp_path: Path) -> None:
-    """A real 400 KB module in a worker capped at 16 MiB: RL000, and the next file parses."""
+    """A real 1.8 MB module in a worker capped at 16 MiB: RL000, and the next file parses.
+    (400 KB, enough for libcst, can fit in 16 MiB when `ast` reads it.)"""
     big = tmp_path / "big.py"
-    big.write_bytes(task("big") + b"x = 1\n" * 70_000)
+    big.write_bytes(task("big") + b"x = 1\n" * 300_000)
     small = tmp_path / "small.py"
     small.write_bytes(task("small"))
     results = pool.parse_all(
