@@ -9,8 +9,10 @@ syntax tree they walk: `tests/test_extract_ast.py` holds them to the same summar
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
+from typing import TypeVar
 
 from retrylint.python import ir
 
@@ -49,6 +51,40 @@ class Sink:
         self.classes.extend(other.classes)
         self.relative.extend(other.relative)
         self.level = max(self.level, other.level)
+
+
+Node = TypeVar("Node")
+
+
+def kept_locals(
+    seeds: Iterable[ir.Expr],
+    assigns: Sequence[tuple[str, Node]],
+    attributes: frozenset[str],
+    stored: Callable[[str, Node], bool],
+    value_of: Callable[[Node], ir.Expr],
+) -> tuple[ir.Binding, ...]:
+    """The local bindings a function body's summary keeps, in source order: those of names the
+    kept calls and returns (`seeds`) use, following chains (`timeout = 10 * base` needs
+    `base = task.request.retries` too), of wanted attributes (`app.conf.task_annotations = ...`
+    inside an app factory), and those `stored` says a wrapper keeps or changes options with."""
+    used: set[str] = set()
+    for expr in seeds:
+        used.update(ir.ref_heads(expr))
+    kept: dict[int, ir.Binding] = {}
+    changed = True
+    while changed:
+        changed = False
+        for index, (target, node) in enumerate(assigns):
+            if index in kept:
+                continue
+            wanted = target in used or target.rpartition(".")[2] in attributes
+            if not (wanted or stored(target, node)):
+                continue
+            value = value_of(node)
+            kept[index] = ir.Binding(target, value, value.span)
+            used.update(ir.ref_heads(value))
+            changed = True
+    return tuple(kept[i] for i in sorted(kept))
 
 
 def assemble(

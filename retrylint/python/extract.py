@@ -19,7 +19,7 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState
 
 from retrylint.python import ir
-from retrylint.python.assemble import MAX_DEPTH, RELATIVE, Sink, assemble, clip
+from retrylint.python.assemble import MAX_DEPTH, RELATIVE, Sink, assemble, clip, kept_locals
 from retrylint.python.walk import walk
 
 _BINARY_OPS: dict[type[cst.BaseBinaryOp], str] = {
@@ -516,40 +516,33 @@ class _BodyCollector:
         )
 
     def locals(self) -> tuple[ir.Binding, ...]:
-        """Bindings of names the kept calls and returns use, and of wanted attributes
-        (`app.conf.task_annotations = ...` inside an app factory)."""
-        used: set[str] = set()
-        for expr in (*self.calls, *self.returns):
-            used.update(ir.ref_heads(expr))
-        kept: dict[int, ir.Binding] = {}
-        # Follow chains: `timeout = 10 * base` needs `base = task.request.retries` too.
-        changed = True
-        while changed:
-            changed = False
-            for index, (target, node) in enumerate(self._assigns):
-                wanted = target in used or target.rpartition(".")[2] in self.interest.attributes
-                # `self.options = options` in a wrapper class's `__init__`: the options a
-                # later `__call__` passes on.
-                stored = isinstance(node, cst.Assign) and (
-                    ("." in target and _names_one(node.value, self.params))
-                    # A wrapper changing or reading the options it passes on.
-                    or "[" in target
-                    or self._carries_options(node.value)
-                )
-                if index in kept or not (wanted or stored):
-                    continue
-                if isinstance(node, cst.Assign):
-                    value = self.conv.expr(node.value)
-                else:  # a rebinding retrylint does not follow: `x += 1`, `for x in ...`
-                    text, span = self.conv.located(node)
-                    if isinstance(node, cst.For):  # the loop's header, not its body
-                        text = f"for {self.conv.text(node.target)} in {self.conv.text(node.iter)}"
-                        span = ir.Span(span.line, span.column, span.line, span.column + len(text))
-                    value = ir.Opaque(text, span)
-                kept[index] = ir.Binding(target, value, value.span)
-                used.update(ir.ref_heads(value))
-                changed = True
-        return tuple(kept[i] for i in sorted(kept))
+        return kept_locals(
+            (*self.calls, *self.returns),
+            self._assigns,
+            self.interest.attributes,
+            self._stored,
+            self._value,
+        )
+
+    def _stored(self, target: str, node: cst.CSTNode) -> bool:
+        return isinstance(node, cst.Assign) and (
+            # `self.options = options` in a wrapper class's `__init__`: the options a later
+            # `__call__` passes on.
+            ("." in target and _names_one(node.value, self.params))
+            # A wrapper changing or reading the options it passes on.
+            or "[" in target
+            or self._carries_options(node.value)
+        )
+
+    def _value(self, node: cst.CSTNode) -> ir.Expr:
+        if isinstance(node, cst.Assign):
+            return self.conv.expr(node.value)
+        # a rebinding retrylint does not follow: `x += 1`, `for x in ...`
+        text, span = self.conv.located(node)
+        if isinstance(node, cst.For):  # the loop's header, not its body
+            text = f"for {self.conv.text(node.target)} in {self.conv.text(node.iter)}"
+            span = ir.Span(span.line, span.column, span.line, span.column + len(text))
+        return ir.Opaque(text, span)
 
 
 def _names_one(node: cst.BaseExpression, names: set[str]) -> bool:

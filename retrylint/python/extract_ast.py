@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from retrylint.python import ir
-from retrylint.python.assemble import MAX_DEPTH, RELATIVE, Sink, assemble, clip
+from retrylint.python.assemble import MAX_DEPTH, RELATIVE, Sink, assemble, clip, kept_locals
 
 
 class Unsure(Exception):
@@ -143,21 +143,26 @@ class _Text:
     """The module's text, and the conversions between `ast` positions (1-based line, UTF-8
     byte column), character indexes and the summary's (line, character column) spans."""
 
-    def __init__(self, text: str, tree: ast.Module) -> None:
+    def __init__(self, text: str) -> None:
         self.text = text
         self.starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
         self._ascii = text.isascii()
-        self._tree = tree
+        self._scope: Sequence[ast.stmt] = ()
         self._in_strings: set[int] | None = None
 
+    def within(self, statements: Sequence[ast.stmt]) -> None:
+        """Note the top-level statements being read: every line looked across is in them."""
+        self._scope, self._in_strings = statements, None
+
     def in_string(self, line: int) -> bool:
-        """Whether `line` starts inside a string literal of several lines (worked out once, the
-        first time a line with a `#` is looked across)."""
+        """Whether `line` starts inside a string literal of several lines (worked out once per
+        top-level statement, the first time a line with a `#` in it is looked across)."""
         if self._in_strings is None:
             self._in_strings = set()
-            for node in ast.walk(self._tree):
-                if isinstance(node, ast.Constant | ast.JoinedStr) and node.end_lineno:
-                    self._in_strings.update(range(node.lineno + 1, node.end_lineno + 1))
+            for stmt in self._scope:
+                for node in ast.walk(stmt):
+                    if isinstance(node, ast.Constant | ast.JoinedStr) and node.end_lineno:
+                        self._in_strings.update(range(node.lineno + 1, node.end_lineno + 1))
         return line in self._in_strings
 
     def index(self, line: int, column: int) -> int:
@@ -248,20 +253,25 @@ class _Converter:
 
     def __init__(self, text: _Text) -> None:
         self._text = text
-        # The indentation of the innermost statement's block: each line inside brackets that
-        # starts with it loses it, as libcst prints the node on its own.
-        self.indent = ""
-        # Where that statement starts: a `(` there groups (`(a.b().c())`), whatever ends the
-        # line before.
-        self._statement_start = -1
-        # That statement is a `match`, whose soft keyword is not a function's name.
-        self._match = False
+        # The innermost statement (or `except`/`case` clause), noted for every statement a
+        # body walk passes and looked at only by the few conversions that need it.
+        self._inside: ast.stmt | ast.excepthandler | ast.pattern | None = None
 
     def enter(self, node: ast.stmt | ast.excepthandler | ast.pattern) -> None:
         """Note the statement (or `except`/`case` clause) that conversions are now inside."""
-        self.indent = self._text.indent(node.lineno)
-        self._statement_start = self._text.index(node.lineno, node.col_offset)
-        self._match = isinstance(node, ast.Match)
+        self._inside = node
+
+    @property
+    def indent(self) -> str:
+        """The indentation of the innermost statement's block: each line inside brackets that
+        starts with it loses it, as libcst prints the node on its own."""
+        return "" if self._inside is None else self._text.indent(self._inside.lineno)
+
+    def _statement_start(self) -> int:
+        """Where the innermost statement starts: a `(` there groups (`(a.b().c())`), whatever
+        ends the line before."""
+        node = self._inside
+        return -1 if node is None else self._text.index(node.lineno, node.col_offset)
 
     def located(self, node: ast.AST) -> tuple[str, ir.Span]:
         """The node's text (clipped) and span."""
@@ -327,7 +337,7 @@ class _Converter:
         """Whether the `(` at `paren` opens a call's arguments or a class's bases: it follows
         an expression (`f(`, `x[0](`, `g()(`) or a name that is not a keyword (`return (`)."""
         text = self._text.text
-        if text[paren] != "(" or paren == self._statement_start:
+        if text[paren] != "(" or paren == self._statement_start():
             return False
         last = self._text.before(paren)
         if last < 0:
@@ -337,7 +347,11 @@ class _Converter:
         word, begin = self._word_before(paren)
         if not word:
             return False
-        if word == "match" and self._match and begin == self._statement_start:
+        if (
+            word == "match"
+            and isinstance(self._inside, ast.Match)
+            and begin == self._statement_start()
+        ):
             return False  # `match (x):` (not a call of a function named `match`)
         return word in ("None", "True", "False") or not keyword.iskeyword(word)
 
@@ -752,31 +766,26 @@ class _BodyCollector:
         return any(_is_name_in(v, self.star_kwargs) for v in _arg_values(value))
 
     def locals(self) -> tuple[ir.Binding, ...]:
-        used: set[str] = set()
-        for expr in (*self.calls, *self.returns):
-            used.update(ir.ref_heads(expr))
-        kept: dict[int, ir.Binding] = {}
-        changed = True
-        while changed:
-            changed = False
-            for index, (target, node) in enumerate(self._assigns):
-                wanted = target in used or target.rpartition(".")[2] in self.interest.attributes
-                stored = isinstance(node, ast.Assign) and (
-                    ("." in target and _is_name_in(node.value, self.params))
-                    or "[" in target
-                    or self._carries_options(node.value)
-                )
-                if index in kept or not (wanted or stored):
-                    continue
-                self.conv.enter(node)
-                if isinstance(node, ast.Assign):
-                    value = self.conv.expr(node.value)
-                else:
-                    value = ir.Opaque(*self.conv.statement(node))
-                kept[index] = ir.Binding(target, value, value.span)
-                used.update(ir.ref_heads(value))
-                changed = True
-        return tuple(kept[i] for i in sorted(kept))
+        return kept_locals(
+            (*self.calls, *self.returns),
+            self._assigns,
+            self.interest.attributes,
+            self._stored,
+            self._value,
+        )
+
+    def _stored(self, target: str, node: ast.Assign | ast.AugAssign) -> bool:
+        return isinstance(node, ast.Assign) and (
+            ("." in target and _is_name_in(node.value, self.params))
+            or "[" in target
+            or self._carries_options(node.value)
+        )
+
+    def _value(self, node: ast.Assign | ast.AugAssign) -> ir.Expr:
+        self.conv.enter(node)
+        if isinstance(node, ast.Assign):
+            return self.conv.expr(node.value)
+        return ir.Opaque(*self.conv.statement(node))
 
 
 class Extractor:
@@ -786,7 +795,7 @@ class Extractor:
         self, tree: ast.Module, text: str, path: str, dotted: str, interest: ir.Interest
     ) -> None:
         self._tree = tree
-        self._text = _Text(text, tree)
+        self._text = _Text(text)
         self._path = path
         self._dotted = dotted
         self._interest = interest
@@ -796,6 +805,7 @@ class Extractor:
         sink = Sink()
         for first, last, group in self._groups():
             part = Sink()
+            self._text.within(group)
             try:
                 conv = _Converter(self._text)
                 for stmt in group:
@@ -1088,12 +1098,12 @@ def _repair(text: str, lineno: int) -> str | None:
     line = text[start:end]
     if match := _GENERIC.match(line):
         begin = start + match.end()
-        stop = _closing(text, begin)
+        stop = _code_end(text, begin, line=False)
         if stop is None or not _type_parameters(text[begin + 1 : stop - 1]):
             return None
     elif match := _ALIAS.match(line):
         begin = start + match.end()
-        stop = _statement_end(text, begin)
+        stop = _code_end(text, begin, line=True)
         if stop is None or "(" in text[begin:stop]:
             return None  # a call in it: libcst's walk would see it
         alias = re.match(r"type\s+\w+\s*(\[.*\])?\s*=(.*)", text[begin:stop], re.DOTALL)
@@ -1144,8 +1154,11 @@ def _type_parameters(code: str) -> bool:
     return True
 
 
-def _closing(text: str, start: int) -> int | None:
-    """The index after the bracket closing the one at `start`."""
+def _code_end(text: str, start: int, *, line: bool) -> int | None:
+    """Where the code from `start` ends: after the bracket closing the one at `start`, or with
+    `line` at the newline ending its logical line (the end of the text when none). None when
+    brackets stay open, or a string, comment, continuation (or with `line` a `;`) comes first:
+    this scan does not follow them, so libcst reads the file."""
     depth = 0
     for index in range(start, len(text)):
         char = text[index]
@@ -1153,27 +1166,13 @@ def _closing(text: str, start: int) -> int | None:
             depth += 1
         elif char in ")]}":
             depth -= 1
-            if depth == 0:
+            if depth == 0 and not line:
                 return index + 1
-        elif char in "\"'#\\":
-            return None  # strings and comments in a type parameter list: left to libcst
-    return None
-
-
-def _statement_end(text: str, start: int) -> int | None:
-    """The end of the logical line starting at `start` (its newline excluded)."""
-    depth = 0
-    for index in range(start, len(text)):
-        char = text[index]
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char in "\"'#\\;":
+        elif char in "\"'#\\" or (line and char == ";"):
             return None
-        elif char == "\n" and depth == 0:
+        elif char == "\n" and depth == 0 and line:
             return index
-    return len(text) if depth == 0 else None
+    return len(text) if line and depth == 0 else None
 
 
 def extract(
