@@ -414,8 +414,8 @@ def _scan_python(
                 jobs.append(job)
                 hit = cached[job] = cache.get(*job) if cache is not None else None
                 if hit is None and workers > 1 and kept is not None:
-                    # Workers start on the first file the cache does not
-                    # hold while this process reads the rest.
+                    # Workers start on the first file the cache does not hold while this
+                    # process reads the rest.
                     kept.start(workers, _limits(), ProcessPoolExecutor)
                     kept.prefetch(job)
             else:

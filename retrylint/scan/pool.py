@@ -141,13 +141,18 @@ def parse_file(job: Job) -> Result:
         return parse_python(source, path, dotted, interest)
     except RecursionError:
         return ParseProblem(path, 1, 1, "nesting too deep for the parser")
-    except MemoryError:
-        return ParseProblem(path, 1, 1, "the parser ran out of memory")
-    except Exception as err:  # an internal bug must cost one file, not the whole scan
-        return ParseProblem(path, 1, 1, f"the parser crashed ({_describe(err)})")
+    except Exception as err:  # out of memory, or an internal bug: one file, not the whole scan
+        return _failed(path, err)
     finally:
         if collecting:
             gc.enable()
+
+
+def _failed(path: str, err: BaseException) -> ParseProblem:
+    """The RL000 of a file whose parse or its sending back raised `err`."""
+    if isinstance(err, MemoryError):
+        return ParseProblem(path, 1, 1, "the parser ran out of memory")
+    return ParseProblem(path, 1, 1, f"the parser crashed ({_describe(err)})")
 
 
 def _describe(err: BaseException) -> str:
@@ -221,11 +226,9 @@ def _work(jobs: Sequence[Job]) -> list[bytes]:
             result = parse_file(job)
             try:
                 pickled.append(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-            except MemoryError:  # the summary read, but no room to send it under the cap
-                problem = ParseProblem(job[1], 1, 1, "the parser ran out of memory")
-                pickled.append(pickle.dumps(problem, protocol=pickle.HIGHEST_PROTOCOL))
-            except (RecursionError, pickle.PicklingError) as err:
-                problem = ParseProblem(job[1], 1, 1, f"the parser crashed ({_describe(err)})")
+            except (MemoryError, RecursionError, pickle.PicklingError) as err:
+                # read, but not sendable (a MemoryError: no room left under the cap)
+                problem = _failed(job[1], err)
                 pickled.append(pickle.dumps(problem, protocol=pickle.HIGHEST_PROTOCOL))
         return pickled
 
@@ -473,14 +476,7 @@ class _Round:
                     queue.put_back(batch, alone=True)  # to find which file it was
                 elif error is not None:
                     job = self.jobs[batch[0]]
-                    self.results[batch[0]] = ParseProblem(
-                        job[1],
-                        1,
-                        1,
-                        "the parser ran out of memory"
-                        if isinstance(error, MemoryError)
-                        else f"the parser crashed ({_describe(error)})",
-                    )
+                    self.results[batch[0]] = _failed(job[1], error)
                     answered += 1
                 else:
                     for index, pickled in zip(batch, future.result(), strict=True):
