@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import operator
 import os
-import re
 import stat
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -55,6 +54,7 @@ from retrylint.scan.ondemand import OnDemand
 from retrylint.scan.prefilter import Prefilter
 from retrylint.scan.python_parse import ParseProblem
 from retrylint.scan.run_cache import Inputs, folders_between
+from retrylint.scan.scope import Scope, ScopedNames, scopes, words_pattern
 from retrylint.scan.versions import detect as detect_versions
 from retrylint.scan.versions import inputs as version_inputs
 
@@ -374,7 +374,8 @@ def _scan_python(
 
     Round one takes files that name a framework; the next takes files naming an alias or a base
     class that the parsed files define (`retrying = shared_task(...)` used elsewhere as
-    `@retrying`). Rounds stop when no new file qualifies.
+    `@retrying`), where an import can bring it (`retrylint.scan.scope`). Rounds stop when no
+    new file qualifies.
     """
     rl000 = UnparsableFile()
     problems: list[Finding] = []
@@ -383,32 +384,51 @@ def _scan_python(
     configured = {
         name.rpartition(".")[2] for s in policy.frameworks.values() for name in s.task_decorators
     }
-    prefilter = Prefilter([*(a.markers for a in adapters), *_names_pattern(configured)])
+    prefilter = Prefilter([*(a.markers for a in adapters), *words_pattern(configured)])
+    scoped: ScopedNames | None = None  # the later rounds' filter
     marked = {key for key, s in policy.frameworks.items() if s.task_decorators}
     unmarked = [a for a in adapters if a.key not in marked]
     progress = progress or Silent()
     pending = files
-    for round_number in range(_MAX_ROUNDS):
+
+    def file_module(path: str) -> str:
+        return module_name(path, policy.root, policy.source_roots)
+
+    def read_and_parse(
+        todo: list[SourceFile], first: bool
+    ) -> tuple[int, int, list[SourceFile], list[SourceFile]]:
+        """Parse the candidates among `todo` into `summaries`; how many were parsed, how many
+        were already (for an earlier round's question), the rest, and those of the rest that a
+        wider scope could take."""
+        nonlocal marked, unmarked
         jobs: list[tuple[str, str, str, ir.Interest]] = []
         cached: dict[pool.Job, ir.ModuleSummary | ParseProblem | None] = {}
-        later: list[SourceFile] = []
-        progress.phase("Reading files", len(pending))
-        for source in pending:
+        rest: list[SourceFile] = []
+        outside: list[SourceFile] = []
+        reused = 0
+        progress.phase("Reading files", len(todo))
+        for source in todo:
             progress.advance()
             data = _read(source.absolute)
-            candidate = data if isinstance(data, str) else prefilter.matches(data)
+            if isinstance(data, str):
+                candidate: bool | str | None = data
+            elif scoped is None:
+                candidate = prefilter.matches(data)
+            else:
+                candidate = scoped.matches(source.path, data)
             if isinstance(candidate, str):
                 problems.append(rl000.finding(Location(source.path, 1, 1), candidate))
             elif candidate:
-                if round_number == 0 and unmarked and isinstance(data, bytes):
+                if first and unmarked and isinstance(data, bytes):
                     found = {a.key for a in unmarked if a.markers.search(data)}
                     if found:
                         marked |= found
                         unmarked = [a for a in unmarked if a.key not in found]
-                dotted = module_name(source.path, policy.root, policy.source_roots)
+                dotted = file_module(source.path)
                 known = ondemand.known.get((str(source.absolute), dotted))
                 if known is not None:  # already read for an earlier round's question
                     summaries.append(known)
+                    reused += 1
                     continue
                 job = (str(source.absolute), source.path, dotted, interesting)
                 jobs.append(job)
@@ -419,7 +439,9 @@ def _scan_python(
                     kept.start(workers, _limits(), ProcessPoolExecutor)
                     kept.prefetch(job)
             else:
-                later.append(source)
+                rest.append(source)
+                if candidate is None:
+                    outside.append(source)
         progress.phase("Parsing", len(jobs))
         parsed = _parse_all(jobs, workers, cache, progress.advance, kept, inputs, cached)
         for result in parsed:
@@ -428,16 +450,38 @@ def _scan_python(
                 problems.append(rl000.finding(location, result.message))
             else:
                 summaries.append(result)
-        if not later or not jobs:
+        return len(jobs), reused, rest, outside
+
+    def scope_of(names: set[str]) -> dict[str, Scope | None]:
+        known = (s for s in ondemand.known.values() if s is not None)
+        return scopes(names, [*summaries, *known], file_module)
+
+    names: set[str] = set()
+    current: dict[str, Scope | None] = {}
+    for round_number in range(_MAX_ROUNDS):
+        parsed, reused, later, outside = read_and_parse(pending, round_number == 0)
+        while outside and (parsed or reused):
+            # A module parsed in this round may re-export a name (by name or by `*`), which
+            # widens its scope: the files that named one out of scope are asked again.
+            wider = scope_of(names)
+            if wider == current:
+                break
+            current, scoped = wider, ScopedNames(wider, file_module)
+            asked = outside
+            more, reused, rest, outside = read_and_parse(asked, False)
+            parsed += more
+            taken = {s.path for s in asked} - {s.path for s in rest}
+            later = [s for s in later if s.path not in taken]
+        if not later or not parsed:
             break
         django = _django_settings(policy, summaries)
-
         names = ondemand.settle(
             functools.partial(_markers, summaries, adapters, policy, django, ondemand)
         )
         if not names:
             break
-        prefilter = Prefilter(_names_pattern(names))
+        current = scope_of(names)
+        scoped = ScopedNames(current, file_module)
         pending = later
     summaries.sort(key=lambda s: s.path)
     return summaries, problems, frozenset(marked)
@@ -512,13 +556,6 @@ def _policy_key(row: EffectivePolicy) -> tuple[object, ...]:
             for p in row.paths
         ),
     )
-
-
-def _names_pattern(names: set[str]) -> list[re.Pattern[bytes]]:
-    """One alternative per name, literal first, so the prefilter can look for each name."""
-    if not names:
-        return []
-    return [re.compile(b"|".join(re.escape(n.encode()) + rb"\b" for n in sorted(names)))]
 
 
 def _check_task_decorators(policy: Policy, project: Project) -> None:

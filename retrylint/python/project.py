@@ -52,8 +52,13 @@ def base_of(summary: ir.ModuleSummary) -> str:
     """The folder a module's dotted name starts from (root-relative): `services/api` for
     `app.tasks` in `services/api/app/tasks.py`, which Python finds with that folder on
     `sys.path`."""
-    parts = summary.path.split("/")
-    depth = len(summary.module.split(".")) if summary.module else 0
+    return base_folder(summary.path, summary.module)
+
+
+def base_folder(path: str, dotted: str) -> str:
+    """The folder the module at `path` (root-relative) is counted from when named `dotted`."""
+    parts = path.split("/")
+    depth = len(dotted.split(".")) if dotted else 0
     depth += 1 if parts[-1] == "__init__.py" else 0
     return "/".join(parts[: max(len(parts) - max(depth, 1), 0)])
 

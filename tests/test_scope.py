@@ -1,0 +1,178 @@
+"""The later rounds look for a name only where a file can import it from.
+
+`retrying` is a Celery wrapper defined in a shared library of a monorepo (`libs/common`, a base
+folder of its own). The services use it as `@retrying` in files that never name Celery, by an
+absolute import, through another package that re-exports it, by name or by `*`. Another
+service has its own, unrelated `retrying`. Every use that can reach the wrapper is found; a
+file that cannot is not even parsed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrylint.python import ir
+from retrylint.scan.files import module_name
+from retrylint.scan.scope import Scope, ScopedNames, scopes
+from tests.conftest import analyze, rows_by_name, write_project
+
+WRAPPER = """
+from celery import shared_task
+
+retrying = shared_task(autoretry_for=(IOError,), max_retries=4, retry_backoff=True)
+"""
+USE = """
+{imports}
+
+@retrying
+def {name}():
+    pass
+"""
+
+SHARED = {
+    "libs/common/common/__init__.py": "",
+    "libs/common/common/queue.py": WRAPPER,
+    # Re-exported by packages of other base folders, by name and by `*`.
+    "libs/tools/tools/__init__.py": "from common.queue import retrying\n",
+    "libs/more/more/__init__.py": "from common.queue import *\n",
+    "libs/most/most/__init__.py": "from more import *\n",
+}
+USES = {
+    "direct": "from common.queue import retrying",
+    "by_name": "from tools import retrying",
+    "by_star": "from more import retrying",
+    "by_star_of_star": "from most import retrying",
+    "module": "from common import queue\nretrying = queue.retrying",
+}
+
+
+def project(tmp_path: Path) -> Path:
+    files = dict(SHARED)
+    for name, imports in USES.items():
+        files[f"services/{name}/{name}/__init__.py"] = ""
+        files[f"services/{name}/{name}/jobs.py"] = USE.format(imports=imports, name=name)
+    # Beside the wrapper: a relative import names none of its packages.
+    files["libs/common/common/jobs.py"] = USE.format(
+        imports="from .queue import retrying", name="near"
+    )
+    return write_project(tmp_path, files)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_use_that_can_import_the_wrapper_is_found(tmp_path: Path, workers: int) -> None:
+    rows = rows_by_name(analyze(project(tmp_path), workers=workers))
+    for name in [*USES, "near"]:
+        module = "common" if name == "near" else name
+        assert rows[f"{module}.jobs.{name}"].max_retries == 4, name
+
+
+def scoped_names(root: Path, parsed: list[ir.ModuleSummary], names: set[str]) -> ScopedNames:
+    def dotted(path: str) -> str:
+        return module_name(path, root, [])
+
+    return ScopedNames(scopes(names, parsed, dotted), dotted)
+
+
+def summary(path: str, module: str, **kinds: tuple[object, ...]) -> ir.ModuleSummary:
+    return ir.ModuleSummary(
+        path=path,
+        module=module,
+        imports=kinds.get("imports", ()),  # type: ignore[arg-type]
+        bindings=kinds.get("bindings", ()),  # type: ignore[arg-type]
+        calls=(),
+        functions=kinds.get("functions", ()),  # type: ignore[arg-type]
+        classes=(),
+    )
+
+
+SPAN = ir.Span(1, 0, 1, 1)
+
+
+def binding(target: str) -> ir.Binding:
+    return ir.Binding(target, ir.Opaque("x", SPAN), SPAN)
+
+
+def test_the_scope_of_a_name_is_where_it_is_defined_and_re_exported() -> None:
+    wrapper = summary(
+        "libs/common/common/queue.py", "common.queue", bindings=(binding("retrying"),)
+    )
+    again = summary(
+        "libs/tools/tools/__init__.py",
+        "tools",
+        imports=(ir.Import("retrying", "common.queue.retrying", SPAN),),
+    )
+    starred = summary(
+        "libs/more/more/__init__.py", "more", imports=(ir.Import("*", "common.queue", SPAN),)
+    )
+    unrelated = summary(
+        "services/other/other/x.py", "other.x", imports=(ir.Import("retrying", "z.retrying", SPAN),)
+    )
+    found = scopes(
+        {"retrying", "nowhere"},
+        [wrapper, again, starred, unrelated],
+        lambda p: {s.path: s.module for s in (wrapper, again, starred, unrelated)}[p],
+    )
+    assert found["nowhere"] is None  # looked for everywhere
+    scope = found["retrying"]
+    assert scope == Scope(
+        frozenset({"libs/common", "libs/tools", "libs/more"}),
+        frozenset({"common", "tools", "more"}),
+        # `from z import retrying` does not re-export this wrapper; its origin is noted.
+        frozenset({"common.queue", "common.queue.retrying", "z", "z.retrying"}),
+        frozenset({"common.queue", "tools", "more"}),
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "expected"),
+    [
+        # Under the base folder of the definition: any mention, as before.
+        ("libs/common/common/other.py", "from . import retrying as r\nretrying\n", True),
+        # Elsewhere, an absolute import spells out the defining package.
+        ("services/a/a/x.py", "from common.queue import retrying\n", True),
+        ("services/a/a/x.py", "import common\n@common.queue.retrying\n", True),
+        # Elsewhere without it: another service's own `retrying`.
+        ("services/a/a/x.py", "def retrying():\n    pass\n", False),
+        ("services/a/a/x.py", "from .local import retrying\n", False),
+        # A part of a word is not the name, nor the package.
+        ("services/a/a/x.py", "from common.queue import retrying_not\n", False),
+        ("services/a/a/x.py", "from uncommon import retrying\n", False),
+        # A star import of the defining package: it may re-export the name.
+        ("services/a/a/x.py", "from common.queue import *\n", True),
+        ("services/a/a/x.py", "from os.path import *\n", False),
+        ("services/a/a/x.py", "from common.other import *\n", False),
+        # Beside the definition, a file that imports from it can already use the name...
+        ("libs/common/common/star.py", "from .queue import *\n", False),
+        # ...but not a package of its own, which other services import by its name.
+        ("libs/common/other/__init__.py", "from common.queue import *\n", True),
+        ("services/a/a/star.py", "from .queue import *\n", False),
+    ],
+)
+def test_a_later_round_takes_a_file_only_where_it_can_use_the_name(
+    tmp_path: Path, path: str, text: str, expected: bool
+) -> None:
+    for package in ("libs/common/common", "libs/common/other", "services/a/a"):
+        (tmp_path / package).mkdir(parents=True)
+        (tmp_path / package / "__init__.py").write_text("")
+    wrapper = summary(
+        "libs/common/common/queue.py", "common.queue", bindings=(binding("retrying"),)
+    )
+    filter_ = scoped_names(tmp_path, [wrapper], {"retrying"})
+    assert bool(filter_.matches(path, text.encode())) is expected
+
+
+def test_the_module_a_name_is_imported_from_is_a_candidate(tmp_path: Path) -> None:
+    """An arq worker lists a function it imports from a module that names no framework: that
+    module is where the function is, whatever base folder it lies in."""
+    (tmp_path / "libs" / "jobs" / "jobs").mkdir(parents=True)
+    (tmp_path / "libs" / "jobs" / "jobs" / "__init__.py").write_text("")
+    worker = summary(
+        "services/w/w/worker.py",
+        "w.worker",
+        imports=(ir.Import("build", "jobs.work.build", SPAN),),
+    )
+    filter_ = scoped_names(tmp_path, [worker], {"build"})
+    assert filter_.matches("libs/jobs/jobs/work.py", b"async def build(ctx):\n    pass\n")
+    assert not filter_.matches("libs/jobs/jobs/other.py", b"async def build(ctx):\n    pass\n")
