@@ -590,6 +590,35 @@ def test_signal_registered_by_a_call(tmp_path: Path) -> None:
     assert rows["jobs.tasks.sync"].final_failure == "SIGNAL_ERROR handler at jobs/setup.py:10"
 
 
+@pytest.mark.parametrize(
+    ("hooks", "use"),
+    [
+        # Renamed where it is imported...
+        ("from huey.contrib.djhuey import signal as on_signal", "from jobs.hooks import on_signal"),
+        # ...assigned a new name, or renamed again by the module that imports it.
+        ("from huey.contrib import djhuey\non_signal = djhuey.signal", "from jobs.hooks import *"),
+        (
+            "from huey.contrib.djhuey import signal",
+            "from jobs.hooks import signal as on_signal",
+        ),
+    ],
+)
+def test_a_renamed_django_signal_still_registers_the_handler(
+    tmp_path: Path, hooks: str, use: str
+) -> None:
+    # Only calls by a name some module gives `signal()` are resolved: renamed, they still are.
+    files = {
+        "jobs/__init__.py": "",
+        "jobs/hooks.py": hooks + "\n",
+        "jobs/tasks.py": use
+        + "\nfrom huey.contrib.djhuey import db_task\n\n"
+        + "@on_signal('error')\ndef keep(signal, task, exc=None):\n    pass\n\n"
+        + "@db_task(retries=1)\ndef sync():\n    pass\n",
+    }
+    rows = rows_by_name(analyze(write_project(tmp_path, files)))
+    assert rows["jobs.tasks.sync"].final_failure == "SIGNAL_ERROR handler at jobs/tasks.py:5"
+
+
 def test_names_as_huey_registers_them() -> None:
     """`module.` + (name= or the function name); fixtures/names/huey, whose task module is in a
     namespace directory inside the `shop` package."""
