@@ -396,24 +396,34 @@ def _scan_python(
 
     def read_and_parse(
         todo: list[SourceFile], first: bool
-    ) -> tuple[int, int, list[SourceFile], list[SourceFile]]:
+    ) -> tuple[int, int, list[SourceFile], list[SourceFile], set[str]]:
         """Parse the candidates among `todo` into `summaries`; how many were parsed, how many
-        were already (for an earlier round's question), the rest, and those of the rest that a
-        wider scope could take."""
+        were already (for an earlier round's question), the rest, those of the rest that a
+        wider scope could take, and the paths of those that name no name of a later round."""
         nonlocal marked, unmarked
         jobs: list[tuple[str, str, str, ir.Interest]] = []
         cached: dict[pool.Job, ir.ModuleSummary | ParseProblem | None] = {}
         rest: list[SourceFile] = []
         outside: list[SourceFile] = []
+        nothing: set[str] = set()
         reused = 0
         progress.phase("Reading files", len(todo))
         for source in todo:
             progress.advance()
+            # A file that named no name of the earlier rounds (nor star-imports) can only be
+            # taken for a name new in this one: unread when there is none.
+            quick = source.path in unnamed
+            if quick and fresh is None:
+                rest.append(source)
+                nothing.add(source.path)
+                continue
             data = _read(source.absolute)
             if isinstance(data, str):
                 candidate: bool | str | None = data
             elif scoped is None:
                 candidate = prefilter.matches(data)
+            elif quick and fresh is not None:
+                candidate = fresh.matches(source.path, data)
             else:
                 candidate = scoped.matches(source.path, data)
             if isinstance(candidate, str):
@@ -442,6 +452,8 @@ def _scan_python(
                 rest.append(source)
                 if candidate is None:
                     outside.append(source)
+                elif scoped is not None:
+                    nothing.add(source.path)
         progress.phase("Parsing", len(jobs))
         parsed = _parse_all(jobs, workers, cache, progress.advance, kept, inputs, cached)
         for result in parsed:
@@ -450,16 +462,19 @@ def _scan_python(
                 problems.append(rl000.finding(location, result.message))
             else:
                 summaries.append(result)
-        return len(jobs), reused, rest, outside
+        return len(jobs), reused, rest, outside, nothing
 
     def scope_of(names: set[str]) -> dict[str, Scope | None]:
         known = (s for s in ondemand.known.values() if s is not None)
         return scopes(names, [*summaries, *known], file_module)
 
     names: set[str] = set()
+    seen: set[str] = set()  # every name a round has looked for
+    unnamed: set[str] = set()  # files that named none of them
+    fresh: ScopedNames | None = None  # the names new in this round
     current: dict[str, Scope | None] = {}
     for round_number in range(_MAX_ROUNDS):
-        parsed, reused, later, outside = read_and_parse(pending, round_number == 0)
+        parsed, reused, later, outside, unnamed = read_and_parse(pending, round_number == 0)
         while outside and (parsed or reused):
             # A module parsed in this round may re-export a name (by name or by `*`), which
             # widens its scope: the files that named one out of scope are asked again.
@@ -468,7 +483,7 @@ def _scan_python(
                 break
             current, scoped = wider, ScopedNames(wider, file_module)
             asked = outside
-            more, reused, rest, outside = read_and_parse(asked, False)
+            more, reused, rest, outside, _ = read_and_parse(asked, False)
             parsed += more
             taken = {s.path for s in asked} - {s.path for s in rest}
             later = [s for s in later if s.path not in taken]
@@ -482,6 +497,9 @@ def _scan_python(
             break
         current = scope_of(names)
         scoped = ScopedNames(current, file_module)
+        new = names - seen
+        fresh = ScopedNames({n: current[n] for n in new}, file_module) if new else None
+        seen |= names
         pending = later
     summaries.sort(key=lambda s: s.path)
     return summaries, problems, frozenset(marked)

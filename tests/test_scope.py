@@ -176,3 +176,22 @@ def test_the_module_a_name_is_imported_from_is_a_candidate(tmp_path: Path) -> No
     filter_ = scoped_names(tmp_path, [worker], {"build"})
     assert filter_.matches("libs/jobs/jobs/work.py", b"async def build(ctx):\n    pass\n")
     assert not filter_.matches("libs/jobs/jobs/other.py", b"async def build(ctx):\n    pass\n")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_name_new_in_the_third_round_is_looked_for_in_files_the_second_passed_over(
+    tmp_path: Path, workers: int
+) -> None:
+    """Round three reads again only the files that named no earlier name, for the new names
+    alone: `jobs.py` names neither Celery nor `retrying`, only the alias of an alias."""
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/wrappers.py": WRAPPER,
+        "pkg/aliases.py": "from pkg.wrappers import retrying\n\nagain = retrying\n",
+        "pkg/jobs.py": USE.format(imports="from pkg.aliases import again", name="j").replace(
+            "@retrying", "@again"
+        ),
+        "pkg/other.py": "def unrelated():\n    pass\n",
+    }
+    rows = rows_by_name(analyze(write_project(tmp_path, files), workers=workers))
+    assert rows["pkg.jobs.j"].max_retries == 4
