@@ -55,3 +55,28 @@ def test_prefilter_agrees_with_the_patterns(sample: bytes) -> None:
     patterns = [a.markers for a in (*PYTHON_ADAPTERS, *GO_ADAPTERS)]
     expected = any(p.search(sample) for p in patterns)
     assert Prefilter(patterns).matches(sample) is expected
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        rb"app\b|job\b|broker\b",  # a later round's names
+        rb"a[|]b|c",  # a `|` or a parenthesis inside a class separates nothing
+        rb"x[(]y|z\d",
+        rb"x[]|]y|z",  # nor does a `]` first in a class close it
+        rb"x[^]|(]y|z",
+        rb"task\(|tasks?\b(?!_)",
+    ],
+)
+@pytest.mark.parametrize(
+    "sample",
+    [
+        *(b"", b"app = 1", b"apps", b"a|b", b"ab", b"c", b"x(y", b"z1", b"task(", b"tasks_"),
+        *(b"tasks", b"x]y", b"x|y", b"xay", b"z"),
+    ],
+)
+def test_one_regex_per_alternative_answers_as_the_whole_pattern(
+    pattern: bytes, sample: bytes
+) -> None:
+    whole = re.compile(pattern)
+    assert Prefilter([whole]).matches(sample) is (whole.search(sample) is not None)

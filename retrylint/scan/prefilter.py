@@ -1,10 +1,12 @@
 """Which files are worth parsing: the adapters' marker patterns, answered quickly.
 
 Every file of a repository passes through here, so this is the hottest loop of a run on a large
-monorepo. Python's regex engine scans slowly for patterns with alternatives, while `bytes in
-bytes` runs at memory speed. Each alternative of a marker pattern starts with a literal (a test
-keeps it so); if none of those literals occurs in a file, no alternative can match and the regex
-is skipped. When one does occur, the regex decides.
+monorepo. Python's regex engine scans slowly for patterns with alternatives (it tries each at
+every position), while `bytes in bytes` runs at memory speed, and so does a regex that starts
+with a literal (the engine skips ahead to it). Each alternative of a marker pattern starts with
+a literal (a test keeps it so), so each is its own regex, asked only of a file holding its
+literal: three times faster than the whole alternation on real trees, where a later round's
+names (`app`, `job`) occur in most files.
 """
 
 from __future__ import annotations
@@ -18,15 +20,22 @@ _META = frozenset(b"\\.^$*+?{}[]|()")
 
 
 def _alternatives(pattern: bytes) -> list[bytes]:
-    """Top-level alternatives of a pattern (`|` outside groups)."""
+    """Top-level alternatives of a pattern (`|` outside groups and character classes)."""
     parts: list[bytes] = []
     depth = start = index = 0
+    klass = -1  # where the character class being read opened, or -1 outside one
     while index < len(pattern):
         char = pattern[index]
         if char == 0x5C:  # a backslash escapes the next byte
             index += 2
             continue
-        if char == 0x28:
+        if klass >= 0:
+            # `]` first in a class (`[]a]`, `[^]a]`) is one of its characters.
+            if char == 0x5D and index > klass + 1 and pattern[klass + 1 : index] != b"^":
+                klass = -1
+        elif char == 0x5B:
+            klass = index
+        elif char == 0x28:
             depth += 1
         elif char == 0x29:
             depth -= 1
@@ -89,7 +98,14 @@ class Prefilter:
     """Answers "could any adapter find something in this file?"."""
 
     def __init__(self, patterns: Iterable[Marker]) -> None:
-        self._checks = [(pattern, needles(pattern)) for pattern in patterns]
+        self._checks: list[tuple[Marker, tuple[bytes, ...] | None]] = []
+        for pattern in patterns:
+            literals = needles(pattern)
+            split = _split(pattern) if literals is not None else None
+            if split is None:
+                self._checks.append((pattern, literals))
+            else:
+                self._checks.extend(split)
 
     def matches(self, data: bytes) -> bool:
         for pattern, literals in self._checks:
@@ -98,3 +114,18 @@ class Prefilter:
             if pattern.search(data):
                 return True
         return False
+
+
+def _split(pattern: Marker) -> list[tuple[Marker, tuple[bytes, ...] | None]] | None:
+    """One regex per top-level alternative, with the literal it starts with; None for an
+    `AllOf`, or when an alternative does not compile alone."""
+    if isinstance(pattern, AllOf):
+        return None
+    out: list[tuple[Marker, tuple[bytes, ...] | None]] = []
+    for alternative in _alternatives(pattern.pattern):
+        try:
+            compiled = re.compile(alternative, pattern.flags)
+        except re.error:
+            return None
+        out.append((compiled, (_literal_prefix(alternative),)))
+    return out
