@@ -252,3 +252,21 @@ def test_concurrent_runs_share_one_cache(project: Path) -> None:
     assert outputs == [cold] * 4
     assert cached(project) == cold
     assert not [p for p in entries(project) if p.name.endswith(".tmp")]
+
+
+def test_every_module_that_builds_a_summary_salts_the_entries() -> None:
+    """An edit to any module the parser imports (a checkout being worked on) must miss every
+    entry its older self wrote: each is in `_BUILDERS`, and each named there exists."""
+    code = (
+        "import sys\n"
+        "from retrylint.scan import python_parse\n"
+        "import retrylint.python.extract\n"
+        "python_parse.load_parser()\n"
+        "for name, module in sorted(sys.modules.items()):\n"
+        "    if name.startswith('retrylint.') and not module.__file__.endswith('__init__.py'):\n"
+        "        print(module.__file__)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    package = Path(cache_module.__file__).parent.parent
+    loaded = {Path(line).relative_to(package).as_posix() for line in run.stdout.split()}
+    assert loaded == set(cache_module._BUILDERS)

@@ -66,7 +66,14 @@ _MAGIC = b"RLC1"
 # magic, mtime_ns, size, SHA-256 of the content; mtime 0 means "hash before trusting".
 _HEADER = struct.Struct(f"<{len(_MAGIC)}sqq32s")
 # What a summary is built by: an edit to any of them changes what a file summarizes to.
-_BUILDERS = ("python/ir.py", "python/extract.py", "scan/python_parse.py")
+_BUILDERS = (
+    "python/ir.py",
+    "python/extract.py",
+    "python/extract_ast.py",
+    "python/assemble.py",
+    "python/walk.py",
+    "scan/python_parse.py",
+)
 # What the Go adapter's output is built by: the whole analysis, since that output is cached.
 _GO_MAGIC = b"RLG1"
 _GO_BUILDERS = (
