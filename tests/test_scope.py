@@ -118,7 +118,8 @@ def test_the_scope_of_a_name_is_where_it_is_defined_and_re_exported() -> None:
     scope = found["retrying"]
     assert scope == Scope(
         frozenset({"libs/common", "libs/tools", "libs/more"}),
-        frozenset({"common", "tools", "more"}),
+        # Any folder of a definer's path, its own name, and the parts of its dotted name.
+        frozenset({"libs", "common", "queue", "tools", "more"}),
         # `from z import retrying` does not re-export this wrapper; its origin is noted.
         frozenset({"common.queue", "common.queue.retrying", "z", "z.retrying"}),
         frozenset({"common.queue", "tools", "more"}),
@@ -143,9 +144,8 @@ def test_the_scope_of_a_name_is_where_it_is_defined_and_re_exported() -> None:
         ("services/a/a/x.py", "from common.queue import *\n", True),
         ("services/a/a/x.py", "from os.path import *\n", False),
         ("services/a/a/x.py", "from common.other import *\n", False),
-        # Beside the definition, a file that imports from it can already use the name...
-        ("libs/common/common/star.py", "from .queue import *\n", False),
-        # ...but not a package of its own, which other services import by its name.
+        # A star import of the defining module re-exports the name, wherever it is.
+        ("libs/common/common/star.py", "from .queue import *\n", True),
         ("libs/common/other/__init__.py", "from common.queue import *\n", True),
         ("services/a/a/star.py", "from .queue import *\n", False),
     ],
@@ -195,3 +195,83 @@ def test_a_name_new_in_the_third_round_is_looked_for_in_files_the_second_passed_
     }
     rows = rows_by_name(analyze(write_project(tmp_path, files), workers=workers))
     assert rows["pkg.jobs.j"].max_retries == 4
+
+
+def use(name: str, imports: str) -> str:
+    return USE.format(imports=imports, name=name)
+
+
+@pytest.mark.parametrize(
+    ("files", "task"),
+    [
+        # An import may start from any folder above the defining module's base: a scripts
+        # folder on `sys.path`...
+        (
+            {
+                "scripts/tasks/queue.py": WRAPPER,
+                "scripts/run.py": use("g", "from tasks.queue import retrying"),
+            },
+            "run.g",
+        ),
+        # ...a namespace package, by name or bound to a name...
+        (
+            {"pkg/queue.py": WRAPPER, "other/use.py": use("a", "from pkg.queue import retrying")},
+            "use.a",
+        ),
+        (
+            {
+                "pkg/queue.py": WRAPPER,
+                "other/use.py": "import pkg.queue as q\n\n@q.retrying\ndef d():\n    pass\n",
+            },
+            "use.d",
+        ),
+        # ...the project root, above a service's own base folder...
+        (
+            {
+                "services/api/app/__init__.py": "",
+                "services/api/app/queue.py": WRAPPER,
+                "tools/use.py": use("c", "from services.api.app.queue import retrying"),
+            },
+            "use.c",
+        ),
+        # ...or a source root above another.
+        (
+            {
+                "retrylint.toml": 'source-roots = ["src", "src/plugins"]\n',
+                "src/plugins/foo/queue.py": WRAPPER,
+                "src/main.py": use("s", "from plugins.foo.queue import retrying"),
+            },
+            "main.s",
+        ),
+        # A relative import from outside the folder the file system counts the module from.
+        (
+            {
+                "pkg/sub/queue.py": WRAPPER,
+                "pkg/other/use.py": use("h", "from ..sub.queue import retrying"),
+            },
+            "pkg.other.use.h",
+        ),
+        # A star aggregator beside the definition, star-imported by another base folder's
+        # package, star-imported or imported by name by a service.
+        (
+            {
+                "libs/common/common/__init__.py": "",
+                "libs/common/common/all.py": "from .queue import *\n",
+                "libs/common/common/queue.py": WRAPPER,
+                "libs/x/x/__init__.py": "from common.all import *\n",
+                "libs/x/x/other.py": "from celery import shared_task\n",
+                "services/s/s/__init__.py": "",
+                "services/s/s/jobs.py": use("star", "from x import *"),
+                "services/s/s/jobs2.py": use("named", "from x import retrying"),
+            },
+            "s.jobs.star",
+        ),
+    ],
+)
+def test_every_spelling_of_an_import_finds_the_use(
+    tmp_path: Path, files: dict[str, str], task: str
+) -> None:
+    rows = rows_by_name(analyze(write_project(tmp_path, files)))
+    assert rows[task].max_retries == 4
+    if task == "s.jobs.star":
+        assert rows["s.jobs2.named"].max_retries == 4

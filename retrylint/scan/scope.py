@@ -9,15 +9,17 @@ all of them. But Python lets a file use a name another module defines only by im
 which bounds where it can be:
 
 - under the folder the defining module's dotted name starts from (its `sys.path` entry, where
-  relative imports and script siblings live: `base_folder`);
-- anywhere else, only by an absolute import, which spells out the defining module's top-level
-  package;
+  relative imports and script siblings live: `base_folder`; by the file system's name and by
+  the deeper one its own relative imports prove);
+- anywhere else, only by an import that spells out a word of the defining module's path: the
+  folder it is counted from (any folder above it may be on `sys.path`: the project root, a
+  source root, a script's folder), or the folder after a relative import's dots;
 - or in the module a parsed file imports the name from (an arq worker lists functions defined
   in a module that names no framework).
 
 A module that imports the name from a module defining it (re-exports it) defines it too, and
-so does one that star-imports such a module; a file with a star import of a defining module's
-top-level package is a candidate of its own. Once such re-exports are parsed, the files of the
+so does one that star-imports such a module; a file that star-imports a defining module is a
+candidate of its own. Once such re-exports are parsed, the files of the
 round that named a name out of its scope (`ScopedNames.matches` says None) are asked again, in
 the same round, until no scope grows. A name no parsed module defines or imports (a configured
 decorator) is looked for everywhere, as a round-one marker is.
@@ -42,17 +44,18 @@ def words_pattern(names: Iterable[str]) -> list[re.Pattern[bytes]]:
     return [re.compile(b"|".join(re.escape(n.encode()) + rb"\b" for n in ordered))]
 
 
-def _packages_pattern(tops: Iterable[str]) -> list[re.Pattern[bytes]]:
-    """Top-level packages as an import spells them: not a part of a longer name, nor after a
-    dot (`x.common` is not the package `common`). Literal first, for `Prefilter`."""
-    ordered = sorted(set(tops))
+def _spelled_pattern(words: Iterable[str]) -> list[re.Pattern[bytes]]:
+    """Words as an import starts with them: not a part of a longer name, nor after an
+    attribute's dot (`x.common` is not the package `common`; `from ..common` may be).
+    Literal first, for `Prefilter`."""
+    ordered = sorted(set(words))
     if not ordered:
         return []
     return [
         re.compile(
             b"|".join(
-                re.escape(top.encode()) + rb"\b(?<![\w.]" + re.escape(top.encode()) + b")"
-                for top in ordered
+                word + rb"\b(?<!\w" + word + rb")(?<!\w\." + word + b")"
+                for word in (re.escape(w.encode()) for w in ordered)
             )
         )
     ]
@@ -61,11 +64,11 @@ def _packages_pattern(tops: Iterable[str]) -> list[re.Pattern[bytes]]:
 @dataclass(frozen=True, slots=True)
 class Scope:
     """Where a file can use one name: under one of `bases` (root-relative, "" for the root),
-    anywhere that names one of `tops`, or as one of `sources` (dotted modules it is imported
-    from)."""
+    anywhere that spells one of `words` (see `_spellings`), or as one of `sources` (dotted
+    modules it is imported from)."""
 
     bases: frozenset[str]
-    tops: frozenset[str]
+    words: frozenset[str]
     sources: frozenset[str]
     modules: frozenset[str] = frozenset()  # the defining modules: what a re-export imports
 
@@ -114,23 +117,38 @@ def scopes(
             out[name] = None
             continue
         homes = {s.path: module(s.path) for s in found.values()}
+        definers = (defining[name] or {}).values()
         out[name] = Scope(
-            frozenset(base_folder(path, dotted) for path, dotted in homes.items()),
-            frozenset(
-                dotted.partition(".")[0]
-                for s in (defining[name] or {}).values()
-                for dotted in (s.module, homes[s.path])
-                if dotted
-            ),
+            frozenset(base for s in found.values() for base in _bases(s, homes[s.path])),
+            frozenset(word for s in definers for word in _spellings(s, homes[s.path])),
             frozenset(sources[name]),
-            frozenset(
-                dotted
-                for s in (defining[name] or {}).values()
-                for dotted in (s.module, homes[s.path])
-                if dotted
-            ),
+            frozenset(dotted for s in definers for dotted in (s.module, homes[s.path]) if dotted),
         )
     return out
+
+
+def _bases(summary: ir.ModuleSummary, dotted: str) -> set[str]:
+    """The folders the module is counted from: by its file system name, and by the deeper one
+    its own relative imports prove (a folder above is then a package to Python). Not the latter
+    for a file outside the project root (reached through a link), where it would be a folder
+    holding other projects."""
+    bases = {base_folder(summary.path, dotted)}
+    if not summary.path.startswith("../"):
+        bases.add(base_folder(summary.path, summary.module))
+    return bases
+
+
+def _spellings(summary: ir.ModuleSummary, dotted: str) -> set[str]:
+    """The words an import of this module can start with: any folder of its path (a folder
+    above its base can be on `sys.path` too: the project root, a source root, a script's
+    folder), its own name, and the parts of its dotted names. A file outside the project root
+    (reached through a link) is found from its base folders only: its dotted names' parts."""
+    folders, _, stem = summary.path.rpartition("/")
+    words = set() if summary.path.startswith("../") else set(folders.split("/"))
+    words.update(dotted.split("."), summary.module.split("."))
+    if stem != "__init__.py":
+        words.add(stem.rpartition(".")[0] or stem)
+    return words - {"", "."}
 
 
 def _defined(summary: ir.ModuleSummary) -> set[str]:
@@ -164,13 +182,13 @@ class ScopedNames:
                 name.encode(),
                 re.compile(re.escape(name.encode()) + rb"\b"),
                 scope,
-                Prefilter(_packages_pattern(scope.tops if scope is not None else ())),
+                Prefilter(_spelled_pattern(scope.words if scope is not None else ())),
             )
             for name, scope in sorted(scoped.items())
         ]
         self._known = sorted(
             {scope for scope in scoped.values() if scope is not None},
-            key=lambda scope: (sorted(scope.bases), sorted(scope.tops), sorted(scope.sources)),
+            key=lambda scope: (sorted(scope.bases), sorted(scope.words), sorted(scope.sources)),
         )
         self._module = module
 
@@ -180,10 +198,10 @@ class ScopedNames:
         see `scopes`)."""
         named = self._any.matches(data)
         if named:
-            for literal, pattern, scope, tops in self._each:
+            for literal, pattern, scope, spelled in self._each:
                 if literal not in data or not pattern.search(data):
                     continue
-                if scope is None or _under(path, scope.bases) or tops.matches(data):
+                if scope is None or _under(path, scope.bases) or spelled.matches(data):
                     return True
                 if scope.sources and self._module(path) in scope.sources:
                     return True
@@ -192,10 +210,9 @@ class ScopedNames:
         return True if self._reexports(path, data) else None
 
     def _reexports(self, path: str, data: bytes) -> bool:
-        """Whether the file star-imports a module defining a name from outside that name's
-        scope (another top-level package or base folder): parsed, it widens the scope."""
+        """Whether the file star-imports a module defining a name: parsed, it defines the name
+        too, and widens its scope to where the file can be imported from."""
         dotted = self._module(path)
-        top, base = dotted.partition(".")[0], base_folder(path, dotted)
         package = dotted.split(".") if path.endswith("/__init__.py") else dotted.split(".")[:-1]
         for match in _STAR.finditer(data):
             dots, target = len(match[1]), match[2].decode()
@@ -203,8 +220,6 @@ class ScopedNames:
                 within = package[: len(package) - dots + 1] if dots <= len(package) else []
                 target = ".".join([*within, target] if target else within)
             for scope in self._known:
-                if top in scope.tops and base in scope.bases:
-                    continue  # a file importing from it can already use the name
                 if any(_same_module(target, m) for m in scope.modules):
                     return True
         return False
