@@ -141,29 +141,6 @@ class _Task:
     info: _Decorator
 
 
-def _signal_names(modules: Iterable[ir.ModuleSummary]) -> frozenset[str]:
-    """The names a `signal()` call can have: `signal` (a Huey instance's method, a Django
-    integration's function), and every name the modules read bind one of those to, by an
-    import (`from huey.contrib.djhuey import signal as on_signal`, or its re-export from a
-    project module) or an assignment (`on_error = djhuey.signal`). Only these can resolve to
-    a `signal()`, so only calls by them are resolved."""
-    imports = [imp for m in modules for imp in m.imports if imp.local != "*"]
-    aliases = [
-        (b.target, b.value.dotted)
-        for m in modules
-        for b in m.bindings
-        if "." not in b.target and isinstance(b.value, ir.Ref)
-    ]
-    names = {"signal"}
-    grew = True
-    while grew:  # aliases of aliases
-        before = len(names)
-        names.update(i.local for i in imports if i.target.rpartition(".")[2] in names)
-        names.update(local for local, dotted in aliases if dotted.rpartition(".")[2] in names)
-        grew = len(names) > before
-    return frozenset(names)
-
-
 def _is_huey_class(qualified: str) -> bool:
     parts = qualified.split(".")
     return parts[0] == "huey" and parts[-1].endswith("Huey")
@@ -366,30 +343,21 @@ class _Analysis:
         if self._handlers is not None:
             return self._handlers
         found: list[Location] = []
-        modules = list(self.project.loaded())
-        names = _signal_names([*self.ctx.scanned, *modules])
-        for summary in modules:
+        for summary in list(self.project.loaded()):
             for fn in summary.functions:
-                if any(self._registers_error(d, summary, names) for d in fn.decorators):
+                if any(self._registers_error(d, summary) for d in fn.decorators):
                     found.append(location_of(summary, fn.span))
             for call, _ in module_calls(summary):
-                if self._registers_error(call, summary, names):
+                if self._registers_error(call, summary):
                     found.append(location_of(summary, call.span))
         self._handlers = sorted(set(found))
         return self._handlers
 
-    def _registers_error(
-        self, expr: ir.Expr, summary: ir.ModuleSummary, names: frozenset[str]
-    ) -> bool:
-        """Whether `expr` is a Huey `signal(...)` call that covers SIGNAL_ERROR. A call by a
-        name not in `names` is not resolved at all: resolving every call of every module read
-        loaded each module they import, and those modules' imports in the next pass (in a
-        monorepo, every service's modules)."""
+    def _registers_error(self, expr: ir.Expr, summary: ir.ModuleSummary) -> bool:
+        """Whether `expr` is a Huey `signal(...)` call that covers SIGNAL_ERROR."""
         if not isinstance(expr, ir.Call) or not isinstance(expr.func, ir.Ref):
             return False
         receiver, _, method = expr.func.dotted.rpartition(".")
-        if method not in names:
-            return False
         target = self.project.resolve(summary, expr.func.dotted)
         if target is not None and target.binding is not None and target.module is not None:
             # `on_signal = djhuey.signal`: the function the name is bound to.

@@ -601,14 +601,17 @@ def test_signal_registered_by_a_call(tmp_path: Path) -> None:
             "from huey.contrib.djhuey import signal",
             "from jobs.hooks import signal as on_signal",
         ),
+        # ...or renamed in a module that names no Huey and nothing else reads.
+        ("from jobs.base import signal as on_signal", "from jobs.hooks import on_signal"),
     ],
 )
 def test_a_renamed_django_signal_still_registers_the_handler(
     tmp_path: Path, hooks: str, use: str
 ) -> None:
-    # Only calls by a name some module gives `signal()` are resolved: renamed, they still are.
+    # A call of `signal()` under another name registers a handler all the same.
     files = {
         "jobs/__init__.py": "",
+        "jobs/base.py": "from huey.contrib.djhuey import signal\n",
         "jobs/hooks.py": hooks + "\n",
         "jobs/tasks.py": use
         + "\nfrom huey.contrib.djhuey import db_task\n\n"
