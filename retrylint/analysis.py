@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import operator
 import os
+import re
 import stat
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -54,7 +55,7 @@ from retrylint.scan.ondemand import OnDemand
 from retrylint.scan.prefilter import Prefilter
 from retrylint.scan.python_parse import ParseProblem
 from retrylint.scan.run_cache import Inputs, folders_between
-from retrylint.scan.scope import Scope, ScopedNames, scopes, words_pattern
+from retrylint.scan.scope import Scope, ScopedNames, scopes
 from retrylint.scan.versions import detect as detect_versions
 from retrylint.scan.versions import inputs as version_inputs
 
@@ -384,7 +385,7 @@ def _scan_python(
     configured = {
         name.rpartition(".")[2] for s in policy.frameworks.values() for name in s.task_decorators
     }
-    prefilter = Prefilter([*(a.markers for a in adapters), *words_pattern(configured)])
+    prefilter = Prefilter([*(a.markers for a in adapters), *_names_pattern(configured)])
     scoped: ScopedNames | None = None  # the later rounds' filter
     marked = {key for key, s in policy.frameworks.items() if s.task_decorators}
     unmarked = [a for a in adapters if a.key not in marked]
@@ -574,6 +575,13 @@ def _policy_key(row: EffectivePolicy) -> tuple[object, ...]:
             for p in row.paths
         ),
     )
+
+
+def _names_pattern(names: set[str]) -> list[re.Pattern[bytes]]:
+    """One alternative per name, literal first, so the prefilter can look for each name."""
+    if not names:
+        return []
+    return [re.compile(b"|".join(re.escape(n.encode()) + rb"\b" for n in sorted(names)))]
 
 
 def _check_task_decorators(policy: Policy, project: Project) -> None:

@@ -101,7 +101,7 @@ class Prefilter:
         self._checks: list[tuple[Marker, tuple[bytes, ...] | None]] = []
         for pattern in patterns:
             literals = needles(pattern)
-            split = _split(pattern) if literals is not None else None
+            split = _split(pattern, literals) if literals is not None else None
             if split is None:
                 self._checks.append((pattern, literals))
             else:
@@ -116,16 +116,18 @@ class Prefilter:
         return False
 
 
-def _split(pattern: Marker) -> list[tuple[Marker, tuple[bytes, ...] | None]] | None:
-    """One regex per top-level alternative, with the literal it starts with; None for an
-    `AllOf`, or when an alternative does not compile alone."""
+def _split(
+    pattern: Marker, literals: tuple[bytes, ...]
+) -> list[tuple[Marker, tuple[bytes, ...] | None]] | None:
+    """One regex per top-level alternative, with the literal it starts with (`literals`, its
+    needles); None for an `AllOf`, or when an alternative does not compile alone."""
     if isinstance(pattern, AllOf):
         return None
     out: list[tuple[Marker, tuple[bytes, ...] | None]] = []
-    for alternative in _alternatives(pattern.pattern):
+    for alternative, literal in zip(_alternatives(pattern.pattern), literals, strict=True):
         try:
             compiled = re.compile(alternative, pattern.flags)
         except re.error:
             return None
-        out.append((compiled, (_literal_prefix(alternative),)))
+        out.append((compiled, (literal,)))
     return out

@@ -19,9 +19,9 @@ which bounds where it can be:
 
 A module that imports the name from a module defining it (re-exports it) defines it too, and
 so does one that star-imports such a module; a file that star-imports a defining module is a
-candidate of its own. Once such re-exports are parsed, the files of the
-round that named a name out of its scope (`ScopedNames.matches` says None) are asked again, in
-the same round, until no scope grows. A name no parsed module defines or imports (a configured
+candidate of its own. Once such re-exports are parsed, the files of the round that named a name
+out of its scope (`ScopedNames.matches` says None) are asked again, in the same round, until no
+scope grows. A name no parsed module defines or imports (a configured
 decorator) is looked for everywhere, as a round-one marker is.
 """
 
@@ -34,14 +34,6 @@ from dataclasses import dataclass
 from retrylint.python import ir
 from retrylint.python.project import base_folder
 from retrylint.scan.prefilter import Prefilter
-
-
-def words_pattern(names: Iterable[str]) -> list[re.Pattern[bytes]]:
-    """One alternative per name, literal first, so `Prefilter` can look for each name."""
-    ordered = sorted(set(names))
-    if not ordered:
-        return []
-    return [re.compile(b"|".join(re.escape(n.encode()) + rb"\b" for n in ordered))]
 
 
 def _spelled_pattern(words: Iterable[str]) -> list[re.Pattern[bytes]]:
@@ -117,7 +109,7 @@ def scopes(
             out[name] = None
             continue
         homes = {s.path: module(s.path) for s in found.values()}
-        definers = (defining[name] or {}).values()
+        definers = defining[name].values()
         out[name] = Scope(
             frozenset(base for s in found.values() for base in _bases(s, homes[s.path])),
             frozenset(word for s in definers for word in _spellings(s, homes[s.path])),
@@ -176,7 +168,6 @@ class ScopedNames:
     """Answers "does this file use one of these names where it can?" for a later round."""
 
     def __init__(self, scoped: Mapping[str, Scope | None], module: Callable[[str], str]) -> None:
-        self._any = Prefilter(words_pattern(scoped))
         self._each = [
             (
                 name.encode(),
@@ -186,25 +177,22 @@ class ScopedNames:
             )
             for name, scope in sorted(scoped.items())
         ]
-        self._known = sorted(
-            {scope for scope in scoped.values() if scope is not None},
-            key=lambda scope: (sorted(scope.bases), sorted(scope.words), sorted(scope.sources)),
-        )
+        self._modules = frozenset(m for s in scoped.values() if s is not None for m in s.modules)
         self._module = module
 
     def matches(self, path: str, data: bytes) -> bool | None:
         """Whether the file at `path` (root-relative) with these bytes is a candidate; None
         when it is not but a wider scope could make it one (it names a name, or star-imports:
         see `scopes`)."""
-        named = self._any.matches(data)
-        if named:
-            for literal, pattern, scope, spelled in self._each:
-                if literal not in data or not pattern.search(data):
-                    continue
-                if scope is None or _under(path, scope.bases) or spelled.matches(data):
-                    return True
-                if scope.sources and self._module(path) in scope.sources:
-                    return True
+        named = False
+        for literal, pattern, scope, spelled in self._each:
+            if literal not in data or not pattern.search(data):
+                continue
+            named = True
+            if scope is None or _under(path, scope.bases) or spelled.matches(data):
+                return True
+            if scope.sources and self._module(path) in scope.sources:
+                return True
         if _STAR_HINT.search(data) is None:
             return None if named else False
         return True if self._reexports(path, data) else None
@@ -219,9 +207,8 @@ class ScopedNames:
             if dots:  # relative to this file's package
                 within = package[: len(package) - dots + 1] if dots <= len(package) else []
                 target = ".".join([*within, target] if target else within)
-            for scope in self._known:
-                if any(_same_module(target, m) for m in scope.modules):
-                    return True
+            if any(_same_module(target, m) for m in self._modules):
+                return True
         return False
 
 
