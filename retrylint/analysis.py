@@ -9,11 +9,12 @@ no resolver (0.02 s of a 0.19 s warm check).
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 import os
 import re
 import stat
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -27,7 +28,6 @@ from retrylint.frameworks.base import (
     GoContext,
     GoItem,
     PythonAdapter,
-    module_imports,
     with_enqueue_scopes,
 )
 from retrylint.frameworks.silent import collect_silent_frameworks
@@ -239,16 +239,7 @@ def analyze(
             evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
             rows: list[EffectivePolicy] = []
             observations: list[Observation] = []
-            for adapter in adapters:
-                # A framework is in use when a file names it the way its tasks do (the task file
-                # of a run on changed files imports its app from a module that imports the
-                # framework) or when a module read imports it.
-                if (
-                    policy.enabled_frameworks is None
-                    and adapter.key not in marked
-                    and not any(module_imports(s, adapter.packages) for s in project.loaded())
-                ):
-                    continue
+            for adapter in _in_use(adapters, marked, policy, project):
                 ctx = _context(
                     adapter, project, evaluator, tuple(summaries), policy, django, versions
                 )
@@ -492,7 +483,7 @@ def _scan_python(
             break
         django = _django_settings(policy, summaries)
         names = ondemand.settle(
-            functools.partial(_markers, summaries, adapters, policy, django, ondemand)
+            functools.partial(_markers, summaries, adapters, marked, policy, django, ondemand)
         )
         if not names:
             break
@@ -509,6 +500,7 @@ def _scan_python(
 def _markers(
     summaries: list[ir.ModuleSummary],
     adapters: Sequence[PythonAdapter],
+    marked: set[str],
     policy: Policy,
     django: str | None,
     ondemand: OnDemand,
@@ -517,10 +509,36 @@ def _markers(
     project = _project(summaries, policy.root, policy, ondemand)
     evaluator = Evaluator(project, policy.assume, {SETTINGS: django} if django else None)
     names: set[str] = set()
-    for adapter in adapters:
+    for adapter in _in_use(adapters, marked, policy, project):
         ctx = _context(adapter, project, evaluator, tuple(summaries), policy, django)
         names |= adapter.project_markers(ctx)
     return names
+
+
+def _in_use(
+    adapters: Sequence[PythonAdapter], marked: Set[str], policy: Policy, project: Project
+) -> Iterator[PythonAdapter]:
+    """The adapters whose framework is in use: a file names it the way its tasks do, or a
+    module read so far imports it (the task file of a run on changed files imports its app from
+    a module that imports the framework, which an earlier adapter's question may load: each
+    adapter is judged when its turn comes). The others can have no task, nor an alias or a base
+    class for other files' tasks (a module defining one names the framework the same way), so
+    their questions are not asked; an enabled framework always is."""
+    imported: set[str] = set()
+    read: set[int] = set()
+    for adapter in adapters:
+        if policy.enabled_frameworks is None and adapter.key not in marked:
+            for s in project.loaded():
+                if id(s) not in read:
+                    read.add(id(s))
+                    imported.update(
+                        prefix
+                        for i in s.imports
+                        for prefix in itertools.accumulate(i.target.split("."), "{}.{}".format)
+                    )
+            if imported.isdisjoint(adapter.packages):
+                continue
+        yield adapter
 
 
 def _one_row_per_task(rows: list[EffectivePolicy]) -> list[EffectivePolicy]:
