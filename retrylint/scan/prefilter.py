@@ -7,6 +7,11 @@ with a literal (the engine skips ahead to it). Each alternative of a marker patt
 a literal (a test keeps it so), so each is its own regex, asked only of a file holding its
 literal: three times faster than the whole alternation on real trees, where a later round's
 names (`app`, `job`) occur in most files.
+
+Which literals a file holds is one pass of an Aho-Corasick automaton over its bytes
+(`ahocorasick_rs`, in Rust) rather than one `in` per literal: with some sixty literals, the
+`in` scans were a tenth of a cold run on a large tree, and the automaton takes a fifteenth of
+their time.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeAlias
+
+from ahocorasick_rs import BytesAhoCorasick
 
 _META = frozenset(b"\\.^$*+?{}[]|()")
 
@@ -98,18 +105,28 @@ class Prefilter:
     """Answers "could any adapter find something in this file?"."""
 
     def __init__(self, patterns: Iterable[Marker]) -> None:
-        self._checks: list[tuple[Marker, tuple[bytes, ...] | None]] = []
+        checks: list[tuple[Marker, tuple[bytes, ...] | None]] = []
         for pattern in patterns:
             literals = needles(pattern)
             split = _split(pattern, literals) if literals is not None else None
-            if split is None:
-                self._checks.append((pattern, literals))
-            else:
-                self._checks.extend(split)
+            checks.extend(split if split is not None else [(pattern, literals)])
+        every = sorted({literal for _, literals in checks for literal in literals or ()})
+        number = {literal: index for index, literal in enumerate(every)}
+        # Each check with the numbers of its literals, one of which a file must hold for the
+        # check's regex to be worth running; None when it must run on every file.
+        self._checks = [
+            (pattern, None if literals is None else frozenset(number[n] for n in literals))
+            for pattern, literals in checks
+        ]
+        self._automaton = BytesAhoCorasick(every) if every else None
 
     def matches(self, data: bytes) -> bool:
+        held: set[int] = set()
+        if self._automaton is not None:
+            found = self._automaton.find_matches_as_indexes(data, overlapping=True)
+            held = {index for index, _, _ in found}
         for pattern, literals in self._checks:
-            if literals is not None and not any(literal in data for literal in literals):
+            if literals is not None and held.isdisjoint(literals):
                 continue
             if pattern.search(data):
                 return True
